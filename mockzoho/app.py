@@ -1,0 +1,53 @@
+"""The app factory: settings -> fixtures -> store -> blueprints -> error handler."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+
+from .admin.routes import make_admin_blueprint
+from .bigin import BIGIN
+from .config import Settings
+from .crm import CRM
+from .fixtures import load_fixtures
+from .store import Store
+from .zoho.errors import ZohoError
+from .zoho.routes import make_blueprint
+
+log = logging.getLogger(__name__)
+PRODUCTS = (CRM, BIGIN)
+
+# werkzeug's own HTTP errors, in the product's terms.
+HTTP_ERROR_CODES = {404: "INVALID_URL_PATTERN", 405: "INVALID_REQUEST_METHOD", 308: "INVALID_URL_PATTERN"}
+
+
+def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
+    """A ready mockzoho app; the state file is seeded from the fixtures the first time only."""
+    settings = Settings.load(config)
+    fixtures = load_fixtures(settings.fixtures, PRODUCTS)
+    store = Store(settings.state)
+    store.seed(fixtures)
+
+    app = Flask(__name__)
+    # `//` must not be redirected: it is simply a URL the API does not have.
+    app.url_map.merge_slashes = False
+    app.extensions["mockzoho"] = {"settings": settings, "store": store, "fixtures": fixtures}
+    for product in PRODUCTS:
+        app.register_blueprint(make_blueprint(product.with_modules(fixtures.modules[product.name]),
+                                              store, settings))
+    app.register_blueprint(make_admin_blueprint(settings, fixtures))
+    app.register_error_handler(Exception, render_error)
+    return app
+
+
+def render_error(exc: Exception) -> Response:
+    """Every error, whatever raised it, as the Zoho envelope; never an HTML page or a traceback."""
+    if isinstance(exc, ZohoError):
+        return exc.response()
+    if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
+        return ZohoError(HTTP_ERROR_CODES.get(exc.code, "UNABLE_TO_PARSE_DATA_TYPE")).response()
+    log.exception("unexpected error", exc_info=exc)
+    return ZohoError("INTERNAL_ERROR").response()

@@ -1,0 +1,18 @@
+"""Zoho Bigin: its product definition (the blueprint comes from `zoho.routes.make_blueprint`)."""
+
+from __future__ import annotations
+
+from .zoho.product import Product, catalogue
+
+BIGIN = Product(
+    name="bigin",
+    prefix="/bigin",
+    versions=("v1", "v2"),
+    scope_service="ZohoBigin",
+    modules=catalogue(
+        attachable="Pipelines Contacts Accounts Products Tasks Events Notes",
+        records_only="Calls",
+        unsupported="Home Reports Documents Projects Feeds",
+    ),
+    modules_all_covers_attachments=False,
+)

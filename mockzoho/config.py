@@ -1,0 +1,48 @@
+"""One Settings object, built from defaults, MOCKZOHO_* environment variables and explicit overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+
+def bundled_fixtures() -> Path:
+    """The fixtures folder shipped inside the package (the repository's `fixtures/`)."""
+    return Path(str(resources.files("mockzoho.bundled")))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that can be configured; each field maps to MOCKZOHO_<FIELD> in the environment."""
+
+    state: Path = Path(".mockzoho/state.db")
+    fixtures: Path = field(default_factory=bundled_fixtures)
+    default_dc: str = "us"
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | Settings | None = None,
+             environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults, then the environment, then `overrides` (a dict or a ready Settings)."""
+        if isinstance(overrides, Settings):
+            return overrides
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        names = {f.name for f in dataclasses.fields(cls)}
+        for name in names:
+            env_value = environ.get(f"MOCKZOHO_{name.upper()}")
+            if env_value:
+                values[name] = env_value
+        unknown = set(overrides or {}) - names
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        for path_field in ("state", "fixtures"):
+            if path_field in values:
+                values[path_field] = Path(values[path_field])
+        if "default_dc" in values:
+            values["default_dc"] = str(values["default_dc"]).lower()
+        return cls(**values)

@@ -1,0 +1,23 @@
+"""Zoho CRM: its product definition (the blueprint comes from `zoho.routes.make_blueprint`)."""
+
+from __future__ import annotations
+
+from .zoho.product import Product, catalogue
+
+CRM = Product(
+    name="crm",
+    prefix="/crm",
+    versions=("v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8"),
+    scope_service="ZohoCRM",
+    modules=catalogue(
+        attachable="Leads Accounts Contacts Deals Campaigns Tasks Cases Events Calls Solutions Products"
+                   " Vendors Price_Books Quotes Sales_Orders Purchase_Orders Invoices Appointments__s"
+                   " Services__s Notes",
+        records_only="Visits Appointments_Rescheduled_History__s",
+        unsupported="Home Reports Analytics SalesInbox Feeds Documents Forecasts Social Google_AdWords"
+                    " Projects Emails",
+        scope_names={"Appointments_Rescheduled_History__s": "appointments_rescheduled_history"},
+    ),
+    modules_all_covers_attachments=True,
+    multi_status_versions=frozenset({"v8"}),
+)

@@ -1,0 +1,410 @@
+"""YAML fixtures -> validated objects; every problem is reported as `file: path.to.field: what is wrong`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates, validates_schema
+
+from .zoho.actions import PERMISSIONS
+from .zoho.datacentres import DATA_CENTRES
+from .zoho.product import Module, Product, default_scope_name
+
+ZOHO_ID = validate.Regexp(r"^[0-9]{1,19}$", error="must be a numeric id of at most 19 digits")
+EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+class FixtureError(Exception):
+    """Fixtures that cannot be used; `problems` lists every one of them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid fixtures:\n" + "\n".join(problems))
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML that keeps timestamps as strings, so marshmallow parses (and reports) them."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class ZohoId(fields.String):
+    """A Zoho id: YAML may write it as a number; it is always kept as a string of digits."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class AllOrList(fields.Field):
+    """Either the word `all` (kept as None) or a list of values of `inner`."""
+
+    def __init__(self, inner: fields.Field, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.list = fields.List(inner)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple | None:
+        if value == "all":
+            return None
+        return tuple(self.list.deserialize(value, attr, data, **kwargs))
+
+
+class Scopes(fields.Field):
+    """Scopes as one comma-separated string or a list of strings."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = ",".join(value)
+        if not isinstance(value, str) or not value.replace(",", " ").split():
+            raise ValidationError("must be a non-empty comma-separated string or list of scopes")
+        return ",".join(value.replace(",", " ").split())
+
+
+def time_field() -> fields.AwareDateTime:
+    """A date-time; one without an offset is taken as UTC."""
+    return fields.AwareDateTime(default_timezone=timezone.utc)
+
+
+@dataclass(frozen=True)
+class AttachmentFixture:
+    id: str
+    file_name: str
+    size: int
+    content: bytes | None
+    content_type: str
+    link_url: str | None
+    owner: str | None
+    created_time: datetime
+    modified_time: datetime
+
+
+@dataclass(frozen=True)
+class RecordFixture:
+    module: str
+    id: str
+    name: str
+    owner: str | None
+    created_time: datetime
+    modified_time: datetime
+    attachments: tuple[AttachmentFixture, ...]
+
+
+@dataclass(frozen=True)
+class UserFixture:
+    id: str
+    name: str
+    email: str
+    permissions: frozenset[str] | None  # None: every permission
+    records: frozenset[str] | None      # None: may act on every record
+
+
+@dataclass(frozen=True)
+class TokenFixture:
+    token: str
+    user: str
+    scopes: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OrgFixture:
+    id: str
+    name: str
+    dc: str
+    time_zone: str
+    users: tuple[UserFixture, ...]
+    tokens: tuple[TokenFixture, ...]
+    records: dict[str, tuple[RecordFixture, ...]]  # product name -> records
+
+
+@dataclass(frozen=True)
+class Fixtures:
+    orgs: tuple[OrgFixture, ...]
+    modules: dict[str, tuple[Module, ...]]  # product name -> extra modules
+    digest: str
+
+
+class AttachmentSchema(Schema):
+    id = ZohoId(required=True, validate=ZOHO_ID)
+    file_name = fields.String(validate=validate.Length(1, 255))
+    size = fields.Integer(validate=validate.Range(min=0))
+    content = fields.String()
+    content_base64 = fields.String()
+    path = fields.String()
+    link_url = fields.Url(schemes={"http", "https"})
+    content_type = fields.String()
+    owner = ZohoId(validate=ZOHO_ID)
+    created_time = time_field()
+    modified_time = time_field()
+
+    @validates_schema
+    def one_source(self, data: dict, **kwargs: Any) -> None:
+        sources = [k for k in ("content", "content_base64", "path", "link_url") if k in data]
+        if len(sources) > 1:
+            raise ValidationError(f"give at most one of content, content_base64, path, link_url "
+                                  f"(got {', '.join(sources)})", "_schema")
+        if "file_name" not in data and "link_url" not in data:
+            raise ValidationError("Missing data for required field.", "file_name")
+
+    @validates("content_base64")
+    def valid_base64(self, value: str, **kwargs: Any) -> None:
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValidationError(f"not valid base64: {exc}") from exc
+
+
+class RecordSchema(Schema):
+    module = fields.String(required=True)
+    id = ZohoId(required=True, validate=ZOHO_ID)
+    name = fields.String(load_default="")
+    owner = ZohoId(validate=ZOHO_ID)
+    created_time = time_field()
+    modified_time = time_field()
+    attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list)
+
+
+class ProductRecordsSchema(Schema):
+    records = fields.List(fields.Nested(RecordSchema), load_default=list)
+
+
+class UserSchema(Schema):
+    id = ZohoId(required=True, validate=ZOHO_ID)
+    name = fields.String(required=True)
+    email = fields.Email(required=True)
+    permissions = AllOrList(fields.String(validate=validate.OneOf(sorted(PERMISSIONS))), load_default=None)
+    records = AllOrList(ZohoId(validate=ZOHO_ID), load_default=None)
+
+
+class TokenSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(1, 512))
+    user = ZohoId(required=True, validate=ZOHO_ID)
+    scopes = Scopes(required=True)
+    expires_at = fields.AwareDateTime(default_timezone=timezone.utc, load_default=None, allow_none=True)
+
+
+class OrgSchema(Schema):
+    id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$"))
+    name = fields.String(load_default="")
+    dc = fields.String(load_default="us", validate=validate.OneOf(sorted(DATA_CENTRES)))
+    time_zone = fields.String(load_default="UTC")
+    users = fields.List(fields.Nested(UserSchema), required=True, validate=validate.Length(min=1))
+    tokens = fields.List(fields.Nested(TokenSchema), load_default=list)
+    crm = fields.Nested(ProductRecordsSchema, load_default=dict)
+    bigin = fields.Nested(ProductRecordsSchema, load_default=dict)
+
+    @validates("time_zone")
+    def known_zone(self, value: str, **kwargs: Any) -> None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError(f"unknown time zone {value!r}") from exc
+
+
+class ModuleSchema(Schema):
+    api_name = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z][A-Za-z0-9_]{0,63}$"))
+    scope_name = fields.String()
+    api_supported = fields.Boolean(load_default=True)
+    attachments = fields.Boolean(load_default=True)
+
+    @post_load
+    def build(self, data: dict, **kwargs: Any) -> Module:
+        scope = data.pop("scope_name", None) or default_scope_name(data["api_name"])
+        return Module(scope_name=scope, **data)
+
+
+class FileSchema(Schema):
+    orgs = fields.List(fields.Nested(OrgSchema), load_default=list)
+    modules = fields.Dict(keys=fields.String(validate=validate.OneOf(["crm", "bigin"])),
+                          values=fields.List(fields.Nested(ModuleSchema)), load_default=dict)
+
+
+def fixture_files(path: Path) -> list[Path]:
+    """The YAML files a fixtures path names: the file itself, or every *.yaml/*.yml in the folder."""
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [path]
+
+
+def _flatten(messages: Any, prefix: str = "") -> Iterator[str]:
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = prefix if key == "_schema" else f"{prefix}.{key}" if prefix else str(key)
+            yield from _flatten(value, name)
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        for message in messages:
+            yield f"{prefix or '(top)'}: {message}"
+    elif isinstance(messages, list):
+        for index, value in enumerate(messages):
+            yield from _flatten(value, f"{prefix}.{index}")
+    else:
+        yield f"{prefix or '(top)'}: {messages}"
+
+
+class _Builder:
+    """Turns validated YAML documents into fixture objects, collecting cross-reference problems."""
+
+    def __init__(self, products: Iterable[Product]) -> None:
+        self.products = {p.name: p for p in products}
+        self.problems: list[str] = []
+        self.org_ids: set[str] = set()
+        self.tokens: set[str] = set()
+        self.modules: dict[str, list[Module]] = {name: [] for name in self.products}
+
+    def problem(self, file: Path, path: str, message: str) -> None:
+        self.problems.append(f"{file}: {path}: {message}")
+
+    def add_modules(self, file: Path, declared: dict[str, list[Module]]) -> None:
+        for product, modules in declared.items():
+            self.modules[product].extend(modules)
+
+    def module(self, product: str, api_name: str) -> Module | None:
+        extra = {m.api_name.lower(): m for m in self.modules[product]}
+        return extra.get(api_name.lower()) or self.products[product].module(api_name)
+
+    def org(self, file: Path, index: int, data: dict) -> OrgFixture:
+        where = f"orgs.{index}"
+        if data["id"] in self.org_ids:
+            self.problem(file, f"{where}.id", f"duplicate org id {data['id']!r}")
+        self.org_ids.add(data["id"])
+        users = {}
+        for i, user in enumerate(data["users"]):
+            if user["id"] in users:
+                self.problem(file, f"{where}.users.{i}.id", f"duplicate user id {user['id']}")
+            users[user["id"]] = user
+        records: dict[str, tuple[RecordFixture, ...]] = {}
+        for product in self.products:
+            records[product] = self._records(file, f"{where}.{product}.records", product,
+                                             data[product].get("records", []), users)
+        all_record_ids = {r.id for rs in records.values() for r in rs}
+        for i, user in enumerate(data["users"]):
+            for j, record_id in enumerate(user["records"] or ()):
+                if record_id not in all_record_ids:
+                    self.problem(file, f"{where}.users.{i}.records.{j}", f"no record {record_id} in this org")
+        tokens = []
+        for i, token in enumerate(data["tokens"]):
+            if token["token"] in self.tokens:
+                self.problem(file, f"{where}.tokens.{i}.token", "duplicate token")
+            self.tokens.add(token["token"])
+            if token["user"] not in users:
+                self.problem(file, f"{where}.tokens.{i}.user", f"no user {token['user']} in this org")
+            tokens.append(TokenFixture(**token))
+        return OrgFixture(
+            id=data["id"], name=data["name"], dc=data["dc"], time_zone=data["time_zone"],
+            users=tuple(UserFixture(id=u["id"], name=u["name"], email=u["email"],
+                                    permissions=None if u["permissions"] is None else frozenset(u["permissions"]),
+                                    records=None if u["records"] is None else frozenset(u["records"]))
+                        for u in data["users"]),
+            tokens=tuple(tokens), records=records)
+
+    def _records(self, file: Path, where: str, product: str, items: list[dict],
+                 users: dict[str, dict]) -> tuple[RecordFixture, ...]:
+        record_ids: set[str] = set()
+        attachment_ids: set[str] = set()
+        built = []
+        for i, rec in enumerate(items):
+            at = f"{where}.{i}"
+            module = self.module(product, rec["module"])
+            if module is None:
+                self.problem(file, f"{at}.module", f"unknown {product} module {rec['module']!r}")
+            elif not module.api_supported:
+                self.problem(file, f"{at}.module", f"{product} module {module.api_name} is not supported in the API")
+            elif rec["attachments"] and not module.attachments:
+                self.problem(file, f"{at}.attachments", f"{product} module {module.api_name} has no attachments")
+            if rec["id"] in record_ids:
+                self.problem(file, f"{at}.id", f"duplicate record id {rec['id']}")
+            record_ids.add(rec["id"])
+            owner = self._owner(file, f"{at}.owner", rec.get("owner"), users)
+            created = rec.get("created_time", EPOCH)
+            attachments = []
+            for j, att in enumerate(rec["attachments"]):
+                if att["id"] in attachment_ids:
+                    self.problem(file, f"{at}.attachments.{j}.id", f"duplicate attachment id {att['id']}")
+                attachment_ids.add(att["id"])
+                attachments.append(self._attachment(file, f"{at}.attachments.{j}", att, owner, users))
+            built.append(RecordFixture(
+                module=module.api_name if module else rec["module"], id=rec["id"], name=rec["name"],
+                owner=owner, created_time=created, modified_time=rec.get("modified_time", created),
+                attachments=tuple(attachments)))
+        return tuple(built)
+
+    def _owner(self, file: Path, where: str, owner: str | None, users: dict[str, dict]) -> str | None:
+        if owner is not None and owner not in users:
+            self.problem(file, where, f"no user {owner} in this org")
+        return owner if owner is not None else next(iter(users), None)
+
+    def _attachment(self, file: Path, where: str, att: dict, record_owner: str | None,
+                    users: dict[str, dict]) -> AttachmentFixture:
+        content: bytes | None = None
+        if "content" in att:
+            content = att["content"].encode()
+        elif "content_base64" in att:
+            content = base64.b64decode(att["content_base64"])
+        elif "path" in att:
+            source = (file.parent / att["path"])
+            try:
+                content = source.read_bytes()
+            except OSError as exc:
+                self.problem(file, f"{where}.path", f"cannot read {source}: {exc.strerror}")
+        link = att.get("link_url")
+        file_name = att.get("file_name") or link or ""
+        size = len(content) if content is not None else att.get("size", 0)
+        if content is not None and "size" in att and att["size"] != len(content):
+            self.problem(file, f"{where}.size", f"is {att['size']} but the content has {len(content)} bytes")
+        guessed = mimetypes.guess_type(file_name)[0] if not link else None
+        created = att.get("created_time", EPOCH)
+        return AttachmentFixture(
+            id=att["id"], file_name=file_name, size=size, content=content,
+            content_type=att.get("content_type") or guessed or "application/octet-stream",
+            link_url=link, owner=self._owner(file, f"{where}.owner", att.get("owner"), users) or record_owner,
+            created_time=created, modified_time=att.get("modified_time", created))
+
+
+def load_fixtures(path: Path, products: Iterable[Product]) -> Fixtures:
+    """Read, validate and cross-check every fixture file under `path`; raise FixtureError listing all problems."""
+    files = fixture_files(path)
+    if not files:
+        raise FixtureError([f"{path}: (top): no fixture files (*.yaml, *.yml) found"])
+    builder = _Builder(products)
+    digest = hashlib.sha256()
+    documents: list[tuple[Path, dict]] = []
+    for file in files:
+        try:
+            raw = file.read_bytes()
+            document = yaml.load(raw, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        except OSError as exc:
+            builder.problem(file, "(top)", f"cannot read: {exc.strerror}")
+            continue
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top)"
+            builder.problem(file, where, f"not valid YAML: {getattr(exc, 'problem', exc)}")
+            continue
+        digest.update(file.name.encode() + b"\0" + raw + b"\0")
+        try:
+            documents.append((file, FileSchema().load(document or {})))
+        except ValidationError as exc:
+            builder.problems.extend(f"{file}: {line}" for line in _flatten(exc.messages))
+    for file, data in documents:
+        builder.add_modules(file, data["modules"])
+    orgs = tuple(builder.org(file, i, org) for file, data in documents for i, org in enumerate(data["orgs"]))
+    if not orgs and not builder.problems:
+        builder.problem(path, "orgs", "no org is defined")
+    if builder.problems:
+        raise FixtureError(builder.problems)
+    return Fixtures(orgs=orgs, modules={k: tuple(v) for k, v in builder.modules.items()},
+                    digest=digest.hexdigest())

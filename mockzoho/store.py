@@ -1,0 +1,248 @@
+"""All mutable state, in one SQLite file (WAL) shared by every worker, plus its content-addressed blobs."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from .fixtures import Fixtures, OrgFixture
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orgs(
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, dc TEXT NOT NULL, time_zone TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users(
+    org TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, email TEXT NOT NULL,
+    permissions TEXT,                    -- comma-separated, NULL for every permission
+    restricted INTEGER NOT NULL,         -- 1: may act only on the records in user_records
+    PRIMARY KEY(org, id));
+CREATE TABLE IF NOT EXISTS user_records(
+    org TEXT NOT NULL, user TEXT NOT NULL, record_id TEXT NOT NULL, PRIMARY KEY(org, user, record_id));
+CREATE TABLE IF NOT EXISTS tokens(
+    token TEXT PRIMARY KEY, org TEXT NOT NULL, user TEXT NOT NULL, scopes TEXT NOT NULL,
+    expires_at INTEGER, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS records(
+    org TEXT NOT NULL, product TEXT NOT NULL, id TEXT NOT NULL, module TEXT NOT NULL, name TEXT NOT NULL,
+    owner TEXT, created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL,
+    PRIMARY KEY(org, product, id));
+CREATE TABLE IF NOT EXISTS attachments(
+    org TEXT NOT NULL, product TEXT NOT NULL, id TEXT NOT NULL, record_id TEXT NOT NULL,
+    file_name TEXT NOT NULL, size INTEGER NOT NULL, content_type TEXT NOT NULL, link_url TEXT,
+    blob TEXT, owner TEXT, created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL,
+    PRIMARY KEY(org, product, id));
+CREATE INDEX IF NOT EXISTS attachments_by_record ON attachments(org, product, record_id);
+CREATE INDEX IF NOT EXISTS attachments_by_blob ON attachments(blob) WHERE blob IS NOT NULL;
+"""
+
+
+class StateError(Exception):
+    """The state file cannot be used (another schema version, unreadable, ...)."""
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """An access token joined with its user and org."""
+
+    org: str
+    user: str
+    scopes: str
+    expires_at: int | None
+    revoked: bool
+    dc: str
+    permissions: str | None
+    restricted: bool
+
+
+def state_files(path: Path) -> list[Path]:
+    """Every file and folder that makes up the state at `path`."""
+    return [path, Path(f"{path}-wal"), Path(f"{path}-shm"), blob_dir(path)]
+
+
+def blob_dir(path: Path) -> Path:
+    """Where the blobs of the state at `path` live: beside it, `<name>.blobs/`."""
+    return path.with_name(path.name + ".blobs")
+
+
+def remove_state(path: Path) -> None:
+    """Delete the state at `path` (used by `--fresh`)."""
+    for item in state_files(path):
+        if item.is_dir():
+            shutil.rmtree(item)
+        elif item.exists():
+            item.unlink()
+
+
+class Store:
+    """The SQLite state: one connection per thread and process, one transaction per state change."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.blobs = blob_dir(self.path)
+        self._local = threading.local()
+
+    # -- connections and transactions ------------------------------------------------------------
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (a fork gets a new one: SQLite handles must not cross processes)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            local.conn, local.pid = conn, os.getpid()
+        return local.conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, taken up front so concurrent writers queue instead of deadlocking."""
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- seeding ---------------------------------------------------------------------------------
+
+    def seed(self, fixtures: Fixtures) -> bool:
+        """Load the fixtures once per state file, atomically; return True if this call seeded it."""
+        with self.write() as conn:
+            for statement in filter(str.strip, SCHEMA.split(";")):
+                conn.execute(statement)
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if meta:
+                if meta.get("schema") != SCHEMA_VERSION:
+                    raise StateError(f"{self.path} was written by another mockzoho version "
+                                     f"(schema {meta.get('schema')}); start with --fresh or another state path")
+                if meta.get("fixture_digest") != fixtures.digest:
+                    log.warning("state %s was seeded from other fixtures; keeping it (use --fresh to reseed)",
+                                self.path)
+                return False
+            for org in fixtures.orgs:
+                self._insert_org(conn, org)
+            conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                             [("schema", SCHEMA_VERSION), ("fixture_digest", fixtures.digest)])
+        return True
+
+    def _insert_org(self, conn: sqlite3.Connection, org: OrgFixture) -> None:
+        conn.execute("INSERT INTO orgs VALUES (?, ?, ?, ?)", (org.id, org.name, org.dc, org.time_zone))
+        conn.executemany("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)", [
+            (org.id, u.id, u.name, u.email, None if u.permissions is None else ",".join(sorted(u.permissions)),
+             int(u.records is not None)) for u in org.users])
+        conn.executemany("INSERT INTO user_records VALUES (?, ?, ?)", [
+            (org.id, u.id, r) for u in org.users for r in sorted(u.records or ())])
+        conn.executemany("INSERT INTO tokens(token, org, user, scopes, expires_at) VALUES (?, ?, ?, ?, ?)", [
+            (t.token, org.id, t.user, t.scopes, None if t.expires_at is None else int(t.expires_at.timestamp()))
+            for t in org.tokens])
+        for product, records in org.records.items():
+            conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+                (org.id, product, r.id, r.module, r.name, r.owner,
+                 int(r.created_time.timestamp()), int(r.modified_time.timestamp())) for r in records])
+            conn.executemany("INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                (org.id, product, a.id, r.id, a.file_name, a.size, a.content_type, a.link_url,
+                 None if a.content is None else self.put_blob(a.content), a.owner,
+                 int(a.created_time.timestamp()), int(a.modified_time.timestamp()))
+                for r in records for a in r.attachments])
+
+    # -- blobs -----------------------------------------------------------------------------------
+
+    def blob_path(self, digest: str) -> Path:
+        """Where the blob with this sha256 lives."""
+        return self.blobs / digest[:2] / digest
+
+    def put_blob(self, content: bytes) -> str:
+        """Store `content` under its sha256 (written to a temp file, then moved into place)."""
+        digest = hashlib.sha256(content).hexdigest()
+        target = self.blob_path(digest)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+            os.replace(tmp, target)
+        return digest
+
+    def _free_blobs(self, conn: sqlite3.Connection, digests: set[str]) -> None:
+        """Unlink blobs no attachment refers to any more (inside the write transaction that freed them)."""
+        for digest in digests:
+            if conn.execute("SELECT 1 FROM attachments WHERE blob = ? LIMIT 1", (digest,)).fetchone() is None:
+                self.blob_path(digest).unlink(missing_ok=True)
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def find_token(self, token: str) -> TokenRow | None:
+        """The access token with its user and org, or None if unknown."""
+        row = self.connection().execute(
+            "SELECT t.org, t.user, t.scopes, t.expires_at, t.revoked, o.dc, u.permissions, u.restricted "
+            "FROM tokens t JOIN orgs o ON o.id = t.org JOIN users u ON u.org = t.org AND u.id = t.user "
+            "WHERE t.token = ?", (token,)).fetchone()
+        return None if row is None else TokenRow(*row)
+
+    def record_module(self, org: str, product: str, record_id: str) -> str | None:
+        """The module of a live record, or None if there is no such record."""
+        row = self.connection().execute(
+            "SELECT module FROM records WHERE org = ? AND product = ? AND id = ?",
+            (org, product, record_id)).fetchone()
+        return None if row is None else row[0]
+
+    def user_may_act(self, org: str, user: str, record_id: str) -> bool:
+        """True if a restricted user was granted this record."""
+        return self.connection().execute(
+            "SELECT 1 FROM user_records WHERE org = ? AND user = ? AND record_id = ?",
+            (org, user, record_id)).fetchone() is not None
+
+    def delete_attachments(self, org: str, product: str, record_id: str, ids: Sequence[str]) -> list[bool]:
+        """Delete attachments of a record in one transaction; True for each id that existed."""
+        with self.write() as conn:
+            outcome, freed = [], set()
+            for attachment_id in ids:
+                rows = conn.execute(
+                    "DELETE FROM attachments WHERE org = ? AND product = ? AND record_id = ? AND id = ? "
+                    "RETURNING blob", (org, product, record_id, attachment_id)).fetchall()
+                outcome.append(bool(rows))
+                freed.update(blob for (blob,) in rows if blob)
+            self._free_blobs(conn, freed)
+        return outcome
+
+    def delete_records(self, org: str, product: str, module: str, ids: Sequence[str],
+                       restricted_user: str | None) -> list[str]:
+        """Delete records and their attachments in one transaction.
+
+        Returns per id `deleted`, `missing` or `forbidden` (a restricted user not granted the record).
+        """
+        with self.write() as conn:
+            outcome, freed = [], set()
+            for record_id in ids:
+                exists = conn.execute(
+                    "SELECT 1 FROM records WHERE org = ? AND product = ? AND module = ? AND id = ?",
+                    (org, product, module, record_id)).fetchone()
+                if exists is None:
+                    outcome.append("missing")
+                    continue
+                if restricted_user is not None and not self.user_may_act(org, restricted_user, record_id):
+                    outcome.append("forbidden")
+                    continue
+                freed.update(blob for (blob,) in conn.execute(
+                    "DELETE FROM attachments WHERE org = ? AND product = ? AND record_id = ? RETURNING blob",
+                    (org, product, record_id)).fetchall() if blob)
+                conn.execute("DELETE FROM records WHERE org = ? AND product = ? AND id = ?",
+                             (org, product, record_id))
+                outcome.append("deleted")
+            self._free_blobs(conn, freed)
+        return outcome

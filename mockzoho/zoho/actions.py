@@ -1,0 +1,39 @@
+"""What a request does, and what each action needs: scope operations, profile permission, messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Action:
+    """One kind of API call, with the scopes and permissions it needs and the messages it refuses with."""
+
+    scope_ops: frozenset[str]          # besides ALL, which always qualifies
+    attachments: bool                  # needs a `modules.attachments.*` scope too
+    permission: str                    # the profile permission in fixtures
+    permission_name: str               # how NO_PERMISSION names it in `details.permissions`
+    denied_message: str                # NO_PERMISSION (profile)
+    unprivileged_message: str          # AUTHORIZATION_FAILED (record access)
+
+
+DELETE_ATTACHMENT = Action(
+    scope_ops=frozenset({"delete"}),
+    attachments=True,
+    permission="attachments.delete",
+    permission_name="Crm_Implied_Delete_Attachments",
+    denied_message="Permission denied to delete attachment",
+    unprivileged_message="User does not have sufficient privilege to delete attachments",
+)
+
+DELETE_RECORD = Action(
+    scope_ops=frozenset({"delete"}),
+    attachments=False,
+    permission="records.delete",
+    permission_name="Crm_Implied_Delete",
+    denied_message="Permission denied to delete",
+    unprivileged_message="User does not have sufficient privilege to delete records",
+)
+
+ACTIONS = (DELETE_ATTACHMENT, DELETE_RECORD)
+PERMISSIONS = frozenset(a.permission for a in ACTIONS)

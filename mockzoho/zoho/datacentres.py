@@ -1,0 +1,27 @@
+"""Zoho data centres and the API hosts that name them."""
+
+from __future__ import annotations
+
+# Top-level domain of www.zohoapis.<tld> for each data centre (reference §1).
+API_DOMAINS: dict[str, str] = {
+    "us": "com",
+    "eu": "eu",
+    "in": "in",
+    "au": "com.au",
+    "cn": "com.cn",
+    "jp": "jp",
+    "ca": "ca",
+    "sa": "sa",
+}
+DATA_CENTRES = frozenset(API_DOMAINS)
+_DC_BY_DOMAIN = {f"zohoapis.{tld}": dc for dc, tld in API_DOMAINS.items()}
+
+
+def data_centre_for_host(host: str, default: str) -> str:
+    """The data centre a Host header names: any `*.zohoapis.<tld>` host, else `default`."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.lower().rstrip(".")
+    for domain, dc in _DC_BY_DOMAIN.items():
+        if name == domain or name.endswith("." + domain):
+            return dc
+    return default

@@ -1,0 +1,65 @@
+"""The Zoho error catalogue and the JSON envelope every Zoho answer is written in."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response
+
+CONTENT_TYPE = "application/json;charset=utf-8"
+
+# code -> (HTTP status, message) as observed at run time (reference §4.1, §5).
+CATALOGUE: dict[str, tuple[int, str]] = {
+    "AUTHENTICATION_FAILURE": (401, "Authentication failed"),
+    "INVALID_TOKEN": (401, "invalid oauth token"),
+    "OAUTH_SCOPE_MISMATCH": (401, "invalid oauth scope to access this URL"),
+    "INVALID_MODULE": (400, "the module name given seems to be invalid"),
+    "NO_PERMISSION": (403, "permission denied"),
+    "AUTHORIZATION_FAILED": (400, "User does not have sufficient privilege to perform this action"),
+    "INVALID_DATA": (400, "invalid data"),
+    "INVALID_REQUEST_METHOD": (400, "The http request method type is not a valid one"),
+    "INVALID_URL_PATTERN": (404, "Please check if the URL trying to access is a correct one"),
+    "REQUIRED_PARAM_MISSING": (400, "One of the expected parameter is missing"),
+    "LIMIT_EXCEEDED": (400, "max records limit exceeded"),
+    "UNABLE_TO_PARSE_DATA_TYPE": (400, "either the request body or parameters is in wrong format"),
+    "INTERNAL_ERROR": (500, "Internal Server Error"),
+}
+
+MODULE_NOT_SUPPORTED = "the given module is not supported in api"
+RELATED_ID_INVALID = "the related id given seems to be invalid"
+ID_INVALID = "the id given seems to be invalid"
+RECORD_NOT_DELETED = "record not deleted"
+RECORD_DELETED = "record deleted"
+
+
+class ZohoError(Exception):
+    """An error Zoho reports as `{"code","details","message","status":"error"}`."""
+
+    def __init__(self, code: str, message: str | None = None, details: dict[str, Any] | None = None,
+                 status: int | None = None) -> None:
+        default_status, default_message = CATALOGUE[code]
+        self.code = code
+        self.message = default_message if message is None else message
+        self.details = {} if details is None else details
+        self.status = default_status if status is None else status
+        super().__init__(f"{code}: {self.message}")
+
+    def body(self) -> dict[str, Any]:
+        """The error object, keys in Zoho's order."""
+        return {"code": self.code, "details": self.details, "message": self.message, "status": "error"}
+
+    def response(self) -> Response:
+        """The error as a top-level answer."""
+        return json_response(self.body(), self.status)
+
+
+def success_entry(record_id: str, message: str = RECORD_DELETED) -> dict[str, Any]:
+    """One successful item of a `data` array."""
+    return {"code": "SUCCESS", "details": {"id": record_id}, "message": message, "status": "success"}
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    """Compact JSON in the given key order, with Zoho's content type."""
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return Response(body, status=status, content_type=CONTENT_TYPE)

@@ -1,0 +1,69 @@
+"""What differs between Zoho products: URL prefix, versions, scope service and module catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Mapping
+
+
+@dataclass(frozen=True)
+class Module:
+    """One module of a product's catalogue, as `GET /settings/modules` would describe it."""
+
+    api_name: str
+    scope_name: str
+    api_supported: bool = True
+    attachments: bool = True
+
+
+def default_scope_name(api_name: str) -> str:
+    """Scope names are the API name in lower case without underscores (`Sales_Orders` -> `salesorders`)."""
+    return api_name.removesuffix("__s").replace("_", "").lower()
+
+
+def catalogue(attachable: str, records_only: str = "", unsupported: str = "",
+              scope_names: Mapping[str, str] | None = None) -> tuple[Module, ...]:
+    """Build a module catalogue from space-separated API names, grouped by what the API allows."""
+    scope_names = scope_names or {}
+
+    def modules(names: str, **flags: bool) -> list[Module]:
+        return [Module(n, scope_names.get(n, default_scope_name(n)), **flags) for n in names.split()]
+
+    return tuple(modules(attachable) + modules(records_only, attachments=False)
+                 + modules(unsupported, api_supported=False, attachments=False))
+
+
+@dataclass(frozen=True)
+class Product:
+    """A Zoho product served by the shared engine."""
+
+    name: str
+    prefix: str
+    versions: tuple[str, ...]
+    scope_service: str
+    modules: tuple[Module, ...]
+    # Bigin's documented scope pairs need an attachments scope even with `modules.ALL`; CRM's do not.
+    modules_all_covers_attachments: bool
+    multi_status_versions: frozenset[str] = frozenset()
+    _by_name: dict[str, Module] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {m.api_name.lower(): m for m in self.modules})
+
+    def module(self, name: str) -> Module | None:
+        """The module with this API name (case-insensitive), or None."""
+        return self._by_name.get(name.lower())
+
+    def with_modules(self, extra: Iterable[Module]) -> Product:
+        """This product with fixture-declared modules added (replacing same-named ones)."""
+        merged = {m.api_name.lower(): m for m in self.modules}
+        merged.update({m.api_name.lower(): m for m in extra})
+        return replace(self, modules=tuple(merged.values()))
+
+    def bulk_status(self, version: str, succeeded: int, failed: int) -> int:
+        """HTTP status of a bulk answer: 200 all good, 400 all failed, 207 or 200 when mixed."""
+        if not failed:
+            return 200
+        if not succeeded:
+            return 400
+        return 207 if version in self.multi_status_versions else 200

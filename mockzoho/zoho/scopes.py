@@ -1,0 +1,39 @@
+"""OAuth scopes: parsing a token's scope list and deciding what it allows."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .actions import Action
+from .product import Module, Product
+
+
+class ScopeSet:
+    """A token's scopes, compared case-insensitively."""
+
+    __slots__ = ("_scopes",)
+
+    def __init__(self, scopes: frozenset[str]) -> None:
+        self._scopes = scopes
+
+    @staticmethod
+    @lru_cache(maxsize=1024)
+    def parse(text: str) -> ScopeSet:
+        """Scopes as fixtures and the authorize call give them: comma (or space) separated."""
+        return ScopeSet(frozenset(s.lower() for s in text.replace(",", " ").split()))
+
+    def __contains__(self, scope: str) -> bool:
+        return scope.lower() in self._scopes
+
+    def _any(self, prefix: str, action: Action) -> bool:
+        return any(f"{prefix}.{op}" in self._scopes for op in ("all", *action.scope_ops))
+
+    def allows(self, product: Product, module: Module, action: Action) -> bool:
+        """True if these scopes let `action` run on `module` of `product`."""
+        service = product.scope_service.lower()
+        modules_all = f"{service}.modules.all" in self._scopes
+        if modules_all and (product.modules_all_covers_attachments or not action.attachments):
+            return True
+        if not (modules_all or self._any(f"{service}.modules.{module.scope_name.lower()}", action)):
+            return False
+        return not action.attachments or self._any(f"{service}.modules.attachments", action)
