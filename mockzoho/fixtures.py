@@ -151,7 +151,7 @@ class AttachmentSchema(Schema):
     created_time = time_field()
     modified_time = time_field()
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def one_source(self, data: dict, **kwargs: Any) -> None:
         sources = [k for k in ("content", "content_base64", "path", "link_url") if k in data]
         if len(sources) > 1:
@@ -198,7 +198,8 @@ class TokenSchema(Schema):
 
 
 class OrgSchema(Schema):
-    id = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$"))
+    id = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1 to 64 letters, digits, '_', '.' or '-'"))
     name = fields.String(load_default="")
     dc = fields.String(load_default="us", validate=validate.OneOf(sorted(DATA_CENTRES)))
     time_zone = fields.String(load_default="UTC")
@@ -216,7 +217,8 @@ class OrgSchema(Schema):
 
 
 class ModuleSchema(Schema):
-    api_name = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z][A-Za-z0-9_]{0,63}$"))
+    api_name = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z][A-Za-z0-9_]{0,63}$", error="must be a letter, then up to 63 letters, digits or '_'"))
     scope_name = fields.String()
     api_supported = fields.Boolean(load_default=True)
     attachments = fields.Boolean(load_default=True)
@@ -243,7 +245,8 @@ def fixture_files(path: Path) -> list[Path]:
 def _flatten(messages: Any, prefix: str = "") -> Iterator[str]:
     if isinstance(messages, dict):
         for key, value in messages.items():
-            name = prefix if key == "_schema" else f"{prefix}.{key}" if prefix else str(key)
+            # `_schema` is the object itself; `value` is how marshmallow names a dict entry's value.
+            name = prefix if key in ("_schema", "value") else f"{prefix}.{key}" if prefix else str(key)
             yield from _flatten(value, name)
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         for message in messages:
@@ -268,47 +271,52 @@ class _Builder:
     def problem(self, file: Path, path: str, message: str) -> None:
         self.problems.append(f"{file}: {path}: {message}")
 
-    def add_modules(self, file: Path, declared: dict[str, list[Module]]) -> None:
+    def add_modules(self, declared: dict[str, list[Module]]) -> None:
         for product, modules in declared.items():
-            self.modules[product].extend(modules)
+            if product in self.modules:
+                self.modules[product].extend(m for m in modules if isinstance(m, Module))
 
     def module(self, product: str, api_name: str) -> Module | None:
         extra = {m.api_name.lower(): m for m in self.modules[product]}
         return extra.get(api_name.lower()) or self.products[product].module(api_name)
 
     def org(self, file: Path, index: int, data: dict) -> OrgFixture:
+        # `data` may be only the valid part of a document with errors: every key is optional here.
         where = f"orgs.{index}"
-        if data["id"] in self.org_ids:
-            self.problem(file, f"{where}.id", f"duplicate org id {data['id']!r}")
-        self.org_ids.add(data["id"])
-        users = {}
-        for i, user in enumerate(data["users"]):
-            if user["id"] in users:
+        org_id = data.get("id")
+        if org_id is not None and org_id in self.org_ids:
+            self.problem(file, f"{where}.id", f"duplicate org id {org_id!r}")
+        self.org_ids.add(org_id)
+        users: dict[str, dict] = {}
+        for i, user in enumerate(data.get("users", [])):
+            if user.get("id") in users:
                 self.problem(file, f"{where}.users.{i}.id", f"duplicate user id {user['id']}")
-            users[user["id"]] = user
+            users.setdefault(user.get("id", f"#{i}"), user)
         records: dict[str, tuple[RecordFixture, ...]] = {}
         for product in self.products:
             records[product] = self._records(file, f"{where}.{product}.records", product,
-                                             data[product].get("records", []), users)
+                                             data.get(product, {}).get("records", []), users)
         all_record_ids = {r.id for rs in records.values() for r in rs}
-        for i, user in enumerate(data["users"]):
-            for j, record_id in enumerate(user["records"] or ()):
+        for i, user in enumerate(data.get("users", [])):
+            for j, record_id in enumerate(user.get("records") or ()):
                 if record_id not in all_record_ids:
                     self.problem(file, f"{where}.users.{i}.records.{j}", f"no record {record_id} in this org")
         tokens = []
-        for i, token in enumerate(data["tokens"]):
-            if token["token"] in self.tokens:
+        for i, token in enumerate(data.get("tokens", [])):
+            if token.get("token") in self.tokens:
                 self.problem(file, f"{where}.tokens.{i}.token", "duplicate token")
-            self.tokens.add(token["token"])
-            if token["user"] not in users:
+            self.tokens.add(token.get("token"))
+            if "user" in token and token["user"] not in users:
                 self.problem(file, f"{where}.tokens.{i}.user", f"no user {token['user']} in this org")
-            tokens.append(TokenFixture(**token))
+            tokens.append(TokenFixture(token=token.get("token", ""), user=token.get("user", ""),
+                                       scopes=token.get("scopes", ""), expires_at=token.get("expires_at")))
         return OrgFixture(
-            id=data["id"], name=data["name"], dc=data["dc"], time_zone=data["time_zone"],
-            users=tuple(UserFixture(id=u["id"], name=u["name"], email=u["email"],
-                                    permissions=None if u["permissions"] is None else frozenset(u["permissions"]),
-                                    records=None if u["records"] is None else frozenset(u["records"]))
-                        for u in data["users"]),
+            id=org_id or "", name=data.get("name", ""), dc=data.get("dc", "us"),
+            time_zone=data.get("time_zone", "UTC"),
+            users=tuple(UserFixture(id=u.get("id", ""), name=u.get("name", ""), email=u.get("email", ""),
+                                    permissions=None if u.get("permissions") is None else frozenset(u["permissions"]),
+                                    records=None if u.get("records") is None else frozenset(u["records"]))
+                        for u in data.get("users", [])),
             tokens=tuple(tokens), records=records)
 
     def _records(self, file: Path, where: str, product: str, items: list[dict],
@@ -318,12 +326,14 @@ class _Builder:
         built = []
         for i, rec in enumerate(items):
             at = f"{where}.{i}"
+            if "module" not in rec or "id" not in rec:
+                continue
             module = self.module(product, rec["module"])
             if module is None:
                 self.problem(file, f"{at}.module", f"unknown {product} module {rec['module']!r}")
             elif not module.api_supported:
                 self.problem(file, f"{at}.module", f"{product} module {module.api_name} is not supported in the API")
-            elif rec["attachments"] and not module.attachments:
+            elif rec.get("attachments") and not module.attachments:
                 self.problem(file, f"{at}.attachments", f"{product} module {module.api_name} has no attachments")
             if rec["id"] in record_ids:
                 self.problem(file, f"{at}.id", f"duplicate record id {rec['id']}")
@@ -331,13 +341,15 @@ class _Builder:
             owner = self._owner(file, f"{at}.owner", rec.get("owner"), users)
             created = rec.get("created_time", EPOCH)
             attachments = []
-            for j, att in enumerate(rec["attachments"]):
+            for j, att in enumerate(rec.get("attachments", [])):
+                if "id" not in att:
+                    continue
                 if att["id"] in attachment_ids:
                     self.problem(file, f"{at}.attachments.{j}.id", f"duplicate attachment id {att['id']}")
                 attachment_ids.add(att["id"])
                 attachments.append(self._attachment(file, f"{at}.attachments.{j}", att, owner, users))
             built.append(RecordFixture(
-                module=module.api_name if module else rec["module"], id=rec["id"], name=rec["name"],
+                module=module.api_name if module else rec["module"], id=rec["id"], name=rec.get("name", ""),
                 owner=owner, created_time=created, modified_time=rec.get("modified_time", created),
                 attachments=tuple(attachments)))
         return tuple(built)
@@ -399,8 +411,11 @@ def load_fixtures(path: Path, products: Iterable[Product]) -> Fixtures:
             documents.append((file, FileSchema().load(document or {})))
         except ValidationError as exc:
             builder.problems.extend(f"{file}: {line}" for line in _flatten(exc.messages))
-    for file, data in documents:
-        builder.add_modules(file, data["modules"])
+            # Cross-check what is valid too, so one run reports every problem.
+            valid = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+            documents.append((file, {"orgs": valid.get("orgs", []), "modules": valid.get("modules", {})}))
+    for _, data in documents:
+        builder.add_modules(data["modules"])
     orgs = tuple(builder.org(file, i, org) for file, data in documents for i, org in enumerate(data["orgs"]))
     if not orgs and not builder.problems:
         builder.problem(path, "orgs", "no org is defined")

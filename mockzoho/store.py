@@ -106,6 +106,13 @@ class Store:
             local.conn, local.pid = conn, os.getpid()
         return local.conn
 
+    def close(self) -> None:
+        """Close this thread's connection (the next call opens a new one)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+        self._local.__dict__.clear()
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, taken up front so concurrent writers queue instead of deadlocking."""

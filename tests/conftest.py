@@ -1,0 +1,76 @@
+"""Shared test fixtures: a fresh app per test, the bundled tokens, and the product/version targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from mockzoho.app import create_app
+
+SEED_TOKEN = "1000.8cb99dxxxxxxxxxxxxx9be93.9b8xxxxxxxxxxxxxxxf"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def auth(token: str = SEED_TOKEN) -> dict[str, str]:
+    """The Authorization header Zoho expects."""
+    return {"Authorization": f"Zoho-oauthtoken {token}"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One product and version, with the bundled fixture records the contract tests use."""
+
+    product: str
+    version: str
+    module: str
+    record: str              # the seed's record
+    attachment: str          # the seed's attachment of `record`
+    more_attachments: tuple[str, ...]
+    lena_record: str         # a record of the same module only the restricted user was granted
+    lena_attachment: str
+    other_module: str
+    other_module_record: str
+    bulk_records: tuple[str, ...]  # attachment-free records of `module`
+
+    def url(self, *parts: str) -> str:
+        return "/".join((f"/{self.product}/{self.version}", *parts))
+
+    @property
+    def attachment_url(self) -> str:
+        return self.url(self.module, self.record, "Attachments", self.attachment)
+
+    def __str__(self) -> str:
+        return f"{self.product}-{self.version}"
+
+
+CRM_VERSIONS = ("v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8")
+BIGIN_VERSIONS = ("v1", "v2")
+TARGETS = [
+    *(Target("crm", v, "Leads", "2883756000000261075", "2883756000000261017",
+             ("2883756000000261018", "2883756000000261019", "2883756000000261020"),
+             "2883756000000261099", "2883756000000261091", "Contacts", "2883756000000270001",
+             ("2883756000000261101", "2883756000000261102", "2883756000000261103")) for v in CRM_VERSIONS),
+    *(Target("bigin", v, "Pipelines", "2034020000000489124", "2034020000000711008",
+             ("2034020000000711009", "2034020000000711010"),
+             "2034020000000489199", "2034020000000711091", "Contacts", "2034020000000490001",
+             ("2034020000000489201", "2034020000000489202")) for v in BIGIN_VERSIONS),
+]
+
+
+@pytest.fixture(params=TARGETS, ids=str)
+def target(request: pytest.FixtureRequest) -> Target:
+    return request.param
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Flask:
+    return create_app({"state": tmp_path / "state.db"})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
