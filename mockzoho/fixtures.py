@@ -157,7 +157,7 @@ class AttachmentSchema(Schema):
         if len(sources) > 1:
             raise ValidationError(f"give at most one of content, content_base64, path, link_url "
                                   f"(got {', '.join(sources)})", "_schema")
-        if "file_name" not in data and "link_url" not in data:
+        if not {"file_name", "link_url", "path"} & set(data):
             raise ValidationError("Missing data for required field.", "file_name")
 
     @validates("content_base64")
@@ -373,7 +373,7 @@ class _Builder:
             except OSError as exc:
                 self.problem(file, f"{where}.path", f"cannot read {source}: {exc.strerror}")
         link = att.get("link_url")
-        file_name = att.get("file_name") or link or ""
+        file_name = att.get("file_name") or link or Path(att.get("path", "")).name
         size = len(content) if content is not None else att.get("size", 0)
         if content is not None and "size" in att and att["size"] != len(content):
             self.problem(file, f"{where}.size", f"is {att['size']} but the content has {len(content)} bytes")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from flask import Blueprint, Response
@@ -22,6 +23,7 @@ def make_admin_blueprint(settings: Settings, fixtures: Fixtures) -> Blueprint:
         return json_response({
             "status": "ok",
             "version": __version__,
+            "pid": os.getpid(),
             "uptime_seconds": round(time.monotonic() - started, 3),
             "state": str(settings.state),
             "fixtures": str(settings.fixtures),

@@ -1,0 +1,82 @@
+"""Starting and stopping real server processes for the tests that need one."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A server process on 127.0.0.1, started from a command line, stopped on exit."""
+
+    def __init__(self, argv: Sequence[str], port: int, env: Mapping[str, str] | None = None,
+                 cwd: Path = REPO) -> None:
+        self.argv, self.port, self.cwd = list(argv), port, cwd
+        self.env = {**os.environ, **(env or {})}
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 20) -> Server:
+        self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                if requests.get(f"{self.url}/__admin/health", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"server not ready after {timeout}s:\n{self.output()}")
+
+    def output(self) -> str:
+        if self.process is None or self.process.stdout is None or self.process.poll() is None:
+            return ""
+        return self.process.stdout.read().decode(errors="replace")
+
+    def stop(self) -> str:
+        """Stop gracefully (SIGTERM), and return what the server printed."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.output()
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def gunicorn_command(port: int, workers: int = 2) -> list[str]:
+    """The Dockerfile's CMD, bound to a loopback port instead of 0.0.0.0:8000."""
+    cmd = next(line for line in (REPO / "Dockerfile").read_text().splitlines() if line.startswith("CMD"))
+    argv = json.loads(cmd[len("CMD"):])
+    argv = [a.replace("0.0.0.0:8000", f"127.0.0.1:{port}") for a in argv]
+    argv[argv.index("--workers") + 1] = str(workers)
+    bin_dir = Path(sys.executable).parent
+    return [str(bin_dir / argv[0]), *argv[1:]]

@@ -1,0 +1,194 @@
+"""Fixture loading: the bundled fixtures, the format's rules, and `mockzoho check-fixtures`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mockzoho.app import PRODUCTS, create_app
+from mockzoho.cli import main
+from mockzoho.config import bundled_fixtures
+from mockzoho.fixtures import FixtureError, load_fixtures
+
+BROKEN = """\
+orgs:
+  - id: bad org!
+    dc: mars
+    time_zone: Nowhere/City
+    users:
+      - {id: abc, name: X, email: not-an-email}
+      - {id: "1", name: Y, email: y@x.example, permissions: [fly]}
+    tokens:
+      - {token: t1, user: "99", scopes: ""}
+    crm:
+      records:
+        - module: Leadz
+          id: "12"
+          attachments:
+            - {id: "3", file_name: a.txt, content: x, content_base64: eA==}
+        - module: Documents
+          id: "12"
+        - module: Leads
+          id: "13"
+          attachments: [{id: "3", content: x}]
+    bigin:
+      records:
+        - {module: Calls, id: "1", attachments: [{id: "1", file_name: c.txt}]}
+  - id: ok
+    users: [{id: "1", name: Z, email: z@x.example, records: ["404"]}]
+    tokens: [{token: t1, user: "1", scopes: ZohoCRM.modules.ALL, expires_at: yesterday}]
+    crm:
+      records:
+        - {module: Leads, id: "5", owner: "7", attachments: [{id: "6", path: nope.bin, size: -1}]}
+modules:
+  crm:
+    - {api_name: "bad name"}
+  mail:
+    - {api_name: Inbox}
+"""
+
+EXPECTED = [
+    "orgs.0.id: must be 1 to 64 letters, digits, '_', '.' or '-'",
+    "orgs.0.dc: Must be one of: au, ca, cn, eu, in, jp, sa, us.",
+    "orgs.0.time_zone: unknown time zone 'Nowhere/City'",
+    "orgs.0.users.0.id: must be a numeric id of at most 19 digits",
+    "orgs.0.users.0.email: Not a valid email address.",
+    "orgs.0.users.1.permissions.0: Must be one of: attachments.delete, records.delete.",
+    "orgs.0.tokens.0.scopes: must be a non-empty comma-separated string or list of scopes",
+    "orgs.0.tokens.0.user: no user 99 in this org",
+    "orgs.0.crm.records.0.module: unknown crm module 'Leadz'",
+    "orgs.0.crm.records.0.attachments.0: give at most one of content, content_base64, path, link_url "
+    "(got content, content_base64)",
+    "orgs.0.crm.records.1.module: crm module Documents is not supported in the API",
+    "orgs.0.crm.records.1.id: duplicate record id 12",
+    "orgs.0.crm.records.2.attachments.0.file_name: Missing data for required field.",
+    "orgs.0.crm.records.2.attachments.0.id: duplicate attachment id 3",
+    "orgs.0.bigin.records.0.attachments: bigin module Calls has no attachments",
+    "orgs.1.users.0.records.0: no record 404 in this org",
+    "orgs.1.tokens.0.token: duplicate token",
+    "orgs.1.tokens.0.expires_at: Not a valid datetime.",
+    "orgs.1.crm.records.0.owner: no user 7 in this org",
+    "orgs.1.crm.records.0.attachments.0.size: Must be greater than or equal to 0.",
+    "orgs.1.crm.records.0.attachments.0.path: cannot read",
+    "modules.crm.0.api_name: must be a letter, then up to 63 letters, digits or '_'",
+    "modules.mail.key: Must be one of: crm, bigin.",
+]
+
+
+def test_bundled_fixtures_are_valid_and_ship_in_the_package() -> None:
+    fixtures = load_fixtures(bundled_fixtures(), PRODUCTS)
+    tokens = {t.token for org in fixtures.orgs for t in org.tokens}
+    assert {"1000.8cb99dxxxxxxxxxxxxx9be93.9b8xxxxxxxxxxxxxxxf", "1000.mock.no-attachments-scope",
+            "1000.mock.bigin-modules-all", "1000.mock.expired", "1000.mock.no-permission",
+            "1000.mock.no-privilege", "1000.mock.eu"} <= tokens
+    us = next(org for org in fixtures.orgs if org.id == "zylker-us")
+    leads = {r.id: r for r in us.records["crm"]}
+    assert "2883756000000261017" in {a.id for a in leads["2883756000000261075"].attachments}
+    pipelines = {r.id: r for r in us.records["bigin"]}
+    assert "2034020000000711008" in {a.id for a in pipelines["2034020000000489124"].attachments}
+
+
+def test_every_problem_is_listed(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(BROKEN)
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(broken, PRODUCTS)
+    problems = caught.value.problems
+    for expected in EXPECTED:
+        assert any(p.startswith(f"{broken}: {expected}") for p in problems), (expected, problems)
+    assert len(problems) == len(EXPECTED), problems
+
+
+def test_check_fixtures_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(BROKEN)
+    assert main(["check-fixtures", str(broken)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == len(EXPECTED) + 1 and out[-1] == f"{len(EXPECTED)} problem(s) found"
+    assert main(["check-fixtures", str(bundled_fixtures())]) == 0
+    assert "ok (2 orgs" in capsys.readouterr().out
+
+
+def test_yaml_syntax_errors_name_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("orgs:\n  - id: x\n   users: [\n")
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(bad, PRODUCTS)
+    assert caught.value.problems[0].startswith(f"{bad}: line 3, column 4: not valid YAML")
+
+
+def test_a_folder_merges_its_files_and_checks_across_them(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("""
+orgs:
+  - id: one
+    users: [{id: "1", name: A, email: a@x.example}]
+    tokens: [{token: shared, user: "1", scopes: [ZohoCRM.modules.ALL]}]
+    crm: {records: [{module: Vehicles, id: "7"}]}
+""")
+    (tmp_path / "b.yml").write_text("""
+modules:
+  crm: [{api_name: Vehicles, scope_name: custom}]
+orgs:
+  - id: two
+    users: [{id: "1", name: B, email: b@x.example}]
+    tokens: [{token: shared, user: "1", scopes: ZohoCRM.modules.ALL}]
+""")
+    (tmp_path / "notes.txt").write_text("not a fixture")
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(tmp_path, PRODUCTS)
+    assert caught.value.problems == [f"{tmp_path / 'b.yml'}: orgs.0.tokens.0.token: duplicate token"]
+
+
+def test_custom_modules_from_fixtures(tmp_path: Path) -> None:
+    (tmp_path / "f.yaml").write_text("""
+modules:
+  crm: [{api_name: Vehicles, scope_name: custom}]
+orgs:
+  - id: one
+    users: [{id: "1", name: A, email: a@x.example}]
+    tokens:
+      - {token: custom-scope, user: "1", scopes: "ZohoCRM.modules.custom.DELETE,ZohoCRM.modules.attachments.DELETE"}
+    crm:
+      records:
+        - {module: Vehicles, id: "7", attachments: [{id: "8", file_name: v.txt, content: car}]}
+""")
+    client = create_app({"state": tmp_path / "s.db", "fixtures": tmp_path}).test_client()
+    headers = {"Authorization": "Zoho-oauthtoken custom-scope"}
+    assert client.delete("/crm/v8/Vehicles/7/Attachments/8", headers=headers).status_code == 200
+    assert client.delete("/crm/v8/Leads/7/Attachments/8", headers=headers).json["code"] == "OAUTH_SCOPE_MISMATCH"
+
+
+def test_empty_folder_and_no_orgs(tmp_path: Path) -> None:
+    with pytest.raises(FixtureError, match="no fixture files"):
+        load_fixtures(tmp_path, PRODUCTS)
+    (tmp_path / "empty.yaml").write_text("")
+    with pytest.raises(FixtureError, match="no org is defined"):
+        load_fixtures(tmp_path, PRODUCTS)
+
+
+def test_content_sources(tmp_path: Path) -> None:
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "blob.bin").write_bytes(b"\x00\xffbinary")
+    (tmp_path / "f.yaml").write_text("""
+orgs:
+  - id: one
+    users: [{id: "1", name: A, email: a@x.example}]
+    crm:
+      records:
+        - module: Leads
+          id: "7"
+          attachments:
+            - {id: "1", file_name: a.txt, content: "héllo"}
+            - {id: "2", file_name: b.bin, content_base64: AP9iaW5hcnk=}
+            - {id: "3", file_name: c.bin, path: files/blob.bin}
+            - {id: "4", link_url: "https://www.zohocorp.com"}
+            - {id: "5", file_name: big.iso, size: 123456}
+""")
+    org = load_fixtures(tmp_path / "f.yaml", PRODUCTS).orgs[0]
+    a = {x.id: x for x in org.records["crm"][0].attachments}
+    assert (a["1"].content, a["1"].size, a["1"].content_type) == ("héllo".encode(), 6, "text/plain")
+    assert a["2"].content == a["3"].content == b"\x00\xffbinary"
+    assert (a["4"].link_url, a["4"].file_name, a["4"].content) == ("https://www.zohocorp.com",
+                                                                  "https://www.zohocorp.com", None)
+    assert (a["5"].size, a["5"].content) == (123456, None)

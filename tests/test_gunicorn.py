@@ -1,0 +1,115 @@
+"""Real gunicorn, two workers, one state file: consistency across workers, exactly-once deletes, restarts."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import REPO, SEED_TOKEN
+from servers import Server, free_port, gunicorn_command
+
+HEADERS = {"Authorization": f"Zoho-oauthtoken {SEED_TOKEN}"}
+SEED_URL = "/crm/v5/Leads/2883756000000261075/Attachments/2883756000000261017"
+ROUNDS, RACERS = 20, 8
+
+
+def many_attachments_fixture(path: Path) -> Path:
+    """A fixture with one record holding ROUNDS attachments, for the exactly-once race."""
+    attachments = "\n".join(f'            - {{id: "{9000 + i}", file_name: f{i}.txt, content: "{i}"}}'
+                            for i in range(ROUNDS))
+    path.write_text(f"""
+orgs:
+  - id: race
+    users: [{{id: "1", name: Racer, email: racer@example.com}}]
+    tokens: [{{token: "{SEED_TOKEN}", user: "1", scopes: ZohoCRM.modules.ALL}}]
+    crm:
+      records:
+        - module: Leads
+          id: "100"
+          attachments:
+{attachments}
+""")
+    return path
+
+
+@pytest.fixture
+def docker_like_cwd(tmp_path: Path) -> Path:
+    """A working folder holding only wsgi.py, as the Docker image's /app does."""
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    shutil.copy(REPO / "wsgi.py", app_dir)
+    return app_dir
+
+
+def gunicorn(state: Path, cwd: Path, fixtures: Path | None = None) -> Server:
+    port = free_port()
+    env = {"MOCKZOHO_STATE": str(state)}
+    if fixtures is not None:
+        env["MOCKZOHO_FIXTURES"] = str(fixtures)
+    return Server(gunicorn_command(port), port, env=env, cwd=cwd)
+
+
+def test_workers_share_state_and_it_survives_a_restart(tmp_path: Path, docker_like_cwd: Path) -> None:
+    state = tmp_path / "state.db"
+    with gunicorn(state, docker_like_cwd) as server:
+        first = requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5)
+        assert first.status_code == 200
+        pids, codes = set(), set()
+        for attempt in range(200):  # fresh connections, so both workers answer some of them
+            pids.add(requests.get(server.url + "/__admin/health", timeout=5).json()["pid"])
+            again = requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5)
+            codes.add((again.status_code, again.json()["code"]))
+            if len(pids) == 2 and attempt >= 20:
+                break
+        assert len(pids) == 2, "both workers must have answered"
+        assert codes == {(400, "INVALID_DATA")}
+    with gunicorn(state, docker_like_cwd) as server:
+        assert requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5).status_code == 400
+
+
+def test_concurrent_deletes_succeed_exactly_once(tmp_path: Path, docker_like_cwd: Path) -> None:
+    fixture = many_attachments_fixture(tmp_path / "race.yaml")
+    with gunicorn(tmp_path / "state.db", docker_like_cwd, fixture) as server:
+        with ThreadPoolExecutor(RACERS) as pool:
+            for round_ in range(ROUNDS):
+                url = f"{server.url}/crm/v8/Leads/100/Attachments/{9000 + round_}"
+                barrier = threading.Barrier(RACERS)
+
+                def race(_: int) -> int:
+                    barrier.wait()
+                    return requests.delete(url, headers=HEADERS, timeout=10).status_code
+
+                statuses = sorted(pool.map(race, range(RACERS)))
+                assert statuses == [200] + [400] * (RACERS - 1), f"round {round_}: {statuses}"
+
+
+def test_mockzoho_serve_fresh_starts_from_the_fixtures(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    cli = str(Path(sys.executable).parent / "mockzoho")
+
+    def serve(*flags: str) -> Server:
+        port = free_port()
+        return Server([cli, "serve", "--port", str(port), "--workers", "2", "--state", str(state), *flags], port)
+
+    with serve() as server:
+        assert requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5).status_code == 200
+    with serve() as server:
+        assert requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5).status_code == 400
+    with serve("--fresh") as server:
+        assert requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5).status_code == 200
+
+
+def test_serve_refuses_broken_fixtures(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("orgs:\n  - id: x\n    users: []\n")
+    port = free_port()
+    server = Server([str(Path(sys.executable).parent / "mockzoho"), "serve", "--port", str(port),
+                     "--state", str(tmp_path / "s.db"), "--fixtures", str(broken)], port)
+    with pytest.raises(RuntimeError, match=r"broken.yaml: orgs.0.users: Shorter than minimum length 1"):
+        server.start()
