@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 PRODUCTS = (CRM, BIGIN)
 
 # werkzeug's own HTTP errors, in the product's terms.
-HTTP_ERROR_CODES = {404: "INVALID_URL_PATTERN", 405: "INVALID_REQUEST_METHOD", 308: "INVALID_URL_PATTERN"}
+HTTP_ERROR_CODES = {404: "INVALID_URL_PATTERN", 405: "INVALID_REQUEST_METHOD", 308: "INVALID_URL_PATTERN",
+                    413: "FILE_SIZE_MORE_THAN_ALLOWED_SIZE"}
 
 
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
@@ -29,7 +30,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     settings = Settings.load(config)
     fixtures = load_fixtures(settings.fixtures, PRODUCTS)
     store = Store(settings.state)
-    store.seed(fixtures)
+    store.seed(fixtures, settings.id_seed)
 
     app = Flask(__name__)
     # `//` must not be redirected: it is simply a URL the API does not have.

@@ -22,6 +22,8 @@ class Settings:
     state: Path = Path(".mockzoho/state.db")
     fixtures: Path = field(default_factory=bundled_fixtures)
     default_dc: str = "us"
+    max_upload_bytes: int = 100 * 1024 * 1024  # the v2 docs' 100 MB
+    id_seed: int = 0                           # same seed, same requests -> same new ids
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | Settings | None = None,
@@ -40,9 +42,24 @@ class Settings:
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-        for path_field in ("state", "fixtures"):
-            if path_field in values:
-                values[path_field] = Path(values[path_field])
-        if "default_dc" in values:
-            values["default_dc"] = str(values["default_dc"]).lower()
+        for name, value in values.items():
+            try:
+                values[name] = _CONVERTERS[name](value)
+            except ValueError as exc:
+                raise ValueError(f"setting {name}: {value!r} is not valid ({exc})") from exc
         return cls(**values)
+
+
+def _whole_number(value: object) -> int:
+    if isinstance(value, bool) or int(value) < 0:  # type: ignore[call-overload]
+        raise ValueError("a whole number of at least 0 is needed")
+    return int(value)  # type: ignore[call-overload]
+
+
+_CONVERTERS = {
+    "state": Path,
+    "fixtures": Path,
+    "default_dc": lambda v: str(v).lower(),
+    "max_upload_bytes": _whole_number,
+    "id_seed": _whole_number,
+}

@@ -20,4 +20,6 @@ CRM = Product(
     ),
     modules_all_covers_attachments=True,
     multi_status_versions=frozenset({"v8"}),
+    fields_required_versions=frozenset({"v3", "v4", "v5", "v6", "v7", "v8"}),
+    page_token_versions=frozenset({"v8"}),
 )

@@ -12,13 +12,13 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import BinaryIO, Iterator, Sequence
 
 from .fixtures import Fixtures, OrgFixture
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS orgs(
@@ -40,9 +40,12 @@ CREATE TABLE IF NOT EXISTS records(
 CREATE TABLE IF NOT EXISTS attachments(
     org TEXT NOT NULL, product TEXT NOT NULL, id TEXT NOT NULL, record_id TEXT NOT NULL,
     file_name TEXT NOT NULL, size INTEGER NOT NULL, content_type TEXT NOT NULL, link_url TEXT,
-    blob TEXT, owner TEXT, created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL,
+    blob TEXT, owner TEXT, created_by TEXT, modified_by TEXT,
+    created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL,
     PRIMARY KEY(org, product, id));
-CREATE INDEX IF NOT EXISTS attachments_by_record ON attachments(org, product, record_id);
+CREATE INDEX IF NOT EXISTS attachments_by_record ON attachments(org, product, record_id, created_time, id);
+CREATE INDEX IF NOT EXISTS attachments_by_link ON attachments(org, product, record_id, link_url)
+    WHERE link_url IS NOT NULL;
 CREATE INDEX IF NOT EXISTS attachments_by_blob ON attachments(blob) WHERE blob IS NOT NULL;
 """
 
@@ -61,8 +64,79 @@ class TokenRow:
     expires_at: int | None
     revoked: bool
     dc: str
+    time_zone: str
     permissions: str | None
     restricted: bool
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """A user as Zoho shows one inside a record: `{"name","id","email"}`."""
+
+    id: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class AttachmentRow:
+    """An attachment with its parent record and the users it names."""
+
+    id: str
+    record_id: str
+    record_name: str
+    module: str
+    file_name: str
+    size: int
+    content_type: str
+    link_url: str | None
+    blob: str | None
+    owner: UserRef | None
+    created_by: UserRef | None
+    modified_by: UserRef | None
+    created_time: int
+    modified_time: int
+
+
+@dataclass(frozen=True)
+class StagedBlob:
+    """Uploaded bytes in a temp file beside the blobs, not yet part of the state."""
+
+    path: Path
+    digest: str
+    size: int
+
+
+class StoreConflict(Exception):
+    """A write that the state refuses: `record` (the parent is gone) or `link` (the link already exists)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+_ATTACHMENT_SELECT = """
+SELECT a.id, a.record_id, r.name, r.module, a.file_name, a.size, a.content_type, a.link_url, a.blob,
+       a.owner, ou.name, ou.email, a.created_by, cu.name, cu.email, a.modified_by, mu.name, mu.email,
+       a.created_time, a.modified_time
+FROM attachments a
+JOIN records r ON r.org = a.org AND r.product = a.product AND r.id = a.record_id
+LEFT JOIN users ou ON ou.org = a.org AND ou.id = a.owner
+LEFT JOIN users cu ON cu.org = a.org AND cu.id = a.created_by
+LEFT JOIN users mu ON mu.org = a.org AND mu.id = a.modified_by
+WHERE a.org = ? AND a.product = ? AND a.record_id = ?"""
+
+
+def _attachment_row(row: Sequence) -> AttachmentRow:
+    def user(i: int) -> UserRef | None:
+        return None if row[i] is None or row[i + 1] is None else UserRef(row[i], row[i + 1], row[i + 2])
+    return AttachmentRow(*row[:9], owner=user(9), created_by=user(12), modified_by=user(15),
+                         created_time=row[18], modified_time=row[19])
+
+
+def id_prefix(seed: int) -> int:
+    """The 7-digit prefix of the ids a state file generates, derived from the id seed."""
+    return 1_000_000 + int(hashlib.sha256(str(seed).encode()).hexdigest(), 16) % 9_000_000
 
 
 def state_files(path: Path) -> list[Path]:
@@ -127,7 +201,7 @@ class Store:
 
     # -- seeding ---------------------------------------------------------------------------------
 
-    def seed(self, fixtures: Fixtures) -> bool:
+    def seed(self, fixtures: Fixtures, id_seed: int = 0) -> bool:
         """Load the fixtures once per state file, atomically; return True if this call seeded it."""
         with self.write() as conn:
             for statement in filter(str.strip, SCHEMA.split(";")):
@@ -143,8 +217,9 @@ class Store:
                 return False
             for org in fixtures.orgs:
                 self._insert_org(conn, org)
-            conn.executemany("INSERT INTO meta VALUES (?, ?)",
-                             [("schema", SCHEMA_VERSION), ("fixture_digest", fixtures.digest)])
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("schema", SCHEMA_VERSION), ("fixture_digest", fixtures.digest),
+                ("id_prefix", str(id_prefix(id_seed))), ("id_counter", "0")])
         return True
 
     def _insert_org(self, conn: sqlite3.Connection, org: OrgFixture) -> None:
@@ -161,9 +236,9 @@ class Store:
             conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
                 (org.id, product, r.id, r.module, r.name, r.owner,
                  int(r.created_time.timestamp()), int(r.modified_time.timestamp())) for r in records])
-            conn.executemany("INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            conn.executemany("INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
                 (org.id, product, a.id, r.id, a.file_name, a.size, a.content_type, a.link_url,
-                 None if a.content is None else self.put_blob(a.content), a.owner,
+                 None if a.content is None else self.put_blob(a.content), a.owner, a.owner, a.owner,
                  int(a.created_time.timestamp()), int(a.modified_time.timestamp()))
                 for r in records for a in r.attachments])
 
@@ -185,6 +260,32 @@ class Store:
             os.replace(tmp, target)
         return digest
 
+    def stage_blob(self, stream: BinaryIO, chunk_size: int = 1 << 20) -> StagedBlob:
+        """Copy an upload into a temp file beside the blobs, hashing it on the way (never all in memory)."""
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.blobs, prefix=".upload-")
+        digest, size = hashlib.sha256(), 0
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                while chunk := stream.read(chunk_size):
+                    digest.update(chunk)
+                    handle.write(chunk)
+                    size += len(chunk)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return StagedBlob(Path(tmp), digest.hexdigest(), size)
+
+    def _place_blob(self, staged: StagedBlob) -> bool:
+        """Move a staged blob into place (inside a write transaction); True if this created the blob."""
+        target = self.blob_path(staged.digest)
+        if target.exists():
+            staged.path.unlink(missing_ok=True)
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, target)
+        return True
+
     def _free_blobs(self, conn: sqlite3.Connection, digests: set[str]) -> None:
         """Unlink blobs no attachment refers to any more (inside the write transaction that freed them)."""
         for digest in digests:
@@ -196,7 +297,7 @@ class Store:
     def find_token(self, token: str) -> TokenRow | None:
         """The access token with its user and org, or None if unknown."""
         row = self.connection().execute(
-            "SELECT t.org, t.user, t.scopes, t.expires_at, t.revoked, o.dc, u.permissions, u.restricted "
+            "SELECT t.org, t.user, t.scopes, t.expires_at, t.revoked, o.dc, o.time_zone, u.permissions, u.restricted "
             "FROM tokens t JOIN orgs o ON o.id = t.org JOIN users u ON u.org = t.org AND u.id = t.user "
             "WHERE t.token = ?", (token,)).fetchone()
         return None if row is None else TokenRow(*row)
@@ -213,6 +314,71 @@ class Store:
         return self.connection().execute(
             "SELECT 1 FROM user_records WHERE org = ? AND user = ? AND record_id = ?",
             (org, user, record_id)).fetchone() is not None
+
+    def user(self, org: str, user_id: str) -> UserRef | None:
+        """A user of an org, or None."""
+        row = self.connection().execute(
+            "SELECT id, name, email FROM users WHERE org = ? AND id = ?", (org, user_id)).fetchone()
+        return None if row is None else UserRef(*row)
+
+    def list_attachments(self, org: str, product: str, record_id: str, offset: int,
+                         limit: int) -> list[AttachmentRow]:
+        """A page of a record's attachments, newest first."""
+        rows = self.connection().execute(
+            _ATTACHMENT_SELECT + " ORDER BY a.created_time DESC, a.id DESC LIMIT ? OFFSET ?",
+            (org, product, record_id, limit, offset)).fetchall()
+        return [_attachment_row(row) for row in rows]
+
+    def find_attachment(self, org: str, product: str, record_id: str, attachment_id: str) -> AttachmentRow | None:
+        """One attachment of a record, or None."""
+        row = self.connection().execute(_ATTACHMENT_SELECT + " AND a.id = ?",
+                                        (org, product, record_id, attachment_id)).fetchone()
+        return None if row is None else _attachment_row(row)
+
+    def add_attachment(self, org: str, product: str, record_id: str, *, file_name: str, content_type: str,
+                       staged: StagedBlob | None, link_url: str | None, user: str, now: int) -> str:
+        """Add a file (staged) or link attachment in one transaction and return its new id.
+
+        Raises StoreConflict if the record is gone or the link is already attached to it.
+        """
+        try:
+            with self.write() as conn:
+                if conn.execute("SELECT 1 FROM records WHERE org = ? AND product = ? AND id = ?",
+                                (org, product, record_id)).fetchone() is None:
+                    raise StoreConflict("record")
+                if link_url is not None and conn.execute(
+                        "SELECT 1 FROM attachments WHERE org = ? AND product = ? AND record_id = ? AND link_url = ?",
+                        (org, product, record_id, link_url)).fetchone() is not None:
+                    raise StoreConflict("link")
+                new_id = self._next_id(conn, org, product)
+                created_blob = staged is not None and self._place_blob(staged)
+                try:
+                    conn.execute("INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+                        org, product, new_id, record_id, file_name, 0 if staged is None else staged.size,
+                        content_type, link_url, None if staged is None else staged.digest, user, user, user,
+                        now, now))
+                except BaseException:
+                    if created_blob:
+                        self.blob_path(staged.digest).unlink(missing_ok=True)
+                    raise
+        finally:
+            if staged is not None:
+                staged.path.unlink(missing_ok=True)
+        return new_id
+
+    def _next_id(self, conn: sqlite3.Connection, org: str, product: str) -> str:
+        """The next 19-digit id: the seed's prefix and a counter shared by every worker."""
+        prefix = conn.execute("SELECT value FROM meta WHERE key = 'id_prefix'").fetchone()[0]
+        while True:
+            [(counter,)] = conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                                        "WHERE key = 'id_counter' RETURNING value").fetchall()
+            candidate = f"{prefix}{int(counter):012d}"
+            taken = conn.execute(
+                "SELECT 1 FROM attachments WHERE org = ? AND product = ? AND id = ? UNION ALL "
+                "SELECT 1 FROM records WHERE org = ? AND product = ? AND id = ?",
+                (org, product, candidate, org, product, candidate)).fetchone()
+            if taken is None:
+                return candidate
 
     def delete_attachments(self, org: str, product: str, record_id: str, ids: Sequence[str]) -> list[bool]:
         """Delete attachments of a record in one transaction; True for each id that existed."""

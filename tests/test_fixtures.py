@@ -54,7 +54,8 @@ EXPECTED = [
     "orgs.0.time_zone: unknown time zone 'Nowhere/City'",
     "orgs.0.users.0.id: must be a numeric id of at most 19 digits",
     "orgs.0.users.0.email: Not a valid email address.",
-    "orgs.0.users.1.permissions.0: Must be one of: attachments.delete, records.delete.",
+    "orgs.0.users.1.permissions.0: Must be one of: attachments.create, attachments.delete, "
+    "attachments.read, records.delete.",
     "orgs.0.tokens.0.scopes: must be a non-empty comma-separated string or list of scopes",
     "orgs.0.tokens.0.user: no user 99 in this org",
     "orgs.0.crm.records.0.module: unknown crm module 'Leadz'",

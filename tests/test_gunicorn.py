@@ -113,3 +113,53 @@ def test_serve_refuses_broken_fixtures(tmp_path: Path) -> None:
                      "--state", str(tmp_path / "s.db"), "--fixtures", str(broken)], port)
     with pytest.raises(RuntimeError, match=r"broken.yaml: orgs.0.users: Shorter than minimum length 1"):
         server.start()
+
+
+def worker_rss_mb(server: Server) -> dict[int, int]:
+    """Resident memory of each gunicorn worker (the master's children), in MB."""
+    assert server.process is not None
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+    sizes = {}
+    for pid in map(int, children):
+        status = Path(f"/proc/{pid}/status").read_text()
+        sizes[pid] = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) // 1024
+    return sizes
+
+
+def test_uploads_are_seen_by_every_worker_with_unique_ids(tmp_path: Path, docker_like_cwd: Path) -> None:
+    base = "/crm/v8/Leads/2883756000000261101/Attachments"
+    with gunicorn(tmp_path / "state.db", docker_like_cwd) as server:
+        def upload(i: int) -> str:
+            files = {"file": (f"f{i}.txt", f"content {i}".encode())}
+            response = requests.post(server.url + base, files=files, headers=HEADERS, timeout=10)
+            assert response.status_code == 200, response.text
+            return response.json()["data"][0]["details"]["id"]
+
+        with ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(upload, range(40)))
+        assert len(set(ids)) == 40
+        for _ in range(10):  # fresh connections: both workers answer; each sees every upload
+            listing = requests.get(f"{server.url}{base}?fields=id&per_page=200", headers=HEADERS, timeout=5)
+            assert sorted(a["id"] for a in listing.json()["data"]) == sorted(ids)
+
+
+def test_oversized_upload_is_refused_with_flat_memory(tmp_path: Path, docker_like_cwd: Path) -> None:
+    server = gunicorn(tmp_path / "state.db", docker_like_cwd)
+    server.env["MOCKZOHO_MAX_UPLOAD_BYTES"] = str(20 << 20)
+    chunk = bytes(range(256)) * 4096  # 1 MiB
+
+    def body():  # 60 MiB, chunked: no Content-Length to refuse it by
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n\r\n'
+        for _ in range(60):
+            yield chunk
+        yield b"\r\n--b--\r\n"
+
+    with server:
+        before = worker_rss_mb(server)
+        response = requests.post(server.url + "/crm/v8/Leads/2883756000000261075/Attachments", data=body(),
+                                 headers={**HEADERS, "Content-Type": "multipart/form-data; boundary=b"}, timeout=30)
+        after = worker_rss_mb(server)
+        assert (response.status_code, response.json()["code"]) == (413, "FILE_SIZE_MORE_THAN_ALLOWED_SIZE")
+        # A coarse bound only (the precise figure is in bench/): far below the 20 MiB the body was cut at.
+        assert max(after[pid] - before.get(pid, after[pid]) for pid in after) < 15
+        assert not [p for p in (tmp_path / "state.db.blobs").rglob(".upload-*")]

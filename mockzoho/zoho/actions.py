@@ -35,5 +35,32 @@ DELETE_RECORD = Action(
     unprivileged_message="User does not have sufficient privilege to delete records",
 )
 
-ACTIONS = (DELETE_ATTACHMENT, DELETE_RECORD)
+LIST_ATTACHMENTS = Action(
+    scope_ops=frozenset({"read"}),
+    attachments=True,
+    permission="attachments.read",
+    permission_name="Crm_Implied_View_Attachments",
+    denied_message="Permission denied to read attachments",
+    unprivileged_message="User does not have sufficient privilege to read attachments",
+)
+
+DOWNLOAD_ATTACHMENT = Action(
+    scope_ops=frozenset({"read"}),
+    attachments=True,
+    permission="attachments.read",
+    permission_name="Crm_Implied_View_Attachments",
+    denied_message="Permission denied to download attachment",
+    unprivileged_message="User does not have sufficient privilege to download attachments",
+)
+
+UPLOAD_ATTACHMENT = Action(
+    scope_ops=frozenset({"create", "write"}),
+    attachments=True,
+    permission="attachments.create",
+    permission_name="Crm_Implied_Create_Attachments",
+    denied_message="Permission denied to upload attachment",
+    unprivileged_message="User does not have sufficient privilege to upload attachments",
+)
+
+ACTIONS = (DELETE_ATTACHMENT, DELETE_RECORD, LIST_ATTACHMENTS, DOWNLOAD_ATTACHMENT, UPLOAD_ATTACHMENT)
 PERMISSIONS = frozenset(a.permission for a in ACTIONS)

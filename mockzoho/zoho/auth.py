@@ -20,6 +20,7 @@ class Principal:
 
     org: str
     user: str
+    time_zone: str
     scopes: ScopeSet
     permissions: frozenset[str] | None  # None: every permission
     restricted: bool                    # may act only on records granted to the user
@@ -38,5 +39,5 @@ def authenticate(authorization: Authorization | None, data_centre: str, store: S
             or (row.expires_at is not None and row.expires_at <= now)):
         raise ZohoError("INVALID_TOKEN")
     permissions = None if row.permissions is None else frozenset(filter(None, row.permissions.split(",")))
-    return Principal(org=row.org, user=row.user, scopes=ScopeSet.parse(row.scopes),
+    return Principal(org=row.org, user=row.user, time_zone=row.time_zone, scopes=ScopeSet.parse(row.scopes),
                      permissions=permissions, restricted=bool(row.restricted))

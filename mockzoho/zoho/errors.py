@@ -23,6 +23,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "REQUIRED_PARAM_MISSING": (400, "One of the expected parameter is missing"),
     "LIMIT_EXCEEDED": (400, "max records limit exceeded"),
     "UNABLE_TO_PARSE_DATA_TYPE": (400, "either the request body or parameters is in wrong format"),
+    "DUPLICATE_DATA": (400, "duplicate data"),
+    "FILE_SIZE_MORE_THAN_ALLOWED_SIZE": (413, "Please check if the size of the file is in the correct range"),
     "INTERNAL_ERROR": (500, "Internal Server Error"),
 }
 
@@ -31,6 +33,7 @@ RELATED_ID_INVALID = "the related id given seems to be invalid"
 ID_INVALID = "the id given seems to be invalid"
 RECORD_NOT_DELETED = "record not deleted"
 RECORD_DELETED = "record deleted"
+ATTACHMENT_UPLOADED = "attachment uploaded successfully"
 
 
 class ZohoError(Exception):

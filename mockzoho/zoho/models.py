@@ -2,15 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any, BinaryIO, Sequence
+from urllib.parse import urlsplit
 
-from ..store import Store
+from ..store import Store, StoreConflict
 from .actions import Action
 from .auth import Principal
 from .errors import ID_INVALID, MODULE_NOT_SUPPORTED, RECORD_NOT_DELETED, RELATED_ID_INVALID, ZohoError
+from .paging import TOKEN_LIFETIME, Page, info, page_token
 from .product import Module, Product
+from .serialize import attachment_json, upload_details, zoho_time
 
 BULK_LIMIT = 100
+MAX_FILE_NAME = 255
+MAX_LINK_URL = 2048
+REFUSED_EXTENSIONS = {".exe"}  # "All the file types except .exe" (v2 upload docs)
+NO_FILE = "the request does not contain any file"
+LINKED = "As it is a linked attachment, you can not download it"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file part: the name as sent, its declared content type, and its bytes."""
+
+    file_name: str
+    content_type: str | None
+    stream: BinaryIO
+
+
+@dataclass(frozen=True)
+class Download:
+    """What a download answers with: a stored blob, or `size` zero bytes for a fixture without content."""
+
+    file_name: str
+    content_type: str
+    size: int
+    path: Path | None
+    etag: str | None
+
+
+def parse_fields(value: str | None, required: bool) -> list[str] | None:
+    """The `fields` of a listing; REQUIRED_PARAM_MISSING where the version needs them."""
+    fields = [f.strip() for f in (value or "").split(",") if f.strip()]
+    if not fields and required:
+        raise ZohoError("REQUIRED_PARAM_MISSING", details={"param_name": "fields"})
+    return fields or None
+
+
+def _file_error(message: str, status: int | None = None) -> ZohoError:
+    return ZohoError("INVALID_DATA", message, {"param_name": "file"}, status)
 
 
 def parse_ids(values: Sequence[str]) -> list[str]:
@@ -49,6 +92,92 @@ class ZohoModels:
             raise ZohoError("INVALID_DATA", RELATED_ID_INVALID, {"resource_path_index": 1})
         if principal.restricted and not self.store.user_may_act(principal.org, principal.user, record_id):
             raise ZohoError("AUTHORIZATION_FAILED", action.unprivileged_message)
+
+    def list_attachments(self, principal: Principal, record_id: str, version: str, fields: list[str] | None,
+                         page: Page, now: int) -> dict[str, Any] | None:
+        """One page of a record's attachments as `{"data","info"}`, or None when the page is empty."""
+        rows = self.store.list_attachments(principal.org, self.product.name, record_id, page.offset,
+                                           page.per_page + 1)
+        if not rows:
+            return None
+        more = len(rows) > page.per_page
+        rows = rows[:page.per_page]
+        tokens: tuple[str | None, str | None, str | None] = (None, None, None)
+        if version in self.product.page_token_versions:
+            expires = now + TOKEN_LIFETIME
+            scope = f"{principal.org}/{self.product.name}/{record_id}"
+            tokens = (page_token(Page(page.page + 1, page.per_page), scope, expires) if more else None,
+                      page_token(Page(page.page - 1, page.per_page), scope, expires) if page.page > 1 else None,
+                      zoho_time(expires, principal.time_zone) if more or page.page > 1 else None)
+        data = [attachment_json(r, principal.org, self.product.name, principal.time_zone, fields) for r in rows]
+        return {"data": data, "info": info(page, len(data), more, tokens)}
+
+    def open_download(self, principal: Principal, record_id: str, attachment_id: str) -> Download | None:
+        """Where the attachment's bytes are; None if there is no such attachment."""
+        row = self.store.find_attachment(principal.org, self.product.name, record_id, attachment_id)
+        if row is None:
+            return None
+        if row.link_url is not None:
+            raise ZohoError("INVALID_DATA", LINKED)
+        path = None if row.blob is None else self.store.blob_path(row.blob)
+        return Download(row.file_name, row.content_type, row.size, path, row.blob)
+
+    def upload(self, principal: Principal, record_id: str, files: list[Upload], link_url: str | None,
+               title: str | None, max_bytes: int, now: int) -> dict[str, Any]:
+        """Attach one file or one link to a checked record; the `details` of the success answer."""
+        if files and link_url is not None:
+            raise ZohoError("INVALID_DATA", "either a file or an attachment link can be added, not both",
+                            {"param_name": "attachmentUrl"})
+        if link_url is not None:
+            new_id = self._add_link(principal, record_id, link_url, title, now)
+        else:
+            new_id = self._add_file(principal, record_id, files, max_bytes, now)
+        user = self.store.user(principal.org, principal.user)
+        assert user is not None, "a token's user always exists"
+        return upload_details(new_id, user, now, principal.time_zone)
+
+    def _add_link(self, principal: Principal, record_id: str, link_url: str, title: str | None, now: int) -> str:
+        parts = urlsplit(link_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(link_url) > MAX_LINK_URL:
+            raise ZohoError("INVALID_DATA", details={"param_name": "attachmentUrl"})
+        if title is not None and (len(title) > MAX_FILE_NAME or "\0" in title):
+            raise ZohoError("INVALID_DATA", details={"param_name": "title"})
+        return self._add(principal, record_id, file_name=title or link_url, content_type="text/html",
+                         staged=None, link_url=link_url, now=now)
+
+    def _add_file(self, principal: Principal, record_id: str, files: list[Upload], max_bytes: int,
+                  now: int) -> str:
+        if not files or not files[0].file_name:
+            raise ZohoError("REQUIRED_PARAM_MISSING", details={"param_name": "file"})
+        if len(files) > 1:
+            raise _file_error("only one file can be uploaded in a request")
+        upload = files[0]
+        name = upload.file_name
+        if len(name) > MAX_FILE_NAME or "\0" in name:
+            raise _file_error("invalid file name")
+        # Windows drops trailing dots and spaces, so `x.exe.` is an .exe too.
+        if PurePath(name.replace("\\", "/").rstrip(". ")).suffix.lower() in REFUSED_EXTENSIONS:
+            raise _file_error("invalid file type", 415)
+        staged = self.store.stage_blob(upload.stream)
+        if staged.size == 0 or staged.size > max_bytes:
+            staged.path.unlink(missing_ok=True)
+            if staged.size == 0:
+                raise _file_error(NO_FILE)
+            raise ZohoError("FILE_SIZE_MORE_THAN_ALLOWED_SIZE")
+        declared = upload.content_type if upload.content_type != "application/octet-stream" else None
+        content_type = declared or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return self._add(principal, record_id, file_name=name, content_type=content_type, staged=staged,
+                         link_url=None, now=now)
+
+    def _add(self, principal: Principal, record_id: str, **attachment: Any) -> str:
+        try:
+            return self.store.add_attachment(principal.org, self.product.name, record_id,
+                                             user=principal.user, **attachment)
+        except StoreConflict as conflict:
+            if conflict.reason == "link":
+                raise ZohoError("DUPLICATE_DATA", "Attachment link already exists",
+                                {"param_name": "attachmentUrl"}) from None
+            raise ZohoError("INVALID_DATA", RELATED_ID_INVALID, {"resource_path_index": 1}) from None
 
     def delete_attachment(self, principal: Principal, record_id: str, attachment_id: str) -> None:
         """Delete one attachment of a checked record; INVALID_DATA if it is not there."""

@@ -45,6 +45,8 @@ class Product:
     # Bigin's documented scope pairs need an attachments scope even with `modules.ALL`; CRM's do not.
     modules_all_covers_attachments: bool
     multi_status_versions: frozenset[str] = frozenset()
+    fields_required_versions: frozenset[str] = frozenset()  # GET Attachments needs `fields`
+    page_token_versions: frozenset[str] = frozenset()
     _by_name: dict[str, Module] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -1,0 +1,68 @@
+"""Attachments and users as Zoho's JSON shows them: key order, string ids and sizes, local times."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+from ..store import AttachmentRow, UserRef
+
+# Canonical key order; the v7 sample (Owner, File_Name, Created_Time, Parent_Id, id) is a subsequence of it.
+ATTACHMENT_FIELDS = ("Owner", "Modified_By", "Created_By", "File_Name", "Size", "Created_Time", "Modified_Time",
+                     "Parent_Id", "$file_id", "$type", "$se_module", "$link_url", "$state", "$editable",
+                     "$attachment_type", "id")
+FILE_TYPE, LINK_TYPE = ("File", 1), ("Link URL", 3)
+
+
+def zoho_time(timestamp: int, time_zone: str) -> str:
+    """`YYYY-MM-DDTHH:MM:SS+HH:MM` in the org's time zone."""
+    return datetime.fromtimestamp(timestamp, ZoneInfo(time_zone)).isoformat(timespec="seconds")
+
+
+def user_json(user: UserRef | None, email: bool = True) -> dict[str, str] | None:
+    """`{"name","id","email"}` (or without email, as upload answers show it)."""
+    if user is None:
+        return None
+    return {"name": user.name, "id": user.id, "email": user.email} if email else {"name": user.name, "id": user.id}
+
+
+def file_id(org: str, product: str, attachment_id: str) -> str:
+    """A stable opaque `$file_id` for a file attachment."""
+    return hashlib.sha256(f"{org}/{product}/{attachment_id}".encode()).hexdigest()
+
+
+def attachment_json(row: AttachmentRow, org: str, product: str, time_zone: str,
+                    fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """One attachment object; with `fields`, only those (and `id`), in canonical order."""
+    type_name, type_number = LINK_TYPE if row.link_url is not None else FILE_TYPE
+    values: dict[str, Any] = {
+        "Owner": user_json(row.owner),
+        "Modified_By": user_json(row.modified_by),
+        "Created_By": user_json(row.created_by),
+        "File_Name": row.file_name,
+        "Size": str(row.size),
+        "Created_Time": zoho_time(row.created_time, time_zone),
+        "Modified_Time": zoho_time(row.modified_time, time_zone),
+        "Parent_Id": {"id": row.record_id, "name": row.record_name},
+        "$file_id": None if row.link_url is not None else file_id(org, product, row.id),
+        "$type": type_name,
+        "$se_module": row.module,
+        "$link_url": row.link_url,
+        "$state": "save",
+        "$editable": True,
+        "$attachment_type": type_number,
+        "id": row.id,
+    }
+    if fields is None:
+        return values
+    wanted = {f.lower() for f in fields} | {"id"}
+    return {k: v for k, v in values.items() if k.lower() in wanted}
+
+
+def upload_details(new_id: str, user: UserRef, timestamp: int, time_zone: str) -> dict[str, Any]:
+    """The `details` of a successful upload, in the documented key order."""
+    when = zoho_time(timestamp, time_zone)
+    return {"Modified_Time": when, "Modified_By": user_json(user, email=False), "Created_Time": when,
+            "id": new_id, "Created_By": user_json(user, email=False)}
