@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +135,19 @@ def _attachment_row(row: Sequence) -> AttachmentRow:
                          created_time=row[18], modified_time=row[19])
 
 
+def _enable_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Switch to WAL; SQLite does not wait on its busy timeout for this, so retry while another opens the file."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def id_prefix(seed: int) -> int:
     """The 7-digit prefix of the ids a state file generates, derived from the id seed."""
     return 1_000_000 + int(hashlib.sha256(str(seed).encode()).hexdigest(), 16) % 9_000_000
@@ -175,7 +189,7 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             local.conn, local.pid = conn, os.getpid()
         return local.conn
