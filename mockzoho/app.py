@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from .accounts.errors import OAuthError
+from .accounts.routes import make_accounts_blueprint
 from .admin.routes import make_admin_blueprint
 from .bigin import BIGIN
-from .config import Settings
+from .config import Settings, instant
 from .crm import CRM
 from .fixtures import load_fixtures
 from .store import Store
@@ -30,7 +32,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     settings = Settings.load(config)
     fixtures = load_fixtures(settings.fixtures, PRODUCTS)
     store = Store(settings.state)
-    store.seed(fixtures, settings.id_seed)
+    store.seed(fixtures, settings.id_seed, instant(settings.clock) if settings.clock else None)
 
     app = Flask(__name__)
     # `//` must not be redirected: it is simply a URL the API does not have.
@@ -39,16 +41,22 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     for product in PRODUCTS:
         app.register_blueprint(make_blueprint(product.with_modules(fixtures.modules[product.name]),
                                               store, settings))
+    app.register_blueprint(make_accounts_blueprint(store, settings))
     app.register_blueprint(make_admin_blueprint(settings, fixtures))
     app.register_error_handler(Exception, render_error)
     return app
 
 
 def render_error(exc: Exception) -> Response:
-    """Every error, whatever raised it, as the Zoho envelope; never an HTML page or a traceback."""
-    if isinstance(exc, ZohoError):
+    """Every error, whatever raised it, in the envelope of the API it hit; never HTML or a traceback."""
+    if isinstance(exc, (ZohoError, OAuthError)):
         return exc.response()
-    if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
-        return ZohoError(HTTP_ERROR_CODES.get(exc.code, "UNABLE_TO_PARSE_DATA_TYPE")).response()
-    log.exception("unexpected error", exc_info=exc)
+    client_error = isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500
+    if not client_error:
+        log.exception("unexpected error", exc_info=exc)
+    if request.path.startswith("/oauth/"):
+        return OAuthError("invalid_request" if client_error else "server_error",
+                          exc.code if client_error else 500).response()  # type: ignore[union-attr]
+    if client_error:
+        return ZohoError(HTTP_ERROR_CODES.get(exc.code, "UNABLE_TO_PARSE_DATA_TYPE")).response()  # type: ignore
     return ZohoError("INTERNAL_ERROR").response()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -24,6 +25,9 @@ class Settings:
     default_dc: str = "us"
     max_upload_bytes: int = 100 * 1024 * 1024  # the v2 docs' 100 MB
     id_seed: int = 0                           # same seed, same requests -> same new ids
+    token_lifetime: int = 3600                 # seconds an issued access token lives
+    public_url: str = ""                       # the base URL to announce as api_domain, if not the Host's
+    clock: str = ""                            # ISO time to freeze a new state's clock at
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | Settings | None = None,
@@ -50,6 +54,19 @@ class Settings:
         return cls(**values)
 
 
+def instant(value: str) -> float:
+    """Epoch seconds of an ISO date-time; one without an offset is UTC."""
+    moment = datetime.fromisoformat(value)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _clock(value: object) -> str:
+    text = str(value)
+    if text:
+        instant(text)  # refuse a bad time now, not at the first request
+    return text
+
+
 def _whole_number(value: object) -> int:
     if isinstance(value, bool) or int(value) < 0:  # type: ignore[call-overload]
         raise ValueError("a whole number of at least 0 is needed")
@@ -62,4 +79,7 @@ _CONVERTERS = {
     "default_dc": lambda v: str(v).lower(),
     "max_upload_bytes": _whole_number,
     "id_seed": _whole_number,
+    "token_lifetime": _whole_number,
+    "public_url": lambda v: str(v).rstrip("/"),
+    "clock": _clock,
 }

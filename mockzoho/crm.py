@@ -17,6 +17,7 @@ CRM = Product(
         unsupported="Home Reports Analytics SalesInbox Feeds Documents Forecasts Social Google_AdWords"
                     " Projects Emails",
         scope_names={"Appointments_Rescheduled_History__s": "appointments_rescheduled_history"},
+        module_names={"Events": "Meetings"},
     ),
     modules_all_covers_attachments=True,
     multi_status_versions=frozenset({"v8"}),

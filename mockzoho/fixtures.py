@@ -121,6 +121,24 @@ class TokenFixture:
 
 
 @dataclass(frozen=True)
+class RefreshTokenFixture:
+    token: str
+    client: str
+    user: str
+    scopes: str
+
+
+@dataclass(frozen=True)
+class ClientFixture:
+    id: str
+    secret: str
+    dc: str
+    redirect_uris: tuple[str, ...]
+    org: str   # who consents on the demo authorize page
+    user: str
+
+
+@dataclass(frozen=True)
 class OrgFixture:
     id: str
     name: str
@@ -128,12 +146,14 @@ class OrgFixture:
     time_zone: str
     users: tuple[UserFixture, ...]
     tokens: tuple[TokenFixture, ...]
+    refresh_tokens: tuple[RefreshTokenFixture, ...]
     records: dict[str, tuple[RecordFixture, ...]]  # product name -> records
 
 
 @dataclass(frozen=True)
 class Fixtures:
     orgs: tuple[OrgFixture, ...]
+    clients: tuple[ClientFixture, ...]
     modules: dict[str, tuple[Module, ...]]  # product name -> extra modules
     digest: str
 
@@ -197,6 +217,23 @@ class TokenSchema(Schema):
     expires_at = fields.AwareDateTime(default_timezone=timezone.utc, load_default=None, allow_none=True)
 
 
+class RefreshTokenSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(1, 512))
+    client = fields.String(required=True)
+    user = ZohoId(required=True, validate=ZOHO_ID)
+    scopes = Scopes(required=True)
+
+
+class ClientSchema(Schema):
+    id = fields.String(required=True, validate=validate.Length(1, 128))
+    secret = fields.String(required=True, validate=validate.Length(1, 256))
+    dc = fields.String(load_default="us", validate=validate.OneOf(sorted(DATA_CENTRES)))
+    redirect_uris = fields.List(fields.String(validate=validate.Length(1, 2048)), required=True,
+                                validate=validate.Length(min=1))
+    org = fields.String()
+    user = ZohoId(validate=ZOHO_ID)
+
+
 class OrgSchema(Schema):
     id = fields.String(required=True, validate=validate.Regexp(
         r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1 to 64 letters, digits, '_', '.' or '-'"))
@@ -205,6 +242,7 @@ class OrgSchema(Schema):
     time_zone = fields.String(load_default="UTC")
     users = fields.List(fields.Nested(UserSchema), required=True, validate=validate.Length(min=1))
     tokens = fields.List(fields.Nested(TokenSchema), load_default=list)
+    refresh_tokens = fields.List(fields.Nested(RefreshTokenSchema), load_default=list)
     crm = fields.Nested(ProductRecordsSchema, load_default=dict)
     bigin = fields.Nested(ProductRecordsSchema, load_default=dict)
 
@@ -231,6 +269,7 @@ class ModuleSchema(Schema):
 
 class FileSchema(Schema):
     orgs = fields.List(fields.Nested(OrgSchema), load_default=list)
+    clients = fields.List(fields.Nested(ClientSchema), load_default=list)
     modules = fields.Dict(keys=fields.String(validate=validate.OneOf(["crm", "bigin"])),
                           values=fields.List(fields.Nested(ModuleSchema)), load_default=dict)
 
@@ -267,6 +306,7 @@ class _Builder:
         self.org_ids: set[str] = set()
         self.tokens: set[str] = set()
         self.modules: dict[str, list[Module]] = {name: [] for name in self.products}
+        self.pending_clients: list[tuple[Path, str, str | None, str]] = []  # refresh tokens' clients to check
 
     def problem(self, file: Path, path: str, message: str) -> None:
         self.problems.append(f"{file}: {path}: {message}")
@@ -310,6 +350,17 @@ class _Builder:
                 self.problem(file, f"{where}.tokens.{i}.user", f"no user {token['user']} in this org")
             tokens.append(TokenFixture(token=token.get("token", ""), user=token.get("user", ""),
                                        scopes=token.get("scopes", ""), expires_at=token.get("expires_at")))
+        refresh_tokens = []
+        for i, token in enumerate(data.get("refresh_tokens", [])):
+            if token.get("token") in self.tokens:
+                self.problem(file, f"{where}.refresh_tokens.{i}.token", "duplicate token")
+            self.tokens.add(token.get("token"))
+            if "user" in token and token["user"] not in users:
+                self.problem(file, f"{where}.refresh_tokens.{i}.user", f"no user {token['user']} in this org")
+            self.pending_clients.append((file, f"{where}.refresh_tokens.{i}.client", token.get("client"),
+                                         data.get("dc", "us")))
+            refresh_tokens.append(RefreshTokenFixture(token=token.get("token", ""), client=token.get("client", ""),
+                                                      user=token.get("user", ""), scopes=token.get("scopes", "")))
         return OrgFixture(
             id=org_id or "", name=data.get("name", ""), dc=data.get("dc", "us"),
             time_zone=data.get("time_zone", "UTC"),
@@ -317,7 +368,7 @@ class _Builder:
                                     permissions=None if u.get("permissions") is None else frozenset(u["permissions"]),
                                     records=None if u.get("records") is None else frozenset(u["records"]))
                         for u in data.get("users", [])),
-            tokens=tuple(tokens), records=records)
+            tokens=tuple(tokens), refresh_tokens=tuple(refresh_tokens), records=records)
 
     def _records(self, file: Path, where: str, product: str, items: list[dict],
                  users: dict[str, dict]) -> tuple[RecordFixture, ...]:
@@ -385,6 +436,36 @@ class _Builder:
             link_url=link, owner=self._owner(file, f"{where}.owner", att.get("owner"), users) or record_owner,
             created_time=created, modified_time=att.get("modified_time", created))
 
+    def clients(self, orgs: tuple[OrgFixture, ...],
+                declared: list[tuple[Path, int, dict]]) -> tuple[ClientFixture, ...]:
+        """OAuth clients, each tied to the org and user that consent for it; refresh tokens checked against them."""
+        built, seen = [], {}
+        for file, index, client in declared:
+            where = f"clients.{index}"
+            if client.get("id") in seen:
+                self.problem(file, f"{where}.id", f"duplicate client id {client['id']!r}")
+            dc = client.get("dc", "us")
+            org = next((o for o in orgs if o.id == client["org"]), None) if "org" in client \
+                else next((o for o in orgs if o.dc == dc), None)
+            if org is None:
+                self.problem(file, f"{where}.org", f"no org {client['org']!r}" if "org" in client
+                             else f"no org in data centre {dc} to consent for this client")
+            elif org.dc != dc:
+                self.problem(file, f"{where}.org", f"org {org.id} is in data centre {org.dc}, the client in {dc}")
+            user = client.get("user") or (org.users[0].id if org is not None and org.users else "")
+            if org is not None and user not in {u.id for u in org.users}:
+                self.problem(file, f"{where}.user", f"no user {user} in org {org.id}")
+            seen[client.get("id")] = dc
+            built.append(ClientFixture(id=client.get("id", ""), secret=client.get("secret", ""), dc=dc,
+                                       redirect_uris=tuple(client.get("redirect_uris", ())),
+                                       org=org.id if org is not None else "", user=user))
+        for file, where, client_id, org_dc in self.pending_clients:
+            if client_id is not None and client_id not in seen:
+                self.problem(file, where, f"no client {client_id!r}")
+            elif client_id is not None and seen[client_id] != org_dc:
+                self.problem(file, where, f"client {client_id} is in data centre {seen[client_id]}, the org in {org_dc}")
+        return tuple(built)
+
 
 def load_fixtures(path: Path, products: Iterable[Product]) -> Fixtures:
     """Read, validate and cross-check every fixture file under `path`; raise FixtureError listing all problems."""
@@ -413,13 +494,15 @@ def load_fixtures(path: Path, products: Iterable[Product]) -> Fixtures:
             builder.problems.extend(f"{file}: {line}" for line in _flatten(exc.messages))
             # Cross-check what is valid too, so one run reports every problem.
             valid = exc.valid_data if isinstance(exc.valid_data, dict) else {}
-            documents.append((file, {"orgs": valid.get("orgs", []), "modules": valid.get("modules", {})}))
+            documents.append((file, {"orgs": valid.get("orgs", []), "modules": valid.get("modules", {}),
+                                     "clients": valid.get("clients", [])}))
     for _, data in documents:
         builder.add_modules(data["modules"])
     orgs = tuple(builder.org(file, i, org) for file, data in documents for i, org in enumerate(data["orgs"]))
     if not orgs and not builder.problems:
         builder.problem(path, "orgs", "no org is defined")
+    clients = builder.clients(orgs, [(file, i, c) for file, data in documents for i, c in enumerate(data["clients"])])
     if builder.problems:
         raise FixtureError(builder.problems)
-    return Fixtures(orgs=orgs, modules={k: tuple(v) for k, v in builder.modules.items()},
+    return Fixtures(orgs=orgs, clients=clients, modules={k: tuple(v) for k, v in builder.modules.items()},
                     digest=digest.hexdigest())

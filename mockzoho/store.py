@@ -19,7 +19,7 @@ from .fixtures import Fixtures, OrgFixture
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS orgs(
@@ -33,7 +33,23 @@ CREATE TABLE IF NOT EXISTS user_records(
     org TEXT NOT NULL, user TEXT NOT NULL, record_id TEXT NOT NULL, PRIMARY KEY(org, user, record_id));
 CREATE TABLE IF NOT EXISTS tokens(
     token TEXT PRIMARY KEY, org TEXT NOT NULL, user TEXT NOT NULL, scopes TEXT NOT NULL,
-    expires_at INTEGER, revoked INTEGER NOT NULL DEFAULT 0);
+    expires_at INTEGER, revoked INTEGER NOT NULL DEFAULT 0,
+    refresh_token TEXT);                 -- the refresh token it was issued from, if any
+CREATE INDEX IF NOT EXISTS tokens_by_refresh ON tokens(refresh_token) WHERE refresh_token IS NOT NULL;
+CREATE TABLE IF NOT EXISTS clients(
+    id TEXT PRIMARY KEY, secret TEXT NOT NULL, dc TEXT NOT NULL,
+    redirect_uris TEXT NOT NULL,         -- newline-separated globs
+    org TEXT NOT NULL, user TEXT NOT NULL);  -- who consents on the demo authorize page
+CREATE TABLE IF NOT EXISTS refresh_tokens(
+    token TEXT PRIMARY KEY, client TEXT NOT NULL, org TEXT NOT NULL, user TEXT NOT NULL,
+    scopes TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS grant_codes(
+    code TEXT PRIMARY KEY, client TEXT NOT NULL, org TEXT NOT NULL, user TEXT NOT NULL,
+    scopes TEXT NOT NULL, redirect_uri TEXT NOT NULL, offline INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS clock(
+    frozen REAL,                         -- a fixed time, or NULL for the real time
+    offset REAL NOT NULL);               -- seconds added to the real time
 CREATE TABLE IF NOT EXISTS records(
     org TEXT NOT NULL, product TEXT NOT NULL, id TEXT NOT NULL, module TEXT NOT NULL, name TEXT NOT NULL,
     owner TEXT, created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL,
@@ -215,7 +231,7 @@ class Store:
 
     # -- seeding ---------------------------------------------------------------------------------
 
-    def seed(self, fixtures: Fixtures, id_seed: int = 0) -> bool:
+    def seed(self, fixtures: Fixtures, id_seed: int = 0, clock: float | None = None) -> bool:
         """Load the fixtures once per state file, atomically; return True if this call seeded it."""
         with self.write() as conn:
             for statement in filter(str.strip, SCHEMA.split(";")):
@@ -231,6 +247,9 @@ class Store:
                 return False
             for org in fixtures.orgs:
                 self._insert_org(conn, org)
+            conn.executemany("INSERT INTO clients VALUES (?, ?, ?, ?, ?, ?)", [
+                (c.id, c.secret, c.dc, "\n".join(c.redirect_uris), c.org, c.user) for c in fixtures.clients])
+            conn.execute("INSERT INTO clock VALUES (?, 0)", (clock,))
             conn.executemany("INSERT INTO meta VALUES (?, ?)", [
                 ("schema", SCHEMA_VERSION), ("fixture_digest", fixtures.digest),
                 ("id_prefix", str(id_prefix(id_seed))), ("id_counter", "0")])
@@ -246,6 +265,8 @@ class Store:
         conn.executemany("INSERT INTO tokens(token, org, user, scopes, expires_at) VALUES (?, ?, ?, ?, ?)", [
             (t.token, org.id, t.user, t.scopes, None if t.expires_at is None else int(t.expires_at.timestamp()))
             for t in org.tokens])
+        conn.executemany("INSERT INTO refresh_tokens(token, client, org, user, scopes) VALUES (?, ?, ?, ?, ?)", [
+            (t.token, t.client, org.id, t.user, t.scopes) for t in org.refresh_tokens])
         for product, records in org.records.items():
             conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
                 (org.id, product, r.id, r.module, r.name, r.owner,
@@ -255,6 +276,13 @@ class Store:
                  None if a.content is None else self.put_blob(a.content), a.owner, a.owner, a.owner,
                  int(a.created_time.timestamp()), int(a.modified_time.timestamp()))
                 for r in records for a in r.attachments])
+
+    # -- the server clock -----------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The server time (epoch seconds): real, shifted, or frozen, the same for every worker."""
+        frozen, offset = self.connection().execute("SELECT frozen, offset FROM clock").fetchone()
+        return frozen if frozen is not None else time.time() + offset
 
     # -- blobs -----------------------------------------------------------------------------------
 
@@ -334,6 +362,15 @@ class Store:
         row = self.connection().execute(
             "SELECT id, name, email FROM users WHERE org = ? AND id = ?", (org, user_id)).fetchone()
         return None if row is None else UserRef(*row)
+
+    def users(self, org: str) -> list[UserRef]:
+        """Every user of an org, in fixture order."""
+        return [UserRef(*row) for row in self.connection().execute(
+            "SELECT id, name, email FROM users WHERE org = ? ORDER BY rowid", (org,))]
+
+    def org(self, org: str) -> tuple[str, str, str]:
+        """An org's name, data centre and time zone."""
+        return self.connection().execute("SELECT name, dc, time_zone FROM orgs WHERE id = ?", (org,)).fetchone()
 
     def list_attachments(self, org: str, product: str, record_id: str, offset: int,
                          limit: int) -> list[AttachmentRow]:

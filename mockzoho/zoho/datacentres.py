@@ -14,11 +14,14 @@ API_DOMAINS: dict[str, str] = {
     "sa": "sa",
 }
 DATA_CENTRES = frozenset(API_DOMAINS)
-_DC_BY_DOMAIN = {f"zohoapis.{tld}": dc for dc, tld in API_DOMAINS.items()}
+# The accounts (OAuth) host of each data centre; Canada's is zohocloud.ca, not zoho.ca (reference §1).
+ACCOUNTS_DOMAINS = {dc: "zohocloud.ca" if dc == "ca" else f"zoho.{tld}" for dc, tld in API_DOMAINS.items()}
+_DC_BY_DOMAIN = {**{f"zohoapis.{tld}": dc for dc, tld in API_DOMAINS.items()},
+                 **{f"accounts.{domain}": dc for dc, domain in ACCOUNTS_DOMAINS.items()}}
 
 
 def data_centre_for_host(host: str, default: str) -> str:
-    """The data centre a Host header names: any `*.zohoapis.<tld>` host, else `default`."""
+    """The data centre a Host header names: `*.zohoapis.<tld>` or `accounts.zoho.<tld>`, else `default`."""
     name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     name = name.lower().rstrip(".")
     for domain, dc in _DC_BY_DOMAIN.items():

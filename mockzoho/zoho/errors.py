@@ -62,7 +62,7 @@ def success_entry(record_id: str, message: str = RECORD_DELETED) -> dict[str, An
     return {"code": "SUCCESS", "details": {"id": record_id}, "message": message, "status": "success"}
 
 
-def json_response(payload: Any, status: int = 200) -> Response:
+def json_response(payload: Any, status: int = 200, content_type: str = CONTENT_TYPE) -> Response:
     """Compact JSON in the given key order, with Zoho's content type."""
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    return Response(body, status=status, content_type=CONTENT_TYPE)
+    return Response(body, status=status, content_type=content_type)

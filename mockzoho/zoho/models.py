@@ -14,13 +14,15 @@ from .auth import Principal
 from .errors import ID_INVALID, MODULE_NOT_SUPPORTED, RECORD_NOT_DELETED, RELATED_ID_INVALID, ZohoError
 from .paging import TOKEN_LIFETIME, Page, info, page_token
 from .product import Module, Product
-from .serialize import attachment_json, upload_details, zoho_time
+from .serialize import attachment_json, full_user_json, numeric_id, upload_details, zoho_time
 
 BULK_LIMIT = 100
 MAX_FILE_NAME = 255
 MAX_LINK_URL = 2048
 REFUSED_EXTENSIONS = {".exe"}  # "All the file types except .exe" (v2 upload docs)
 NO_FILE = "the request does not contain any file"
+USER_TYPES = {"AllUsers", "ActiveUsers", "CurrentUser"}
+READ = frozenset({"read"})
 LINKED = "As it is a linked attachment, you can not download it"
 
 
@@ -85,6 +87,37 @@ class ZohoModels:
         if not principal.may(action):
             raise ZohoError("NO_PERMISSION", action.denied_message, {"permissions": [action.permission_name]})
         return module
+
+    def require_scope(self, principal: Principal, names: tuple[str, ...], ops: frozenset[str]) -> None:
+        """OAUTH_SCOPE_MISMATCH unless the token holds `<service>.<name>.<op>` for one of `names`."""
+        if not principal.scopes.grants(self.product, names, ops):
+            raise ZohoError("OAUTH_SCOPE_MISMATCH")
+
+    def users(self, principal: Principal, kind: str) -> dict[str, Any]:
+        """`GET /users`: the caller alone (`CurrentUser`) or every user of the org."""
+        if kind not in USER_TYPES:
+            raise ZohoError("INVALID_DATA", details={"param_name": "type"})
+        users = self.store.users(principal.org)
+        if kind == "CurrentUser":
+            users = [u for u in users if u.id == principal.user]
+        return {"users": [full_user_json(u, principal.time_zone) for u in users],
+                "info": {"per_page": 200, "count": len(users), "page": 1, "more_records": False}}
+
+    def org(self, principal: Principal) -> dict[str, Any]:
+        """`GET /org`: the caller's org."""
+        name, dc, time_zone = self.store.org(principal.org)
+        users = self.store.users(principal.org)
+        return {"org": [{"id": numeric_id("org", principal.org), "company_name": name or principal.org,
+                         "zgid": numeric_id("zgid", principal.org)[:11], "domain_name": principal.org,
+                         "primary_email": users[0].email if users else None, "time_zone": time_zone,
+                         "country_code": dc.upper()}]}
+
+    def modules(self) -> dict[str, Any]:
+        """`GET /settings/modules`: the product's catalogue, fixture modules included."""
+        return {"modules": [
+            {"api_name": m.api_name, "module_name": m.display_name, "api_supported": m.api_supported,
+             "plural_label": m.display_name.replace("_", " "), "singular_label": m.display_name.replace("_", " "),
+             "id": numeric_id(self.product.name, "module", m.api_name)} for m in self.product.modules]}
 
     def require_record(self, principal: Principal, module: Module, record_id: str, action: Action) -> None:
         """Check that the parent record of an attachment call exists and the user may act on it."""

@@ -14,6 +14,11 @@ class Module:
     scope_name: str
     api_supported: bool = True
     attachments: bool = True
+    module_name: str = ""  # the name in `GET /settings/modules`; the API name unless it differs
+
+    @property
+    def display_name(self) -> str:
+        return self.module_name or self.api_name
 
 
 def default_scope_name(api_name: str) -> str:
@@ -22,12 +27,14 @@ def default_scope_name(api_name: str) -> str:
 
 
 def catalogue(attachable: str, records_only: str = "", unsupported: str = "",
-              scope_names: Mapping[str, str] | None = None) -> tuple[Module, ...]:
+              scope_names: Mapping[str, str] | None = None,
+              module_names: Mapping[str, str] | None = None) -> tuple[Module, ...]:
     """Build a module catalogue from space-separated API names, grouped by what the API allows."""
-    scope_names = scope_names or {}
+    scope_names, module_names = scope_names or {}, module_names or {}
 
     def modules(names: str, **flags: bool) -> list[Module]:
-        return [Module(n, scope_names.get(n, default_scope_name(n)), **flags) for n in names.split()]
+        return [Module(n, scope_names.get(n, default_scope_name(n)), module_name=module_names.get(n, ""), **flags)
+                for n in names.split()]
 
     return tuple(modules(attachable) + modules(records_only, attachments=False)
                  + modules(unsupported, api_supported=False, attachments=False))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Callable
 
 from urllib.parse import quote
@@ -15,7 +14,7 @@ from .actions import DELETE_ATTACHMENT, DELETE_RECORD, DOWNLOAD_ATTACHMENT, LIST
 from .auth import Principal, authenticate
 from .datacentres import data_centre_for_host
 from .errors import ATTACHMENT_UPLOADED, CONTENT_TYPE, ZohoError, json_response, success_entry
-from .models import Download, Upload, ZohoModels, parse_fields, parse_ids
+from .models import READ, Download, Upload, ZohoModels, parse_fields, parse_ids
 from .paging import parse_page
 from .product import Product
 
@@ -65,7 +64,7 @@ def make_blueprint(product: Product, store: Store, settings: Settings) -> Bluepr
 
     def principal() -> Principal:
         data_centre = data_centre_for_host(request.host, settings.default_dc)
-        return authenticate(request.authorization, data_centre, store, time.time())
+        return authenticate(request.authorization, data_centre, store, store.now())
 
     def bulk_answer(version: str, ids: list[str], errors: list[ZohoError | None]) -> Response:
         failed = sum(e is not None for e in errors)
@@ -77,12 +76,29 @@ def make_blueprint(product: Product, store: Store, settings: Settings) -> Bluepr
         if value is not None and value.lower() not in BOOLEANS:
             raise ZohoError("UNABLE_TO_PARSE_DATA_TYPE", details={"param_name": "wf_trigger"})
 
+    @route("/users", "GET")
+    def users(version: str) -> Response:
+        caller = principal()
+        models.require_scope(caller, ("users",), READ)
+        return json_response(models.users(caller, request.args.get("type", "AllUsers")))
+
+    @route("/org", "GET")
+    def org(version: str) -> Response:
+        caller = principal()
+        models.require_scope(caller, ("org",), READ)
+        return json_response(models.org(caller))
+
+    @route("/settings/modules", "GET")
+    def modules(version: str) -> Response:
+        models.require_scope(principal(), ("settings", "settings.modules"), READ)
+        return json_response(models.modules())
+
     @route("/<module>/<record_id>/Attachments", "GET")
     def list_attachments(version: str, module: str, record_id: str) -> Response:
         caller = principal()
         found = models.authorize(caller, module, LIST_ATTACHMENTS)
         fields = parse_fields(request.args.get("fields"), version in product.fields_required_versions)
-        now = int(time.time())
+        now = int(store.now())
         token = request.args.get("page_token") if version in product.page_token_versions else None
         page = parse_page(request.args.get("page"), request.args.get("per_page"), token,
                           f"{caller.org}/{product.name}/{record_id}", now)
@@ -107,7 +123,7 @@ def make_blueprint(product: Product, store: Store, settings: Settings) -> Bluepr
         request.max_content_length = settings.max_upload_bytes + FORM_OVERHEAD
         files = [Upload(f.filename or "", f.mimetype or None, f.stream) for f in request.files.getlist("file")]
         details = models.upload(caller, record_id, files, request.values.get("attachmentUrl"),
-                                request.values.get("title"), settings.max_upload_bytes, int(time.time()))
+                                request.values.get("title"), settings.max_upload_bytes, int(store.now()))
         return json_response({"data": [{"code": "SUCCESS", "details": details, "message": ATTACHMENT_UPLOADED,
                                         "status": "success"}]})
 

@@ -28,6 +28,11 @@ class ScopeSet:
     def _any(self, prefix: str, action: Action) -> bool:
         return any(f"{prefix}.{op}" in self._scopes for op in ("all", *action.scope_ops))
 
+    def grants(self, product: Product, names: tuple[str, ...], ops: frozenset[str]) -> bool:
+        """True if a scope `<service>.<name>.<op>` (or `.ALL`) is held for any of `names`."""
+        service = product.scope_service.lower()
+        return any(f"{service}.{name}.{op}" in self._scopes for name in names for op in ("all", *ops))
+
     def allows(self, product: Product, module: Module, action: Action) -> bool:
         """True if these scopes let `action` run on `module` of `product`."""
         service = product.scope_service.lower()

@@ -66,3 +66,15 @@ def upload_details(new_id: str, user: UserRef, timestamp: int, time_zone: str) -
     when = zoho_time(timestamp, time_zone)
     return {"Modified_Time": when, "Modified_By": user_json(user, email=False), "Created_Time": when,
             "id": new_id, "Created_By": user_json(user, email=False)}
+
+
+def numeric_id(*parts: str) -> str:
+    """A stable 19-digit id for something the fixtures name by text (an org, a module)."""
+    return str(10**18 + int(hashlib.sha256("/".join(parts).encode()).hexdigest(), 16) % (9 * 10**18))
+
+
+def full_user_json(user: UserRef, time_zone: str) -> dict[str, Any]:
+    """A user as `GET /users` shows one."""
+    first, _, last = user.name.rpartition(" ")
+    return {"id": user.id, "full_name": user.name, "first_name": first or None, "last_name": last or user.name,
+            "email": user.email, "status": "active", "confirm": True, "time_zone": time_zone}

@@ -1,0 +1,1 @@
+"""The Zoho accounts (OAuth) server: token, revoke and a demo authorize page."""

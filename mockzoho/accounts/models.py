@@ -1,0 +1,184 @@
+"""OAuth grants on the shared state: codes, refresh and access tokens, revocation (no HTTP here)."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any, Mapping, Sequence
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from ..store import Store
+from .errors import OAuthError
+
+GRANT_CODE_LIFETIME = 120  # seconds: Zoho grant codes are short-lived
+
+
+def new_token() -> str:
+    """`1000.<32 hex>.<32 hex>`, the shape of Zoho's tokens."""
+    return f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+
+
+def scope_list(text: str | None) -> list[str]:
+    """Scopes as given: comma or space separated; order kept, duplicates dropped."""
+    return list(dict.fromkeys((text or "").replace(",", " ").split()))
+
+
+def single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    """One parameter; the same name twice with different values is `invalid_request`."""
+    values = set(params.get(name, ()))
+    if len(values) > 1:
+        raise OAuthError("invalid_request")
+    return next(iter(values), None) or None
+
+
+@dataclass(frozen=True)
+class Client:
+    """A registered OAuth client, and who consents for it on the demo authorize page."""
+
+    id: str
+    secret: str
+    dc: str
+    redirect_uris: tuple[str, ...]
+    org: str
+    user: str
+
+    def allows_redirect(self, uri: str) -> bool:
+        return any(fnmatchcase(uri, pattern) for pattern in self.redirect_uris)
+
+
+class Accounts:
+    """The token endpoint's grants and the revoke endpoint, over the shared store."""
+
+    def __init__(self, store: Store, token_lifetime: int) -> None:
+        self.store = store
+        self.token_lifetime = token_lifetime
+
+    def client(self, client_id: str | None, data_centre: str) -> Client:
+        """A client of this data centre, or `invalid_client`."""
+        row = None if client_id is None else self.store.connection().execute(
+            "SELECT id, secret, dc, redirect_uris, org, user FROM clients WHERE id = ?", (client_id,)).fetchone()
+        if row is None or row[2] != data_centre:
+            raise OAuthError("invalid_client")
+        return Client(row[0], row[1], row[2], tuple(row[3].split("\n")), row[4], row[5])
+
+    def authenticated_client(self, params: Mapping[str, Sequence[str]], data_centre: str) -> Client:
+        """The client named by `client_id`, once `client_secret` matches."""
+        client = self.client(single(params, "client_id"), data_centre)
+        secret = single(params, "client_secret")
+        if secret is None or not secrets.compare_digest(secret.encode(), client.secret.encode()):
+            raise OAuthError("invalid_client_secret")
+        return client
+
+    # -- the token endpoint ----------------------------------------------------------------------
+
+    def token(self, params: Mapping[str, Sequence[str]], data_centre: str, api_domain: str,
+              now: float) -> dict[str, Any]:
+        """Run one grant of `POST /oauth/v2/token` and return the token answer."""
+        grant_type = single(params, "grant_type")
+        grants = {"authorization_code": self._authorization_code, "refresh_token": self._refresh_token,
+                  "client_credentials": self._client_credentials}
+        if grant_type not in grants:
+            raise OAuthError("unsupported_grant_type")
+        client = self.authenticated_client(params, data_centre)
+        with self.store.write() as conn:
+            access, refresh, scopes = grants[grant_type](conn, client, params, int(now))
+        answer: dict[str, Any] = {"access_token": access}
+        if refresh is not None:
+            answer["refresh_token"] = refresh
+        answer.update({"scope": " ".join(scopes), "api_domain": api_domain, "token_type": "Bearer",
+                       "expires_in": self.token_lifetime})
+        return answer
+
+    def _authorization_code(self, conn: sqlite3.Connection, client: Client, params: Mapping[str, Sequence[str]],
+                            now: int) -> tuple[str, str | None, list[str]]:
+        code = single(params, "code")
+        rows = [] if code is None else conn.execute(
+            "UPDATE grant_codes SET used = 1 WHERE code = ? AND client = ? AND used = 0 AND expires_at > ? "
+            "RETURNING org, user, scopes, redirect_uri, offline", (code, client.id, now)).fetchall()
+        if not rows:
+            raise OAuthError("invalid_code")
+        [(org, user, scopes, redirect_uri, offline)] = rows
+        given = single(params, "redirect_uri")
+        if given is not None and given != redirect_uri:
+            raise OAuthError("invalid_redirect_uri")
+        refresh = None
+        if offline:
+            refresh = new_token()
+            conn.execute("INSERT INTO refresh_tokens(token, client, org, user, scopes) VALUES (?, ?, ?, ?, ?)",
+                         (refresh, client.id, org, user, scopes))
+        return self._issue(conn, org, user, scopes, refresh, now), refresh, scope_list(scopes)
+
+    def _refresh_token(self, conn: sqlite3.Connection, client: Client, params: Mapping[str, Sequence[str]],
+                       now: int) -> tuple[str, None, list[str]]:
+        refresh = single(params, "refresh_token")
+        row = None if refresh is None else conn.execute(
+            "SELECT org, user, scopes FROM refresh_tokens WHERE token = ? AND client = ? AND revoked = 0",
+            (refresh, client.id)).fetchone()
+        if row is None:
+            raise OAuthError("invalid_code")
+        org, user, scopes = row
+        return self._issue(conn, org, user, scopes, refresh, now), None, scope_list(scopes)
+
+    def _client_credentials(self, conn: sqlite3.Connection, client: Client, params: Mapping[str, Sequence[str]],
+                            now: int) -> tuple[str, None, list[str]]:
+        scopes = scope_list(single(params, "scope"))
+        if not scopes:
+            raise OAuthError("invalid_scope")
+        soid = single(params, "soid") or ""
+        org_id = soid.split(".", 1)[1] if "." in soid else soid  # `ZohoCRM.<org id>` or the bare org id
+        row = conn.execute("SELECT dc FROM orgs WHERE id = ?", (org_id,)).fetchone()
+        if row is None or row[0] != client.dc:
+            raise OAuthError("invalid_request")
+        (user,) = conn.execute("SELECT id FROM users WHERE org = ? ORDER BY rowid LIMIT 1", (org_id,)).fetchone()
+        return self._issue(conn, org_id, user, ",".join(scopes), None, now), None, scopes
+
+    def _issue(self, conn: sqlite3.Connection, org: str, user: str, scopes: str, refresh: str | None,
+               now: int) -> str:
+        access = new_token()
+        conn.execute("INSERT INTO tokens(token, org, user, scopes, expires_at, refresh_token) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", (access, org, user, scopes, now + self.token_lifetime, refresh))
+        return access
+
+    # -- authorize and revoke --------------------------------------------------------------------
+
+    def authorize(self, params: Mapping[str, Sequence[str]], data_centre: str, accounts_server: str,
+                  now: float) -> str:
+        """Consent at once, as the client's demo user, and return where to redirect with the grant code."""
+        client = self.client(single(params, "client_id"), data_centre)
+        redirect_uri = single(params, "redirect_uri")
+        if redirect_uri is None or not client.allows_redirect(redirect_uri):
+            raise OAuthError("invalid_redirect_uri", 400)
+        reply: dict[str, str] = {}
+        scopes = scope_list(single(params, "scope"))
+        if single(params, "response_type") != "code":
+            reply["error"] = "unsupported_response_type"
+        elif not scopes:
+            reply["error"] = "invalid_scope"
+        else:
+            code = new_token()
+            offline = (single(params, "access_type") or "online").lower() == "offline"
+            with self.store.write() as conn:
+                conn.execute("INSERT INTO grant_codes(code, client, org, user, scopes, redirect_uri, offline, "
+                             "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (code, client.id, client.org, client.user, ",".join(scopes), redirect_uri,
+                              int(offline), int(now) + GRANT_CODE_LIFETIME))
+            reply.update({"code": code, "location": data_centre, "accounts-server": accounts_server})
+        state = single(params, "state")
+        if state is not None:
+            reply["state"] = state
+        parts = urlsplit(redirect_uri)
+        query = "&".join(filter(None, (parts.query, urlencode(reply))))
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+    def revoke(self, token: str | None) -> None:
+        """Revoke a refresh token (and every access token issued from it) or one access token."""
+        with self.store.write() as conn:
+            refreshed = token is not None and conn.execute(
+                "UPDATE refresh_tokens SET revoked = 1 WHERE token = ?", (token,)).rowcount
+            if refreshed:
+                conn.execute("UPDATE tokens SET revoked = 1 WHERE refresh_token = ?", (token,))
+            elif token is None or not conn.execute("UPDATE tokens SET revoked = 1 WHERE token = ?",
+                                                    (token,)).rowcount:
+                raise OAuthError("invalid_token", 400)
