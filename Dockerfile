@@ -18,4 +18,4 @@ EXPOSE 8000
 VOLUME ["/data"]
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/__admin/health', timeout=2)"]
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "wsgi:app"]
+CMD ["gunicorn", "--config", "python:mockzoho.server", "--bind", "0.0.0.0:8000", "--workers", "2", "wsgi:app"]

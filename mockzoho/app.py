@@ -6,7 +6,7 @@ import logging
 from typing import Any, Mapping
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
 from .accounts.errors import OAuthError
 from .accounts.routes import make_accounts_blueprint
@@ -44,13 +44,22 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(make_accounts_blueprint(store, settings))
     app.register_blueprint(make_admin_blueprint(settings, fixtures))
     app.register_error_handler(Exception, render_error)
+    app.before_request(refuse_leading_slashes)
     return app
+
+
+def refuse_leading_slashes() -> None:
+    """`//crm/...` is not a URL of the API; werkzeug would strip the extra slash and serve it."""
+    if request.environ.get("PATH_INFO", "").startswith("//"):
+        raise NotFound()
 
 
 def render_error(exc: Exception) -> Response:
     """Every error, whatever raised it, in the envelope of the API it hit; never HTML or a traceback."""
     if isinstance(exc, (ZohoError, OAuthError)):
         return exc.response()
+    if isinstance(exc, UnicodeError):  # bytes in the query or form that are not UTF-8
+        exc = BadRequest()
     client_error = isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500
     if not client_error:
         log.exception("unexpected error", exc_info=exc)

@@ -5,31 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Sequence
-
-from flask import Flask
-from gunicorn.app.base import BaseApplication
+from typing import Sequence
 
 from .app import PRODUCTS, create_app
 from .config import Settings
 from .fixtures import FixtureError, load_fixtures
+from .server import Server
 from .store import StateError, remove_state
-
-
-class _Gunicorn(BaseApplication):
-    """gunicorn serving an app built (and its state seeded) before the workers fork."""
-
-    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
-        self.application = app
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        return self.application
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -49,7 +31,7 @@ def serve(args: argparse.Namespace) -> int:
     app.extensions["mockzoho"]["store"].close()
     print(f"mockzoho: http://{args.host}:{args.port}  state={settings.state}  fixtures={settings.fixtures}",
           file=sys.stderr, flush=True)
-    _Gunicorn(app, {"bind": f"{args.host}:{args.port}", "workers": args.workers}).run()
+    Server(app, {"bind": f"{args.host}:{args.port}", "workers": args.workers}).run()
     return 0
 
 

@@ -10,6 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+from .zoho.datacentres import DATA_CENTRES
+
 
 def bundled_fixtures() -> Path:
     """The fixtures folder shipped inside the package (the repository's `fixtures/`)."""
@@ -67,6 +69,12 @@ def _clock(value: object) -> str:
     return text
 
 
+def _one_of(value: str, allowed: frozenset[str]) -> str:
+    if value not in allowed:
+        raise ValueError(f"one of {', '.join(sorted(allowed))} is needed")
+    return value
+
+
 def _whole_number(value: object) -> int:
     if isinstance(value, bool) or int(value) < 0:  # type: ignore[call-overload]
         raise ValueError("a whole number of at least 0 is needed")
@@ -76,7 +84,7 @@ def _whole_number(value: object) -> int:
 _CONVERTERS = {
     "state": Path,
     "fixtures": Path,
-    "default_dc": lambda v: str(v).lower(),
+    "default_dc": lambda v: _one_of(str(v).lower(), DATA_CENTRES),
     "max_upload_bytes": _whole_number,
     "id_seed": _whole_number,
     "token_lifetime": _whole_number,

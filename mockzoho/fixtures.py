@@ -13,11 +13,11 @@ from typing import Any, Iterable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from .zoho.actions import PERMISSIONS
 from .zoho.datacentres import DATA_CENTRES
-from .zoho.product import Module, Product, default_scope_name
+from .zoho.product import Module, Product
 
 ZOHO_ID = validate.Regexp(r"^[0-9]{1,19}$", error="must be a numeric id of at most 19 digits")
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -118,6 +118,7 @@ class TokenFixture:
     user: str
     scopes: str
     expires_at: datetime | None
+    revoked: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ class Fixtures:
 class AttachmentSchema(Schema):
     id = ZohoId(required=True, validate=ZOHO_ID)
     file_name = fields.String(validate=validate.Length(1, 255))
-    size = fields.Integer(validate=validate.Range(min=0))
+    size = fields.Integer(validate=validate.Range(min=0, max=2**53))
     content = fields.String()
     content_base64 = fields.String()
     path = fields.String()
@@ -171,9 +172,10 @@ class AttachmentSchema(Schema):
     created_time = time_field()
     modified_time = time_field()
 
-    @validates_schema(skip_on_field_errors=False)
-    def one_source(self, data: dict, **kwargs: Any) -> None:
-        sources = [k for k in ("content", "content_base64", "path", "link_url") if k in data]
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def one_source(self, data: dict, original: Any, **kwargs: Any) -> None:
+        given = original if isinstance(original, dict) else data
+        sources = [k for k in ("content", "content_base64", "path", "link_url") if k in given]
         if len(sources) > 1:
             raise ValidationError(f"give at most one of content, content_base64, path, link_url "
                                   f"(got {', '.join(sources)})", "_schema")
@@ -215,6 +217,7 @@ class TokenSchema(Schema):
     user = ZohoId(required=True, validate=ZOHO_ID)
     scopes = Scopes(required=True)
     expires_at = fields.AwareDateTime(default_timezone=timezone.utc, load_default=None, allow_none=True)
+    revoked = fields.Boolean(load_default=False)
 
 
 class RefreshTokenSchema(Schema):
@@ -261,10 +264,6 @@ class ModuleSchema(Schema):
     api_supported = fields.Boolean(load_default=True)
     attachments = fields.Boolean(load_default=True)
 
-    @post_load
-    def build(self, data: dict, **kwargs: Any) -> Module:
-        scope = data.pop("scope_name", None) or default_scope_name(data["api_name"])
-        return Module(scope_name=scope, **data)
 
 
 class FileSchema(Schema):
@@ -311,10 +310,17 @@ class _Builder:
     def problem(self, file: Path, path: str, message: str) -> None:
         self.problems.append(f"{file}: {path}: {message}")
 
-    def add_modules(self, declared: dict[str, list[Module]]) -> None:
+    def add_modules(self, declared: dict[str, list[dict]]) -> None:
+        """Fixture modules: a redeclared built-in keeps its scope name; a new one is custom (`custom`)."""
         for product, modules in declared.items():
-            if product in self.modules:
-                self.modules[product].extend(m for m in modules if isinstance(m, Module))
+            for data in modules if product in self.modules else ():
+                if "api_name" not in data:
+                    continue
+                builtin = self.products[product].module(data["api_name"])
+                scope = data.get("scope_name") or (builtin.scope_name if builtin else "custom")
+                self.modules[product].append(Module(
+                    data["api_name"], scope, data.get("api_supported", True), data.get("attachments", True),
+                    builtin.module_name if builtin else ""))
 
     def module(self, product: str, api_name: str) -> Module | None:
         extra = {m.api_name.lower(): m for m in self.modules[product]}
@@ -349,7 +355,8 @@ class _Builder:
             if "user" in token and token["user"] not in users:
                 self.problem(file, f"{where}.tokens.{i}.user", f"no user {token['user']} in this org")
             tokens.append(TokenFixture(token=token.get("token", ""), user=token.get("user", ""),
-                                       scopes=token.get("scopes", ""), expires_at=token.get("expires_at")))
+                                       scopes=token.get("scopes", ""), expires_at=token.get("expires_at"),
+                                       revoked=token.get("revoked", False)))
         refresh_tokens = []
         for i, token in enumerate(data.get("refresh_tokens", [])):
             if token.get("token") in self.tokens:
@@ -377,7 +384,7 @@ class _Builder:
         built = []
         for i, rec in enumerate(items):
             at = f"{where}.{i}"
-            if "module" not in rec or "id" not in rec:
+            if "module" not in rec:
                 continue
             module = self.module(product, rec["module"])
             if module is None:
@@ -386,21 +393,21 @@ class _Builder:
                 self.problem(file, f"{at}.module", f"{product} module {module.api_name} is not supported in the API")
             elif rec.get("attachments") and not module.attachments:
                 self.problem(file, f"{at}.attachments", f"{product} module {module.api_name} has no attachments")
-            if rec["id"] in record_ids:
+            if rec.get("id") in record_ids:
                 self.problem(file, f"{at}.id", f"duplicate record id {rec['id']}")
-            record_ids.add(rec["id"])
+            if "id" in rec:
+                record_ids.add(rec["id"])
             owner = self._owner(file, f"{at}.owner", rec.get("owner"), users)
             created = rec.get("created_time", EPOCH)
             attachments = []
             for j, att in enumerate(rec.get("attachments", [])):
-                if "id" not in att:
-                    continue
-                if att["id"] in attachment_ids:
+                if att.get("id") in attachment_ids:
                     self.problem(file, f"{at}.attachments.{j}.id", f"duplicate attachment id {att['id']}")
-                attachment_ids.add(att["id"])
+                if "id" in att:
+                    attachment_ids.add(att["id"])
                 attachments.append(self._attachment(file, f"{at}.attachments.{j}", att, owner, users))
             built.append(RecordFixture(
-                module=module.api_name if module else rec["module"], id=rec["id"], name=rec.get("name", ""),
+                module=module.api_name if module else rec["module"], id=rec.get("id", ""), name=rec.get("name", ""),
                 owner=owner, created_time=created, modified_time=rec.get("modified_time", created),
                 attachments=tuple(attachments)))
         return tuple(built)
@@ -431,7 +438,7 @@ class _Builder:
         guessed = mimetypes.guess_type(file_name)[0] if not link else None
         created = att.get("created_time", EPOCH)
         return AttachmentFixture(
-            id=att["id"], file_name=file_name, size=size, content=content,
+            id=att.get("id", ""), file_name=file_name, size=size, content=content,
             content_type=att.get("content_type") or guessed or "application/octet-stream",
             link_url=link, owner=self._owner(file, f"{where}.owner", att.get("owner"), users) or record_owner,
             created_time=created, modified_time=att.get("modified_time", created))

@@ -262,9 +262,9 @@ class Store:
              int(u.records is not None)) for u in org.users])
         conn.executemany("INSERT INTO user_records VALUES (?, ?, ?)", [
             (org.id, u.id, r) for u in org.users for r in sorted(u.records or ())])
-        conn.executemany("INSERT INTO tokens(token, org, user, scopes, expires_at) VALUES (?, ?, ?, ?, ?)", [
-            (t.token, org.id, t.user, t.scopes, None if t.expires_at is None else int(t.expires_at.timestamp()))
-            for t in org.tokens])
+        conn.executemany("INSERT INTO tokens(token, org, user, scopes, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?)", [
+            (t.token, org.id, t.user, t.scopes, None if t.expires_at is None else int(t.expires_at.timestamp()),
+             int(t.revoked)) for t in org.tokens])
         conn.executemany("INSERT INTO refresh_tokens(token, client, org, user, scopes) VALUES (?, ?, ?, ?, ?)", [
             (t.token, t.client, org.id, t.user, t.scopes) for t in org.refresh_tokens])
         for product, records in org.records.items():

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import signal
 import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import requests
+from flask import Flask
+from werkzeug.serving import make_server
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -80,3 +84,16 @@ def gunicorn_command(port: int, workers: int = 2) -> list[str]:
     argv[argv.index("--workers") + 1] = str(workers)
     bin_dir = Path(sys.executable).parent
     return [str(bin_dir / argv[0]), *argv[1:]]
+
+
+@contextmanager
+def serve_in_thread(app: Flask) -> Iterator[str]:
+    """Serve a Flask app on a free loopback port in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()

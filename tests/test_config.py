@@ -26,3 +26,10 @@ def test_environment_then_overrides() -> None:
 def test_unknown_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown settings: colour"):
         Settings.load({"colour": "blue"}, environ={})
+
+
+@pytest.mark.parametrize("setting,value", [("default_dc", "mars"), ("max_upload_bytes", "-1"),
+                                           ("id_seed", "many"), ("clock", "yesterday")])
+def test_bad_values_are_refused(setting: str, value: str) -> None:
+    with pytest.raises(ValueError, match=f"setting {setting}"):
+        Settings.load(environ={f"MOCKZOHO_{setting.upper()}": value})

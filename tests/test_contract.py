@@ -88,7 +88,7 @@ def test_scheme_is_case_insensitive(client: FlaskClient, target: Target) -> None
     assert answer(client.delete(target.attachment_url, headers=headers))[0] == 200
 
 
-@pytest.mark.parametrize("token", ["1000.unknown.token", "1000.mock.expired", "1000.mock.eu"])
+@pytest.mark.parametrize("token", ["1000.unknown.token", "1000.mock.expired", "1000.mock.eu", "1000.mock.revoked"])
 def test_invalid_token(client: FlaskClient, target: Target, token: str) -> None:
     assert answer(client.delete(target.attachment_url, headers=auth(token))) == INVALID_TOKEN
 
@@ -232,6 +232,21 @@ def test_invalid_request_method(client: FlaskClient, target: Target, method: str
     "/Leads/1/Attachments/2/", "/Leads/1/Notes/2"])
 def test_invalid_url_pattern(client: FlaskClient, target: Target, suffix: str) -> None:
     assert answer(client.delete(target.url() + suffix, headers=auth())) == BAD_URL
+
+
+def test_leading_double_slash_is_not_served(client: FlaskClient, target: Target) -> None:
+    url = "/" + target.url(target.module, target.bulk_records[0])
+    response = client.delete("/", environ_overrides={"PATH_INFO": url}, headers=auth())
+    assert answer(response) == BAD_URL
+    assert answer(client.delete(target.url(target.module, target.bulk_records[0]), headers=auth()))[0] == 200
+
+
+@pytest.mark.parametrize("query", [b"ids=\xff", b"ids=%ff%fe", b"wf_trigger=\xc3\x28&ids=1"])
+def test_query_bytes_that_are_not_utf8(client: FlaskClient, target: Target, query: bytes) -> None:
+    response = client.delete("/", headers=auth(), environ_overrides={
+        "PATH_INFO": target.url(target.module), "QUERY_STRING": query.decode("latin-1")})
+    status, body = answer(response)  # refused outright, or an id that matches nothing
+    assert status == 400 and (body.get("status") == "error" or body["data"][0]["code"] == "INVALID_DATA")
 
 
 @pytest.mark.parametrize("url", ["/crm/v9/Leads/1", "/crm/v1/Leads/1", "/bigin/v3/Pipelines/1",

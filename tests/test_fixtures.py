@@ -41,6 +41,12 @@ orgs:
     crm:
       records:
         - {module: Leads, id: "5", owner: "7", attachments: [{id: "6", path: nope.bin, size: -1}]}
+        - {module: Nope, id: abc, owner: "9"}
+        - module: Leads
+          id: "14"
+          attachments:
+            - {id: "15", file_name: f, content: x, content_base64: "!!"}
+            - {id: "16", file_name: g, size: 99999999999999999999999}
 modules:
   crm:
     - {api_name: "bad name"}
@@ -70,7 +76,14 @@ EXPECTED = [
     "orgs.1.tokens.0.token: duplicate token",
     "orgs.1.tokens.0.expires_at: Not a valid datetime.",
     "orgs.1.crm.records.0.owner: no user 7 in this org",
-    "orgs.1.crm.records.0.attachments.0.size: Must be greater than or equal to 0.",
+    "orgs.1.crm.records.0.attachments.0.size: Must be greater than or equal to 0 and less than or equal to",
+    "orgs.1.crm.records.1.id: must be a numeric id of at most 19 digits",
+    "orgs.1.crm.records.1.module: unknown crm module 'Nope'",
+    "orgs.1.crm.records.1.owner: no user 9 in this org",
+    "orgs.1.crm.records.2.attachments.0: give at most one of content, content_base64, path, link_url "
+    "(got content, content_base64)",
+    "orgs.1.crm.records.2.attachments.0.content_base64: not valid base64",
+    "orgs.1.crm.records.2.attachments.1.size: Must be greater than or equal to 0 and less than or equal to",
     "orgs.1.crm.records.0.attachments.0.path: cannot read",
     "modules.crm.0.api_name: must be a letter, then up to 63 letters, digits or '_'",
     "modules.mail.key: Must be one of: crm, bigin.",
@@ -144,20 +157,26 @@ orgs:
 def test_custom_modules_from_fixtures(tmp_path: Path) -> None:
     (tmp_path / "f.yaml").write_text("""
 modules:
-  crm: [{api_name: Vehicles, scope_name: custom}]
+  crm: [{api_name: Vehicles}, {api_name: Documents, api_supported: true}]
 orgs:
   - id: one
     users: [{id: "1", name: A, email: a@x.example}]
     tokens:
       - {token: custom-scope, user: "1", scopes: "ZohoCRM.modules.custom.DELETE,ZohoCRM.modules.attachments.DELETE"}
+      - {token: settings, user: "1", scopes: "ZohoCRM.settings.modules.READ"}
     crm:
       records:
         - {module: Vehicles, id: "7", attachments: [{id: "8", file_name: v.txt, content: car}]}
 """)
     client = create_app({"state": tmp_path / "s.db", "fixtures": tmp_path}).test_client()
     headers = {"Authorization": "Zoho-oauthtoken custom-scope"}
+    auth_all = {"Authorization": "Zoho-oauthtoken settings"}
     assert client.delete("/crm/v8/Vehicles/7/Attachments/8", headers=headers).status_code == 200
     assert client.delete("/crm/v8/Leads/7/Attachments/8", headers=headers).json["code"] == "OAUTH_SCOPE_MISMATCH"
+    # A redeclared built-in keeps its own scope name; new modules are listed by /settings/modules.
+    assert client.delete("/crm/v8/Documents/7/Attachments/8", headers=headers).json["code"] == "OAUTH_SCOPE_MISMATCH"
+    modules = {m["api_name"]: m for m in client.get("/crm/v8/settings/modules", headers=auth_all).json["modules"]}
+    assert modules["Vehicles"]["api_supported"] and modules["Documents"]["api_supported"]
 
 
 def test_empty_folder_and_no_orgs(tmp_path: Path) -> None:

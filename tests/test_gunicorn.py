@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import socket
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -163,3 +165,30 @@ def test_oversized_upload_is_refused_with_flat_memory(tmp_path: Path, docker_lik
         # A coarse bound only (the precise figure is in bench/): far below the 20 MiB the body was cut at.
         assert max(after[pid] - before.get(pid, after[pid]) for pid in after) < 15
         assert not [p for p in (tmp_path / "state.db.blobs").rglob(".upload-*")]
+
+
+@pytest.mark.parametrize("request_bytes,status", [
+    (b"DELETE /crm/v8/Leads?ids=" + b"1," * 5000 + b"1 HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    (b"GET /crm/v8/Leads HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),
+    (b"DELETE /crm/v8/Le\xffads HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    (b"NOT A REQUEST\r\n\r\n", 400),
+], ids=["line-too-long", "header-too-long", "raw-bytes", "garbage"])
+def test_gunicorn_rejections_are_json(tmp_path: Path, docker_like_cwd: Path, request_bytes: bytes,
+                                      status: int) -> None:
+    with gunicorn(tmp_path / "state.db", docker_like_cwd) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(request_bytes)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.split(b" ")[1] == str(status).encode(), head
+        assert b"Content-Type: application/json;charset=utf-8" in head
+        assert json.loads(body)["status"] == "error"
+
+
+def test_a_hundred_long_ids_fit_in_the_request_line(tmp_path: Path, docker_like_cwd: Path) -> None:
+    ids = ",".join(str(10**18 + i) for i in range(205))
+    with gunicorn(tmp_path / "state.db", docker_like_cwd) as server:
+        response = requests.delete(f"{server.url}/crm/v8/Leads?ids={ids}", headers=HEADERS, timeout=5)
+        assert (response.status_code, response.json()["code"]) == (400, "LIMIT_EXCEEDED")

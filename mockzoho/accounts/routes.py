@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, request
 
 from ..config import Settings
 from ..store import Store
@@ -49,6 +49,6 @@ def make_accounts_blueprint(store: Store, settings: Settings) -> Blueprint:
     @bp.get("/auth")
     def authorize() -> Response:
         target = accounts.authorize(params(), data_centre(), base_url(settings), store.now())
-        return redirect(target, 302)
+        return Response(status=302, headers={"Location": target})  # no HTML "Redirecting..." page
 
     return bp

@@ -1,0 +1,55 @@
+"""Serving under gunicorn: the settings `mockzoho serve` and the Dockerfile share, and a worker that
+answers even HTTP gunicorn itself rejects (a request line too long, a malformed header) in JSON."""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+from flask import Flask
+from gunicorn import util as gunicorn_util
+from gunicorn.app.base import BaseApplication
+from gunicorn.workers.sync import SyncWorker
+
+from .zoho.errors import CATALOGUE, CONTENT_TYPE
+
+# gunicorn reads these names when started with `--config python:mockzoho.server`.
+worker_class = "mockzoho.server.JsonErrorWorker"
+limit_request_line = 8190  # gunicorn's maximum: 100 ids of 19 digits fit with room to spare
+
+_CODES = {414: "INVALID_URL_PATTERN", 500: "INTERNAL_ERROR"}
+
+
+def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's `util.write_error`, in the Zoho envelope instead of an HTML page."""
+    code = _CODES.get(status_int, "UNABLE_TO_PARSE_DATA_TYPE")
+    body = json.dumps({"code": code, "details": {}, "message": CATALOGUE[code][1], "status": "error"},
+                      separators=(",", ":")).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: {CONTENT_TYPE}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1")
+    gunicorn_util.write_nonblock(sock, head + body)
+
+
+class JsonErrorWorker(SyncWorker):
+    """gunicorn's sync worker, writing its own errors in JSON."""
+
+    def init_process(self) -> None:
+        gunicorn_util.write_error = write_json_error  # type: ignore[assignment]
+        super().init_process()
+
+
+class Server(BaseApplication):
+    """gunicorn serving an app built (and its state seeded) before the workers fork."""
+
+    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+        self.application = app
+        self.options = {"worker_class": worker_class, "limit_request_line": limit_request_line, **options}
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self.application
