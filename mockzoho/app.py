@@ -39,8 +39,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.url_map.merge_slashes = False
     app.extensions["mockzoho"] = {"settings": settings, "store": store, "fixtures": fixtures}
     for product in PRODUCTS:
-        app.register_blueprint(make_blueprint(product.with_modules(fixtures.modules[product.name]),
-                                              store, settings))
+        app.register_blueprint(make_blueprint(product, store, settings))
     app.register_blueprint(make_accounts_blueprint(store, settings))
     app.register_blueprint(make_admin_blueprint(settings, fixtures))
     app.register_error_handler(Exception, render_error)

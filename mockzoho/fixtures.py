@@ -305,9 +305,9 @@ class _Builder:
         self.org_ids: set[str] = set()
         self.tokens: set[str] = set()
         self.modules: dict[str, list[Module]] = {name: [] for name in self.products}
-        self.pending_clients: list[tuple[Path, str, str | None, str]] = []  # refresh tokens' clients to check
+        self.pending_clients: list[tuple[FixtureSource, str, str | None, str]] = []  # refresh tokens' clients to check
 
-    def problem(self, file: Path, path: str, message: str) -> None:
+    def problem(self, file: FixtureSource, path: str, message: str) -> None:
         self.problems.append(f"{file}: {path}: {message}")
 
     def add_modules(self, declared: dict[str, list[dict]]) -> None:
@@ -326,7 +326,7 @@ class _Builder:
         extra = {m.api_name.lower(): m for m in self.modules[product]}
         return extra.get(api_name.lower()) or self.products[product].module(api_name)
 
-    def org(self, file: Path, index: int, data: dict) -> OrgFixture:
+    def org(self, file: FixtureSource, index: int, data: dict) -> OrgFixture:
         # `data` may be only the valid part of a document with errors: every key is optional here.
         where = f"orgs.{index}"
         org_id = data.get("id")
@@ -377,7 +377,7 @@ class _Builder:
                         for u in data.get("users", [])),
             tokens=tuple(tokens), refresh_tokens=tuple(refresh_tokens), records=records)
 
-    def _records(self, file: Path, where: str, product: str, items: list[dict],
+    def _records(self, file: FixtureSource, where: str, product: str, items: list[dict],
                  users: dict[str, dict]) -> tuple[RecordFixture, ...]:
         record_ids: set[str] = set()
         attachment_ids: set[str] = set()
@@ -412,20 +412,22 @@ class _Builder:
                 attachments=tuple(attachments)))
         return tuple(built)
 
-    def _owner(self, file: Path, where: str, owner: str | None, users: dict[str, dict]) -> str | None:
+    def _owner(self, file: FixtureSource, where: str, owner: str | None, users: dict[str, dict]) -> str | None:
         if owner is not None and owner not in users:
             self.problem(file, where, f"no user {owner} in this org")
         return owner if owner is not None else next(iter(users), None)
 
-    def _attachment(self, file: Path, where: str, att: dict, record_owner: str | None,
+    def _attachment(self, file: FixtureSource, where: str, att: dict, record_owner: str | None,
                     users: dict[str, dict]) -> AttachmentFixture:
         content: bytes | None = None
         if "content" in att:
             content = att["content"].encode()
         elif "content_base64" in att:
             content = base64.b64decode(att["content_base64"])
+        elif "path" in att and file.base is None:
+            self.problem(file, f"{where}.path", "not available in fixtures sent over HTTP: use content or content_base64")
         elif "path" in att:
-            source = (file.parent / att["path"])
+            source = file.base / att["path"]
             try:
                 content = source.read_bytes()
             except OSError as exc:
@@ -444,7 +446,7 @@ class _Builder:
             created_time=created, modified_time=att.get("modified_time", created))
 
     def clients(self, orgs: tuple[OrgFixture, ...],
-                declared: list[tuple[Path, int, dict]]) -> tuple[ClientFixture, ...]:
+                declared: list[tuple[FixtureSource, int, dict]]) -> tuple[ClientFixture, ...]:
         """OAuth clients, each tied to the org and user that consent for it; refresh tokens checked against them."""
         built, seen = [], {}
         for file, index, client in declared:
@@ -474,27 +476,48 @@ class _Builder:
         return tuple(built)
 
 
+@dataclass(frozen=True)
+class FixtureSource:
+    """One fixture document: its name in messages, its bytes, and the folder its `path`s are relative to."""
+
+    name: str
+    raw: bytes
+    base: Path | None
+
+    def __str__(self) -> str:
+        return self.name
+
+
 def load_fixtures(path: Path, products: Iterable[Product]) -> Fixtures:
     """Read, validate and cross-check every fixture file under `path`; raise FixtureError listing all problems."""
     files = fixture_files(path)
     if not files:
         raise FixtureError([f"{path}: (top): no fixture files (*.yaml, *.yml) found"])
-    builder = _Builder(products)
-    digest = hashlib.sha256()
-    documents: list[tuple[Path, dict]] = []
+    sources, problems = [], []
     for file in files:
         try:
-            raw = file.read_bytes()
-            document = yaml.load(raw, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+            sources.append(FixtureSource(str(file), file.read_bytes(), file.parent))
         except OSError as exc:
-            builder.problem(file, "(top)", f"cannot read: {exc.strerror}")
-            continue
+            problems.append(f"{file}: (top): cannot read: {exc.strerror}")
+    if problems:
+        raise FixtureError(problems)
+    return parse_fixtures(sources, products)
+
+
+def parse_fixtures(sources: list[FixtureSource], products: Iterable[Product]) -> Fixtures:
+    """Validate and cross-check fixture documents; raise FixtureError listing every problem."""
+    builder = _Builder(products)
+    digest = hashlib.sha256()
+    documents: list[tuple[FixtureSource, dict]] = []
+    for file in sources:
+        try:
+            document = yaml.load(file.raw, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top)"
             builder.problem(file, where, f"not valid YAML: {getattr(exc, 'problem', exc)}")
             continue
-        digest.update(file.name.encode() + b"\0" + raw + b"\0")
+        digest.update(Path(file.name).name.encode() + b"\0" + file.raw + b"\0")
         try:
             documents.append((file, FileSchema().load(document or {})))
         except ValidationError as exc:
@@ -507,7 +530,8 @@ def load_fixtures(path: Path, products: Iterable[Product]) -> Fixtures:
         builder.add_modules(data["modules"])
     orgs = tuple(builder.org(file, i, org) for file, data in documents for i, org in enumerate(data["orgs"]))
     if not orgs and not builder.problems:
-        builder.problem(path, "orgs", "no org is defined")
+        builder.problem(sources[0] if sources else FixtureSource("fixtures", b"", None), "orgs",
+                        "no org is defined")
     clients = builder.clients(orgs, [(file, i, c) for file, data in documents for i, c in enumerate(data["clients"])])
     if builder.problems:
         raise FixtureError(builder.problems)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def test_racing_workers_seed_exactly_once(tmp_path: Path) -> None:
     assert count == sum(len(r.attachments) for o in fixtures.orgs for rs in o.records.values() for r in rs)
 
 
-def test_deleting_frees_unshared_blobs(tmp_path: Path) -> None:
+def test_deleting_frees_unshared_blobs_but_keeps_the_fixtures(tmp_path: Path) -> None:
     (tmp_path / "f.yaml").write_text("""
 orgs:
   - id: one
@@ -47,18 +48,28 @@ orgs:
         - module: Leads
           id: "7"
           attachments:
-            - {id: "1", file_name: a.txt, content: same}
-            - {id: "2", file_name: b.txt, content: same}
-            - {id: "3", file_name: c.txt, content: other}
+            - {id: "1", file_name: a.txt, content: fixture}
 """)
     app = create_app({"state": tmp_path / "s.db", "fixtures": tmp_path / "f.yaml"})
-    blobs = tmp_path / "s.db.blobs"
-    client = app.test_client()
-    assert len(list(blobs.rglob("*"))) == 4  # 2 blobs, each in a fan-out folder
-    assert client.delete("/crm/v8/Leads/7/Attachments/1", headers=auth("t")).status_code == 200
-    assert len([p for p in blobs.rglob("*") if p.is_file()]) == 2  # "same" is still used by attachment 2
+    store, client = app.extensions["mockzoho"]["store"], app.test_client()
+
+    def blob_files() -> list[Path]:
+        return [p for p in (tmp_path / "s.db.blobs").rglob("*") if p.is_file()]
+
+    def upload(content: bytes) -> str:
+        response = client.post("/crm/v8/Leads/7/Attachments", headers=auth("t"),
+                               data={"file": (io.BytesIO(content), "u.txt")})
+        return response.json["data"][0]["details"]["id"]
+
+    first = upload(b"shared")
+    upload(b"shared")
+    assert len(blob_files()) == 2
+    assert client.delete(f"/crm/v8/Leads/7/Attachments/{first}", headers=auth("t")).status_code == 200
+    assert len(blob_files()) == 2  # still used by the second upload
     assert client.delete("/crm/v8/Leads/7", headers=auth("t")).status_code == 200
-    assert [p for p in blobs.rglob("*") if p.is_file()] == []
+    assert [p.read_bytes() for p in blob_files()] == [b"fixture"]  # kept for a reset
+    store.reset()
+    assert client.get("/crm/v8/Leads/7/Attachments/1", headers=auth("t")).data == b"fixture"
 
 
 def test_state_of_another_schema_is_refused(tmp_path: Path) -> None:

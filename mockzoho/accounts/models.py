@@ -9,15 +9,11 @@ from fnmatch import fnmatchcase
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from ..ids import new_token
 from ..store import Store
 from .errors import OAuthError
 
 GRANT_CODE_LIFETIME = 120  # seconds: Zoho grant codes are short-lived
-
-
-def new_token() -> str:
-    """`1000.<32 hex>.<32 hex>`, the shape of Zoho's tokens."""
-    return f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
 
 
 def scope_list(text: str | None) -> list[str]:

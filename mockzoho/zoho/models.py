@@ -14,7 +14,8 @@ from .auth import Principal
 from .errors import ID_INVALID, MODULE_NOT_SUPPORTED, RECORD_NOT_DELETED, RELATED_ID_INVALID, ZohoError
 from .paging import TOKEN_LIFETIME, Page, info, page_token
 from .product import Module, Product
-from .serialize import attachment_json, full_user_json, numeric_id, upload_details, zoho_time
+from ..ids import numeric_id
+from .serialize import attachment_json, full_user_json, upload_details, zoho_time
 
 BULK_LIMIT = 100
 MAX_FILE_NAME = 255
@@ -73,7 +74,14 @@ class ZohoModels:
 
     def __init__(self, store: Store, product: Product) -> None:
         self.store = store
-        self.product = product
+        self.base = self.product = product
+        self._generation: int | None = None
+
+    def sync(self, generation: int) -> None:
+        """Take in the fixtures' modules again if they were replaced since this worker last looked."""
+        if generation != self._generation:
+            self.product = self.base.with_modules(Module(*row) for row in self.store.modules(self.base.name))
+            self._generation = generation
 
     def authorize(self, principal: Principal, module_name: str, action: Action) -> Module:
         """The module, once the token's scopes and the user's profile allow `action` on it."""

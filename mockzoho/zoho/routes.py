@@ -63,8 +63,10 @@ def make_blueprint(product: Product, store: Store, settings: Settings) -> Bluepr
         return bp.route(version + rule, methods=list(methods), provide_automatic_options=False)
 
     def principal() -> Principal:
+        now, generation = store.tick()
+        models.sync(generation)
         data_centre = data_centre_for_host(request.host, settings.default_dc)
-        return authenticate(request.authorization, data_centre, store, store.now())
+        return authenticate(request.authorization, data_centre, store, now)
 
     def bulk_answer(version: str, ids: list[str], errors: list[ZohoError | None]) -> Response:
         failed = sum(e is not None for e in errors)

@@ -68,11 +68,6 @@ def upload_details(new_id: str, user: UserRef, timestamp: int, time_zone: str) -
             "id": new_id, "Created_By": user_json(user, email=False)}
 
 
-def numeric_id(*parts: str) -> str:
-    """A stable 19-digit id for something the fixtures name by text (an org, a module)."""
-    return str(10**18 + int(hashlib.sha256("/".join(parts).encode()).hexdigest(), 16) % (9 * 10**18))
-
-
 def full_user_json(user: UserRef, time_zone: str) -> dict[str, Any]:
     """A user as `GET /users` shows one."""
     first, _, last = user.name.rpartition(" ")

@@ -1,0 +1,16 @@
+"""All mutable state, in one SQLite file (WAL) shared by every worker, plus its content-addressed blobs."""
+
+from __future__ import annotations
+
+from .blobs import StagedBlob
+from .core import StateError, blob_dir, remove_state, state_files
+from .seeding import Seeding
+from .zoho import AttachmentRow, StoreConflict, TokenRow, UserRef, ZohoQueries
+
+
+class Store(Seeding, ZohoQueries):
+    """The state: seeding, resets and clones, the Zoho queries, blobs, clock, transactions."""
+
+
+__all__ = ["AttachmentRow", "StagedBlob", "StateError", "Store", "StoreConflict", "TokenRow", "UserRef",
+           "blob_dir", "remove_state", "state_files"]

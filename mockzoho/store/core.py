@@ -1,0 +1,99 @@
+"""The SQLite file: one connection per thread and process, write transactions, and the state's files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+class StateError(Exception):
+    """The state file cannot be used (another schema version, unreadable, ...)."""
+
+
+def blob_dir(path: Path) -> Path:
+    """Where the blobs of the state at `path` live: beside it, `<name>.blobs/`."""
+    return path.with_name(path.name + ".blobs")
+
+
+def state_files(path: Path) -> list[Path]:
+    """Every file and folder that makes up the state at `path`."""
+    return [path, Path(f"{path}-wal"), Path(f"{path}-shm"), blob_dir(path)]
+
+
+def remove_state(path: Path) -> None:
+    """Delete the state at `path` (used by `--fresh`)."""
+    for item in state_files(path):
+        if item.is_dir():
+            shutil.rmtree(item)
+        elif item.exists():
+            item.unlink()
+
+
+def _enable_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Switch to WAL; SQLite does not wait on its busy timeout for this, so retry while another opens the file."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+class Core:
+    """Connections and transactions on the state file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.blobs = blob_dir(self.path)
+        self._local = threading.local()
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (a fork gets a new one: SQLite handles must not cross processes)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            _enable_wal(conn)
+            conn.execute("PRAGMA synchronous = NORMAL")
+            local.conn, local.pid = conn, os.getpid()
+        return local.conn
+
+    def close(self) -> None:
+        """Close this thread's connection (the next call opens a new one)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+        self._local.__dict__.clear()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, taken up front so concurrent writers queue instead of deadlocking."""
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def now(self) -> float:
+        """The server time (epoch seconds): real, shifted, or frozen, the same for every worker."""
+        frozen, offset = self.connection().execute("SELECT frozen, offset FROM clock").fetchone()
+        return frozen if frozen is not None else time.time() + offset
+
+    def tick(self) -> tuple[float, int]:
+        """The server time, and how many times the fixtures were replaced (workers reload what they cache)."""
+        frozen, offset, generation = self.connection().execute(
+            "SELECT frozen, offset, generation FROM clock").fetchone()
+        return (frozen if frozen is not None else time.time() + offset), generation

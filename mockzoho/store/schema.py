@@ -1,0 +1,85 @@
+"""The SQLite schema: live tables, their pristine copies (what a reset restores), and the control tables."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = "4"
+
+LIVE = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orgs(
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, dc TEXT NOT NULL, time_zone TEXT NOT NULL,
+    template TEXT);                      -- the fixture org a clone was made from, NULL for fixture orgs
+CREATE TABLE IF NOT EXISTS users(
+    org TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, email TEXT NOT NULL,
+    permissions TEXT,                    -- comma-separated, NULL for every permission
+    restricted INTEGER NOT NULL,         -- 1: may act only on the records in user_records
+    PRIMARY KEY(org, id));
+CREATE TABLE IF NOT EXISTS user_records(
+    org TEXT NOT NULL, user TEXT NOT NULL, record_id TEXT NOT NULL, PRIMARY KEY(org, user, record_id));
+CREATE TABLE IF NOT EXISTS tokens(
+    token TEXT PRIMARY KEY, org TEXT NOT NULL, user TEXT NOT NULL, scopes TEXT NOT NULL,
+    expires_at INTEGER, revoked INTEGER NOT NULL DEFAULT 0,
+    refresh_token TEXT);                 -- the refresh token it was issued from, if any
+CREATE INDEX IF NOT EXISTS tokens_by_refresh ON tokens(refresh_token) WHERE refresh_token IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tokens_by_org ON tokens(org);
+CREATE TABLE IF NOT EXISTS refresh_tokens(
+    token TEXT PRIMARY KEY, client TEXT NOT NULL, org TEXT NOT NULL, user TEXT NOT NULL,
+    scopes TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS records(
+    org TEXT NOT NULL, product TEXT NOT NULL, id TEXT NOT NULL, module TEXT NOT NULL, name TEXT NOT NULL,
+    owner TEXT, created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL,
+    PRIMARY KEY(org, product, id));
+CREATE TABLE IF NOT EXISTS attachments(
+    org TEXT NOT NULL, product TEXT NOT NULL, id TEXT NOT NULL, record_id TEXT NOT NULL,
+    file_name TEXT NOT NULL, size INTEGER NOT NULL, content_type TEXT NOT NULL, link_url TEXT,
+    blob TEXT, owner TEXT, created_by TEXT, modified_by TEXT,
+    created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL,
+    PRIMARY KEY(org, product, id));
+CREATE INDEX IF NOT EXISTS attachments_by_record ON attachments(org, product, record_id, created_time, id);
+CREATE INDEX IF NOT EXISTS attachments_by_link ON attachments(org, product, record_id, link_url)
+    WHERE link_url IS NOT NULL;
+CREATE INDEX IF NOT EXISTS attachments_by_blob ON attachments(blob) WHERE blob IS NOT NULL;
+CREATE TABLE IF NOT EXISTS clients(
+    id TEXT PRIMARY KEY, secret TEXT NOT NULL, dc TEXT NOT NULL,
+    redirect_uris TEXT NOT NULL,         -- newline-separated globs
+    org TEXT NOT NULL, user TEXT NOT NULL);  -- who consents on the demo authorize page
+CREATE TABLE IF NOT EXISTS modules(
+    product TEXT NOT NULL, api_name TEXT NOT NULL, scope_name TEXT NOT NULL, api_supported INTEGER NOT NULL,
+    attachments INTEGER NOT NULL, module_name TEXT NOT NULL, PRIMARY KEY(product, api_name));
+CREATE TABLE IF NOT EXISTS grant_codes(
+    code TEXT PRIMARY KEY, client TEXT NOT NULL, org TEXT NOT NULL, user TEXT NOT NULL,
+    scopes TEXT NOT NULL, redirect_uri TEXT NOT NULL, offline INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS clock(
+    frozen REAL,                         -- a fixed time, or NULL for the real time
+    offset REAL NOT NULL,                -- seconds added to the real time
+    seed REAL,                           -- what a reset sets `frozen` back to
+    generation INTEGER NOT NULL);        -- bumped when the fixtures are replaced: workers reload modules
+CREATE TABLE IF NOT EXISTS journal(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+    query TEXT NOT NULL, headers TEXT NOT NULL, body_size INTEGER NOT NULL, body_preview TEXT NOT NULL,
+    status INTEGER NOT NULL, code TEXT, duration_ms REAL NOT NULL, org TEXT, tag TEXT, product TEXT);
+CREATE INDEX IF NOT EXISTS journal_by_org ON journal(org);
+CREATE INDEX IF NOT EXISTS journal_by_tag ON journal(tag);
+CREATE TABLE IF NOT EXISTS faults(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, spec TEXT NOT NULL, org TEXT,
+    remaining INTEGER,                   -- calls left to fail, NULL when a probability decides
+    hits INTEGER NOT NULL DEFAULT 0);    -- matching calls seen, the index into the seeded sequence
+CREATE TABLE IF NOT EXISTS limits(
+    org TEXT PRIMARY KEY, calls INTEGER, window REAL, concurrency INTEGER,
+    window_start REAL NOT NULL DEFAULT 0, used INTEGER NOT NULL DEFAULT 0, inflight INTEGER NOT NULL DEFAULT 0);
+"""
+
+# Tables a reset restores, and the column naming each row's org.
+PRISTINE = {"orgs": "id", "users": "org", "user_records": "org", "tokens": "org", "refresh_tokens": "org",
+            "records": "org", "attachments": "org"}
+
+
+def statements() -> list[str]:
+    """Every statement that creates the schema, pristine copies included (all idempotent)."""
+    result = [s for s in LIVE.split(";") if s.strip()]
+    for table, org_column in PRISTINE.items():
+        result.append(f"CREATE TABLE IF NOT EXISTS fixture_{table} AS SELECT * FROM {table} WHERE 0")
+        result.append(f"CREATE INDEX IF NOT EXISTS fixture_{table}_by_org ON fixture_{table}({org_column})")
+    result.append("CREATE INDEX IF NOT EXISTS fixture_attachments_by_blob ON fixture_attachments(blob)")
+    return result

@@ -1,0 +1,213 @@
+"""Fixtures in the state: seeding once, resets, replacing the fixtures, and isolated clones of an org.
+
+The fixtures are kept in `fixture_*` tables beside the live ones, so that any worker can restore them with
+one INSERT ... SELECT per table, and a clone is a copy of a fixture org's rows under a new org id.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+
+from ..fixtures import Fixtures, OrgFixture
+from ..ids import id_prefix, new_token
+from .blobs import Blobs
+from .core import StateError
+from .schema import PRISTINE, SCHEMA_VERSION, statements
+
+log = logging.getLogger(__name__)
+
+RECORD_TABLES = ("user_records", "records", "attachments")  # what an empty clone leaves out
+
+
+def _epoch(moment: object) -> int | None:
+    return None if moment is None else int(moment.timestamp())  # type: ignore[attr-defined]
+
+
+class Seeding(Blobs):
+    """Loading, restoring and cloning the fixtures."""
+
+    def seed(self, fixtures: Fixtures, id_seed: int = 0, clock: float | None = None) -> bool:
+        """Load the fixtures once per state file, atomically; return True if this call seeded it."""
+        with self.write() as conn:
+            for statement in statements():
+                conn.execute(statement)
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if meta:
+                if meta.get("schema") != SCHEMA_VERSION:
+                    raise StateError(f"{self.path} was written by another mockzoho version "
+                                     f"(schema {meta.get('schema')}); start with --fresh or another state path")
+                if meta.get("fixture_digest") != fixtures.digest:
+                    log.warning("state %s was seeded from other fixtures; keeping it (use --fresh to reseed)",
+                                self.path)
+                return False
+            self._write_fixtures(conn, fixtures)
+            self._restore(conn, None)
+            conn.execute("INSERT INTO clock VALUES (?, 0, ?, 0)", (clock, clock))
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("schema", SCHEMA_VERSION), ("fixture_digest", fixtures.digest),
+                ("id_prefix", str(id_prefix(id_seed))), ("id_counter", "0")])
+        return True
+
+    def replace_fixtures(self, fixtures: Fixtures) -> None:
+        """Make `fixtures` the fixtures and the state, in one transaction; clones and faults go too."""
+        with self.write() as conn:
+            stale = self._blobs_in_use(conn)
+            for table in PRISTINE:
+                conn.execute(f"DELETE FROM fixture_{table}")
+            for table in ("clients", "modules"):
+                conn.execute(f"DELETE FROM {table}")
+            self._write_fixtures(conn, fixtures)
+            self._reset_all(conn)
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'fixture_digest'", (fixtures.digest,))
+            conn.execute("UPDATE clock SET generation = generation + 1")
+            self._free_blobs(conn, stale)
+
+    def reset(self, org: str | None = None) -> None:
+        """Back to the fixtures: everything (clones removed), or one org (a clone back to its template)."""
+        with self.write() as conn:
+            stale = self._blobs_outside_fixtures(conn, org)
+            if org is None:
+                self._reset_all(conn)
+            elif not self._is_org(conn, org):
+                raise KeyError(org)
+            else:
+                self._restore(conn, org)
+                for table in ("grant_codes", "faults", "limits", "journal"):
+                    conn.execute(f"DELETE FROM {table} WHERE org = ?", (org,))
+            self._free_blobs(conn, stale)
+
+    def clone_org(self, template: str | None, new_id: str | None, empty: bool) -> tuple[str, dict[str, str]]:
+        """A new org made of a fixture org's users, tokens and (unless `empty`) records and attachments.
+
+        Returns its id and a map from each of the template's tokens (access and refresh) to the clone's.
+        """
+        with self.write() as conn:
+            if template is None:
+                row = conn.execute("SELECT id FROM fixture_orgs WHERE template IS NULL ORDER BY rowid").fetchone()
+                template = row[0] if row else ""
+            if conn.execute("SELECT 1 FROM fixture_orgs WHERE id = ? AND template IS NULL",
+                            (template,)).fetchone() is None:
+                raise KeyError(template)
+            new_id = new_id or f"{template}-{secrets.token_hex(4)}"
+            if self._is_org(conn, new_id):
+                raise ValueError(f"org {new_id!r} already exists")
+            conn.execute("INSERT INTO fixture_orgs SELECT ?, name, dc, time_zone, ? FROM fixture_orgs WHERE id = ?",
+                         (new_id, template, template))
+            for table in ("users", *(() if empty else RECORD_TABLES)):
+                self._copy_rows(conn, f"fixture_{table}", f"fixture_{table}", "org", template, new_id)
+            tokens: dict[str, str] = {}
+            for table in ("tokens", "refresh_tokens"):
+                for (old,) in conn.execute(f"SELECT token FROM fixture_{table} WHERE org = ?", (template,)).fetchall():
+                    tokens[old] = new_token()
+                    self._copy_rows(conn, f"fixture_{table}", f"fixture_{table}", "org", template, new_id,
+                                    where_token=old, new_token=tokens[old])
+            self._restore(conn, new_id)
+        return new_id, tokens
+
+    def delete_org(self, org: str) -> None:
+        """Remove a clone and everything in it; fixture orgs cannot be removed (reset them instead)."""
+        with self.write() as conn:
+            row = conn.execute("SELECT template FROM fixture_orgs WHERE id = ?", (org,)).fetchone()
+            if row is None:
+                raise KeyError(org)
+            if row[0] is None:
+                raise ValueError(f"{org} is a fixture org: it can be reset, not removed")
+            stale = self._blobs_outside_fixtures(conn, org)
+            for table, column in PRISTINE.items():
+                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (org,))
+                conn.execute(f"DELETE FROM fixture_{table} WHERE {column} = ?", (org,))
+            for table in ("grant_codes", "faults", "limits", "journal"):
+                conn.execute(f"DELETE FROM {table} WHERE org = ?", (org,))
+            self._free_blobs(conn, stale)
+
+    def org_ids(self) -> list[tuple[str, str | None]]:
+        """Every org and the fixture org it was cloned from (None for fixture orgs)."""
+        return self.connection().execute("SELECT id, template FROM fixture_orgs ORDER BY rowid").fetchall()
+
+    # -- helpers (inside a write transaction) ----------------------------------------------------
+
+    def _reset_all(self, conn: sqlite3.Connection) -> None:
+        for table, column in PRISTINE.items():
+            if table != "orgs":
+                conn.execute(f"DELETE FROM fixture_{table} WHERE {column} IN "
+                             "(SELECT id FROM fixture_orgs WHERE template IS NOT NULL)")
+        conn.execute("DELETE FROM fixture_orgs WHERE template IS NOT NULL")
+        self._restore(conn, None)
+        for table in ("grant_codes", "faults", "limits", "journal"):
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("UPDATE clock SET frozen = seed, offset = 0")
+        conn.execute("UPDATE meta SET value = '0' WHERE key = 'id_counter'")
+
+    def _restore(self, conn: sqlite3.Connection, org: str | None) -> None:
+        """Copy the fixture rows (of one org, or all) over the live ones."""
+        for table, column in PRISTINE.items():
+            where, args = ("", ()) if org is None else (f" WHERE {column} = ?", (org,))
+            conn.execute(f"DELETE FROM {table}{where}", args)
+            conn.execute(f"INSERT INTO {table} SELECT * FROM fixture_{table}{where}", args)
+        where, args = ("", ()) if org is None else (" WHERE org = ?", (org,))
+        # Tokens issued by the accounts server are not fixtures: a reset forgets them.
+        conn.execute(f"DELETE FROM grant_codes{where}", args)
+
+    @staticmethod
+    def _is_org(conn: sqlite3.Connection, org: str) -> bool:
+        return conn.execute("SELECT 1 FROM fixture_orgs WHERE id = ?", (org,)).fetchone() is not None
+
+    @staticmethod
+    def _copy_rows(conn: sqlite3.Connection, source: str, target: str, org_column: str, old: str, new: str,
+                   where_token: str | None = None, new_token: str | None = None) -> None:
+        """Copy rows of org `old` as rows of org `new` (one token row, renamed, if `where_token`)."""
+        exprs, args = [], []
+        for column in (row[1] for row in conn.execute(f"PRAGMA table_info({source})")):
+            replacement = new if column == org_column else new_token if column == "token" and where_token else None
+            exprs.append(column if replacement is None else "?")
+            if replacement is not None:
+                args.append(replacement)
+        where, args = f"{org_column} = ?", [*args, old]
+        if where_token:
+            where, args = where + " AND token = ?", [*args, where_token]
+        conn.execute(f"INSERT INTO {target} SELECT {', '.join(exprs)} FROM {source} WHERE {where}", args)
+
+    @staticmethod
+    def _blobs_in_use(conn: sqlite3.Connection) -> set[str]:
+        return {b for (b,) in conn.execute("SELECT blob FROM attachments WHERE blob IS NOT NULL UNION "
+                                           "SELECT blob FROM fixture_attachments WHERE blob IS NOT NULL")}
+
+    @staticmethod
+    def _blobs_outside_fixtures(conn: sqlite3.Connection, org: str | None) -> set[str]:
+        """Blobs of live attachments (of one org, or all) that no fixture row keeps."""
+        where, args = ("", ()) if org is None else (" AND org = ?", (org,))
+        return {b for (b,) in conn.execute(
+            f"SELECT DISTINCT blob FROM attachments WHERE blob IS NOT NULL{where} AND blob NOT IN "
+            "(SELECT blob FROM fixture_attachments WHERE blob IS NOT NULL)", args)}
+
+    def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
+        for org in fixtures.orgs:
+            self._insert_org(conn, org)
+        conn.executemany("INSERT INTO clients VALUES (?, ?, ?, ?, ?, ?)", [
+            (c.id, c.secret, c.dc, "\n".join(c.redirect_uris), c.org, c.user) for c in fixtures.clients])
+        conn.executemany("INSERT INTO modules VALUES (?, ?, ?, ?, ?, ?)", [
+            (product, m.api_name, m.scope_name, int(m.api_supported), int(m.attachments), m.module_name)
+            for product, modules in fixtures.modules.items() for m in modules])
+
+    def _insert_org(self, conn: sqlite3.Connection, org: OrgFixture) -> None:
+        conn.execute("INSERT INTO fixture_orgs VALUES (?, ?, ?, ?, NULL)", (org.id, org.name, org.dc, org.time_zone))
+        conn.executemany("INSERT INTO fixture_users VALUES (?, ?, ?, ?, ?, ?)", [
+            (org.id, u.id, u.name, u.email, None if u.permissions is None else ",".join(sorted(u.permissions)),
+             int(u.records is not None)) for u in org.users])
+        conn.executemany("INSERT INTO fixture_user_records VALUES (?, ?, ?)", [
+            (org.id, u.id, r) for u in org.users for r in sorted(u.records or ())])
+        conn.executemany("INSERT INTO fixture_tokens VALUES (?, ?, ?, ?, ?, ?, NULL)", [
+            (t.token, org.id, t.user, t.scopes, _epoch(t.expires_at), int(t.revoked)) for t in org.tokens])
+        conn.executemany("INSERT INTO fixture_refresh_tokens VALUES (?, ?, ?, ?, ?, 0)", [
+            (t.token, t.client, org.id, t.user, t.scopes) for t in org.refresh_tokens])
+        for product, records in org.records.items():
+            conn.executemany("INSERT INTO fixture_records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+                (org.id, product, r.id, r.module, r.name, r.owner, _epoch(r.created_time), _epoch(r.modified_time))
+                for r in records])
+            conn.executemany("INSERT INTO fixture_attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                (org.id, product, a.id, r.id, a.file_name, a.size, a.content_type, a.link_url,
+                 None if a.content is None else self.put_blob(a.content), a.owner, a.owner, a.owner,
+                 _epoch(a.created_time), _epoch(a.modified_time))
+                for r in records for a in r.attachments])

@@ -1,0 +1,225 @@
+"""The Zoho products' queries: tokens, users, records and attachments (SQL only, no rules)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Sequence
+
+from .blobs import Blobs, StagedBlob
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """An access token joined with its user and org."""
+
+    org: str
+    user: str
+    scopes: str
+    expires_at: int | None
+    revoked: bool
+    dc: str
+    time_zone: str
+    permissions: str | None
+    restricted: bool
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """A user as Zoho shows one inside a record: `{"name","id","email"}`."""
+
+    id: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class AttachmentRow:
+    """An attachment with its parent record and the users it names."""
+
+    id: str
+    record_id: str
+    record_name: str
+    module: str
+    file_name: str
+    size: int
+    content_type: str
+    link_url: str | None
+    blob: str | None
+    owner: UserRef | None
+    created_by: UserRef | None
+    modified_by: UserRef | None
+    created_time: int
+    modified_time: int
+
+
+class StoreConflict(Exception):
+    """A write that the state refuses: `record` (the parent is gone) or `link` (the link already exists)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+_ATTACHMENT_SELECT = """
+SELECT a.id, a.record_id, r.name, r.module, a.file_name, a.size, a.content_type, a.link_url, a.blob,
+       a.owner, ou.name, ou.email, a.created_by, cu.name, cu.email, a.modified_by, mu.name, mu.email,
+       a.created_time, a.modified_time
+FROM attachments a
+JOIN records r ON r.org = a.org AND r.product = a.product AND r.id = a.record_id
+LEFT JOIN users ou ON ou.org = a.org AND ou.id = a.owner
+LEFT JOIN users cu ON cu.org = a.org AND cu.id = a.created_by
+LEFT JOIN users mu ON mu.org = a.org AND mu.id = a.modified_by
+WHERE a.org = ? AND a.product = ? AND a.record_id = ?"""
+
+
+def _attachment_row(row: Sequence) -> AttachmentRow:
+    def user(i: int) -> UserRef | None:
+        return None if row[i] is None or row[i + 1] is None else UserRef(row[i], row[i + 1], row[i + 2])
+    return AttachmentRow(*row[:9], owner=user(9), created_by=user(12), modified_by=user(15),
+                         created_time=row[18], modified_time=row[19])
+
+
+class ZohoQueries(Blobs):
+    """What the Zoho engine reads and writes."""
+
+    def modules(self, product: str) -> list[tuple[str, str, bool, bool, str]]:
+        """The fixture-declared modules of a product: api name, scope name, supported, attachments, name."""
+        return [(a, s, bool(sup), bool(att), n) for a, s, sup, att, n in self.connection().execute(
+            "SELECT api_name, scope_name, api_supported, attachments, module_name FROM modules WHERE product = ?",
+            (product,))]
+
+    def find_token(self, token: str) -> TokenRow | None:
+        """The access token with its user and org, or None if unknown."""
+        row = self.connection().execute(
+            "SELECT t.org, t.user, t.scopes, t.expires_at, t.revoked, o.dc, o.time_zone, u.permissions, u.restricted "
+            "FROM tokens t JOIN orgs o ON o.id = t.org JOIN users u ON u.org = t.org AND u.id = t.user "
+            "WHERE t.token = ?", (token,)).fetchone()
+        return None if row is None else TokenRow(*row)
+
+    def record_module(self, org: str, product: str, record_id: str) -> str | None:
+        """The module of a live record, or None if there is no such record."""
+        row = self.connection().execute(
+            "SELECT module FROM records WHERE org = ? AND product = ? AND id = ?",
+            (org, product, record_id)).fetchone()
+        return None if row is None else row[0]
+
+    def user_may_act(self, org: str, user: str, record_id: str) -> bool:
+        """True if a restricted user was granted this record."""
+        return self.connection().execute(
+            "SELECT 1 FROM user_records WHERE org = ? AND user = ? AND record_id = ?",
+            (org, user, record_id)).fetchone() is not None
+
+    def user(self, org: str, user_id: str) -> UserRef | None:
+        """A user of an org, or None."""
+        row = self.connection().execute(
+            "SELECT id, name, email FROM users WHERE org = ? AND id = ?", (org, user_id)).fetchone()
+        return None if row is None else UserRef(*row)
+
+    def users(self, org: str) -> list[UserRef]:
+        """Every user of an org, in fixture order."""
+        return [UserRef(*row) for row in self.connection().execute(
+            "SELECT id, name, email FROM users WHERE org = ? ORDER BY rowid", (org,))]
+
+    def org(self, org: str) -> tuple[str, str, str]:
+        """An org's name, data centre and time zone."""
+        return self.connection().execute("SELECT name, dc, time_zone FROM orgs WHERE id = ?", (org,)).fetchone()
+
+    def list_attachments(self, org: str, product: str, record_id: str, offset: int,
+                         limit: int) -> list[AttachmentRow]:
+        """A page of a record's attachments, newest first."""
+        rows = self.connection().execute(
+            _ATTACHMENT_SELECT + " ORDER BY a.created_time DESC, a.id DESC LIMIT ? OFFSET ?",
+            (org, product, record_id, limit, offset)).fetchall()
+        return [_attachment_row(row) for row in rows]
+
+    def find_attachment(self, org: str, product: str, record_id: str, attachment_id: str) -> AttachmentRow | None:
+        """One attachment of a record, or None."""
+        row = self.connection().execute(_ATTACHMENT_SELECT + " AND a.id = ?",
+                                        (org, product, record_id, attachment_id)).fetchone()
+        return None if row is None else _attachment_row(row)
+
+    def add_attachment(self, org: str, product: str, record_id: str, *, file_name: str, content_type: str,
+                       staged: StagedBlob | None, link_url: str | None, user: str, now: int) -> str:
+        """Add a file (staged) or link attachment in one transaction and return its new id.
+
+        Raises StoreConflict if the record is gone or the link is already attached to it.
+        """
+        try:
+            with self.write() as conn:
+                if conn.execute("SELECT 1 FROM records WHERE org = ? AND product = ? AND id = ?",
+                                (org, product, record_id)).fetchone() is None:
+                    raise StoreConflict("record")
+                if link_url is not None and conn.execute(
+                        "SELECT 1 FROM attachments WHERE org = ? AND product = ? AND record_id = ? AND link_url = ?",
+                        (org, product, record_id, link_url)).fetchone() is not None:
+                    raise StoreConflict("link")
+                new_id = self._next_id(conn, org, product)
+                created_blob = staged is not None and self._place_blob(staged)
+                try:
+                    conn.execute("INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+                        org, product, new_id, record_id, file_name, 0 if staged is None else staged.size,
+                        content_type, link_url, None if staged is None else staged.digest, user, user, user,
+                        now, now))
+                except BaseException:
+                    if created_blob:
+                        self.blob_path(staged.digest).unlink(missing_ok=True)
+                    raise
+        finally:
+            if staged is not None:
+                staged.path.unlink(missing_ok=True)
+        return new_id
+
+    def _next_id(self, conn: sqlite3.Connection, org: str, product: str) -> str:
+        """The next 19-digit id: the seed's prefix and a counter shared by every worker."""
+        prefix = conn.execute("SELECT value FROM meta WHERE key = 'id_prefix'").fetchone()[0]
+        while True:
+            [(counter,)] = conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                                        "WHERE key = 'id_counter' RETURNING value").fetchall()
+            candidate = f"{prefix}{int(counter):012d}"
+            taken = conn.execute(
+                "SELECT 1 FROM attachments WHERE org = ? AND product = ? AND id = ? UNION ALL "
+                "SELECT 1 FROM records WHERE org = ? AND product = ? AND id = ?",
+                (org, product, candidate, org, product, candidate)).fetchone()
+            if taken is None:
+                return candidate
+
+    def delete_attachments(self, org: str, product: str, record_id: str, ids: Sequence[str]) -> list[bool]:
+        """Delete attachments of a record in one transaction; True for each id that existed."""
+        with self.write() as conn:
+            outcome, freed = [], set()
+            for attachment_id in ids:
+                rows = conn.execute(
+                    "DELETE FROM attachments WHERE org = ? AND product = ? AND record_id = ? AND id = ? "
+                    "RETURNING blob", (org, product, record_id, attachment_id)).fetchall()
+                outcome.append(bool(rows))
+                freed.update(blob for (blob,) in rows if blob)
+            self._free_blobs(conn, freed)
+        return outcome
+
+    def delete_records(self, org: str, product: str, module: str, ids: Sequence[str],
+                       restricted_user: str | None) -> list[str]:
+        """Delete records and their attachments in one transaction.
+
+        Returns per id `deleted`, `missing` or `forbidden` (a restricted user not granted the record).
+        """
+        with self.write() as conn:
+            outcome, freed = [], set()
+            for record_id in ids:
+                exists = conn.execute(
+                    "SELECT 1 FROM records WHERE org = ? AND product = ? AND module = ? AND id = ?",
+                    (org, product, module, record_id)).fetchone()
+                if exists is None:
+                    outcome.append("missing")
+                    continue
+                if restricted_user is not None and not self.user_may_act(org, restricted_user, record_id):
+                    outcome.append("forbidden")
+                    continue
+                freed.update(blob for (blob,) in conn.execute(
+                    "DELETE FROM attachments WHERE org = ? AND product = ? AND record_id = ? RETURNING blob",
+                    (org, product, record_id)).fetchall() if blob)
+                conn.execute("DELETE FROM records WHERE org = ? AND product = ? AND id = ?",
+                             (org, product, record_id))
+                outcome.append("deleted")
+            self._free_blobs(conn, freed)
+        return outcome
