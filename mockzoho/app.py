@@ -10,6 +10,8 @@ from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
 from .accounts.errors import OAuthError
 from .accounts.routes import make_accounts_blueprint
+from .admin.errors import AdminError
+from .admin.hooks import DropConnections, install_hooks
 from .admin.routes import make_admin_blueprint
 from .bigin import BIGIN
 from .config import Settings, instant
@@ -41,7 +43,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     for product in PRODUCTS:
         app.register_blueprint(make_blueprint(product, store, settings))
     app.register_blueprint(make_accounts_blueprint(store, settings))
-    app.register_blueprint(make_admin_blueprint(settings, fixtures))
+    app.register_blueprint(make_admin_blueprint(store, settings, PRODUCTS))
+    install_hooks(app, store, settings)
+    app.wsgi_app = DropConnections(app.wsgi_app)  # type: ignore[method-assign]
     app.register_error_handler(Exception, render_error)
     app.before_request(refuse_leading_slashes)
     return app
@@ -55,13 +59,17 @@ def refuse_leading_slashes() -> None:
 
 def render_error(exc: Exception) -> Response:
     """Every error, whatever raised it, in the envelope of the API it hit; never HTML or a traceback."""
-    if isinstance(exc, (ZohoError, OAuthError)):
+    if isinstance(exc, (ZohoError, OAuthError, AdminError)):
         return exc.response()
     if isinstance(exc, UnicodeError):  # bytes in the query or form that are not UTF-8
         exc = BadRequest()
     client_error = isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500
     if not client_error:
         log.exception("unexpected error", exc_info=exc)
+    if request.path.startswith("/__admin"):
+        status = exc.code if client_error else 500  # type: ignore[union-attr]
+        return AdminError(status, "not_found" if status == 404 else "invalid_request" if client_error
+                          else "internal_error", str(exc) if client_error else "unexpected error").response()
     if request.path.startswith("/oauth/"):
         return OAuthError("invalid_request" if client_error else "server_error",
                           exc.code if client_error else 500).response()  # type: ignore[union-attr]

@@ -1,12 +1,15 @@
-"""The `mockzoho` command: serve the mock under gunicorn, or check a fixtures file."""
+"""The `mockzoho` command: serve the mock, check fixtures, and drive a running server's control API."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
+from .admin.client import AdminClient, AdminClientError
 from .app import PRODUCTS, create_app
 from .config import Settings
 from .fixtures import FixtureError, load_fixtures
@@ -14,9 +17,16 @@ from .server import Server
 from .store import StateError, remove_state
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def serve(args: argparse.Namespace) -> int:
     """Seed the state once, then run gunicorn with the requested workers."""
-    settings = Settings.load({"state": args.state, "fixtures": args.fixtures})
+    settings = Settings.load({"state": args.state, "fixtures": args.fixtures, "admin_token": args.admin_token})
+    if args.host not in LOOPBACK and not args.host.startswith("127.") and not settings.admin_token:
+        print(f"mockzoho: refusing to serve on {args.host} without an admin token: anyone there could reset or "
+              "rewrite the state. Pass --admin-token or set MOCKZOHO_ADMIN_TOKEN.", file=sys.stderr)
+        return 2
     if args.fresh:
         remove_state(settings.state)
     try:
@@ -48,6 +58,69 @@ def check_fixtures(args: argparse.Namespace) -> int:
     return 0
 
 
+def admin_client(args: argparse.Namespace) -> AdminClient:
+    return AdminClient(args.url or os.environ.get("MOCKZOHO_URL", "http://127.0.0.1:8000"),
+                       args.admin_token if args.admin_token is not None else os.environ.get("MOCKZOHO_ADMIN_TOKEN", ""))
+
+
+def reset(args: argparse.Namespace) -> Any:
+    return admin_client(args).reset(args.org)
+
+
+def requests_(args: argparse.Namespace) -> Any:
+    filters = {"tag": args.tag, "org": args.org, "method": args.method, "path": args.path, "status": args.status,
+               "code": args.code}
+    client = admin_client(args)
+    if args.count:
+        return {"count": client.count(**filters)}
+    return client.requests(**filters, limit=args.limit)
+
+
+def fault(args: argparse.Namespace) -> Any:
+    client = admin_client(args)
+    if args.list:
+        return client.faults(args.org)
+    if args.clear:
+        return {"deleted": client.clear_faults(args.org)}
+    match = {k: v for k, v in {"product": args.product, "method": args.method, "path": args.path,
+                               "org": args.org, "token": args.token}.items() if v is not None}
+    spec: dict[str, Any] = {"match": match}
+    if args.code:
+        spec["respond"] = {"code": args.code}
+    elif args.status:
+        spec["respond"] = {"status": args.status, "body": json.loads(args.body) if args.body else None}
+    if args.delay_ms:
+        spec["delay_ms"] = args.delay_ms
+    if args.drop:
+        spec["drop"] = True
+    if args.times:
+        spec["times"] = args.times
+    if args.probability is not None:
+        spec.update(probability=args.probability, seed=args.seed)
+    return {"id": client.add_fault(spec)}
+
+
+def token(args: argparse.Namespace) -> Any:
+    return admin_client(args).mint_token(args.org, args.user, args.scopes.replace(",", " ").split(), args.expires_in)
+
+
+def control(command: Callable[[argparse.Namespace], Any]) -> Callable[[argparse.Namespace], int]:
+    """Run a control-API command: print its JSON answer, or say plainly what went wrong."""
+    def run(args: argparse.Namespace) -> int:
+        try:
+            answer = command(args)
+        except AdminClientError as exc:
+            print(f"mockzoho: {exc}", file=sys.stderr)
+            return 2 if exc.status in (0, 401) else 1
+        if isinstance(answer, list):
+            for item in answer:
+                print(json.dumps(item, ensure_ascii=False))
+        else:
+            print(json.dumps(answer, ensure_ascii=False))
+        return 0
+    return run
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     root = argparse.ArgumentParser(prog="mockzoho", description=__doc__)
@@ -59,10 +132,43 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--state", help="SQLite state file (default: $MOCKZOHO_STATE or ./.mockzoho/state.db)")
     run.add_argument("--fixtures", help="fixtures file or folder (default: $MOCKZOHO_FIXTURES or the bundled ones)")
     run.add_argument("--fresh", action="store_true", help="discard the state and start from the fixtures again")
+    run.add_argument("--admin-token", help="protect the control API (needed on a non-loopback host)")
     run.set_defaults(handler=serve)
     check = commands.add_parser("check-fixtures", help="validate fixtures and list every problem")
     check.add_argument("path")
     check.set_defaults(handler=check_fixtures)
+
+    def client_command(name: str, help_text: str, handler: Callable[[argparse.Namespace], Any]) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--url", help="the server (default: $MOCKZOHO_URL or http://127.0.0.1:8000)")
+        sub.add_argument("--admin-token", help="the control API's token (default: $MOCKZOHO_ADMIN_TOKEN)")
+        sub.set_defaults(handler=control(handler))
+        return sub
+
+    sub = client_command("reset", "put a running server back to its fixtures", reset)
+    sub.add_argument("--org", help="only this org")
+    sub = client_command("requests", "list (or count) the requests a running server journaled", requests_)
+    for flag in ("--tag", "--org", "--method", "--path", "--code"):
+        sub.add_argument(flag)
+    sub.add_argument("--status", type=int)
+    sub.add_argument("--limit", type=int, default=100)
+    sub.add_argument("--count", action="store_true")
+    sub = client_command("fault", "set, list or clear faults on a running server", fault)
+    for flag in ("--product", "--method", "--path", "--org", "--token", "--code", "--body"):
+        sub.add_argument(flag)
+    sub.add_argument("--status", type=int, help="a raw HTTP status to answer with (with --body JSON)")
+    sub.add_argument("--delay-ms", type=int)
+    sub.add_argument("--drop", action="store_true")
+    sub.add_argument("--times", type=int)
+    sub.add_argument("--probability", type=float)
+    sub.add_argument("--seed", type=int, default=0)
+    sub.add_argument("--list", action="store_true")
+    sub.add_argument("--clear", action="store_true")
+    sub = client_command("token", "mint an access (and refresh) token on a running server", token)
+    sub.add_argument("--org", required=True)
+    sub.add_argument("--user", required=True)
+    sub.add_argument("--scopes", required=True, help="comma-separated")
+    sub.add_argument("--expires-in", type=int, default=3600)
     return root
 
 

@@ -30,6 +30,8 @@ class Settings:
     token_lifetime: int = 3600                 # seconds an issued access token lives
     public_url: str = ""                       # the base URL to announce as api_domain, if not the Host's
     clock: str = ""                            # ISO time to freeze a new state's clock at
+    admin_token: str = ""                      # when set, the control API needs `Authorization: Bearer <it>`
+    journal_cap: int = 10_000                  # request journal entries kept (oldest dropped)
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | Settings | None = None,
@@ -90,4 +92,6 @@ _CONVERTERS = {
     "token_lifetime": _whole_number,
     "public_url": lambda v: str(v).rstrip("/"),
     "clock": _clock,
+    "admin_token": str,
+    "journal_cap": _whole_number,
 }

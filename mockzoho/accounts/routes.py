@@ -6,6 +6,7 @@ from flask import Blueprint, Response, request
 
 from ..config import Settings
 from ..store import Store
+from ..ticks import request_tick
 from ..zoho.datacentres import data_centre_for_host
 from ..zoho.errors import json_response
 from .errors import CONTENT_TYPE
@@ -37,7 +38,7 @@ def make_accounts_blueprint(store: Store, settings: Settings) -> Blueprint:
 
     @bp.post("/token")
     def token() -> Response:
-        answer = accounts.token(params(), data_centre(), base_url(settings), store.now())
+        answer = accounts.token(params(), data_centre(), base_url(settings), request_tick(store).now)
         return json_response(answer, 200, CONTENT_TYPE)
 
     @bp.post("/token/revoke")
@@ -48,7 +49,7 @@ def make_accounts_blueprint(store: Store, settings: Settings) -> Blueprint:
 
     @bp.get("/auth")
     def authorize() -> Response:
-        target = accounts.authorize(params(), data_centre(), base_url(settings), store.now())
+        target = accounts.authorize(params(), data_centre(), base_url(settings), request_tick(store).now)
         return Response(status=302, headers={"Location": target})  # no HTML "Redirecting..." page
 
     return bp

@@ -1,33 +1,225 @@
-"""The control API's routes."""
+"""The control API under /__admin: health, reset, fixtures, orgs, tokens, clock, journal, faults, limits."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import time
+from datetime import datetime, timezone
+from typing import Any, Iterable
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
+from marshmallow import Schema, ValidationError
 
 from .. import __version__
 from ..config import Settings
-from ..fixtures import Fixtures
+from ..fixtures import FixtureError, FixtureSource, parse_fixtures
+from ..store import Store
 from ..zoho.errors import json_response
+from ..zoho.product import Product
+from . import schemas
+from .errors import AdminError
+from .models import (AdminConflict, Faults, Journal, JournalFilter, Limits, advance_clock, clock_state,
+                     mint_tokens, set_clock)
+
+MAX_FIXTURE_BODY = 64 << 20
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+PRODUCT_PREFIXES = {"crm": "/crm/", "bigin": "/bigin/", "accounts": "/oauth/"}
 
 
-def make_admin_blueprint(settings: Settings, fixtures: Fixtures) -> Blueprint:
+def iso(epoch: float) -> str:
+    """An epoch time as ISO 8601 in UTC."""
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def load(schema: Schema, data: Any) -> Any:
+    """Validate a request's JSON (or query) with a schema; every problem in one 400."""
+    try:
+        return schema.load(data if data is not None else {})
+    except ValidationError as exc:
+        raise AdminError(400, "invalid_request", "the request does not fit: see details", exc.messages) from None
+
+
+def json_body() -> Any:
+    body = request.get_json(silent=True)
+    if body is None and request.get_data():
+        raise AdminError(400, "invalid_json", "the body is not valid JSON")
+    return body
+
+
+def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Product]) -> Blueprint:
     """The /__admin blueprint."""
+    products = tuple(products)
     bp = Blueprint("admin", __name__, url_prefix="/__admin")
     started = time.monotonic()
+    journal, faults, limits = Journal(store, settings.journal_cap), Faults(store), Limits(store)
+
+    @bp.before_request
+    def require_admin_token() -> None:
+        if not settings.admin_token or request.endpoint == "admin.health":
+            return
+        auth = request.authorization
+        given = auth.token if auth is not None and auth.type == "bearer" else None
+        if given is None or not secrets.compare_digest(given.encode(), settings.admin_token.encode()):
+            raise AdminError(401, "unauthorized", "the control API needs `Authorization: Bearer <admin token>`")
 
     @bp.get("/health")
     def health() -> Response:
-        return json_response({
-            "status": "ok",
-            "version": __version__,
-            "pid": os.getpid(),
-            "uptime_seconds": round(time.monotonic() - started, 3),
-            "state": str(settings.state),
-            "fixtures": str(settings.fixtures),
-            "fixture_digest": fixtures.digest,
-        })
+        digest = store.connection().execute("SELECT value FROM meta WHERE key = 'fixture_digest'").fetchone()[0]
+        return json_response({"status": "ok", "version": __version__, "pid": os.getpid(),
+                              "uptime_seconds": round(time.monotonic() - started, 3), "state": str(settings.state),
+                              "fixtures": str(settings.fixtures), "fixture_digest": digest})
+
+    @bp.post("/reset")
+    def reset() -> Response:
+        org = load(schemas.ResetSchema(), json_body())["org"]
+        began = time.perf_counter()
+        try:
+            store.reset(org)
+        except KeyError:
+            raise AdminError(404, "not_found", f"no org {org!r}") from None
+        return json_response({"reset": org or "all", "duration_ms": round((time.perf_counter() - began) * 1000, 3)})
+
+    @bp.put("/fixtures")
+    def replace_fixtures() -> Response:
+        request.max_content_length = MAX_FIXTURE_BODY
+        try:
+            fixtures = parse_fixtures([FixtureSource("request body", request.get_data(), None)], products)
+        except FixtureError as exc:
+            raise AdminError(400, "invalid_fixtures", f"{len(exc.problems)} problem(s) in the fixtures",
+                             exc.problems) from None
+        tokens = {t.token for org in fixtures.orgs for t in (*org.tokens, *org.refresh_tokens)}
+        if settings.admin_token and settings.admin_token in tokens:
+            raise AdminError(400, "invalid_fixtures", "a fixture token equals the admin token")
+        store.replace_fixtures(fixtures)
+        return json_response({"fixture_digest": fixtures.digest, "orgs": [o.id for o in fixtures.orgs]})
+
+    @bp.get("/orgs")
+    def list_orgs() -> Response:
+        return json_response({"orgs": [{"id": i, "template": t} for i, t in store.org_ids()]})
+
+    @bp.post("/orgs")
+    def create_org() -> Response:
+        spec = load(schemas.OrgSchema(), json_body())
+        try:
+            new_id, tokens = store.clone_org(spec["from_"], spec["id"], spec["empty"])
+        except KeyError as exc:
+            raise AdminError(404, "not_found", f"no fixture org {exc.args[0]!r} to clone") from None
+        except ValueError as exc:
+            raise AdminError(409, "conflict", str(exc)) from None
+        return json_response({"id": new_id, "tokens": tokens}, 201)
+
+    @bp.delete("/orgs/<org>")
+    def delete_org(org: str) -> Response:
+        try:
+            store.delete_org(org)
+        except KeyError:
+            raise AdminError(404, "not_found", f"no org {org!r}") from None
+        except ValueError as exc:
+            raise AdminError(409, "conflict", str(exc)) from None
+        return json_response({"deleted": org})
+
+    @bp.post("/tokens")
+    def mint() -> Response:
+        spec = load(schemas.TokenSchema(), json_body())
+        try:
+            access, refresh = mint_tokens(store, spec["org"], spec["user"], spec["scopes"], spec["expires_in"],
+                                          store.now())
+        except AdminConflict as exc:
+            raise AdminError(404, "not_found", str(exc)) from None
+        return json_response({"access_token": access, "refresh_token": refresh,
+                              "expires_at": iso(store.now() + spec["expires_in"])}, 201)
+
+    @bp.get("/clock")
+    def clock() -> Response:
+        now, frozen = clock_state(store)
+        return json_response({"now": iso(now), "frozen": frozen})
+
+    @bp.put("/clock")
+    def put_clock() -> Response:
+        spec = load(schemas.ClockSchema(), json_body())
+        set_clock(store, spec["now"].timestamp(), spec["frozen"], time.time())
+        return clock()
+
+    @bp.post("/clock/advance")
+    def advance() -> Response:
+        advance_clock(store, load(schemas.AdvanceSchema(), json_body())["seconds"])
+        return clock()
+
+    def journal_filter() -> tuple[JournalFilter, int]:
+        query = load(schemas.JournalQuerySchema(), request.args.to_dict())
+        since = query.pop("since")
+        limit = query.pop("limit")
+        return JournalFilter(**query, since=None if since is None else since.timestamp()), limit
+
+    @bp.get("/requests")
+    def requests_() -> Response:
+        where, limit = journal_filter()
+        entries = journal.find(where, limit)
+        for entry in entries:
+            entry["time"] = iso(entry["time"])
+        return json_response({"requests": entries})
+
+    @bp.get("/requests/count")
+    def count() -> Response:
+        return json_response({"count": journal.count(journal_filter()[0])})
+
+    @bp.delete("/requests")
+    def clear_requests() -> Response:
+        return json_response({"deleted": journal.clear(request.args.get("org"), request.args.get("tag"))})
+
+    @bp.post("/faults")
+    def add_fault() -> Response:
+        spec = load(schemas.FaultSchema(), json_body())
+        problem = unmatchable(spec.get("match", {}))
+        if problem:
+            raise AdminError(400, "matches_nothing", f"this fault would never fire: {problem}")
+        return json_response({"id": faults.add(spec)}, 201)
+
+    def unmatchable(match: dict[str, Any]) -> str | None:
+        """Why a fault's match can never be met, if it cannot."""
+        method, path, product = match.get("method"), match.get("path"), match.get("product")
+        if method is not None and method.upper() not in METHODS:
+            return f"{method!r} is not an HTTP method"
+        if path is not None and not path.startswith(("/", "*", "?", "[")):
+            return f"paths start with '/', {path!r} does not"
+        literal = (path or "").split("*")[0].split("?")[0].split("[")[0]
+        prefix = PRODUCT_PREFIXES.get(product or "")
+        if prefix and literal and not (literal.startswith(prefix) or prefix.startswith(literal)):
+            return f"{product} URLs start with {prefix}, the path {path!r} does not"
+        if match.get("org") is not None and match["org"] not in {i for i, _ in store.org_ids()}:
+            return f"there is no org {match['org']!r}"
+        if match.get("token") is not None and store.find_token(match["token"]) is None:
+            return "that token is unknown"
+        return None
+
+    @bp.get("/faults")
+    def list_faults() -> Response:
+        return json_response({"faults": faults.all(request.args.get("org"))})
+
+    @bp.delete("/faults")
+    def clear_faults() -> Response:
+        return json_response({"deleted": faults.remove(None, request.args.get("org"))})
+
+    @bp.delete("/faults/<int:fault_id>")
+    def delete_fault(fault_id: int) -> Response:
+        if not faults.remove(fault_id):
+            raise AdminError(404, "not_found", f"no fault {fault_id}")
+        return json_response({"deleted": 1})
+
+    @bp.put("/limits/<org>")
+    def set_limit(org: str) -> Response:
+        spec = load(schemas.LimitSchema(), json_body())
+        limits.set(org, spec["calls"], spec["window_seconds"], spec["concurrency"])
+        return json_response({"org": org, **spec})
+
+    @bp.get("/limits")
+    def list_limits() -> Response:
+        return json_response({"limits": limits.all()})
+
+    @bp.delete("/limits")
+    @bp.delete("/limits/<org>")
+    def delete_limits(org: str | None = None) -> Response:
+        return json_response({"deleted": limits.remove(org)})
 
     return bp

@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -46,6 +47,17 @@ def _enable_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
+
+
+@dataclass(frozen=True)
+class Tick:
+    """The server time, the fixtures' generation (workers reload what they cache when it changes),
+    and whether any fault or rate limit is set (if not, requests skip looking for them)."""
+
+    now: float
+    generation: int
+    faults: bool
+    limits: bool
 
 
 class Core:
@@ -92,8 +104,8 @@ class Core:
         frozen, offset = self.connection().execute("SELECT frozen, offset FROM clock").fetchone()
         return frozen if frozen is not None else time.time() + offset
 
-    def tick(self) -> tuple[float, int]:
-        """The server time, and how many times the fixtures were replaced (workers reload what they cache)."""
-        frozen, offset, generation = self.connection().execute(
-            "SELECT frozen, offset, generation FROM clock").fetchone()
-        return (frozen if frozen is not None else time.time() + offset), generation
+    def tick(self) -> Tick:
+        """What every request needs to know first, in one query."""
+        frozen, offset, generation, faults, limits = self.connection().execute(
+            "SELECT frozen, offset, generation, faults, limits FROM clock").fetchone()
+        return Tick(frozen if frozen is not None else time.time() + offset, generation, faults > 0, limits > 0)

@@ -54,7 +54,9 @@ CREATE TABLE IF NOT EXISTS clock(
     frozen REAL,                         -- a fixed time, or NULL for the real time
     offset REAL NOT NULL,                -- seconds added to the real time
     seed REAL,                           -- what a reset sets `frozen` back to
-    generation INTEGER NOT NULL);        -- bumped when the fixtures are replaced: workers reload modules
+    generation INTEGER NOT NULL,         -- bumped when the fixtures are replaced: workers reload modules
+    faults INTEGER NOT NULL DEFAULT 0,   -- how many faults are set: none, no fault lookup per request
+    limits INTEGER NOT NULL DEFAULT 0);  -- how many orgs have rate limits
 CREATE TABLE IF NOT EXISTS journal(
     id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
     query TEXT NOT NULL, headers TEXT NOT NULL, body_size INTEGER NOT NULL, body_preview TEXT NOT NULL,

@@ -44,7 +44,7 @@ class Seeding(Blobs):
                 return False
             self._write_fixtures(conn, fixtures)
             self._restore(conn, None)
-            conn.execute("INSERT INTO clock VALUES (?, 0, ?, 0)", (clock, clock))
+            conn.execute("INSERT INTO clock(frozen, offset, seed, generation) VALUES (?, 0, ?, 0)", (clock, clock))
             conn.executemany("INSERT INTO meta VALUES (?, ?)", [
                 ("schema", SCHEMA_VERSION), ("fixture_digest", fixtures.digest),
                 ("id_prefix", str(id_prefix(id_seed))), ("id_counter", "0")])
@@ -74,8 +74,7 @@ class Seeding(Blobs):
                 raise KeyError(org)
             else:
                 self._restore(conn, org)
-                for table in ("grant_codes", "faults", "limits", "journal"):
-                    conn.execute(f"DELETE FROM {table} WHERE org = ?", (org,))
+                self._forget_org(conn, org)
             self._free_blobs(conn, stale)
 
     def clone_org(self, template: str | None, new_id: str | None, empty: bool) -> tuple[str, dict[str, str]]:
@@ -118,8 +117,7 @@ class Seeding(Blobs):
             for table, column in PRISTINE.items():
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (org,))
                 conn.execute(f"DELETE FROM fixture_{table} WHERE {column} = ?", (org,))
-            for table in ("grant_codes", "faults", "limits", "journal"):
-                conn.execute(f"DELETE FROM {table} WHERE org = ?", (org,))
+            self._forget_org(conn, org)
             self._free_blobs(conn, stale)
 
     def org_ids(self) -> list[tuple[str, str | None]]:
@@ -137,7 +135,7 @@ class Seeding(Blobs):
         self._restore(conn, None)
         for table in ("grant_codes", "faults", "limits", "journal"):
             conn.execute(f"DELETE FROM {table}")
-        conn.execute("UPDATE clock SET frozen = seed, offset = 0")
+        conn.execute("UPDATE clock SET frozen = seed, offset = 0, faults = 0, limits = 0")
         conn.execute("UPDATE meta SET value = '0' WHERE key = 'id_counter'")
 
     def _restore(self, conn: sqlite3.Connection, org: str | None) -> None:
@@ -149,6 +147,13 @@ class Seeding(Blobs):
         where, args = ("", ()) if org is None else (" WHERE org = ?", (org,))
         # Tokens issued by the accounts server are not fixtures: a reset forgets them.
         conn.execute(f"DELETE FROM grant_codes{where}", args)
+
+    @staticmethod
+    def _forget_org(conn: sqlite3.Connection, org: str) -> None:
+        """Drop an org's grant codes, faults, rate limits and journal."""
+        for table in ("grant_codes", "faults", "limits", "journal"):
+            conn.execute(f"DELETE FROM {table} WHERE org = ?", (org,))
+        conn.execute("UPDATE clock SET faults = (SELECT COUNT(*) FROM faults), limits = (SELECT COUNT(*) FROM limits)")
 
     @staticmethod
     def _is_org(conn: sqlite3.Connection, org: str) -> bool:

@@ -26,6 +26,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "DUPLICATE_DATA": (400, "duplicate data"),
     "FILE_SIZE_MORE_THAN_ALLOWED_SIZE": (413, "Please check if the size of the file is in the correct range"),
     "INTERNAL_ERROR": (500, "Internal Server Error"),
+    "TOO_MANY_REQUESTS": (429, "Number of API requests for the 24 hour period is exceeded or the concurrency "
+                               "limit of the user for the app is exceeded."),
 }
 
 MODULE_NOT_SUPPORTED = "the given module is not supported in api"

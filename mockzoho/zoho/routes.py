@@ -6,10 +6,11 @@ from typing import Callable
 
 from urllib.parse import quote
 
-from flask import Blueprint, Response, request, send_file
+from flask import Blueprint, Response, g, request, send_file
 
 from ..config import Settings
 from ..store import Store
+from ..ticks import request_tick
 from .actions import DELETE_ATTACHMENT, DELETE_RECORD, DOWNLOAD_ATTACHMENT, LIST_ATTACHMENTS, UPLOAD_ATTACHMENT
 from .auth import Principal, authenticate
 from .datacentres import data_centre_for_host
@@ -63,10 +64,12 @@ def make_blueprint(product: Product, store: Store, settings: Settings) -> Bluepr
         return bp.route(version + rule, methods=list(methods), provide_automatic_options=False)
 
     def principal() -> Principal:
-        now, generation = store.tick()
-        models.sync(generation)
+        tick = request_tick(store)
+        models.sync(tick.generation)
         data_centre = data_centre_for_host(request.host, settings.default_dc)
-        return authenticate(request.authorization, data_centre, store, now)
+        caller = authenticate(request.authorization, data_centre, store, tick.now)
+        g.org = caller.org  # for the journal
+        return caller
 
     def bulk_answer(version: str, ids: list[str], errors: list[ZohoError | None]) -> Response:
         failed = sum(e is not None for e in errors)
@@ -100,7 +103,7 @@ def make_blueprint(product: Product, store: Store, settings: Settings) -> Bluepr
         caller = principal()
         found = models.authorize(caller, module, LIST_ATTACHMENTS)
         fields = parse_fields(request.args.get("fields"), version in product.fields_required_versions)
-        now = int(store.now())
+        now = int(request_tick(store).now)
         token = request.args.get("page_token") if version in product.page_token_versions else None
         page = parse_page(request.args.get("page"), request.args.get("per_page"), token,
                           f"{caller.org}/{product.name}/{record_id}", now)
@@ -125,7 +128,7 @@ def make_blueprint(product: Product, store: Store, settings: Settings) -> Bluepr
         request.max_content_length = settings.max_upload_bytes + FORM_OVERHEAD
         files = [Upload(f.filename or "", f.mimetype or None, f.stream) for f in request.files.getlist("file")]
         details = models.upload(caller, record_id, files, request.values.get("attachmentUrl"),
-                                request.values.get("title"), settings.max_upload_bytes, int(store.now()))
+                                request.values.get("title"), settings.max_upload_bytes, int(request_tick(store).now))
         return json_response({"data": [{"code": "SUCCESS", "details": details, "message": ATTACHMENT_UPLOADED,
                                         "status": "success"}]})
 

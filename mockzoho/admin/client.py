@@ -1,0 +1,106 @@
+"""A small client of the control API, for the `mockzoho` command and the pytest plugin (standard library only)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+
+class AdminClientError(Exception):
+    """The control API could not be reached, or refused the call; `status` is 0 when it was not reached."""
+
+    def __init__(self, status: int, message: str, body: Any = None) -> None:
+        self.status, self.body = status, body
+        super().__init__(message)
+
+
+class AdminClient:
+    """Calls a running mockzoho's control API."""
+
+    def __init__(self, url: str, admin_token: str = "", timeout: float = 30) -> None:
+        self.url = url.rstrip("/")
+        self.admin_token = admin_token
+        self.timeout = timeout
+
+    def call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None,
+             raw: bytes | None = None) -> Any:
+        """One control-API call; the decoded JSON answer."""
+        params = {k: v for k, v in (query or {}).items() if v is not None}
+        url = f"{self.url}/__admin{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
+        data = raw if raw is not None else None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method)
+        request.add_header("Content-Type", "application/yaml" if raw is not None else "application/json")
+        if self.admin_token:
+            request.add_header("Authorization", f"Bearer {self.admin_token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            payload = exc.read()
+            try:
+                answer = json.loads(payload)
+            except ValueError:
+                answer = {"message": payload.decode(errors="replace")}
+            if exc.code == 401:
+                raise AdminClientError(401, "the admin token was refused: pass --admin-token or set "
+                                            "MOCKZOHO_ADMIN_TOKEN", answer) from None
+            raise AdminClientError(exc.code, answer.get("message", str(answer)), answer) from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            raise AdminClientError(0, f"no mockzoho answers at {self.url} ({getattr(exc, 'reason', exc)}): "
+                                      "is `mockzoho serve` running?") from None
+
+    def health(self) -> dict[str, Any]:
+        return self.call("GET", "/health")
+
+    def reset(self, org: str | None = None) -> dict[str, Any]:
+        return self.call("POST", "/reset", {"org": org} if org else {})
+
+    def put_fixtures(self, yaml_text: str | bytes) -> dict[str, Any]:
+        raw = yaml_text.encode() if isinstance(yaml_text, str) else yaml_text
+        return self.call("PUT", "/fixtures", raw=raw)
+
+    def create_org(self, template: str | None = None, empty: bool = False) -> dict[str, Any]:
+        return self.call("POST", "/orgs", {k: v for k, v in {"from": template, "empty": empty}.items() if v})
+
+    def delete_org(self, org: str) -> dict[str, Any]:
+        return self.call("DELETE", f"/orgs/{urllib.parse.quote(org)}")
+
+    def mint_token(self, org: str, user: str, scopes: list[str], expires_in: int = 3600) -> dict[str, Any]:
+        return self.call("POST", "/tokens", {"org": org, "user": user, "scopes": scopes, "expires_in": expires_in})
+
+    def clock(self) -> dict[str, Any]:
+        return self.call("GET", "/clock")
+
+    def set_clock(self, now: str, frozen: bool = True) -> dict[str, Any]:
+        return self.call("PUT", "/clock", {"now": now, "frozen": frozen})
+
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        return self.call("POST", "/clock/advance", {"seconds": seconds})
+
+    def requests(self, **filters: Any) -> list[dict[str, Any]]:
+        return self.call("GET", "/requests", query=filters)["requests"]
+
+    def count(self, **filters: Any) -> int:
+        return self.call("GET", "/requests/count", query=filters)["count"]
+
+    def clear_requests(self, org: str | None = None, tag: str | None = None) -> int:
+        return self.call("DELETE", "/requests", query={"org": org, "tag": tag})["deleted"]
+
+    def add_fault(self, spec: dict[str, Any]) -> int:
+        return self.call("POST", "/faults", spec)["id"]
+
+    def fail_next(self, times: int = 1, code: str = "INTERNAL_ERROR", **match: Any) -> int:
+        """Fail the next `times` matching calls with a Zoho error `code`, then succeed again."""
+        return self.add_fault({"match": match, "respond": {"code": code}, "times": times})
+
+    def faults(self, org: str | None = None) -> list[dict[str, Any]]:
+        return self.call("GET", "/faults", query={"org": org})["faults"]
+
+    def clear_faults(self, org: str | None = None) -> int:
+        return self.call("DELETE", "/faults", query={"org": org})["deleted"]
+
+    def set_limits(self, org: str, **limits: Any) -> dict[str, Any]:
+        return self.call("PUT", f"/limits/{urllib.parse.quote(org)}", limits)

@@ -1,0 +1,167 @@
+"""What the toolkit does around every API request: rate limits and faults before it, the journal after it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+
+from flask import Flask, Response, g, request
+from werkzeug.datastructures import Headers
+
+from ..accounts.errors import OAuthError
+from ..config import Settings
+from ..store import Store
+from ..ticks import request_tick
+from ..zoho.errors import ZohoError, json_response
+from .models import Faults, Journal, Limits
+
+PREVIEW_BYTES = 256
+PREVIEWED_BODY = 64 * 1024  # bodies up to this size are kept for the preview (and parsed from memory)
+PRODUCT_PREFIXES = (("/crm/", "crm"), ("/bigin/", "bigin"), ("/oauth/", "accounts"))
+
+
+DROPPED = "mockzoho.dropped"
+
+
+class DroppedConnection(ConnectionAbortedError):
+    """A fault closed the connection: there is no response to send."""
+
+
+class DropConnections:
+    """WSGI middleware: a request a fault dropped ends in an exception, not in a response, so that no
+    server writes one (and an in-process test client sees the connection go)."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        result = self.wsgi_app(environ, start_response)
+        if environ.get(DROPPED):
+            raise DroppedConnection("the connection was dropped by a fault")
+        return result
+
+
+def product_of(path: str) -> str | None:
+    return next((name for prefix, name in PRODUCT_PREFIXES if path.startswith(prefix)), None)
+
+
+def redacted(headers: Headers) -> dict[str, str]:
+    """Request headers for the journal; credentials keep only their last 4 characters."""
+    shown = {}
+    for name, value in headers.items():
+        if name.lower() in ("authorization", "x-mockzoho-admin-token"):
+            scheme, _, secret = value.partition(" ")
+            value = f"{scheme} ****{secret[-4:]}" if secret else f"****{value[-4:]}"
+        shown[name] = value
+    return shown
+
+
+def zoho_code(response: Response) -> str | None:
+    """The code an answer carries: a top-level error code, an OAuth error, or the first `data` entry's."""
+    if response.mimetype != "application/json" or response.direct_passthrough or \
+            (response.content_length or 0) > PREVIEWED_BODY:
+        return None
+    try:
+        body = json.loads(response.get_data())
+    except ValueError:
+        return None
+    if isinstance(body, dict):
+        if isinstance(body.get("code"), str):
+            return body["code"]
+        if isinstance(body.get("error"), str):
+            return body["error"]
+        data = body.get("data")
+        if isinstance(data, list) and data and isinstance(data[0], dict):
+            return data[0].get("code")
+    return None
+
+
+def body_preview() -> str:
+    if "files" in request.__dict__ and request.files:  # an upload, already parsed: name the files
+        return " ".join(f"{name}={f.filename}" for name, f in request.files.items(multi=True))
+    cached = getattr(request, "_cached_data", None)
+    return cached[:PREVIEW_BYTES].decode("utf-8", "replace") if cached else ""
+
+
+def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
+    """Register the toolkit's request hooks on the app."""
+    journal, faults, limits = Journal(store, settings.journal_cap), Faults(store), Limits(store)
+
+    def org_and_token() -> tuple[str | None, str | None]:
+        auth = request.authorization
+        token = auth.token if auth is not None and auth.type == "zoho-oauthtoken" else None
+        row = store.find_token(token) if token else None
+        return (row.org if row else None), token
+
+    def error_for(product: str | None, code: str) -> Exception:
+        return OAuthError(code.lower()) if product == "accounts" else ZohoError(code)
+
+    @app.before_request
+    def before() -> Response | None:
+        if request.path.startswith("/__admin"):
+            return None
+        g.started = time.perf_counter()
+        if (request.content_length or 0) <= PREVIEWED_BODY and request.mimetype != "multipart/form-data":
+            request.get_data(cache=True)
+        tick = request_tick(store)
+        if not (tick.faults or tick.limits):
+            return None
+        product = product_of(request.path)
+        org, token = org_and_token()
+        if tick.limits and org is not None:
+            refused = limits.enter(org, tick.now)
+            if refused:
+                g.org = org
+                raise ZohoError("TOO_MANY_REQUESTS", details={"limit": refused})
+            g.in_flight = org
+        spec = faults.fire(product, request.method, request.path, org, token) if tick.faults else None
+        if spec is None:
+            return None
+        g.org, g.fault = org, True
+        if spec.get("delay_ms"):
+            time.sleep(spec["delay_ms"] / 1000)
+        if spec.get("drop"):
+            return drop_connection()
+        respond = spec.get("respond")
+        if respond is None:
+            return None
+        if "code" in respond:
+            raise error_for(product, respond["code"])
+        response = json_response(respond.get("body"), respond["status"], "application/json")
+        response.headers.update(respond.get("headers", {}))
+        return response
+
+    def drop_connection() -> Response:
+        """Shut the socket; `DropConnections` then ends the request with no answer at all."""
+        record(status=0, code="DROPPED")
+        sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        request.environ[DROPPED] = True
+        return Response(status=500)
+
+    def record(status: int, code: str | None) -> None:
+        journal.record({
+            "time": request_tick(store).now, "method": request.method, "path": request.path,
+            "query": request.query_string.decode("latin-1"), "headers": redacted(request.headers),
+            "body_size": request.content_length or 0, "body_preview": body_preview(), "status": status,
+            "code": code, "duration_ms": round((time.perf_counter() - g.started) * 1000, 3),
+            "org": g.org if "org" in g else org_and_token()[0], "tag": request.headers.get("X-Mockzoho-Tag"), "product": product_of(request.path)})
+        g.recorded = True
+
+    @app.after_request
+    def after(response: Response) -> Response:
+        if "started" in g and not g.get("recorded"):
+            record(response.status_code, zoho_code(response))
+        return response
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        org = g.get("in_flight")
+        if org is not None:
+            limits.leave(org)

@@ -1,0 +1,266 @@
+"""The control API's state: the request journal, faults, rate limits, minted tokens and the clock (no HTTP)."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any, Iterable, Mapping
+
+from ..ids import new_token
+from ..store import Store
+
+JOURNAL_COLUMNS = ("id", "time", "method", "path", "query", "headers", "body_size", "body_preview", "status",
+                   "code", "duration_ms", "org", "tag", "product")
+
+
+class AdminConflict(Exception):
+    """A control-API request the state refuses; the message says why."""
+
+
+# -- the journal ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class JournalFilter:
+    """Which journal entries a query is about; None matches anything."""
+
+    method: str | None = None
+    path: str | None = None      # a glob
+    status: int | None = None
+    code: str | None = None
+    org: str | None = None
+    tag: str | None = None
+    since: float | None = None   # epoch seconds
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """A WHERE clause (the path glob is applied in Python: SQLite's GLOB is case-sensitive too, but
+        differs from fnmatch on `[!...]`)."""
+        clauses, args = ["1"], []
+        for column, value in (("method", self.method), ("status", self.status), ("code", self.code),
+                              ("org", self.org), ("tag", self.tag)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value.upper() if column == "method" else value)
+        if self.since is not None:
+            clauses.append("time >= ?")
+            args.append(self.since)
+        return " AND ".join(clauses), args
+
+
+class Journal:
+    """Every API request the mock served, newest last, capped, shared by all workers."""
+
+    def __init__(self, store: Store, cap: int) -> None:
+        self.store = store
+        self.cap = cap
+
+    def record(self, entry: Mapping[str, Any]) -> None:
+        with self.store.write() as conn:
+            cursor = conn.execute(
+                f"INSERT INTO journal({', '.join(JOURNAL_COLUMNS[1:])}) VALUES ({', '.join('?' * 13)})",
+                [entry[c] if c != "headers" else json.dumps(entry[c]) for c in JOURNAL_COLUMNS[1:]])
+            conn.execute("DELETE FROM journal WHERE id <= ?", (cursor.lastrowid - self.cap,))
+
+    def find(self, where: JournalFilter, limit: int) -> list[dict[str, Any]]:
+        """Matching entries, newest first."""
+        clause, args = where.sql()
+        rows = self.store.connection().execute(
+            f"SELECT {', '.join(JOURNAL_COLUMNS)} FROM journal WHERE {clause} ORDER BY id DESC", args)
+        found = []
+        for row in rows:
+            entry = dict(zip(JOURNAL_COLUMNS, row))
+            if where.path is not None and not fnmatchcase(entry["path"], where.path):
+                continue
+            entry["headers"] = json.loads(entry["headers"])
+            found.append(entry)
+            if len(found) >= limit:
+                break
+        return found
+
+    def count(self, where: JournalFilter) -> int:
+        clause, args = where.sql()
+        if where.path is None:
+            return self.store.connection().execute(f"SELECT COUNT(*) FROM journal WHERE {clause}", args).fetchone()[0]
+        return sum(1 for (path,) in self.store.connection().execute(
+            f"SELECT path FROM journal WHERE {clause}", args) if fnmatchcase(path, where.path))
+
+    def clear(self, org: str | None, tag: str | None) -> int:
+        where = JournalFilter(org=org, tag=tag)
+        clause, args = where.sql()
+        with self.store.write() as conn:
+            return conn.execute(f"DELETE FROM journal WHERE {clause}", args).rowcount
+
+
+# -- faults --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Fault:
+    """A fault as set: what it matches, what it does, and how often."""
+
+    id: int
+    spec: dict[str, Any]
+    remaining: int | None
+
+    def matches(self, product: str | None, method: str, path: str, org: str | None, token: str | None) -> bool:
+        match = self.spec.get("match", {})
+        return ((match.get("product") is None or match["product"] == product)
+                and (match.get("method") is None or match["method"].upper() == method)
+                and (match.get("path") is None or fnmatchcase(path, match["path"]))
+                and (match.get("org") is None or match["org"] == org)
+                and (match.get("token") is None or match["token"] == token))
+
+
+class Faults:
+    """Faults in the vendor's own terms, shared by all workers; each firing is counted exactly once."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(self, spec: dict[str, Any]) -> int:
+        with self.store.write() as conn:
+            org = spec.get("match", {}).get("org")
+            cursor = conn.execute("INSERT INTO faults(spec, org, remaining) VALUES (?, ?, ?)",
+                                  (json.dumps(spec), org, spec.get("times")))
+            self._count(conn)
+            return cursor.lastrowid
+
+    def all(self, org: str | None = None) -> list[dict[str, Any]]:
+        rows = self.store.connection().execute("SELECT id, spec, remaining, hits FROM faults ORDER BY id")
+        return [{"id": i, **json.loads(spec), "remaining": remaining, "hits": hits}
+                for i, spec, remaining, hits in rows
+                if org is None or json.loads(spec).get("match", {}).get("org") == org]
+
+    def remove(self, fault_id: int | None, org: str | None = None) -> int:
+        with self.store.write() as conn:
+            if fault_id is not None:
+                removed = conn.execute("DELETE FROM faults WHERE id = ?", (fault_id,)).rowcount
+            elif org is not None:
+                removed = conn.execute("DELETE FROM faults WHERE org = ?", (org,)).rowcount
+            else:
+                removed = conn.execute("DELETE FROM faults").rowcount
+            self._count(conn)
+            return removed
+
+    def fire(self, product: str | None, method: str, path: str, org: str | None,
+             token: str | None) -> dict[str, Any] | None:
+        """The spec of the first fault that matches and fires on this call (consuming one of its `times`)."""
+        rows = self.store.connection().execute("SELECT id, spec, remaining FROM faults ORDER BY id").fetchall()
+        for fault in (Fault(i, json.loads(spec), remaining) for i, spec, remaining in rows):
+            if fault.matches(product, method, path, org, token) and self._fires(fault):
+                return fault.spec
+        return None
+
+    def _fires(self, fault: Fault) -> bool:
+        """Count the call; a fault with `times` fires while some are left, one with a probability by its seed."""
+        with self.store.write() as conn:
+            if fault.remaining is not None:
+                return bool(conn.execute("UPDATE faults SET remaining = remaining - 1, hits = hits + 1 "
+                                         "WHERE id = ? AND remaining > 0 RETURNING id", (fault.id,)).fetchall())
+            rows = conn.execute("UPDATE faults SET hits = hits + 1 WHERE id = ? RETURNING hits",
+                                (fault.id,)).fetchall()
+        if not rows:
+            return False  # removed meanwhile
+        [(hits,)] = rows
+        probability = fault.spec.get("probability")
+        return probability is None or random.Random(f"{fault.spec.get('seed', 0)}:{hits}").random() < probability
+
+    @staticmethod
+    def _count(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE clock SET faults = (SELECT COUNT(*) FROM faults)")
+
+
+# -- rate limits ---------------------------------------------------------------------------------
+
+class Limits:
+    """Per-org budgets of calls per window and of calls in flight, shared by all workers."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def set(self, org: str, calls: int | None, window: float | None, concurrency: int | None) -> None:
+        with self.store.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO limits(org, calls, window, concurrency) VALUES (?, ?, ?, ?)",
+                         (org, calls, window, concurrency))
+            self._count(conn)
+
+    def all(self) -> list[dict[str, Any]]:
+        rows = self.store.connection().execute(
+            "SELECT org, calls, window, concurrency, used, inflight FROM limits ORDER BY org")
+        return [{"org": o, "calls": c, "window_seconds": w, "concurrency": k, "used": u, "in_flight": f}
+                for o, c, w, k, u, f in rows]
+
+    def remove(self, org: str | None) -> int:
+        with self.store.write() as conn:
+            removed = conn.execute("DELETE FROM limits WHERE org = ? OR ? IS NULL", (org, org)).rowcount
+            self._count(conn)
+            return removed
+
+    def enter(self, org: str, now: float) -> str | None:
+        """Take one call of the org's budget; the reason it is refused (`calls`, `concurrency`), or None."""
+        with self.store.write() as conn:
+            row = conn.execute("SELECT calls, window, concurrency, window_start, used, inflight FROM limits "
+                               "WHERE org = ?", (org,)).fetchone()
+            if row is None:
+                return None
+            calls, window, concurrency, start, used, inflight = row
+            if window is not None and now - start >= window:
+                start, used = now, 0
+            if calls is not None and used >= calls:
+                return "calls"
+            if concurrency is not None and inflight >= concurrency:
+                return "concurrency"
+            conn.execute("UPDATE limits SET window_start = ?, used = ?, inflight = inflight + 1 WHERE org = ?",
+                         (start, used + 1, org))
+            return None
+
+    def leave(self, org: str) -> None:
+        with self.store.write() as conn:
+            conn.execute("UPDATE limits SET inflight = MAX(inflight - 1, 0) WHERE org = ?", (org,))
+
+    @staticmethod
+    def _count(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE clock SET limits = (SELECT COUNT(*) FROM limits)")
+
+
+# -- tokens and the clock ------------------------------------------------------------------------
+
+def mint_tokens(store: Store, org: str, user: str, scopes: Iterable[str], expires_in: int,
+                now: float) -> tuple[str, str | None]:
+    """An access token (and, if the org's data centre has an OAuth client, a refresh token) for a user."""
+    scope_text = ",".join(scopes)
+    with store.write() as conn:
+        row = conn.execute("SELECT o.dc FROM orgs o JOIN users u ON u.org = o.id WHERE o.id = ? AND u.id = ?",
+                           (org, user)).fetchone()
+        if row is None:
+            raise AdminConflict(f"no user {user} in org {org}")
+        client = conn.execute("SELECT id FROM clients WHERE dc = ? ORDER BY rowid", (row[0],)).fetchone()
+        refresh = None
+        if client is not None:
+            refresh = new_token()
+            conn.execute("INSERT INTO refresh_tokens(token, client, org, user, scopes) VALUES (?, ?, ?, ?, ?)",
+                         (refresh, client[0], org, user, scope_text))
+        access = new_token()
+        conn.execute("INSERT INTO tokens(token, org, user, scopes, expires_at, refresh_token) VALUES (?, ?, ?, ?, ?, ?)",
+                     (access, org, user, scope_text, int(now) + expires_in, refresh))
+    return access, refresh
+
+
+def set_clock(store: Store, now: float, frozen: bool, real_now: float) -> None:
+    """Stand the clock still at `now`, or let it run on from `now`."""
+    with store.write() as conn:
+        conn.execute("UPDATE clock SET frozen = ?, offset = ?", (now if frozen else None,
+                                                                 0 if frozen else now - real_now))
+
+
+def advance_clock(store: Store, seconds: float) -> None:
+    """Move the clock (frozen or running) by `seconds`."""
+    with store.write() as conn:
+        conn.execute("UPDATE clock SET frozen = frozen + ?, offset = offset + ?", (seconds, seconds))
+
+
+def clock_state(store: Store) -> tuple[float, bool]:
+    """The server time and whether it stands still."""
+    frozen, = store.connection().execute("SELECT frozen FROM clock").fetchone()
+    return store.now(), frozen is not None
