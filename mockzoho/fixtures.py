@@ -347,23 +347,11 @@ class _Builder:
             for j, record_id in enumerate(user.get("records") or ()):
                 if record_id not in all_record_ids:
                     self.problem(file, f"{where}.users.{i}.records.{j}", f"no record {record_id} in this org")
-        tokens = []
-        for i, token in enumerate(data.get("tokens", [])):
-            if token.get("token") in self.tokens:
-                self.problem(file, f"{where}.tokens.{i}.token", "duplicate token")
-            self.tokens.add(token.get("token"))
-            if "user" in token and token["user"] not in users:
-                self.problem(file, f"{where}.tokens.{i}.user", f"no user {token['user']} in this org")
-            tokens.append(TokenFixture(token=token.get("token", ""), user=token.get("user", ""),
-                                       scopes=token.get("scopes", ""), expires_at=token.get("expires_at"),
-                                       revoked=token.get("revoked", False)))
+        tokens = [TokenFixture(token=t.get("token", ""), user=t.get("user", ""), scopes=t.get("scopes", ""),
+                               expires_at=t.get("expires_at"), revoked=t.get("revoked", False))
+                  for t in self._tokens(file, f"{where}.tokens", data.get("tokens", []), users)]
         refresh_tokens = []
-        for i, token in enumerate(data.get("refresh_tokens", [])):
-            if token.get("token") in self.tokens:
-                self.problem(file, f"{where}.refresh_tokens.{i}.token", "duplicate token")
-            self.tokens.add(token.get("token"))
-            if "user" in token and token["user"] not in users:
-                self.problem(file, f"{where}.refresh_tokens.{i}.user", f"no user {token['user']} in this org")
+        for i, token in enumerate(self._tokens(file, f"{where}.refresh_tokens", data.get("refresh_tokens", []), users)):
             self.pending_clients.append((file, f"{where}.refresh_tokens.{i}.client", token.get("client"),
                                          data.get("dc", "us")))
             refresh_tokens.append(RefreshTokenFixture(token=token.get("token", ""), client=token.get("client", ""),
@@ -376,6 +364,16 @@ class _Builder:
                                     records=None if u.get("records") is None else frozenset(u["records"]))
                         for u in data.get("users", [])),
             tokens=tuple(tokens), refresh_tokens=tuple(refresh_tokens), records=records)
+
+    def _tokens(self, file: FixtureSource, where: str, items: list[dict], users: dict[str, dict]) -> list[dict]:
+        """Access or refresh tokens: unique across every file, and held by a user of the org."""
+        for i, token in enumerate(items):
+            if token.get("token") in self.tokens:
+                self.problem(file, f"{where}.{i}.token", "duplicate token")
+            self.tokens.add(token.get("token"))
+            if "user" in token and token["user"] not in users:
+                self.problem(file, f"{where}.{i}.user", f"no user {token['user']} in this org")
+        return items
 
     def _records(self, file: FixtureSource, where: str, product: str, items: list[dict],
                  users: dict[str, dict]) -> tuple[RecordFixture, ...]:
