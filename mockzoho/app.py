@@ -15,6 +15,8 @@ from .admin.hooks import DropConnections, install_hooks
 from .admin.routes import make_admin_blueprint
 from .bigin import BIGIN
 from .config import Settings, instant
+from .cosmos.errors import CosmosError
+from .cosmos.routes import make_cosmos_blueprint
 from .crm import CRM
 from .fixtures import load_fixtures
 from .store import Store
@@ -37,12 +39,15 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     store.seed(fixtures, settings.id_seed, instant(settings.clock) if settings.clock else None)
 
     app = Flask(__name__)
+    # OPTIONS is not served by these APIs: Flask must not answer it by itself (with an HTML body).
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     # `//` must not be redirected: it is simply a URL the API does not have.
     app.url_map.merge_slashes = False
     app.extensions["mockzoho"] = {"settings": settings, "store": store, "fixtures": fixtures}
     for product in PRODUCTS:
         app.register_blueprint(make_blueprint(product, store, settings))
     app.register_blueprint(make_accounts_blueprint(store, settings))
+    app.register_blueprint(make_cosmos_blueprint(store, settings))
     app.register_blueprint(make_admin_blueprint(store, settings, PRODUCTS))
     install_hooks(app, store, settings)
     app.wsgi_app = DropConnections(app.wsgi_app)  # type: ignore[method-assign]
@@ -52,25 +57,42 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
 
 
 def refuse_leading_slashes() -> None:
-    """`//crm/...` is not a URL of the API; werkzeug would strip the extra slash and serve it."""
-    if request.environ.get("PATH_INFO", "").startswith("//"):
+    """`//crm/...` is not a URL of the Zoho API; werkzeug would strip the extra slash and serve it.
+    (Cosmos DB clients may send `//dbs/...`: the service collapses it, and so does the mock.)"""
+    if request.environ.get("PATH_INFO", "").startswith("//") and api_of(request.path) != "cosmos":
         raise NotFound()
+
+
+def api_of(path: str) -> str:
+    """Which API a path belongs to, so that its errors come in that API's envelope."""
+    if path.startswith("/__admin"):
+        return "admin"
+    if path.startswith("/oauth/"):
+        return "accounts"
+    if path == "/" or path.startswith(("/dbs", "/media")):
+        return "cosmos"
+    return "zoho"
 
 
 def render_error(exc: Exception) -> Response:
     """Every error, whatever raised it, in the envelope of the API it hit; never HTML or a traceback."""
-    if isinstance(exc, (ZohoError, OAuthError, AdminError)):
+    if isinstance(exc, (ZohoError, OAuthError, AdminError, CosmosError)):
         return exc.response()
     if isinstance(exc, UnicodeError):  # bytes in the query or form that are not UTF-8
         exc = BadRequest()
     client_error = isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500
     if not client_error:
         log.exception("unexpected error", exc_info=exc)
-    if request.path.startswith("/__admin"):
+    api = api_of(request.path)
+    if api == "cosmos":
+        codes = {404: "NotFound", 405: "MethodNotAllowed", 413: "RequestEntityTooLarge"}
+        return CosmosError(codes.get(exc.code, "BadRequest") if client_error  # type: ignore[union-attr]
+                           else "InternalServerError").response()
+    if api == "admin":
         status = exc.code if client_error else 500  # type: ignore[union-attr]
         return AdminError(status, "not_found" if status == 404 else "invalid_request" if client_error
                           else "internal_error", str(exc) if client_error else "unexpected error").response()
-    if request.path.startswith("/oauth/"):
+    if api == "accounts":
         return OAuthError("invalid_request" if client_error else "server_error",
                           exc.code if client_error else 500).response()  # type: ignore[union-attr]
     if client_error:

@@ -32,6 +32,7 @@ class Settings:
     clock: str = ""                            # ISO time to freeze a new state's clock at
     admin_token: str = ""                      # when set, the control API needs `Authorization: Bearer <it>`
     journal_cap: int = 10_000                  # request journal entries kept (oldest dropped)
+    cosmos_verify: bool = True                 # check Cosmos DB master-key signatures (off only for replays)
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | Settings | None = None,
@@ -77,6 +78,15 @@ def _one_of(value: str, allowed: frozenset[str]) -> str:
     return value
 
 
+def _boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        raise ValueError("true or false is needed")
+    return text in ("true", "1", "yes", "on")
+
+
 def _whole_number(value: object) -> int:
     if isinstance(value, bool) or int(value) < 0:  # type: ignore[call-overload]
         raise ValueError("a whole number of at least 0 is needed")
@@ -94,4 +104,5 @@ _CONVERTERS = {
     "clock": _clock,
     "admin_token": str,
     "journal_cap": _whole_number,
+    "cosmos_verify": lambda v: _boolean(v),
 }

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from .cosmos.fixtures import AccountFixture, CosmosSchema, build_accounts
 from .zoho.actions import PERMISSIONS
 from .zoho.datacentres import DATA_CENTRES
 from .zoho.product import Module, Product
@@ -156,6 +157,7 @@ class Fixtures:
     orgs: tuple[OrgFixture, ...]
     clients: tuple[ClientFixture, ...]
     modules: dict[str, tuple[Module, ...]]  # product name -> extra modules
+    cosmos: tuple[AccountFixture, ...]
     digest: str
 
 
@@ -271,6 +273,7 @@ class FileSchema(Schema):
     clients = fields.List(fields.Nested(ClientSchema), load_default=list)
     modules = fields.Dict(keys=fields.String(validate=validate.OneOf(["crm", "bigin"])),
                           values=fields.List(fields.Nested(ModuleSchema)), load_default=dict)
+    cosmos = fields.Nested(CosmosSchema, load_default=dict)
 
 
 def fixture_files(path: Path) -> list[Path]:
@@ -375,6 +378,29 @@ class _Builder:
                 self.problem(file, f"{where}.{i}.user", f"no user {token['user']} in this org")
         return items
 
+    def read(self, file: FixtureSource, where: str, path: str) -> bytes | None:
+        """The bytes of a `path` content source, relative to the fixture file."""
+        if file.base is None:
+            self.problem(file, where, "not available in fixtures sent over HTTP: use content or content_base64")
+            return None
+        try:
+            return (file.base / path).read_bytes()
+        except OSError as exc:
+            self.problem(file, where, f"cannot read {file.base / path}: {exc.strerror}")
+            return None
+
+    def cosmos(self, declared: list[tuple[FixtureSource, dict]]) -> tuple[AccountFixture, ...]:
+        """Cosmos DB accounts of every file; account names are unique across files."""
+        accounts: list[AccountFixture] = []
+        for file, section in declared:
+            built = build_accounts(section, lambda where, message: self.problem(file, where, message),
+                                   lambda where, path: self.read(file, where, path))
+            for index, account in enumerate(built):
+                if account.name in {a.name for a in accounts}:
+                    self.problem(file, f"cosmos.accounts.{index}.name", f"duplicate account {account.name!r}")
+            accounts.extend(built)
+        return tuple(accounts)
+
     def _records(self, file: FixtureSource, where: str, product: str, items: list[dict],
                  users: dict[str, dict]) -> tuple[RecordFixture, ...]:
         record_ids: set[str] = set()
@@ -422,14 +448,8 @@ class _Builder:
             content = att["content"].encode()
         elif "content_base64" in att:
             content = base64.b64decode(att["content_base64"])
-        elif "path" in att and file.base is None:
-            self.problem(file, f"{where}.path", "not available in fixtures sent over HTTP: use content or content_base64")
         elif "path" in att:
-            source = file.base / att["path"]
-            try:
-                content = source.read_bytes()
-            except OSError as exc:
-                self.problem(file, f"{where}.path", f"cannot read {source}: {exc.strerror}")
+            content = self.read(file, f"{where}.path", att["path"])
         link = att.get("link_url")
         file_name = att.get("file_name") or link or Path(att.get("path", "")).name
         size = len(content) if content is not None else att.get("size", 0)
@@ -523,15 +543,16 @@ def parse_fixtures(sources: list[FixtureSource], products: Iterable[Product]) ->
             # Cross-check what is valid too, so one run reports every problem.
             valid = exc.valid_data if isinstance(exc.valid_data, dict) else {}
             documents.append((file, {"orgs": valid.get("orgs", []), "modules": valid.get("modules", {}),
-                                     "clients": valid.get("clients", [])}))
+                                     "clients": valid.get("clients", []), "cosmos": valid.get("cosmos", {})}))
     for _, data in documents:
         builder.add_modules(data["modules"])
     orgs = tuple(builder.org(file, i, org) for file, data in documents for i, org in enumerate(data["orgs"]))
-    if not orgs and not builder.problems:
+    if not orgs and not builder.problems and not any(data["cosmos"] for _, data in documents):
         builder.problem(sources[0] if sources else FixtureSource("fixtures", b"", None), "orgs",
                         "no org is defined")
     clients = builder.clients(orgs, [(file, i, c) for file, data in documents for i, c in enumerate(data["clients"])])
+    cosmos = builder.cosmos([(file, data["cosmos"]) for file, data in documents])
     if builder.problems:
         raise FixtureError(builder.problems)
     return Fixtures(orgs=orgs, clients=clients, modules={k: tuple(v) for k, v in builder.modules.items()},
-                    digest=digest.hexdigest())
+                    cosmos=cosmos, digest=digest.hexdigest())

@@ -6,19 +6,22 @@ import json
 import socket
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
+from werkzeug.exceptions import HTTPException
 
 from ..accounts.errors import OAuthError
 from ..config import Settings
+from ..cosmos.errors import CosmosError
 from ..store import Store
 from ..ticks import request_tick
 from ..zoho.errors import ZohoError, json_response
 from .models import Faults, Journal, Limits
 
 PREVIEW_BYTES = 256
-PREVIEWED_BODY = 64 * 1024  # bodies up to this size are kept for the preview (and parsed from memory)
+PREVIEWED_BODY = 64 * 1024  # bodies up to this size that no route read are read for the preview
 PRODUCT_PREFIXES = (("/crm/", "crm"), ("/bigin/", "bigin"), ("/oauth/", "accounts"))
 
 
@@ -44,6 +47,8 @@ class DropConnections:
 
 
 def product_of(path: str) -> str | None:
+    if path == "/" or path.startswith(("/dbs", "/media")):
+        return "cosmos"
     return next((name for prefix, name in PRODUCT_PREFIXES if path.startswith(prefix)), None)
 
 
@@ -78,11 +83,27 @@ def zoho_code(response: Response) -> str | None:
     return None
 
 
+SECRET_FIELDS = {"client_secret", "refresh_token", "code", "token"}
+
+
 def body_preview() -> str:
-    if "files" in request.__dict__ and request.files:  # an upload, already parsed: name the files
+    """The start of the body as the route left it: file names of an upload, form fields (secrets shortened),
+    or the bytes themselves when the route read them whole (or not at all)."""
+    if "files" in request.__dict__ and request.files:
         return " ".join(f"{name}={f.filename}" for name, f in request.files.items(multi=True))
-    cached = getattr(request, "_cached_data", None)
-    return cached[:PREVIEW_BYTES].decode("utf-8", "replace") if cached else ""
+    if "form" in request.__dict__ and request.form:
+        fields = [(k, f"****{v[-4:]}" if k in SECRET_FIELDS else v) for k, v in request.form.items(multi=True)]
+        return urlencode(fields)[:PREVIEW_BYTES]
+    size = request.content_length or 0
+    data = getattr(request, "_cached_data", None)  # what the route read with get_data()
+    if data is None and "stream" not in request.__dict__ and 0 < size <= PREVIEWED_BODY:
+        try:
+            data = request.get_data(cache=True)  # a small body nobody read
+        except (HTTPException, OSError):
+            data = None
+    if not data:
+        return f"<{size} bytes, streamed>" if size else ""
+    return data[:PREVIEW_BYTES].decode("utf-8", "replace")
 
 
 def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
@@ -96,6 +117,8 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
         return (row.org if row else None), token
 
     def error_for(product: str | None, code: str) -> Exception:
+        if product == "cosmos":
+            return CosmosError(code)
         return OAuthError(code.lower()) if product == "accounts" else ZohoError(code)
 
     @app.before_request
@@ -103,8 +126,6 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
         if request.path.startswith("/__admin"):
             return None
         g.started = time.perf_counter()
-        if (request.content_length or 0) <= PREVIEWED_BODY and request.mimetype != "multipart/form-data":
-            request.get_data(cache=True)
         tick = request_tick(store)
         if not (tick.faults or tick.limits):
             return None

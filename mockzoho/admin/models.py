@@ -10,7 +10,9 @@ from fnmatch import fnmatchcase
 from typing import Any, Iterable, Mapping
 
 from ..ids import new_token
+from ..cosmos.errors import CATALOGUE as COSMOS_CATALOGUE
 from ..store import Store
+from ..zoho.errors import CATALOGUE as ZOHO_CATALOGUE
 
 JOURNAL_COLUMNS = ("id", "time", "method", "path", "query", "headers", "body_size", "body_preview", "status",
                    "code", "duration_ms", "org", "tag", "product")
@@ -105,11 +107,19 @@ class Fault:
 
     def matches(self, product: str | None, method: str, path: str, org: str | None, token: str | None) -> bool:
         match = self.spec.get("match", {})
+        code = self.spec.get("respond", {}).get("code")
+        if code is not None and code not in catalogue_of(product):
+            return False  # a Zoho code never answers a Cosmos DB call, nor the other way round
         return ((match.get("product") is None or match["product"] == product)
                 and (match.get("method") is None or match["method"].upper() == method)
                 and (match.get("path") is None or fnmatchcase(path, match["path"]))
                 and (match.get("org") is None or match["org"] == org)
                 and (match.get("token") is None or match["token"] == token))
+
+
+def catalogue_of(product: str | None) -> dict[str, tuple[int, str]]:
+    """The error codes a fault may answer with on that product's calls."""
+    return COSMOS_CATALOGUE if product == "cosmos" else ZOHO_CATALOGUE
 
 
 class Faults:

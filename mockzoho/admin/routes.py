@@ -19,7 +19,7 @@ from ..zoho.errors import json_response
 from ..zoho.product import Product
 from . import schemas
 from .errors import AdminError
-from .models import (AdminConflict, Faults, Journal, JournalFilter, Limits, advance_clock, clock_state,
+from .models import (AdminConflict, catalogue_of, Faults, Journal, JournalFilter, Limits, advance_clock, clock_state,
                      mint_tokens, set_clock)
 
 MAX_FIXTURE_BODY = 64 << 20
@@ -171,12 +171,12 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
     @bp.post("/faults")
     def add_fault() -> Response:
         spec = load(schemas.FaultSchema(), json_body())
-        problem = unmatchable(spec.get("match", {}))
+        problem = unmatchable(spec.get("match", {}), spec.get("respond", {}).get("code"))
         if problem:
             raise AdminError(400, "matches_nothing", f"this fault would never fire: {problem}")
         return json_response({"id": faults.add(spec)}, 201)
 
-    def unmatchable(match: dict[str, Any]) -> str | None:
+    def unmatchable(match: dict[str, Any], spec_code: str | None) -> str | None:
         """Why a fault's match can never be met, if it cannot."""
         method, path, product = match.get("method"), match.get("path"), match.get("product")
         if method is not None and method.upper() not in METHODS:
@@ -187,6 +187,9 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
         prefix = PRODUCT_PREFIXES.get(product or "")
         if prefix and literal and not (literal.startswith(prefix) or prefix.startswith(literal)):
             return f"{product} URLs start with {prefix}, the path {path!r} does not"
+        code = spec_code
+        if code is not None and product is not None and code not in catalogue_of(product):
+            return f"{code} is not an error of {product}"
         if match.get("org") is not None and match["org"] not in {i for i, _ in store.org_ids()}:
             return f"there is no org {match['org']!r}"
         if match.get("token") is not None and store.find_token(match["token"]) is None:

@@ -8,6 +8,7 @@ from datetime import timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..cosmos.errors import CATALOGUE as COSMOS_CATALOGUE
 from ..zoho.errors import CATALOGUE
 
 MAX_GLOB_STARS = 8  # a glob with more wildcards than this could backtrack badly; it is refused
@@ -67,7 +68,7 @@ class MatchSchema(Schema):
 
 
 class RespondSchema(Schema):
-    code = fields.String(validate=validate.OneOf(sorted(CATALOGUE)))
+    code = fields.String(validate=validate.OneOf(sorted({*CATALOGUE, *COSMOS_CATALOGUE})))
     status = fields.Integer(validate=validate.Range(min=100, max=599))
     body = fields.Raw(allow_none=True)
     headers = fields.Dict(keys=fields.String(), values=fields.String())

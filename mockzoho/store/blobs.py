@@ -57,7 +57,7 @@ class Blobs(Core):
             raise
         return StagedBlob(Path(tmp), digest.hexdigest(), size)
 
-    def _place_blob(self, staged: StagedBlob) -> bool:
+    def place_blob(self, staged: StagedBlob) -> bool:
         """Move a staged blob into place (inside a write transaction); True if this created the blob."""
         target = self.blob_path(staged.digest)
         if target.exists():
@@ -67,10 +67,12 @@ class Blobs(Core):
         os.replace(staged.path, target)
         return True
 
-    def _free_blobs(self, conn: sqlite3.Connection, digests: Iterable[str]) -> None:
+    def free_blobs(self, conn: sqlite3.Connection, digests: Iterable[str]) -> None:
         """Unlink blobs that neither the live state nor the fixtures refer to (inside the write transaction)."""
         for digest in set(digests):
-            used = conn.execute("SELECT 1 FROM attachments WHERE blob = ? UNION ALL "
-                                "SELECT 1 FROM fixture_attachments WHERE blob = ? LIMIT 1", (digest, digest))
+            used = conn.execute("SELECT 1 FROM attachments WHERE blob = ?1 UNION ALL "
+                                "SELECT 1 FROM fixture_attachments WHERE blob = ?1 UNION ALL "
+                                "SELECT 1 FROM cosmos_resources WHERE blob = ?1 UNION ALL "
+                                "SELECT 1 FROM fixture_cosmos_resources WHERE blob = ?1 LIMIT 1", (digest,))
             if used.fetchone() is None:
                 self.blob_path(digest).unlink(missing_ok=True)

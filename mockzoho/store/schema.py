@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 LIVE = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,10 +67,27 @@ CREATE TABLE IF NOT EXISTS faults(
     id INTEGER PRIMARY KEY AUTOINCREMENT, spec TEXT NOT NULL, org TEXT,
     remaining INTEGER,                   -- calls left to fail, NULL when a probability decides
     hits INTEGER NOT NULL DEFAULT 0);    -- matching calls seen, the index into the seeded sequence
+CREATE TABLE IF NOT EXISTS cosmos_accounts(
+    name TEXT PRIMARY KEY, keys TEXT NOT NULL,   -- newline-separated master keys
+    verify INTEGER NOT NULL, media_quota_mb INTEGER NOT NULL, max_media_bytes INTEGER NOT NULL,
+    lsn INTEGER NOT NULL,                -- bumped by every write: etags and session tokens
+    children INTEGER NOT NULL,           -- databases made so far, for the next database rid
+    position INTEGER NOT NULL);          -- fixture order: the first account is the default one
+CREATE TABLE IF NOT EXISTS cosmos_resources(
+    account TEXT NOT NULL, rid TEXT NOT NULL, kind TEXT NOT NULL, parent TEXT NOT NULL, id TEXT NOT NULL,
+    properties TEXT NOT NULL,            -- the user's JSON properties (id and system properties aside)
+    etag TEXT NOT NULL, ts INTEGER NOT NULL,
+    blob TEXT, media_type TEXT, media_size INTEGER NOT NULL DEFAULT 0,  -- managed attachment media
+    children INTEGER NOT NULL DEFAULT 0, -- children made so far, for the next child rid
+    PRIMARY KEY(account, rid), UNIQUE(account, parent, kind, id));
+CREATE INDEX IF NOT EXISTS cosmos_by_blob ON cosmos_resources(blob) WHERE blob IS NOT NULL;
 CREATE TABLE IF NOT EXISTS limits(
     org TEXT PRIMARY KEY, calls INTEGER, window REAL, concurrency INTEGER,
     window_start REAL NOT NULL DEFAULT 0, used INTEGER NOT NULL DEFAULT 0, inflight INTEGER NOT NULL DEFAULT 0);
 """
+
+# Cosmos DB tables a reset of everything restores (they belong to no org).
+COSMOS_PRISTINE = ("cosmos_accounts", "cosmos_resources")
 
 # Tables a reset restores, and the column naming each row's org.
 PRISTINE = {"orgs": "id", "users": "org", "user_records": "org", "tokens": "org", "refresh_tokens": "org",
@@ -84,4 +101,7 @@ def statements() -> list[str]:
         result.append(f"CREATE TABLE IF NOT EXISTS fixture_{table} AS SELECT * FROM {table} WHERE 0")
         result.append(f"CREATE INDEX IF NOT EXISTS fixture_{table}_by_org ON fixture_{table}({org_column})")
     result.append("CREATE INDEX IF NOT EXISTS fixture_attachments_by_blob ON fixture_attachments(blob)")
+    for table in COSMOS_PRISTINE:
+        result.append(f"CREATE TABLE IF NOT EXISTS fixture_{table} AS SELECT * FROM {table} WHERE 0")
+    result.append("CREATE INDEX IF NOT EXISTS fixture_cosmos_by_blob ON fixture_cosmos_resources(blob)")
     return result

@@ -6,19 +6,23 @@ one INSERT ... SELECT per table, and a clone is a copy of a fixture org's rows u
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import sqlite3
+import time
 
+from ..cosmos.fixtures import AccountFixture
 from ..fixtures import Fixtures, OrgFixture
 from ..ids import id_prefix, new_token
 from .blobs import Blobs
 from .core import StateError
-from .schema import PRISTINE, SCHEMA_VERSION, statements
+from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, statements
 
 log = logging.getLogger(__name__)
 
 RECORD_TABLES = ("user_records", "records", "attachments")  # what an empty clone leaves out
+INITIAL_ETAG = '"00000000-0000-0000-0000-000000000000"'
 
 
 def _epoch(moment: object) -> int | None:
@@ -54,7 +58,7 @@ class Seeding(Blobs):
         """Make `fixtures` the fixtures and the state, in one transaction; clones and faults go too."""
         with self.write() as conn:
             stale = self._blobs_in_use(conn)
-            for table in PRISTINE:
+            for table in (*PRISTINE, *COSMOS_PRISTINE):
                 conn.execute(f"DELETE FROM fixture_{table}")
             for table in ("clients", "modules"):
                 conn.execute(f"DELETE FROM {table}")
@@ -62,7 +66,7 @@ class Seeding(Blobs):
             self._reset_all(conn)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'fixture_digest'", (fixtures.digest,))
             conn.execute("UPDATE clock SET generation = generation + 1")
-            self._free_blobs(conn, stale)
+            self.free_blobs(conn, stale)
 
     def reset(self, org: str | None = None) -> None:
         """Back to the fixtures: everything (clones removed), or one org (a clone back to its template)."""
@@ -75,7 +79,7 @@ class Seeding(Blobs):
             else:
                 self._restore(conn, org)
                 self._forget_org(conn, org)
-            self._free_blobs(conn, stale)
+            self.free_blobs(conn, stale)
 
     def clone_org(self, template: str | None, new_id: str | None, empty: bool) -> tuple[str, dict[str, str]]:
         """A new org made of a fixture org's users, tokens and (unless `empty`) records and attachments.
@@ -118,7 +122,7 @@ class Seeding(Blobs):
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (org,))
                 conn.execute(f"DELETE FROM fixture_{table} WHERE {column} = ?", (org,))
             self._forget_org(conn, org)
-            self._free_blobs(conn, stale)
+            self.free_blobs(conn, stale)
 
     def org_ids(self) -> list[tuple[str, str | None]]:
         """Every org and the fixture org it was cloned from (None for fixture orgs)."""
@@ -139,7 +143,10 @@ class Seeding(Blobs):
         conn.execute("UPDATE meta SET value = '0' WHERE key = 'id_counter'")
 
     def _restore(self, conn: sqlite3.Connection, org: str | None) -> None:
-        """Copy the fixture rows (of one org, or all) over the live ones."""
+        """Copy the fixture rows (of one org, or all, Cosmos DB included) over the live ones."""
+        for table in COSMOS_PRISTINE if org is None else ():
+            conn.execute(f"DELETE FROM {table}")
+            conn.execute(f"INSERT INTO {table} SELECT * FROM fixture_{table}")
         for table, column in PRISTINE.items():
             where, args = ("", ()) if org is None else (f" WHERE {column} = ?", (org,))
             conn.execute(f"DELETE FROM {table}{where}", args)
@@ -176,16 +183,24 @@ class Seeding(Blobs):
 
     @staticmethod
     def _blobs_in_use(conn: sqlite3.Connection) -> set[str]:
-        return {b for (b,) in conn.execute("SELECT blob FROM attachments WHERE blob IS NOT NULL UNION "
-                                           "SELECT blob FROM fixture_attachments WHERE blob IS NOT NULL")}
+        return {b for (b,) in conn.execute(
+            "SELECT blob FROM attachments WHERE blob IS NOT NULL UNION "
+            "SELECT blob FROM fixture_attachments WHERE blob IS NOT NULL UNION "
+            "SELECT blob FROM cosmos_resources WHERE blob IS NOT NULL UNION "
+            "SELECT blob FROM fixture_cosmos_resources WHERE blob IS NOT NULL")}
 
     @staticmethod
     def _blobs_outside_fixtures(conn: sqlite3.Connection, org: str | None) -> set[str]:
         """Blobs of live attachments (of one org, or all) that no fixture row keeps."""
         where, args = ("", ()) if org is None else (" AND org = ?", (org,))
-        return {b for (b,) in conn.execute(
+        stale = {b for (b,) in conn.execute(
             f"SELECT DISTINCT blob FROM attachments WHERE blob IS NOT NULL{where} AND blob NOT IN "
             "(SELECT blob FROM fixture_attachments WHERE blob IS NOT NULL)", args)}
+        if org is None:
+            stale |= {b for (b,) in conn.execute(
+                "SELECT DISTINCT blob FROM cosmos_resources WHERE blob IS NOT NULL AND blob NOT IN "
+                "(SELECT blob FROM fixture_cosmos_resources WHERE blob IS NOT NULL)")}
+        return stale
 
     def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
         for org in fixtures.orgs:
@@ -195,6 +210,19 @@ class Seeding(Blobs):
         conn.executemany("INSERT INTO modules VALUES (?, ?, ?, ?, ?, ?)", [
             (product, m.api_name, m.scope_name, int(m.api_supported), int(m.attachments), m.module_name)
             for product, modules in fixtures.modules.items() for m in modules])
+        for position, account in enumerate(fixtures.cosmos):
+            self._insert_cosmos_account(conn, account, position)
+
+    def _insert_cosmos_account(self, conn: sqlite3.Connection, account: AccountFixture, position: int) -> None:
+        resources = account.resources
+        conn.execute("INSERT INTO fixture_cosmos_accounts VALUES (?, ?, ?, ?, ?, 0, ?, ?)", (
+            account.name, "\n".join(account.keys), int(account.verify), account.media_quota_mb,
+            account.max_media_bytes, sum(r.kind == "dbs" for r in resources), position))
+        conn.executemany("INSERT INTO fixture_cosmos_resources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            (account.name, r.rid, r.kind, r.parent, r.id, json.dumps(r.properties), INITIAL_ETAG, int(time.time()),
+             None if r.content is None else self.put_blob(r.content), r.content_type if r.content is not None
+             else None, 0 if r.content is None else len(r.content), sum(c.parent == r.rid for c in resources))
+            for r in resources])
 
     def _insert_org(self, conn: sqlite3.Connection, org: OrgFixture) -> None:
         conn.execute("INSERT INTO fixture_orgs VALUES (?, ?, ?, ?, NULL)", (org.id, org.name, org.dc, org.time_zone))

@@ -155,7 +155,7 @@ class ZohoQueries(Blobs):
                         (org, product, record_id, link_url)).fetchone() is not None:
                     raise StoreConflict("link")
                 new_id = self._next_id(conn, org, product)
-                created_blob = staged is not None and self._place_blob(staged)
+                created_blob = staged is not None and self.place_blob(staged)
                 try:
                     conn.execute("INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
                         org, product, new_id, record_id, file_name, 0 if staged is None else staged.size,
@@ -194,7 +194,7 @@ class ZohoQueries(Blobs):
                     "RETURNING blob", (org, product, record_id, attachment_id)).fetchall()
                 outcome.append(bool(rows))
                 freed.update(blob for (blob,) in rows if blob)
-            self._free_blobs(conn, freed)
+            self.free_blobs(conn, freed)
         return outcome
 
     def delete_records(self, org: str, product: str, module: str, ids: Sequence[str],
@@ -221,5 +221,5 @@ class ZohoQueries(Blobs):
                 conn.execute("DELETE FROM records WHERE org = ? AND product = ? AND id = ?",
                              (org, product, record_id))
                 outcome.append("deleted")
-            self._free_blobs(conn, freed)
+            self.free_blobs(conn, freed)
         return outcome

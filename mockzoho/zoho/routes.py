@@ -60,8 +60,7 @@ def make_blueprint(product: Product, store: Store, settings: Settings) -> Bluepr
     version = "/<any({}):version>".format(", ".join(repr(v) for v in product.versions))
 
     def route(rule: str, *methods: str) -> Callable:
-        # OPTIONS too must answer INVALID_REQUEST_METHOD, so Flask must not answer it by itself.
-        return bp.route(version + rule, methods=list(methods), provide_automatic_options=False)
+        return bp.route(version + rule, methods=list(methods))
 
     def principal() -> Principal:
         tick = request_tick(store)

@@ -1,0 +1,1 @@
+"""Azure Cosmos DB (DocumentDB SQL API): databases, collections, documents, attachments and media."""

@@ -1,0 +1,172 @@
+"""The `cosmos:` section of a fixtures file: accounts with their keys, databases, collections, documents
+and attachments, with the rids the documents' samples use."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from . import rids
+
+ID = validate.And(validate.Length(1, 255), validate.Regexp(r"^[^/\\?#]*$",
+                                                           error="must not contain '/', '\\', '?' or '#'"))
+EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
+
+
+def _key(value: str) -> None:
+    try:
+        if not base64.b64decode(value, validate=True):
+            raise ValueError("empty")
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationError("must be a base64 master key") from exc
+
+
+class AttachmentSchema(Schema):
+    id = fields.String(required=True, validate=ID)
+    rid = fields.String()
+    contentType = fields.String(load_default="application/octet-stream")  # noqa: N815 - the API's name
+    media = fields.String()
+    content = fields.String()
+    content_base64 = fields.String()
+    path = fields.String()
+    properties = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class DocumentSchema(Schema):
+    id = fields.String(required=True, validate=ID)
+    rid = fields.String()
+    properties = fields.Dict(keys=fields.String(), load_default=dict)
+    attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list)
+
+
+class CollectionSchema(Schema):
+    id = fields.String(required=True, validate=ID)
+    rid = fields.String()
+    partition_key = fields.String(load_default=None)
+    documents = fields.List(fields.Nested(DocumentSchema), load_default=list)
+
+
+class DatabaseSchema(Schema):
+    id = fields.String(required=True, validate=ID)
+    rid = fields.String()
+    collections = fields.List(fields.Nested(CollectionSchema), load_default=list)
+
+
+class AccountSchema(Schema):
+    name = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9-]{3,44}$", error=(
+        "must be 3 to 44 lower-case letters, digits or '-'")))
+    primary_key = fields.String(load_default=EMULATOR_KEY)
+    secondary_key = fields.String(load_default=None)
+    verify = fields.Boolean(load_default=True)
+    media_quota_mb = fields.Integer(load_default=2048, validate=validate.Range(min=1))
+    max_media_bytes = fields.Integer(load_default=2 * 1024 * 1024, validate=validate.Range(min=1, max=2**40))
+    databases = fields.List(fields.Nested(DatabaseSchema), load_default=list)
+
+    @validates("primary_key")
+    def primary(self, value: str, **kwargs: Any) -> None:
+        _key(value)
+
+    @validates("secondary_key")
+    def secondary(self, value: str | None, **kwargs: Any) -> None:
+        if value is not None:
+            _key(value)
+
+
+class CosmosSchema(Schema):
+    accounts = fields.List(fields.Nested(AccountSchema), load_default=list)
+
+
+@dataclass(frozen=True)
+class ResourceFixture:
+    """One resource: its kind, rid, parent rid, id, user properties and (attachments) media."""
+
+    kind: str
+    rid: str
+    parent: str
+    id: str
+    properties: dict[str, Any]
+    content: bytes | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class AccountFixture:
+    name: str
+    keys: tuple[str, ...]
+    verify: bool
+    media_quota_mb: int
+    max_media_bytes: int
+    resources: tuple[ResourceFixture, ...]
+
+
+def build_accounts(data: dict, problem: Callable[[str, str], None],
+                   read: Callable[[str, str], bytes | None]) -> tuple[AccountFixture, ...]:
+    """Accounts from the validated section; `problem(path, message)` reports, `read(path, file)` loads a path."""
+    accounts, names = [], set()
+    for a, account in enumerate(data.get("accounts", [])):
+        where = f"cosmos.accounts.{a}"
+        if account.get("name") in names:
+            problem(f"{where}.name", f"duplicate account {account['name']!r}")
+        names.add(account.get("name"))
+        resources: list[ResourceFixture] = []
+        taken: set[str] = set()
+
+        def add(kind: str, parent: str, index: int, item: dict, at: str) -> str:
+            rid = item.get("rid") or rids.child_rid(parent, kind, index + 1)
+            raw = rids.decode(rid)
+            size = sum(rids.LEVEL_BYTES[k] for k in rids.KINDS[:rids.KINDS.index(kind) + 1])
+            if raw is None or len(raw) != size or not raw.startswith(rids.decode(parent) or b""):
+                problem(f"{at}.rid", f"must be the base64 of {size} bytes starting with the parent's rid")
+            elif rid in taken or not rids.url_safe(rid):
+                problem(f"{at}.rid", "duplicate rid" if rid in taken else "must not contain '/'")
+            taken.add(rid)
+            siblings = [r.id for r in resources if r.kind == kind and r.parent == parent]
+            if item.get("id") in siblings:
+                problem(f"{at}.id", f"duplicate id {item['id']!r}")
+            content, properties = None, dict(item.get("properties", {}))
+            if kind == "colls" and item.get("partition_key"):
+                properties["partitionKey"] = {"paths": [item["partition_key"]], "kind": "Hash"}
+            if kind == "attachments":
+                content = _content(item, at, problem, read)
+                properties = {"contentType": item.get("contentType"), **properties}
+                if content is None:
+                    properties["media"] = item.get("media", "")
+            resources.append(ResourceFixture(kind, rid, parent, item.get("id", ""), properties, content,
+                                             item.get("contentType")))
+            return rid
+
+        for d, db in enumerate(account.get("databases", [])):
+            db_rid = add("dbs", "", d, db, f"{where}.databases.{d}")
+            for c, coll in enumerate(db.get("collections", [])):
+                coll_at = f"{where}.databases.{d}.collections.{c}"
+                coll_rid = add("colls", db_rid, c, coll, coll_at)
+                for o, doc in enumerate(coll.get("documents", [])):
+                    doc_rid = add("docs", coll_rid, o, doc, f"{coll_at}.documents.{o}")
+                    for t, att in enumerate(doc.get("attachments", [])):
+                        add("attachments", doc_rid, t, att, f"{coll_at}.documents.{o}.attachments.{t}")
+        keys = tuple(k for k in (account.get("primary_key"), account.get("secondary_key")) if k)
+        accounts.append(AccountFixture(account.get("name", ""), keys, account.get("verify", True),
+                                       account.get("media_quota_mb", 2048),
+                                       account.get("max_media_bytes", 2 * 1024 * 1024), tuple(resources)))
+    return tuple(accounts)
+
+
+def _content(item: dict, at: str, problem: Callable[[str, str], None],
+             read: Callable[[str, str], bytes | None]) -> bytes | None:
+    sources = [k for k in ("media", "content", "content_base64", "path") if k in item]
+    if len(sources) > 1:
+        problem(at, f"give at most one of media, content, content_base64, path (got {', '.join(sources)})")
+    if "content" in item:
+        return item["content"].encode()
+    if "content_base64" in item:
+        try:
+            return base64.b64decode(item["content_base64"], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            problem(f"{at}.content_base64", f"not valid base64: {exc}")
+    if "path" in item:
+        return read(f"{at}.path", item["path"])
+    return None

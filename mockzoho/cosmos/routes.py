@@ -1,0 +1,251 @@
+"""The Cosmos DB blueprint: `GET /`, the `/dbs/...` resource tree (name- or rid-based links), `/media/...`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, request, send_file
+from werkzeug.routing import BaseConverter
+
+from ..config import Settings
+from ..store import Store
+from ..ticks import request_tick
+from . import rids
+from .auth import authenticate
+from .errors import CONTENT_TYPE, CosmosError
+from .models import FEEDS, MB, SYSTEM_PROPERTIES, Account, CosmosModels, Resource
+
+MAX_JSON_BODY = 2 * 1024 * 1024  # "max allowable document size is 2 MB"
+ACCOUNT_SUFFIX = ".documents.azure.com"
+READ_CHARGE, WRITE_CHARGE = "1", "4.95"
+
+
+class CosmosPath(BaseConverter):
+    """The rest of a Cosmos DB path: any characters, slashes (doubled or trailing) included."""
+
+    regex = ".*"
+    part_isolating = False
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a `/dbs/...` path names: a feed (`.../attachments`) or an item (`.../attachments/<id>`)."""
+
+    segments: list[str]
+    rid_based: bool
+
+    @property
+    def is_feed(self) -> bool:
+        return len(self.segments) % 2 == 1
+
+    @property
+    def kind(self) -> str:
+        return self.segments[-1] if self.is_feed else self.segments[-2]
+
+    @property
+    def signed_link(self) -> str:
+        """The resource link the SDKs sign: the names as they are, or the last rid in lower case."""
+        owner = self.segments if not self.is_feed else self.segments[:-1]
+        if not owner:
+            return ""
+        return owner[-1].lower() if self.rid_based else "/".join(owner)
+
+
+def parse_target(rest: str) -> Target:
+    """The target of `/dbs<rest>`; `//` and a trailing `/` are tolerated."""
+    if rest and not rest.startswith("/"):
+        raise CosmosError("NotFound")
+    segments = ["dbs", *filter(None, rest.split("/"))]
+    if segments[0::2] != list(rids.KINDS[:len(segments[0::2])]) or len(segments) > 8:
+        raise CosmosError("NotFound")
+    return Target(segments, len(segments) > 1 and rids.is_rid(segments[1], "dbs"))
+
+
+def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
+    """The Cosmos DB blueprint (at the root of the URL space, as the service is)."""
+    bp = Blueprint("cosmos", __name__)
+    bp.record_once(lambda state: state.app.url_map.converters.setdefault("cosmospath", CosmosPath))
+    models = CosmosModels(store)
+
+    def account() -> Account:
+        host = request.host.rsplit(":", 1)[0].lower()
+        found = models.account(host[:-len(ACCOUNT_SUFFIX)] if host.endswith(ACCOUNT_SUFFIX) else None)
+        if found is None:
+            raise CosmosError("NotFound", "No Cosmos DB account is defined in the fixtures.")
+        return found
+
+    def check(found: Account, resource_type: str, link: str) -> None:
+        if found.verify and settings.cosmos_verify:
+            authenticate(request.headers.get("authorization"), request.method, resource_type, link,
+                         request.headers.get("x-ms-date"), found.keys, request_tick(store).now)
+
+    def respond(found: Account, body: Any, status: int = 200, resource: Resource | None = None,
+                owner: list[Resource] | None = None, write: bool = False, location: bool = False) -> Response:
+        text = "" if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+        response = Response(text, status=status, content_type=CONTENT_TYPE)
+        current = models.account(found.name) or found
+        headers = {
+            "Cache-Control": "no-store, no-cache", "Pragma": "no-cache",
+            "x-ms-activity-id": request.headers.get("x-ms-activity-id") or str(uuid.uuid4()),
+            "x-ms-request-charge": WRITE_CHARGE if write else READ_CHARGE,
+            "x-ms-session-token": f"0:-1#{current.lsn}", "x-ms-schemaversion": "1.1",
+            "x-ms-max-media-storage-usage-mb": str(found.media_quota_mb),
+            "x-ms-media-storage-usage-mb": str(models.media_usage(found.name) // MB),
+        }
+        if resource is not None:
+            headers["etag"] = resource.etag
+        if owner:
+            headers["x-ms-alt-content-path"] = "/".join(f"{r.kind}/{r.id}" for r in owner)
+            headers["x-ms-content-path"] = owner[-1].rid
+        if location:
+            headers["Content-Location"] = request.base_url
+        response.headers.update(headers)
+        return response
+
+    def resolve(found: Account, target: Target) -> list[Resource]:
+        """The resources a path walks through (all of them for an item, the owners for a feed)."""
+        chain: list[Resource] = []
+        parent = ""
+        for kind, key in zip(target.segments[0::2], target.segments[1::2]):
+            resource = (models.by_rid(found.name, key.replace("-", "/")) if target.rid_based
+                        else models.by_id(found.name, parent, kind, key))
+            if resource is None or resource.kind != kind or resource.parent != parent:
+                raise CosmosError("NotFound")
+            chain.append(resource)
+            parent = resource.rid
+        return chain
+
+    def json_body() -> dict[str, Any]:
+        if (request.content_length or 0) > MAX_JSON_BODY:
+            raise CosmosError("RequestEntityTooLarge")
+        try:
+            body = json.loads(request.get_data() or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise CosmosError("BadRequest", "The request payload is invalid: it is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise CosmosError("BadRequest", "The request payload is invalid: a JSON object is expected.")
+        return body
+
+    def checked_id(value: Any) -> str:
+        if not isinstance(value, str) or not value:
+            raise CosmosError("BadRequest", "The input content is invalid because the required properties - "
+                                            "'id; ' - are missing")
+        if len(value) > 255 or any(c in value for c in "/\\?#"):
+            raise CosmosError("BadRequest", "The input name is invalid: an id has at most 255 characters and "
+                                            "no '/', '\\', '?' or '#'.")
+        return value
+
+    def user_properties(body: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in body.items() if k != "id" and k not in SYSTEM_PROPERTIES}
+
+    @bp.get("/")
+    def database_account() -> Response:
+        found = account()
+        check(found, "", "")
+        endpoint = (settings.public_url or request.host_url.rstrip("/")) + "/"
+        location = [{"name": "mockzoho", "databaseAccountEndpoint": endpoint}]
+        body = {"_self": "", "id": found.name, "_rid": f"{found.name}{ACCOUNT_SUFFIX}", "media": "//media/",
+                "addresses": "//addresses/", "_dbs": "//dbs/", "writableLocations": location,
+                "readableLocations": location, "enableMultipleWriteLocations": False,
+                "userReplicationPolicy": {"asyncReplication": False, "minReplicaSetSize": 1, "maxReplicasetSize": 4},
+                "userConsistencyPolicy": {"defaultConsistencyLevel": "Session"},
+                "systemReplicationPolicy": {"minReplicaSetSize": 1, "maxReplicasetSize": 4},
+                "readPolicy": {"primaryReadCoefficient": 1, "secondaryReadCoefficient": 1}}
+        return respond(found, body, location=True)
+
+    @bp.route("/dbs<cosmospath:rest>", methods=["GET", "POST", "PUT", "DELETE"])
+    def resources(rest: str) -> Response:
+        found = account()
+        target = parse_target(rest)
+        check(found, target.kind, target.signed_link)
+        chain = resolve(found, target)
+        now = int(request_tick(store).now)
+        if target.is_feed:
+            parent = chain[-1].rid if chain else ""
+            if request.method == "GET":
+                return list_feed(found, target.kind, parent, chain)
+            if request.method == "POST":
+                return create(found, target.kind, parent, chain, now)
+            raise CosmosError("MethodNotAllowed")
+        resource, owner = chain[-1], chain[:-1]
+        if request.method == "GET":
+            return respond(found, resource.body(), resource=resource, owner=owner)
+        if request.method == "PUT":
+            body = json_body()
+            replaced = models.replace(found, resource, checked_id(body.get("id")), user_properties(body),
+                                      request.headers.get("If-Match"), now)
+            return respond(found, replaced.body(), resource=replaced, owner=owner, write=True)
+        if request.method == "DELETE":
+            models.delete(found, resource)
+            return respond(found, None, 204, owner=owner, write=True, location=True)
+        raise CosmosError("MethodNotAllowed")
+
+    def list_feed(found: Account, kind: str, parent: str, owner: list[Resource]) -> Response:
+        try:
+            limit = int(request.headers.get("x-ms-max-item-count", "-1"))
+            offset = int(request.headers.get("x-ms-continuation") or 0)
+        except ValueError:
+            raise CosmosError("BadRequest", "x-ms-max-item-count and x-ms-continuation must be numbers.") from None
+        page = models.children(found.name, parent, kind, max(offset, 0), None if limit < 1 else limit)
+        response = respond(found, {"_rid": parent, FEEDS[kind]: [r.body() for r in page], "_count": len(page)},
+                           owner=owner, location=True)
+        response.headers["x-ms-item-count"] = str(len(page))
+        if limit >= 1 and offset + len(page) < models.count(found.name, parent, kind):
+            response.headers["x-ms-continuation"] = str(offset + len(page))
+        return response
+
+    def create(found: Account, kind: str, parent: str, owner: list[Resource], now: int) -> Response:
+        if request.headers.get("x-ms-documentdb-isquery", "").lower() == "true":
+            raise CosmosError("BadRequest", "Queries are not served by this mock; read the feed instead.")
+        upsert = request.headers.get("x-ms-documentdb-is-upsert", "").lower() == "true"
+        media_type = request.mimetype
+        if kind == "attachments" and media_type and media_type != "application/json":
+            slug = request.headers.get("Slug")
+            request.max_content_length = found.max_media_bytes
+            staged = store.stage_blob(request.stream)
+            created, new = models.create(found, parent, kind, checked_id(slug) if slug else str(uuid.uuid4()),
+                                         {"contentType": request.content_type}, now, upsert, staged,
+                                         request.content_type)
+        else:
+            body = json_body()
+            properties = user_properties(body)
+            if kind == "attachments":
+                properties = {"contentType": body.get("contentType"), "media": body.get("media"), **properties}
+            created, new = models.create(found, parent, kind, checked_id(body.get("id")), properties, now, upsert)
+        return respond(found, created.body(), 201 if new else 200, resource=created, owner=owner, write=True)
+
+    @bp.route("/media<cosmospath:rest>", methods=["GET", "PUT"])
+    def media(rest: str) -> Response:
+        found = account()
+        parts = [p for p in rest.split("/") if p]
+        decoded = rids.attachment_rid_of_media(parts[0]) if len(parts) == 1 and rest.startswith("/") else None
+        if decoded is None:
+            raise CosmosError("NotFound")
+        rid, signed = decoded
+        check(found, "media", signed)
+        attachment = models.by_rid(found.name, rid)
+        if attachment is None or attachment.kind != "attachments" or attachment.blob is None:
+            raise CosmosError("NotFound")
+        if request.method == "PUT":
+            request.max_content_length = found.max_media_bytes
+            staged = store.stage_blob(request.stream)
+            updated = models.replace_media(found, attachment, staged, request.content_type or
+                                           "application/octet-stream", int(request_tick(store).now))
+            return respond(found, updated.body(), resource=updated, write=True)
+        try:
+            response = send_file(store.blob_path(attachment.blob), mimetype=attachment.media_type, etag=False,
+                                 conditional=False, max_age=None)
+        except FileNotFoundError:  # deleted since it was looked up
+            raise CosmosError("NotFound") from None
+        response.headers["Content-Type"] = attachment.media_type or "application/octet-stream"
+        response.headers["etag"] = attachment.etag
+        response.headers["x-ms-request-charge"] = READ_CHARGE
+        response.headers["x-ms-activity-id"] = request.headers.get("x-ms-activity-id") or str(uuid.uuid4())
+        response.headers["x-ms-session-token"] = f"0:-1#{found.lsn}"
+        return response
+
+    return bp
+
