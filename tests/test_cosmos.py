@@ -1,0 +1,346 @@
+"""Cosmos DB attachments: master-key auth, the seeds' samples, resources, media, errors, and azure-cosmos 3.2.0."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import io
+import json
+import re
+from email.utils import formatdate
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from mockzoho.app import create_app
+from mockzoho.cosmos.auth import payload, sign
+from servers import serve_in_thread
+
+KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
+SECONDARY = "bW9ja3pvaG8tc2Vjb25kYXJ5LWtleS1mb3ItdGhlLWNvc21vcy1hY2NvdW50LTEyMzQ1Njc4OTA="
+DOC = "dbs/volcanodb/colls/volcano1/docs/c3bb1fef-fcb1-56e3-0389-f88583c3ce0d"
+RID_DOC = "dbs/hUwBcw==/colls/hUwBc+gfDX4=/docs/hUwBc+gfDX4DAAAAAAAAAA=="
+NOW = "2030-01-01T00:00:00Z"
+NOW_HTTP = "Tue, 01 Jan 2030 00:00:00 GMT"
+SEEDS = Path(__file__).parent / "seeds"
+
+
+def headers(method: str, resource_type: str, link: str, key: str = KEY, date: str = NOW_HTTP,
+            upper_hex: bool = True, **extra: str) -> dict[str, str]:
+    """What an SDK sends: x-ms-date and the url-encoded master-key token."""
+    token = f"type=master&ver=1.0&sig={sign(key, payload(method, resource_type, link, date))}"
+    encoded = quote(token, "-_.!~*'()")
+    if not upper_hex:
+        encoded = re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), encoded)
+    return {"x-ms-date": date, "authorization": encoded, **extra}
+
+
+@pytest.fixture
+def cosmos_app(tmp_path: Path) -> Flask:
+    return create_app({"state": tmp_path / "state.db", "clock": NOW})
+
+
+@pytest.fixture
+def cosmos(cosmos_app: Flask) -> FlaskClient:
+    return cosmos_app.test_client()
+
+
+# -- authentication ------------------------------------------------------------------------------
+
+def test_the_documents_test_vector() -> None:
+    key = "dsZQi3KtZmCv1ljt3VNWNm7sQUF1y5rJfC6kv5JiwvW0EndXdDku/dkKBp8/ufDToSxLzR4y+O/0H/t4bQtVNw=="
+    text = payload("GET", "dbs", "dbs/ToDoList", "Thu, 27 Apr 2017 00:51:12 GMT")
+    assert text == "get\ndbs\ndbs/ToDoList\nthu, 27 apr 2017 00:51:12 gmt\n\n"
+    assert sign(key, text) == "c09PEVJrgp2uQRkr934kFbTqhByc7TVr3OHyqlu+c+c="
+
+
+@pytest.mark.parametrize("key,upper", [(KEY, True), (KEY, False), (SECONDARY, True)])
+def test_signed_requests_pass(cosmos: FlaskClient, key: str, upper: bool) -> None:
+    response = cosmos.get(f"/{DOC}/attachments", headers=headers("GET", "attachments", DOC, key, upper_hex=upper))
+    assert response.status_code == 200 and response.json["_count"] == 1
+
+
+def test_rid_links_are_signed_in_lower_case(cosmos: FlaskClient) -> None:
+    url = f"/{RID_DOC}/attachments/"
+    link = "hUwBc+gfDX4DAAAAAAAAAA==".lower()
+    assert cosmos.get(url, headers=headers("GET", "attachments", link)).status_code == 200
+    assert cosmos.get(url, headers=headers("GET", "attachments", "hUwBc+gfDX4DAAAAAAAAAA==")).status_code == 401
+
+
+@pytest.mark.parametrize("change", ["wrong-key", "no-token", "garbage", "wrong-verb", "not-master"])
+def test_bad_signatures_are_401_showing_the_payload(cosmos: FlaskClient, change: str) -> None:
+    sent = headers("GET", "attachments", DOC, key=base64.b64encode(b"wrong").decode() if change == "wrong-key" else KEY)
+    if change == "no-token":
+        del sent["authorization"]
+    elif change == "garbage":
+        sent["authorization"] = "%%%"
+    elif change == "wrong-verb":
+        sent = headers("POST", "attachments", DOC)
+    elif change == "not-master":
+        sent["authorization"] = sent["authorization"].replace("master", "resource")
+    response = cosmos.get(f"/{DOC}/attachments", headers=sent)
+    assert response.status_code == 401 and response.json["code"] == "Unauthorized"
+    assert f"payload to sign: 'get\nattachments\n{DOC}\n{NOW_HTTP.lower()}\n\n'" in response.json["message"]
+
+
+@pytest.mark.parametrize("date", [None, "Tue, 01 Jan 2030 00:16:00 GMT", "Mon, 31 Dec 2029 23:44:00 GMT", "soon"])
+def test_dates_off_the_clock_are_403(cosmos: FlaskClient, date: str | None) -> None:
+    sent = headers("GET", "attachments", DOC, date=date or NOW_HTTP)
+    if date is None:
+        del sent["x-ms-date"]
+    response = cosmos.get(f"/{DOC}/attachments", headers=sent)
+    assert (response.status_code, response.json["code"]) == (403, "Forbidden")
+    near = headers("GET", "attachments", DOC, date="Tue, 01 Jan 2030 00:14:00 GMT")
+    assert cosmos.get(f"/{DOC}/attachments", headers=near).status_code == 200
+
+
+def test_verification_is_on_unless_turned_off(tmp_path: Path) -> None:
+    on = create_app({"state": tmp_path / "a.db"}).test_client()
+    assert on.get("/").status_code == 403
+    off = create_app({"state": tmp_path / "b.db", "cosmos_verify": False}).test_client()
+    assert off.get("/").status_code == 200
+
+
+# -- the seeds' samples, replayed with verification off ------------------------------------------
+
+def sample_request(document: str) -> list[tuple[str, str, dict[str, str], bytes]]:
+    """Method, path, headers and body of each sample request in a seed document."""
+    text = (SEEDS / document).read_text()
+    found = []
+    for match in re.finditer(r"(POST|DELETE) https://contosomarketing\.documents\.azure\.com(\S+) HTTP/1\.1\s*\n"
+                             r"((?:[A-Za-z-]+: .*\n)+)\s*(\{[^\n]*\}|\{[\s\S]*?\}\s*\n)?", text):
+        method, path, head, body = match.groups()
+        sent = dict(line.strip().split(": ", 1) for line in head.strip().splitlines())
+        sent.pop("Content-Length", None)
+        found.append((method, path, sent, (body or "").strip().encode()))
+    return found
+
+
+@pytest.fixture
+def replay(tmp_path: Path) -> FlaskClient:
+    return create_app({"state": tmp_path / "state.db", "cosmos_verify": False}).test_client()
+
+
+def test_seed_000_delete_attachment(replay: FlaskClient) -> None:
+    [(method, path, sent, _)] = sample_request("000_8650b262686c4704.txt")
+    response = replay.open(path, method=method, headers=sent, base_url="https://contosomarketing.documents.azure.com")
+    assert (response.status_code, response.data) == (204, b"")
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Content-Location"] == f"https://contosomarketing.documents.azure.com{path}"
+    assert response.headers["x-ms-alt-content-path"] == DOC
+    assert response.headers["x-ms-content-path"] == "Sl8fALN4sw4CAAAAAAAAAA=="
+    assert re.fullmatch(r"0:-1#\d+", response.headers["x-ms-session-token"])
+    for header in ("x-ms-request-charge", "x-ms-activity-id", "x-ms-schemaversion",
+                   "x-ms-max-media-storage-usage-mb", "x-ms-media-storage-usage-mb"):
+        assert response.headers[header]
+    again = replay.open(path, method=method, headers=sent)
+    assert (again.status_code, again.json["code"]) == (404, "NotFound")
+
+
+def test_seed_001_create_attachment(replay: FlaskClient) -> None:
+    [(method, path, sent, body)] = sample_request("001_f99cfb9d807748dc.txt")
+    response = replay.open(path, method=method, headers=sent, data=body)
+    assert response.status_code == 201
+    created = response.json
+    documented = json.loads(re.search(r'HTTP/1.1 201 Created[\s\S]*?(\{[\s\S]*?\})\s*```', (
+        SEEDS / "001_f99cfb9d807748dc.txt").read_text()).group(1))
+    assert list(created) == list(documented)
+    assert {k: created[k] for k in ("id", "contentType", "media")} == {
+        k: documented[k] for k in ("id", "contentType", "media")}
+    assert created["_self"] == f"dbs/Sl8fAA==/colls/Sl8fALN4sw4=/docs/Sl8fALN4sw4CAAAAAAAAAA==/attachments/{created['_rid']}"
+    assert base64.b64decode(created["_rid"]).startswith(base64.b64decode("Sl8fALN4sw4CAAAAAAAAAA=="))
+    assert len(base64.b64decode(created["_rid"])) == 20 and isinstance(created["_ts"], int)
+    assert response.headers["etag"] == created["_etag"] and re.fullmatch(r'"[0-9a-f-]{36}"', created["_etag"])
+    assert replay.open(path, method=method, headers=sent, data=body).status_code == 409
+
+
+def test_seed_002_raw_media_and_metadata_by_rid(replay: FlaskClient) -> None:
+    samples = sample_request("002_9c55c4d0ec0931dc.txt")
+    assert [p for _, p, _, _ in samples] == [f"/{RID_DOC}/attachments"] * 2
+    (method, path, media_headers, _), (_, _, meta_headers, meta_body) = samples
+    image = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    created = replay.open(path, method=method, headers=media_headers, data=image)
+    assert created.status_code == 201
+    body = created.json
+    assert (body["id"], body["contentType"]) == ("brush.png", "image/png")
+    media_id = body["media"].removeprefix("/media/")
+    assert len(base64.b64decode(media_id, altchars=b"+-")) == 21 and len(media_id) == 28
+    media = replay.get(body["media"])
+    assert (media.status_code, media.data, media.headers["Content-Type"]) == (200, image, "image/png")
+    metadata = replay.open(path, method=method, headers=meta_headers, data=meta_body)
+    assert (metadata.status_code, metadata.json["media"]) == (201, "www.bing.com")
+    assert replay.open(path, method=method, headers=media_headers, data=image).status_code == 409  # Slug taken
+
+
+# -- resources, errors and headers ---------------------------------------------------------------
+
+def signed(client: FlaskClient, method: str, path: str, **kwargs: object):
+    """A request signed as the SDKs sign it, with the type and link derived from the path."""
+    parts = [p for p in path.split("/") if p]
+    extra = kwargs.pop("extra", {})
+    if parts and parts[0] == "media":
+        raw = base64.b64decode(parts[1], altchars=b"+-")[:20]
+        resource_type, link = "media", base64.b64encode(raw, altchars=b"+-").decode().lower()
+    elif len(parts) % 2:
+        resource_type, link = parts[-1], "/".join(parts[:-1])
+    else:
+        resource_type, link = (parts[-2], "/".join(parts)) if parts else ("", "")
+    return client.open(path, method=method, headers=headers(method, resource_type, link, **extra), **kwargs)
+
+
+def test_database_account_points_at_this_server(cosmos: FlaskClient) -> None:
+    response = signed(cosmos, "GET", "/", base_url="http://127.0.0.1:8123")
+    assert response.json["writableLocations"] == [{"name": "mockzoho",
+                                                   "databaseAccountEndpoint": "http://127.0.0.1:8123/"}]
+    assert response.json["readableLocations"] == response.json["writableLocations"]
+    assert response.headers["x-ms-max-media-storage-usage-mb"] == "2048"
+
+
+def test_create_read_list_replace_delete(cosmos: FlaskClient) -> None:
+    assert signed(cosmos, "POST", "/dbs", json={"id": "shop"}).status_code == 201
+    assert signed(cosmos, "POST", "/dbs/shop/colls", json={"id": "orders"}).status_code == 201
+    doc = signed(cosmos, "POST", "/dbs/shop/colls/orders/docs", json={"id": "o1", "total": 5})
+    assert doc.status_code == 201 and doc.json["total"] == 5
+    upsert = signed(cosmos, "POST", "/dbs/shop/colls/orders/docs", json={"id": "o1", "total": 7},
+                    extra={"x-ms-documentdb-is-upsert": "True"})
+    assert (upsert.status_code, upsert.json["total"], upsert.json["_rid"]) == (200, 7, doc.json["_rid"])
+    base = "/dbs/shop/colls/orders/docs/o1/attachments"
+    etags = set()
+    for i in range(5):
+        created = signed(cosmos, "POST", base, json={"id": f"a{i}", "contentType": "text/plain", "media": "x"})
+        etags.add(created.headers["etag"])
+    assert len(etags) == 5
+    page = signed(cosmos, "GET", base, extra={"x-ms-max-item-count": "2"})
+    assert [a["id"] for a in page.json["Attachments"]] == ["a0", "a1"] and page.headers["x-ms-continuation"] == "2"
+    rest = signed(cosmos, "GET", base, extra={"x-ms-max-item-count": "10", "x-ms-continuation": "2"})
+    assert [a["id"] for a in rest.json["Attachments"]] == ["a2", "a3", "a4"] and "x-ms-continuation" not in rest.headers
+    assert rest.json["_rid"] == doc.json["_rid"] and rest.json["_count"] == 3 and rest.headers["x-ms-item-count"] == "3"
+    item = signed(cosmos, "GET", f"{base}/a0/")
+    stale = signed(cosmos, "PUT", f"{base}/a0", json={"id": "a0", "contentType": "image/png", "media": "y"},
+                   extra={"If-Match": '"00000000-0000-0000-0000-000000000000"'})
+    assert (stale.status_code, stale.json["code"]) == (412, "PreconditionFailed")
+    fresh = signed(cosmos, "PUT", f"{base}/a0", json={"id": "a0", "contentType": "image/png", "media": "y"},
+                   extra={"If-Match": item.json["_etag"]})
+    assert fresh.status_code == 200 and fresh.json["_etag"] != item.json["_etag"] and fresh.json["media"] == "y"
+    assert signed(cosmos, "DELETE", f"{base}/a0").status_code == 204
+    assert signed(cosmos, "GET", f"{base}/a0").status_code == 404
+    assert signed(cosmos, "DELETE", "/dbs/shop").status_code == 204
+    assert signed(cosmos, "GET", "/dbs/shop/colls/orders/docs/o1").status_code == 404
+
+
+@pytest.mark.parametrize("body,problem", [
+    (b"{not json", "not valid JSON"), (b"[1, 2]", "a JSON object"), (b'{"contentType": "x"}', "'id; '"),
+    (json.dumps({"id": "a" * 256}).encode(), "at most 255"), (json.dumps({"id": "a/b"}).encode(), "no '/'"),
+    (json.dumps({"id": "a#b"}).encode(), "no '/'"),
+])
+def test_bad_bodies_are_400(cosmos: FlaskClient, body: bytes, problem: str) -> None:
+    response = signed(cosmos, "POST", f"/{DOC}/attachments", data=body, content_type="application/json")
+    assert (response.status_code, response.json["code"]) == (400, "BadRequest") and problem in response.json["message"]
+
+
+def test_paths_tolerate_doubled_and_trailing_slashes(cosmos: FlaskClient) -> None:
+    link = DOC
+    response = cosmos.get("/", environ_overrides={"PATH_INFO": f"//{DOC.replace('/', '//')}//attachments/"},
+                          headers=headers("GET", "attachments", link))
+    assert response.status_code == 200 and response.json["_count"] == 1
+
+
+def test_media_limits(tmp_path: Path) -> None:
+    (tmp_path / "f.yaml").write_text("""
+cosmos:
+  accounts:
+    - name: small
+      max_media_bytes: 100
+      media_quota_mb: 1
+      databases: [{id: d, collections: [{id: c, documents: [{id: x}]}]}]
+""")
+    client = create_app({"state": tmp_path / "s.db", "fixtures": tmp_path, "clock": NOW}).test_client()
+    path = "/dbs/d/colls/c/docs/x/attachments"
+    ok = signed(client, "POST", path, data=b"a" * 100, content_type="application/pdf", extra={"Slug": "ok.pdf"})
+    assert ok.status_code == 201
+    big = signed(client, "POST", path, data=b"a" * 101, content_type="application/pdf", extra={"Slug": "big.pdf"})
+    assert (big.status_code, big.json["code"]) == (413, "RequestEntityTooLarge")
+    replaced = signed(client, "PUT", ok.json["media"], data=b"b" * 50, content_type="text/plain")
+    assert replaced.status_code == 200
+    media = signed(client, "GET", ok.json["media"])
+    assert (media.data, media.headers["Content-Type"]) == (b"b" * 50, "text/plain")
+    assert signed(client, "DELETE", f"{path}/ok.pdf").status_code == 204
+    assert signed(client, "GET", ok.json["media"]).status_code == 404
+
+
+def test_activity_id_is_echoed(cosmos: FlaskClient) -> None:
+    ok = signed(cosmos, "GET", f"/{DOC}/attachments", extra={"x-ms-activity-id": "abc-123"})
+    missing = signed(cosmos, "GET", f"/{DOC}/attachments/nope", extra={"x-ms-activity-id": "abc-456"})
+    assert ok.headers["x-ms-activity-id"] == "abc-123" and missing.headers["x-ms-activity-id"] == "abc-456"
+    assert missing.json["message"].endswith("ActivityId: abc-456")
+
+
+def test_reset_journal_and_faults_cover_cosmos(cosmos: FlaskClient) -> None:
+    assert signed(cosmos, "DELETE", f"/{DOC}/attachments/image_id_2").status_code == 204
+    [entry] = cosmos.get("/__admin/requests?path=/dbs/*").json["requests"]
+    assert (entry["product"], entry["status"], entry["method"]) == ("cosmos", 204, "DELETE")
+    cosmos.post("/__admin/reset", json={})
+    assert signed(cosmos, "GET", f"/{DOC}/attachments/image_id_2").status_code == 200
+    fault = cosmos.post("/__admin/faults", json={"match": {"product": "cosmos"}, "respond": {"code": "TooManyRequests"},
+                                                 "times": 1})
+    assert fault.status_code == 201
+    throttled = signed(cosmos, "GET", f"/{DOC}/attachments")
+    assert (throttled.status_code, throttled.json["code"]) == (429, "TooManyRequests")
+    assert throttled.headers["x-ms-retry-after-ms"]
+    assert cosmos.post("/__admin/faults", json={"match": {"product": "crm"}, "respond": {"code": "TooManyRequests"}}
+                       ).status_code == 400
+
+
+def test_unknown_methods_and_paths(cosmos: FlaskClient) -> None:
+    assert signed(cosmos, "PATCH", "/dbs").json["code"] == "MethodNotAllowed"
+    assert signed(cosmos, "GET", "/dbs/volcanodb/tables").json["code"] == "NotFound"
+    assert signed(cosmos, "GET", "/media/!!!").json["code"] == "NotFound"
+
+
+# -- azure-cosmos 3.2.0, unchanged -----------------------------------------------------------------
+
+def test_azure_cosmos_client(tmp_path: Path) -> None:
+    import azure.cosmos.cosmos_client as cosmos_client
+    import azure.cosmos.documents as documents
+    import azure.cosmos.errors as errors
+
+    app = create_app({"state": tmp_path / "s.db"})
+    with serve_in_thread(app) as url:
+        policy = documents.ConnectionPolicy()
+        policy.MediaReadMode = documents.MediaReadMode.Streamed  # bytes that are not UTF-8 come back as they are
+        client = cosmos_client.CosmosClient(url, {"masterKey": KEY}, policy)
+        database = client.CreateDatabase({"id": "sdkdb"})
+        container = client.CreateContainer(database["_self"], {"id": "things"})
+        item = client.CreateItem(container["_self"], {"id": "thing-1", "colour": "red"})
+        linked = client.CreateAttachment(item["_self"], {"id": "link", "contentType": "text/html",
+                                                         "media": "https://www.example.com"})
+        payload_bytes = bytes(range(256)) * 4
+        managed = client.CreateAttachmentAndUploadMedia(item["_self"], io.BytesIO(payload_bytes),
+                                                        {"slug": "blob.bin", "contentType": "application/octet-stream"})
+        assert hashlib.sha256(client.ReadMedia(managed["media"]).read()).digest() == \
+            hashlib.sha256(payload_bytes).digest()
+        assert sorted(a["id"] for a in client.ReadAttachments(item["_self"])) == ["blob.bin", "link"]
+        with pytest.raises(errors.HTTPFailure) as stale:
+            client.ReplaceAttachment(linked["_self"], {"id": "link", "contentType": "text/plain", "media": "x"},
+                                     {"accessCondition": {"type": "IfMatch", "condition": '"stale"'}})
+        assert stale.value.status_code == 412
+        client.DeleteAttachment(linked["_self"])
+        with pytest.raises(errors.HTTPFailure) as gone:
+            client.DeleteAttachment(linked["_self"])
+        assert gone.value.status_code == 404
+        with pytest.raises(errors.HTTPFailure) as refused:
+            cosmos_client.CosmosClient(url, {"masterKey": base64.b64encode(b"not the key").decode()}).ReadDatabase(
+                "dbs/sdkdb")
+        assert refused.value.status_code == 401
+        assert client.ReadAttachment(managed["_self"])["contentType"] == "application/octet-stream"
+        assert hmac.compare_digest(client.ReadItem(item["_self"])["colour"], "red")
+
+
+def test_real_clock_dates_work(tmp_path: Path) -> None:
+    client = create_app({"state": tmp_path / "s.db"}).test_client()
+    now = formatdate(usegmt=True)
+    assert client.get(f"/{DOC}/attachments", headers=headers("GET", "attachments", DOC, date=now)).status_code == 200
