@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 from typing import Any
@@ -63,26 +62,6 @@ def redacted(headers: Headers) -> dict[str, str]:
     return shown
 
 
-def zoho_code(response: Response) -> str | None:
-    """The code an answer carries: a top-level error code, an OAuth error, or the first `data` entry's."""
-    if response.mimetype != "application/json" or response.direct_passthrough or \
-            (response.content_length or 0) > PREVIEWED_BODY:
-        return None
-    try:
-        body = json.loads(response.get_data())
-    except ValueError:
-        return None
-    if isinstance(body, dict):
-        if isinstance(body.get("code"), str):
-            return body["code"]
-        if isinstance(body.get("error"), str):
-            return body["error"]
-        data = body.get("data")
-        if isinstance(data, list) and data and isinstance(data[0], dict):
-            return data[0].get("code")
-    return None
-
-
 SECRET_FIELDS = {"client_secret", "refresh_token", "code", "token"}
 
 
@@ -109,6 +88,7 @@ def body_preview() -> str:
 def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
     """Register the toolkit's request hooks on the app."""
     journal, faults, limits = Journal(store, settings.journal_cap), Faults(store), Limits(store)
+    journal.set_cap()
 
     def org_and_token() -> tuple[str | None, str | None]:
         auth = request.authorization
@@ -178,7 +158,7 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
     @app.after_request
     def after(response: Response) -> Response:
         if "started" in g and not g.get("recorded"):
-            record(response.status_code, zoho_code(response))
+            record(response.status_code, g.get("api_code"))
         return response
 
     @app.teardown_request

@@ -51,6 +51,9 @@ class JournalFilter:
         return " AND ".join(clauses), args
 
 
+_INSERT = f"INSERT INTO journal({', '.join(JOURNAL_COLUMNS[1:])}) VALUES ({', '.join('?' * 13)})"
+
+
 class Journal:
     """Every API request the mock served, newest last, capped, shared by all workers."""
 
@@ -59,11 +62,14 @@ class Journal:
         self.cap = cap
 
     def record(self, entry: Mapping[str, Any]) -> None:
+        """One entry, in one statement (a trigger drops what passes the cap)."""
+        self.store.connection().execute(_INSERT, [entry[c] if c != "headers" else json.dumps(entry[c])
+                                                  for c in JOURNAL_COLUMNS[1:]])
+
+    def set_cap(self) -> None:
+        """Make this server's cap the one the trigger keeps (every worker sets the same)."""
         with self.store.write() as conn:
-            cursor = conn.execute(
-                f"INSERT INTO journal({', '.join(JOURNAL_COLUMNS[1:])}) VALUES ({', '.join('?' * 13)})",
-                [entry[c] if c != "headers" else json.dumps(entry[c]) for c in JOURNAL_COLUMNS[1:]])
-            conn.execute("DELETE FROM journal WHERE id <= ?", (cursor.lastrowid - self.cap,))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('journal_cap', ?)", (str(self.cap),))
 
     def find(self, where: JournalFilter, limit: int) -> list[dict[str, Any]]:
         """Matching entries, newest first."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from flask import Response, has_request_context, request
+from flask import Response, g, has_request_context, request
 
 CONTENT_TYPE = "application/json"
 
@@ -39,7 +39,10 @@ class CosmosError(Exception):
 
     def response(self) -> Response:
         """The error answer, echoing the request's x-ms-activity-id if it sent one."""
-        given = request.headers.get("x-ms-activity-id") if has_request_context() else None
+        given = None
+        if has_request_context():
+            given = request.headers.get("x-ms-activity-id")
+            g.api_code = self.code
         activity_id = given or str(uuid.uuid4())
         body = json.dumps({"code": self.code, "message": f"{self.message}\r\nActivityId: {activity_id}"},
                           separators=(",", ":"))

@@ -94,9 +94,16 @@ PRISTINE = {"orgs": "id", "users": "org", "user_records": "org", "tokens": "org"
             "records": "org", "attachments": "org"}
 
 
+# Keeps the journal at its cap (meta `journal_cap`) as entries arrive, inside each insert's own transaction.
+JOURNAL_CAP_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS journal_cap AFTER INSERT ON journal BEGIN
+    DELETE FROM journal WHERE id <= NEW.id - (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_cap');
+END"""
+
+
 def statements() -> list[str]:
     """Every statement that creates the schema, pristine copies included (all idempotent)."""
-    result = [s for s in LIVE.split(";") if s.strip()]
+    result = [s for s in LIVE.split(";") if s.strip()] + [JOURNAL_CAP_TRIGGER]
     for table, org_column in PRISTINE.items():
         result.append(f"CREATE TABLE IF NOT EXISTS fixture_{table} AS SELECT * FROM {table} WHERE 0")
         result.append(f"CREATE INDEX IF NOT EXISTS fixture_{table}_by_org ON fixture_{table}({org_column})")

@@ -184,6 +184,17 @@ class ZohoQueries(Blobs):
             if taken is None:
                 return candidate
 
+    def delete_attachment(self, org: str, product: str, module: str, record_id: str, attachment_id: str) -> bool:
+        """Delete one attachment of a live record of `module` in one statement; True if it was there."""
+        rows = self.connection().execute(
+            "DELETE FROM attachments WHERE org = ?1 AND product = ?2 AND record_id = ?3 AND id = ?4 AND EXISTS "
+            "(SELECT 1 FROM records WHERE org = ?1 AND product = ?2 AND id = ?3 AND module = ?5) RETURNING blob",
+            (org, product, record_id, attachment_id, module)).fetchall()
+        if rows and rows[0][0]:
+            with self.write() as conn:  # blobs are freed under the write lock, as uploads place them
+                self.free_blobs(conn, [rows[0][0]])
+        return bool(rows)
+
     def delete_attachments(self, org: str, product: str, record_id: str, ids: Sequence[str]) -> list[bool]:
         """Delete attachments of a record in one transaction; True for each id that existed."""
         with self.write() as conn:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 # Top-level domain of www.zohoapis.<tld> for each data centre (reference §1).
 API_DOMAINS: dict[str, str] = {
     "us": "com",
@@ -20,6 +22,7 @@ _DC_BY_DOMAIN = {**{f"zohoapis.{tld}": dc for dc, tld in API_DOMAINS.items()},
                  **{f"accounts.{domain}": dc for dc, domain in ACCOUNTS_DOMAINS.items()}}
 
 
+@lru_cache(maxsize=256)
 def data_centre_for_host(host: str, default: str) -> str:
     """The data centre a Host header names: `*.zohoapis.<tld>` or `accounts.zoho.<tld>`, else `default`."""
     name = host.rsplit(":", 1)[0] if not host.endswith("]") else host

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response
+from flask import Response, g, has_request_context
 
 CONTENT_TYPE = "application/json;charset=utf-8"
 
@@ -64,7 +64,20 @@ def success_entry(record_id: str, message: str = RECORD_DELETED) -> dict[str, An
     return {"code": "SUCCESS", "details": {"id": record_id}, "message": message, "status": "success"}
 
 
+def answer_code(payload: Any) -> str | None:
+    """The code an answer carries (for the journal): an error's code, an OAuth error, the first data entry's."""
+    if not isinstance(payload, dict):
+        return None
+    for key in ("code", "error"):
+        if isinstance(payload.get(key), str):
+            return payload[key]
+    data = payload.get("data")
+    return data[0].get("code") if isinstance(data, list) and data and isinstance(data[0], dict) else None
+
+
 def json_response(payload: Any, status: int = 200, content_type: str = CONTENT_TYPE) -> Response:
     """Compact JSON in the given key order, with Zoho's content type."""
+    if has_request_context():
+        g.api_code = answer_code(payload)
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     return Response(body, status=status, content_type=content_type)

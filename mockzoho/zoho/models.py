@@ -220,10 +220,18 @@ class ZohoModels:
                                 {"param_name": "attachmentUrl"}) from None
             raise ZohoError("INVALID_DATA", RELATED_ID_INVALID, {"resource_path_index": 1}) from None
 
-    def delete_attachment(self, principal: Principal, record_id: str, attachment_id: str) -> None:
-        """Delete one attachment of a checked record; INVALID_DATA if it is not there."""
-        [deleted] = self.store.delete_attachments(principal.org, self.product.name, record_id, [attachment_id])
-        if not deleted:
+    def delete_attachment(self, principal: Principal, module: Module, record_id: str, attachment_id: str,
+                          action: Action) -> None:
+        """Delete one attachment; the record's errors first, then INVALID_DATA if the attachment is not there.
+
+        The delete is tried first (one statement that also checks the record), and only a miss looks closer:
+        the hot path of the API costs a single write.
+        """
+        if principal.restricted:  # access must be settled before anything is deleted
+            self.require_record(principal, module, record_id, action)
+        if not self.store.delete_attachment(principal.org, self.product.name, module.api_name, record_id,
+                                            attachment_id):
+            self.require_record(principal, module, record_id, action)
             raise ZohoError("INVALID_DATA", ID_INVALID)
 
     def delete_attachments(self, principal: Principal, record_id: str,

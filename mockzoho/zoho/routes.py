@@ -135,8 +135,7 @@ def make_blueprint(product: Product, store: Store, settings: Settings) -> Bluepr
     def delete_attachment(version: str, module: str, record_id: str, attachment_id: str) -> Response:
         caller = principal()
         found = models.authorize(caller, module, DELETE_ATTACHMENT)
-        models.require_record(caller, found, record_id, DELETE_ATTACHMENT)
-        models.delete_attachment(caller, record_id, attachment_id)
+        models.delete_attachment(caller, found, record_id, attachment_id, DELETE_ATTACHMENT)
         return json_response({"data": [success_entry(attachment_id)]})
 
     @route("/<module>/<record_id>/Attachments", "DELETE")
