@@ -18,8 +18,8 @@ from .config import Settings, instant
 from .cosmos.errors import CosmosError
 from .cosmos.routes import make_cosmos_blueprint
 from .crm import CRM
-from .fixtures import load_fixtures
-from .store import Store
+from .fixtures import fixture_digest, load_fixtures
+from .store import StateError, Store
 from .zoho.errors import ZohoError
 from .zoho.routes import make_blueprint
 
@@ -34,16 +34,20 @@ HTTP_ERROR_CODES = {404: "INVALID_URL_PATTERN", 405: "INVALID_REQUEST_METHOD", 3
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     """A ready mockzoho app; the state file is seeded from the fixtures the first time only."""
     settings = Settings.load(config)
-    fixtures = load_fixtures(settings.fixtures, PRODUCTS)
     store = Store(settings.state)
-    store.seed(fixtures, settings.id_seed, instant(settings.clock) if settings.clock else None)
+    # A state already seeded from these very files needs no parsing: restarts stay fast with big fixtures.
+    if store.seeded_digest() is None or store.seeded_digest() != fixture_digest(settings.fixtures):
+        fixtures = load_fixtures(settings.fixtures, PRODUCTS)
+        store.seed(fixtures, settings.id_seed, instant(settings.clock) if settings.clock else None)
 
+    if settings.admin_token and store.find_token(settings.admin_token) is not None:
+        raise StateError("the admin token is also a Zoho access token of the fixtures: choose another one")
     app = Flask(__name__)
     # OPTIONS is not served by these APIs: Flask must not answer it by itself (with an HTML body).
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     # `//` must not be redirected: it is simply a URL the API does not have.
     app.url_map.merge_slashes = False
-    app.extensions["mockzoho"] = {"settings": settings, "store": store, "fixtures": fixtures}
+    app.extensions["mockzoho"] = {"settings": settings, "store": store}
     for product in PRODUCTS:
         app.register_blueprint(make_blueprint(product, store, settings))
     app.register_blueprint(make_accounts_blueprint(store, settings))

@@ -59,8 +59,11 @@ def check_fixtures(args: argparse.Namespace) -> int:
 
 
 def admin_client(args: argparse.Namespace) -> AdminClient:
-    return AdminClient(args.url or os.environ.get("MOCKZOHO_URL", "http://127.0.0.1:8000"),
-                       args.admin_token if args.admin_token is not None else os.environ.get("MOCKZOHO_ADMIN_TOKEN", ""))
+    url = args.url or os.environ.get("MOCKZOHO_URL", "http://127.0.0.1:8000")
+    if not url.startswith(("http://", "https://")):
+        raise AdminClientError(2, f"{url!r} is not a URL: give it with http:// (e.g. http://127.0.0.1:8000)")
+    return AdminClient(url, args.admin_token if args.admin_token is not None
+                       else os.environ.get("MOCKZOHO_ADMIN_TOKEN", ""))
 
 
 def reset(args: argparse.Namespace) -> Any:
@@ -88,7 +91,11 @@ def fault(args: argparse.Namespace) -> Any:
     if args.code:
         spec["respond"] = {"code": args.code}
     elif args.status:
-        spec["respond"] = {"status": args.status, "body": json.loads(args.body) if args.body else None}
+        try:
+            body = json.loads(args.body) if args.body else None
+        except ValueError as exc:
+            raise AdminClientError(400, f"--body is not JSON: {exc}") from None
+        spec["respond"] = {"status": args.status, "body": body}
     if args.delay_ms:
         spec["delay_ms"] = args.delay_ms
     if args.drop:
@@ -110,8 +117,9 @@ def control(command: Callable[[argparse.Namespace], Any]) -> Callable[[argparse.
         try:
             answer = command(args)
         except AdminClientError as exc:
-            print(f"mockzoho: {exc}", file=sys.stderr)
-            return 2 if exc.status in (0, 401) else 1
+            details = exc.body.get("details") if isinstance(exc.body, dict) else None
+            print(f"mockzoho: {exc}" + (f": {json.dumps(details)}" if details else ""), file=sys.stderr)
+            return 2 if exc.status in (0, 2, 401) else 1
         if isinstance(answer, list):
             for item in answer:
                 print(json.dumps(item, ensure_ascii=False))

@@ -17,6 +17,7 @@ from .zoho.errors import CATALOGUE, CONTENT_TYPE
 # gunicorn reads these names when started with `--config python:mockzoho.server`.
 worker_class = "mockzoho.server.JsonErrorWorker"
 limit_request_line = 8190  # gunicorn's maximum: 100 ids of 19 digits fit with room to spare
+timeout = 300  # a slow 100 MB upload or download, or a 60 s delay fault, must not get the worker killed
 
 _CODES = {414: "INVALID_URL_PATTERN", 500: "INTERNAL_ERROR"}
 
@@ -44,7 +45,8 @@ class Server(BaseApplication):
 
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
         self.application = app
-        self.options = {"worker_class": worker_class, "limit_request_line": limit_request_line, **options}
+        self.options = {"worker_class": worker_class, "limit_request_line": limit_request_line, "timeout": timeout,
+                        **options}
         super().__init__()
 
     def load_config(self) -> None:

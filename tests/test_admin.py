@@ -307,7 +307,7 @@ def test_probability_follows_the_seed(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("spec,problem", [
     ({"match": {"path": "/crm/*"}}, "give an action"),
-    ({"respond": {"code": "NOT_A_CODE"}}, "Must be one of"),
+    ({"respond": {"code": "NOT_A_CODE"}}, "not an error code of the Zoho or Cosmos DB catalogue"),
     ({"respond": {"code": "INTERNAL_ERROR", "status": 500}}, "either a Zoho error"),
     ({"respond": {"code": "INTERNAL_ERROR"}, "times": 2, "probability": 0.5}, "not both"),
     ({"respond": {"code": "INTERNAL_ERROR"}, "match": {"path": "/*a*a*a*a*a*a*a*a*a*a*b"}}, "too complex"),

@@ -41,6 +41,15 @@ class Client:
     user: str
 
     def allows_redirect(self, uri: str) -> bool:
+        """A registered (glob) redirect URI; never one with userinfo or a port that is not a number, which
+        a glob like `http://127.0.0.1:*` would otherwise let through to another host."""
+        parts = urlsplit(uri)
+        try:
+            parts.port
+        except ValueError:
+            return False
+        if "@" in parts.netloc or parts.scheme not in ("http", "https"):
+            return False
         return any(fnmatchcase(uri, pattern) for pattern in self.redirect_uris)
 
 

@@ -16,8 +16,17 @@ MAX_BODY = 64 * 1024  # token requests are a few parameters; a bigger body is re
 
 
 def base_url(settings: Settings) -> str:
-    """This server as the client reached it (or as configured): never a real Zoho host."""
-    return settings.public_url or request.host_url.rstrip("/")
+    """This server as the client reached it (or as configured): never a real Zoho host. A client that
+    reached it under a Zoho host name (a hosts-file entry, say) gets the socket's own address instead."""
+    if settings.public_url:
+        return settings.public_url
+    if data_centre_for_host(request.host, "") == "":
+        return request.host_url.rstrip("/")
+    sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+    if sock is not None:
+        host, port = sock.getsockname()[:2]
+        return f"{request.scheme}://{host}:{port}"
+    return f"{request.scheme}://localhost"
 
 
 def make_accounts_blueprint(store: Store, settings: Settings) -> Blueprint:

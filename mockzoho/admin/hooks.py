@@ -7,8 +7,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, Response, g, request
-from werkzeug.datastructures import Headers
+from flask import Flask, Request, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..accounts.errors import OAuthError
@@ -20,6 +19,7 @@ from ..zoho.errors import ZohoError, json_response
 from .models import Faults, Journal, Limits
 
 PREVIEW_BYTES = 256
+ACCOUNTS_BODY = 64 * 1024  # as the accounts routes allow
 PREVIEWED_BODY = 64 * 1024  # bodies up to this size that no route read are read for the preview
 PRODUCT_PREFIXES = (("/crm/", "crm"), ("/bigin/", "bigin"), ("/oauth/", "accounts"))
 
@@ -51,11 +51,18 @@ def product_of(path: str) -> str | None:
     return next((name for prefix, name in PRODUCT_PREFIXES if path.startswith(prefix)), None)
 
 
-def redacted(headers: Headers) -> dict[str, str]:
-    """Request headers for the journal; credentials keep only their last 4 characters."""
+def redacted(environ: dict[str, Any]) -> dict[str, str]:
+    """Request headers for the journal (read from the WSGI environ, which is faster than werkzeug's view);
+    credentials keep only their last 4 characters."""
     shown = {}
-    for name, value in headers.items():
-        if name.lower() in ("authorization", "x-mockzoho-admin-token"):
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").title()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            name = key.replace("_", "-").title()
+        else:
+            continue
+        if name == "Authorization":
             scheme, _, secret = value.partition(" ")
             value = f"{scheme} ****{secret[-4:]}" if secret else f"****{value[-4:]}"
         shown[name] = value
@@ -65,19 +72,21 @@ def redacted(headers: Headers) -> dict[str, str]:
 SECRET_FIELDS = {"client_secret", "refresh_token", "code", "token"}
 
 
-def body_preview() -> str:
+def body_preview(req: Request) -> str:
     """The start of the body as the route left it: file names of an upload, form fields (secrets shortened),
     or the bytes themselves when the route read them whole (or not at all)."""
-    if "files" in request.__dict__ and request.files:
-        return " ".join(f"{name}={f.filename}" for name, f in request.files.items(multi=True))
-    if "form" in request.__dict__ and request.form:
-        fields = [(k, f"****{v[-4:]}" if k in SECRET_FIELDS else v) for k, v in request.form.items(multi=True)]
-        return urlencode(fields)[:PREVIEW_BYTES]
-    size = request.content_length or 0
+    if not req.content_length and "CHUNKED" not in req.environ.get("HTTP_TRANSFER_ENCODING", "").upper():
+        return ""
+    if "files" in req.__dict__ and req.files:
+        return " ".join(f"{name}={f.filename}" for name, f in req.files.items(multi=True))
+    if "form" in req.__dict__ and req.form:
+        fields = [(k, f"****{v[-4:]}" if k in SECRET_FIELDS else v) for k, v in req.form.items(multi=True)]
+        return urlencode(fields, safe="*")[:PREVIEW_BYTES]
+    size = req.content_length or 0
     data = getattr(request, "_cached_data", None)  # what the route read with get_data()
-    if data is None and "stream" not in request.__dict__ and 0 < size <= PREVIEWED_BODY:
+    if data is None and "stream" not in req.__dict__ and 0 < size <= PREVIEWED_BODY:
         try:
-            data = request.get_data(cache=True)  # a small body nobody read
+            data = req.get_data(cache=True)  # a small body nobody read
         except (HTTPException, OSError):
             data = None
     if not data:
@@ -91,10 +100,25 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
     journal.set_cap()
 
     def org_and_token() -> tuple[str | None, str | None]:
+        """The org a call acts for (from its access token, or on the accounts server from the refresh token,
+        grant code or token it sends), and its access token."""
         auth = request.authorization
         token = auth.token if auth is not None and auth.type == "zoho-oauthtoken" else None
-        row = store.find_token(token) if token else None
-        return (row.org if row else None), token
+        if token:
+            return store.org_of_credential(token), token
+        if request.path.startswith("/oauth/"):
+            request.max_content_length = ACCOUNTS_BODY
+            for name in ("refresh_token", "code", "token"):
+                value = request.values.get(name)
+                if value:
+                    return store.org_of_credential(value), None
+        return None, None
+
+    def journal_org() -> str | None:
+        try:
+            return org_and_token()[0]
+        except (HTTPException, UnicodeError):  # a body too big to read, or a query that is not UTF-8
+            return None
 
     def error_for(product: str | None, code: str) -> Exception:
         if product == "cosmos":
@@ -103,7 +127,7 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
 
     @app.before_request
     def before() -> Response | None:
-        if request.path.startswith("/__admin"):
+        if request.environ.get("PATH_INFO", "").startswith("/__admin"):
             return None
         g.started = time.perf_counter()
         tick = request_tick(store)
@@ -147,18 +171,22 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
         return Response(status=500)
 
     def record(status: int, code: str | None) -> None:
+        req, ctx = request._get_current_object(), g._get_current_object()  # proxies cost: resolve once
+        environ = req.environ
         journal.record({
-            "time": request_tick(store).now, "method": request.method, "path": request.path,
-            "query": request.query_string.decode("latin-1"), "headers": redacted(request.headers),
-            "body_size": request.content_length or 0, "body_preview": body_preview(), "status": status,
-            "code": code, "duration_ms": round((time.perf_counter() - g.started) * 1000, 3),
-            "org": g.org if "org" in g else org_and_token()[0], "tag": request.headers.get("X-Mockzoho-Tag"), "product": product_of(request.path)})
-        g.recorded = True
+            "time": request_tick(store).now, "method": req.method, "path": req.path,
+            "query": environ.get("QUERY_STRING", ""), "headers": redacted(environ),
+            "body_size": req.content_length or 0, "body_preview": body_preview(req), "status": status,
+            "code": code, "duration_ms": round((time.perf_counter() - ctx.started) * 1000, 3),
+            "org": ctx.org if "org" in ctx else journal_org(), "tag": environ.get("HTTP_X_MOCKZOHO_TAG"),
+            "product": product_of(req.path)})
+        ctx.recorded = True
 
     @app.after_request
     def after(response: Response) -> Response:
-        if "started" in g and not g.get("recorded"):
-            record(response.status_code, g.get("api_code"))
+        ctx = g._get_current_object()
+        if "started" in ctx and "recorded" not in ctx:
+            record(response.status_code, ctx.get("api_code"))
         return response
 
     @app.teardown_request

@@ -114,7 +114,7 @@ class Fault:
     def matches(self, product: str | None, method: str, path: str, org: str | None, token: str | None) -> bool:
         match = self.spec.get("match", {})
         code = self.spec.get("respond", {}).get("code")
-        if code is not None and code not in catalogue_of(product):
+        if code is not None and not code_fits(product, code):
             return False  # a Zoho code never answers a Cosmos DB call, nor the other way round
         return ((match.get("product") is None or match["product"] == product)
                 and (match.get("method") is None or match["method"].upper() == method)
@@ -123,9 +123,12 @@ class Fault:
                 and (match.get("token") is None or match["token"] == token))
 
 
-def catalogue_of(product: str | None) -> dict[str, tuple[int, str]]:
-    """The error codes a fault may answer with on that product's calls."""
-    return COSMOS_CATALOGUE if product == "cosmos" else ZOHO_CATALOGUE
+def code_fits(product: str | None, code: str) -> bool:
+    """Whether a fault's error code can answer a call of that product: Cosmos DB and Zoho codes come from
+    their catalogues; the accounts server answers any `{"error": "<code>"}`."""
+    if product == "accounts":
+        return True
+    return code in (COSMOS_CATALOGUE if product == "cosmos" else ZOHO_CATALOGUE)
 
 
 class Faults:

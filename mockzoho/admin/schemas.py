@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from datetime import timezone
+from datetime import datetime, timezone
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from ..cosmos.errors import CATALOGUE as COSMOS_CATALOGUE
-from ..zoho.errors import CATALOGUE
 
 MAX_GLOB_STARS = 8  # a glob with more wildcards than this could backtrack badly; it is refused
 PRODUCTS = ("crm", "bigin", "accounts", "cosmos")
@@ -50,8 +48,12 @@ class TokenSchema(Schema):
     expires_in = fields.Integer(load_default=3600, validate=validate.Range(min=1, max=10 * 365 * 86400))
 
 
+EARLIEST, LATEST = datetime(1971, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
 class ClockSchema(Schema):
-    now = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+    now = fields.AwareDateTime(required=True, default_timezone=timezone.utc,
+                               validate=validate.Range(min=EARLIEST, max=LATEST))
     frozen = fields.Boolean(load_default=True)
 
 
@@ -68,10 +70,19 @@ class MatchSchema(Schema):
 
 
 class RespondSchema(Schema):
-    code = fields.String(validate=validate.OneOf(sorted({*CATALOGUE, *COSMOS_CATALOGUE})))
+    code = fields.String(validate=validate.Regexp(r"^[A-Za-z_]{1,64}$", error="not an error code"))
     status = fields.Integer(validate=validate.Range(min=100, max=599))
     body = fields.Raw(allow_none=True)
-    headers = fields.Dict(keys=fields.String(), values=fields.String())
+    headers = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$",
+                                                                      error="not a header name")),
+                          values=fields.String(validate=validate.Regexp(r"^[^\r\n\x00]{0,1024}$",
+                                                                        error="not a header value")))
+
+    @validates("headers")
+    def own_headers(self, value: dict[str, str], **kwargs: Any) -> None:
+        framing = {"content-length", "transfer-encoding", "connection"} & {k.lower() for k in value}
+        if framing:
+            raise ValidationError(f"the server sets {', '.join(sorted(framing))} itself")
 
     @validates_schema
     def code_or_status(self, data: dict, **kwargs: Any) -> None:

@@ -61,8 +61,6 @@ CREATE TABLE IF NOT EXISTS journal(
     id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
     query TEXT NOT NULL, headers TEXT NOT NULL, body_size INTEGER NOT NULL, body_preview TEXT NOT NULL,
     status INTEGER NOT NULL, code TEXT, duration_ms REAL NOT NULL, org TEXT, tag TEXT, product TEXT);
-CREATE INDEX IF NOT EXISTS journal_by_org ON journal(org);
-CREATE INDEX IF NOT EXISTS journal_by_tag ON journal(tag);
 CREATE TABLE IF NOT EXISTS faults(
     id INTEGER PRIMARY KEY AUTOINCREMENT, spec TEXT NOT NULL, org TEXT,
     remaining INTEGER,                   -- calls left to fail, NULL when a probability decides

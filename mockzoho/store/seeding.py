@@ -54,6 +54,19 @@ class Seeding(Blobs):
                 ("id_prefix", str(id_prefix(id_seed))), ("id_counter", "0")])
         return True
 
+    def seeded_digest(self) -> str | None:
+        """The digest of the fixtures this state was seeded from, or None if it was not seeded yet."""
+        if not self.path.exists():
+            return None
+        try:
+            meta = dict(self.connection().execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.OperationalError:  # a new, empty file
+            return None
+        if meta and meta.get("schema") != SCHEMA_VERSION:
+            raise StateError(f"{self.path} was written by another mockzoho version "
+                             f"(schema {meta.get('schema')}); start with --fresh or another state path")
+        return meta.get("fixture_digest")
+
     def replace_fixtures(self, fixtures: Fixtures) -> None:
         """Make `fixtures` the fixtures and the state, in one transaction; clones and faults go too."""
         with self.write() as conn:

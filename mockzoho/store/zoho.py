@@ -97,6 +97,13 @@ class ZohoQueries(Blobs):
             "WHERE t.token = ?", (token,)).fetchone()
         return None if row is None else TokenRow(*row)
 
+    def org_of_credential(self, value: str) -> str | None:
+        """The org an access or refresh token, or a grant code, belongs to."""
+        row = self.connection().execute(
+            "SELECT org FROM tokens WHERE token = ?1 UNION ALL SELECT org FROM refresh_tokens WHERE token = ?1 "
+            "UNION ALL SELECT org FROM grant_codes WHERE code = ?1 LIMIT 1", (value,)).fetchone()
+        return None if row is None else row[0]
+
     def record_module(self, org: str, product: str, record_id: str) -> str | None:
         """The module of a live record, or None if there is no such record."""
         row = self.connection().execute(

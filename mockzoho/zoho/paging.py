@@ -11,6 +11,7 @@ from typing import Any
 from .errors import ZohoError
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000
 TOKEN_LIFETIME = 24 * 3600
 
 
@@ -29,7 +30,7 @@ class Page:
 def _positive(name: str, value: str | None, default: int) -> int:
     if value is None:
         return default
-    if not value.isascii() or not value.isdigit() or int(value) < 1:
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
         raise ZohoError("INVALID_DATA", details={"param_name": name, "expected_data_type": "integer"})
     return int(value)
 
@@ -45,7 +46,7 @@ def parse_page(page: str | None, per_page: str | None, token: str | None, scope:
         scope_of, number, size, expires = data["s"], int(data["p"]), int(data["n"]), int(data["e"])
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
         raise invalid from None
-    if scope_of != scope or expires <= now or number < 1 or not 1 <= size <= MAX_PER_PAGE:
+    if scope_of != scope or expires <= now or not 1 <= number <= MAX_PAGE or not 1 <= size <= MAX_PER_PAGE:
         raise invalid
     return Page(number, size)
 
