@@ -63,8 +63,8 @@ class Journal:
 
     def record(self, entry: Mapping[str, Any]) -> None:
         """One entry, in one statement (a trigger drops what passes the cap)."""
-        self.store.connection().execute(_INSERT, [entry[c] if c != "headers" else json.dumps(entry[c])
-                                                  for c in JOURNAL_COLUMNS[1:]])
+        self.store.write_one(_INSERT, [entry[c] if c != "headers" else json.dumps(entry[c])
+                                       for c in JOURNAL_COLUMNS[1:]])
 
     def set_cap(self) -> None:
         """Make this server's cap the one the trigger keeps (every worker sets the same)."""

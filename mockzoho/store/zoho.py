@@ -193,10 +193,10 @@ class ZohoQueries(Blobs):
 
     def delete_attachment(self, org: str, product: str, module: str, record_id: str, attachment_id: str) -> bool:
         """Delete one attachment of a live record of `module` in one statement; True if it was there."""
-        rows = self.connection().execute(
+        rows = self.write_one(
             "DELETE FROM attachments WHERE org = ?1 AND product = ?2 AND record_id = ?3 AND id = ?4 AND EXISTS "
             "(SELECT 1 FROM records WHERE org = ?1 AND product = ?2 AND id = ?3 AND module = ?5) RETURNING blob",
-            (org, product, record_id, attachment_id, module)).fetchall()
+            (org, product, record_id, attachment_id, module))
         if rows and rows[0][0]:
             with self.write() as conn:  # blobs are freed under the write lock, as uploads place them
                 self.free_blobs(conn, [rows[0][0]])
