@@ -7,6 +7,7 @@ function setup(thread)
 end
 function init(args)
   first = tonumber(os.getenv("FIRST_ID"))
+  start = tonumber(os.getenv("START"))
   per_record = tonumber(os.getenv("PER_RECORD"))
   first_record = tonumber(os.getenv("FIRST_RECORD"))
   step = tonumber(os.getenv("THREADS"))
@@ -14,7 +15,7 @@ function init(args)
   unknown = os.getenv("UNKNOWN") == "1"
 end
 function request()
-  local n = offset + counter * step
+  local n = start + offset + counter * step
   counter = counter + 1
   local record = first_record + math.floor(n / per_record)
   local id = first + n
