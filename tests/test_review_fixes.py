@@ -124,3 +124,15 @@ def test_options_is_json_everywhere(client: FlaskClient, path: str) -> None:
 def test_gunicorn_lets_slow_transfers_finish() -> None:
     assert gunicorn_settings.timeout >= 120
     assert "python:mockzoho.server" in (REPO / "Dockerfile").read_text()
+
+
+def test_a_relative_state_path_serves_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    monkeypatch.chdir(tmp_path)
+    client = create_app({"state": ".mockzoho/state.db"}).test_client()
+    base = "/crm/v8/Leads/2883756000000261101/Attachments"
+    upload = client.post(base, headers=auth(), data={"file": (io.BytesIO(b"relative"), "r.txt")})
+    new_id = upload.json["data"][0]["details"]["id"]
+    assert client.get(f"{base}/{new_id}", headers=auth()).data == b"relative"
+    assert client.get("/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261018",
+                      headers=auth()).data.startswith(b"Proposal")

@@ -65,7 +65,7 @@ class Core:
     """Connections and transactions on the state file."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+        self.path = Path(path).absolute()  # relative: to the start-up folder, not Flask's root
         self.blobs = blob_dir(self.path)
         self._local = threading.local()
 
