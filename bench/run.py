@@ -162,13 +162,12 @@ def bare_server() -> Server:
     return Server(argv, port, "/crm/v8/org")
 
 
-def wrk(url: str, script: str, seconds: float, start: int = 0, unknown: bool = False) -> tuple[float, float, float, int]:
+def wrk(url: str, mode: str, seconds: float, start: int = 0) -> tuple[float, float, float, int]:
     """Requests per second, p50 and p99 latency (ms) and the request count of one wrk run (2 threads, 8
-    connections); deletes take attachments from the `start`-th generated one on."""
-    env = {**os.environ, "FIRST_ID": str(FIRST_ID), "START": str(start), "FIRST_RECORD": str(FIRST_RECORD),
-           "PER_RECORD": str(PER_RECORD),
-           "THREADS": "2", "TOKEN": TOKEN, "UNKNOWN": "1" if unknown else "0"}
-    out = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", str(BENCH / script), url],
+    connections) of `bench/load.lua` in `mode`; deletes take attachments from the `start`-th generated one on."""
+    env = {**os.environ, "MODE": mode, "FIRST_ID": str(FIRST_ID), "START": str(start),
+           "FIRST_RECORD": str(FIRST_RECORD), "PER_RECORD": str(PER_RECORD), "THREADS": "2", "TOKEN": TOKEN}
+    out = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", str(BENCH / "load.lua"), url],
                          env=env, capture_output=True, text=True, check=True).stdout
 
     def latency(label: str) -> float:
@@ -178,7 +177,7 @@ def wrk(url: str, script: str, seconds: float, start: int = 0, unknown: bool = F
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     count = int(re.search(r"(\d+) requests in", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors and not unknown and script == "delete.lua":
+    if errors and mode == "delete":
         raise RuntimeError(f"{errors.group(1)} failed deletes:\n{out}")
     return rate, latency("50"), latency("99"), count
 
@@ -294,13 +293,13 @@ def throughput(work: Path, fixture: Path, runs: int, seconds: float) -> list[Row
     rows = []
     bare = bare_server()
     try:
-        for label, script, unknown in (("DELETE attachment (distinct ids)", "delete.lua", False),
-                                       ("DELETE unknown attachment (400)", "delete.lua", True),
-                                       ("mixed upload / list / delete", "mixed.lua", False)):
+        for label, mode in (("DELETE attachment (distinct ids)", "delete"),
+                            ("DELETE unknown attachment (400)", "unknown"),
+                            ("mixed upload / list / delete", "mixed")):
             # A fresh state for each workload, so that every delete finds its attachment.
-            mock = mock_server(work / f"tp-{script}-{unknown}.db", fixture)
+            mock = mock_server(work / f"tp-{mode}.db", fixture)
             try:
-                rows += workload(bare, mock, label, script, unknown, runs, seconds)
+                rows += workload(bare, mock, label, mode, runs, seconds)
             finally:
                 mock.stop()
     finally:
@@ -308,14 +307,13 @@ def throughput(work: Path, fixture: Path, runs: int, seconds: float) -> list[Row
     return rows
 
 
-def workload(bare: Server, mock: Server, label: str, script: str, unknown: bool, runs: int,
-             seconds: float) -> list[Row]:
+def workload(bare: Server, mock: Server, label: str, mode: str, runs: int, seconds: float) -> list[Row]:
     rate_m, p50_m, p99_m = Figure(label, "req/s"), Figure(label, "ms"), Figure(label, "ms")
     rate_b, p50_b, p99_b = Figure(label, "req/s"), Figure(label, "ms"), Figure(label, "ms")
     used = 0
     for _ in range(runs):
         for server, rate, p50, p99 in ((bare, rate_b, p50_b, p99_b), (mock, rate_m, p50_m, p99_m)):
-            r, l50, l99, count = wrk(server.url, script, seconds, used, unknown)
+            r, l50, l99, count = wrk(server.url, mode, seconds, used)
             rate.runs.append(r)
             p50.runs.append(l50)
             p99.runs.append(l99)
@@ -399,7 +397,7 @@ def memory(work: Path, fixture: Path, runs: int) -> list[Row]:
         rest = Figure("rest", "MB", [server.rss_mb()])
         total = 0
         while total < 100_000:
-            total += wrk(server.url, "delete.lua", 10, unknown=True)[3]
+            total += wrk(server.url, "unknown", 10)[3]
         after = Figure("after", "MB", [server.rss_mb()])
         rows.append(Row("4. memory", "worker RSS at rest", rest, None, "", None))
         rows.append(Row("4. memory", f"worker RSS after {total:,} requests (journal capped at 10,000)", after, rest,

@@ -1,0 +1,36 @@
+-- The requests of one wrk run. MODE=delete: each request deletes a different attachment (thread t takes
+-- attachments START + t, START + t + THREADS, ...); MODE=unknown: deletes of attachments that do not exist;
+-- MODE=mixed: a third each of small uploads, listings and deletes.
+local counter = 0
+local threads = 0
+function setup(thread)
+  thread:set("offset", threads)
+  threads = threads + 1
+end
+function init(args)
+  mode = os.getenv("MODE")
+  first = tonumber(os.getenv("FIRST_ID"))
+  start = tonumber(os.getenv("START"))
+  per_record = tonumber(os.getenv("PER_RECORD"))
+  first_record = tonumber(os.getenv("FIRST_RECORD"))
+  step = tonumber(os.getenv("THREADS"))
+  token = os.getenv("TOKEN")
+  boundary = "mockzohobench"
+  upload_body = "--" .. boundary .. "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bench.txt\"\r\n" ..
+                "Content-Type: text/plain\r\n\r\n" .. string.rep("x", 1024) .. "\r\n--" .. boundary .. "--\r\n"
+end
+function request()
+  local n = start + offset + counter * step
+  counter = counter + 1
+  local record = first_record + math.floor(n / per_record)
+  local headers = {["Authorization"] = "Zoho-oauthtoken " .. token}
+  local id = first + n
+  if mode == "unknown" then id = 900000000000000 + n end
+  if mode == "mixed" and n % 3 == 0 then
+    headers["Content-Type"] = "multipart/form-data; boundary=" .. boundary
+    return wrk.format("POST", string.format("/crm/v8/Leads/%d/Attachments", first_record), headers, upload_body)
+  elseif mode == "mixed" and n % 3 == 1 then
+    return wrk.format("GET", string.format("/crm/v8/Leads/%d/Attachments?fields=id&per_page=10", record), headers)
+  end
+  return wrk.format("DELETE", string.format("/crm/v8/Leads/%d/Attachments/%d", record, id), headers)
+end
