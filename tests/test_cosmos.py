@@ -344,3 +344,66 @@ def test_real_clock_dates_work(tmp_path: Path) -> None:
     client = create_app({"state": tmp_path / "s.db"}).test_client()
     now = formatdate(usegmt=True)
     assert client.get(f"/{DOC}/attachments", headers=headers("GET", "attachments", DOC, date=now)).status_code == 200
+
+
+# -- found in review -----------------------------------------------------------------------------
+
+def test_names_beyond_latin1(cosmos: FlaskClient) -> None:
+    assert signed(cosmos, "POST", "/dbs/volcanodb/colls/volcano1/docs", json={"id": "文档"}).status_code == 201
+    created = signed(cosmos, "POST", "/dbs/volcanodb/colls/volcano1/docs/文档/attachments",
+                     json={"id": "附件", "contentType": "text/plain", "media": "x"})
+    assert created.status_code == 201
+    assert created.headers["x-ms-alt-content-path"] == "dbs/volcanodb/colls/volcano1/docs/%E6%96%87%E6%A1%A3"
+    listing = signed(cosmos, "GET", "/dbs/volcanodb/colls/volcano1/docs/文档/attachments")
+    assert listing.status_code == 200 and listing.json["Attachments"][0]["id"] == "附件"
+
+
+def test_refused_slug_stores_nothing(cosmos_app: Flask, cosmos: FlaskClient) -> None:
+    response = signed(cosmos, "POST", f"/{DOC}/attachments", data=b"x" * 1000, content_type="image/png",
+                      extra={"Slug": "a/b"})
+    assert response.status_code == 400
+    assert not list(cosmos_app.extensions["mockzoho"]["store"].blobs.rglob(".upload-*"))
+
+
+@pytest.mark.parametrize("body", [b'{"id": "n1", "x": NaN}', b'{"id": "n2", "x": 1e400}', b"[" * 100_000])
+def test_what_is_not_json_is_400(cosmos: FlaskClient, body: bytes) -> None:
+    response = signed(cosmos, "POST", "/dbs/volcanodb/colls/volcano1/docs", data=body, content_type="application/json")
+    assert (response.status_code, response.json["code"]) == (400, "BadRequest")
+
+
+def test_every_answer_has_the_common_headers(cosmos: FlaskClient) -> None:
+    created = signed(cosmos, "POST", f"/{DOC}/attachments", data=b"bytes", content_type="text/plain",
+                     extra={"Slug": "m.txt"})
+    for response in (signed(cosmos, "GET", f"/{DOC}/attachments/nope"), signed(cosmos, "GET", created.json["media"]),
+                     cosmos.get(f"/{DOC}/attachments")):
+        for header in ("x-ms-activity-id", "x-ms-request-charge", "x-ms-session-token", "x-ms-schemaversion",
+                       "x-ms-max-media-storage-usage-mb", "x-ms-media-storage-usage-mb"):
+            assert response.headers.get(header), (response.status_code, header)
+        assert "Content-Disposition" not in response.headers
+
+
+def test_media_put_keeps_the_type_and_if_match_is_checked(cosmos: FlaskClient) -> None:
+    created = signed(cosmos, "POST", f"/{DOC}/attachments", data=b"one", content_type="text/plain",
+                     extra={"Slug": "m.txt"}).json
+    stale = signed(cosmos, "PUT", created["media"], data=b"two", content_type="image/x",
+                   extra={"If-Match": '"stale"'})
+    assert stale.status_code == 412
+    put = signed(cosmos, "PUT", created["media"], data=b"two", content_type="image/x",
+                 extra={"If-Match": created["_etag"]})
+    assert put.json["contentType"] == "image/x"
+    assert signed(cosmos, "GET", f"/{DOC}/attachments/m.txt").json["contentType"] == "image/x"
+    assert signed(cosmos, "DELETE", f"/{DOC}/attachments/m.txt", extra={"If-Match": '"stale"'}).status_code == 412
+    assert signed(cosmos, "DELETE", f"/{DOC}/attachments/m.txt", extra={"If-Match": put.json["_etag"]}).status_code == 204
+
+
+def test_a_raw_429_fault_carries_the_retry_header(cosmos: FlaskClient) -> None:
+    cosmos.post("/__admin/faults", json={"match": {"product": "cosmos"}, "times": 1,
+                                         "respond": {"status": 429, "body": {"code": "TooManyRequests"}}})
+    response = signed(cosmos, "GET", f"/{DOC}/attachments")
+    assert response.status_code == 429 and response.headers["x-ms-retry-after-ms"]
+
+
+def test_fixture_resources_have_their_own_etags(cosmos: FlaskClient) -> None:
+    etags = {signed(cosmos, "GET", path).json["_etag"] for path in (
+        "/dbs/volcanodb", "/dbs/volcanodb/colls/volcano1", f"/{DOC}", f"/{DOC}/attachments/image_id_2")}
+    assert len(etags) == 4

@@ -136,3 +136,12 @@ def test_a_relative_state_path_serves_downloads(tmp_path: Path, monkeypatch: pyt
     assert client.get(f"{base}/{new_id}", headers=auth()).data == b"relative"
     assert client.get("/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261018",
                       headers=auth()).data.startswith(b"Proposal")
+
+
+def test_redirects_to_unicode_uris_are_encoded(client: FlaskClient) -> None:
+    response = client.get("/oauth/v2/auth", query_string={
+        "client_id": "1000.MOCKZOHOCLIENT", "response_type": "code", "scope": "ZohoCRM.modules.ALL",
+        "redirect_uri": "http://localhost/rückruf", "state": "ü"})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("http://localhost/r%C3%BCckruf?code=") and location.isascii()

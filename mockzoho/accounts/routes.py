@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
+from werkzeug.urls import iri_to_uri
 
 from ..config import Settings
 from ..store import Store
@@ -59,6 +60,7 @@ def make_accounts_blueprint(store: Store, settings: Settings) -> Blueprint:
     @bp.get("/auth")
     def authorize() -> Response:
         target = accounts.authorize(params(), data_centre(), base_url(settings), request_tick(store).now)
-        return Response(status=302, headers={"Location": target})  # no HTML "Redirecting..." page
+        # No HTML "Redirecting..." page; and a Latin-1-safe header, whatever the redirect URI holds.
+        return Response(status=302, headers={"Location": iri_to_uri(target)})
 
     return bp

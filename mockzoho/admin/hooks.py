@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..accounts.errors import OAuthError
 from ..config import Settings
-from ..cosmos.errors import CosmosError
+from ..cosmos.errors import RETRY_AFTER_MS, CosmosError
 from ..store import Store
 from ..ticks import request_tick
 from ..zoho.errors import ZohoError, json_response
@@ -156,6 +156,8 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
             raise error_for(product, respond["code"])
         response = json_response(respond.get("body"), respond["status"], "application/json")
         response.headers.update(respond.get("headers", {}))
+        if product == "cosmos" and respond["status"] == 429:
+            response.headers.setdefault("x-ms-retry-after-ms", RETRY_AFTER_MS)  # what the SDKs wait on
         return response
 
     def drop_connection() -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,9 +81,9 @@ def _resource(row: tuple) -> Resource:
     return Resource(kind, rid, parent, id_, json.loads(properties), etag, ts, blob, media_type, media_size)
 
 
-def etag(lsn: int, ts: int) -> str:
-    """A quoted, GUID-shaped etag, new on every write."""
-    return f'"{lsn:08x}-0000-0000-0000-{ts & 0xFFFFFFFF:08x}0000"'
+def new_etag() -> str:
+    """A quoted GUID: new on every write, and never one a client held before a reset."""
+    return f'"{uuid.uuid4()}"'
 
 
 class CosmosModels:
@@ -143,7 +144,7 @@ class CosmosModels:
                     raise CosmosError("Conflict")
                 if staged is not None:
                     self._check_quota(conn, account, staged.size, existing[0] if existing else None)
-                lsn = self._bump(conn, account.name)
+                self._bump(conn, account.name)
                 blob = staged.digest if staged is not None else None
                 if staged is not None:
                     self.store.place_blob(staged)
@@ -153,14 +154,14 @@ class CosmosModels:
                                             (account.name, rid)).fetchone()[0]
                     conn.execute("UPDATE cosmos_resources SET properties = ?, etag = ?, ts = ?, blob = ?, "
                                  "media_type = ?, media_size = ? WHERE account = ? AND rid = ?",
-                                 (json.dumps(properties), etag(lsn, now), now, blob, media_type,
+                                 (json.dumps(properties), new_etag(), now, blob, media_type,
                                   staged.size if staged else 0, account.name, rid))
                     if old_blob and old_blob != blob:
                         self.store.free_blobs(conn, [old_blob])
                 else:
                     rid = self._new_rid(conn, account.name, parent, kind)
                     conn.execute("INSERT INTO cosmos_resources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-                                 (account.name, rid, kind, parent, id_, json.dumps(properties), etag(lsn, now), now,
+                                 (account.name, rid, kind, parent, id_, json.dumps(properties), new_etag(), now,
                                   blob, media_type, staged.size if staged else 0))
         finally:
             if staged is not None:
@@ -171,42 +172,41 @@ class CosmosModels:
                 if_match: str | None, now: int) -> Resource:
         """Replace a resource's properties (and maybe its id), if `if_match` (when given) is its etag."""
         with self.store.write() as conn:
-            current = conn.execute("SELECT etag FROM cosmos_resources WHERE account = ? AND rid = ?",
-                                   (account.name, resource.rid)).fetchone()
-            if current is None:
-                raise CosmosError("NotFound")
-            if if_match is not None and if_match not in (current[0], current[0].strip('"'), "*"):
-                raise CosmosError("PreconditionFailed")
+            self._check_etag(conn, account.name, resource.rid, if_match)
             if id_ != resource.id and conn.execute(
                     "SELECT 1 FROM cosmos_resources WHERE account = ? AND parent = ? AND kind = ? AND id = ?",
                     (account.name, resource.parent, resource.kind, id_)).fetchone():
                 raise CosmosError("Conflict")
-            lsn = self._bump(conn, account.name)
+            self._bump(conn, account.name)
             conn.execute("UPDATE cosmos_resources SET id = ?, properties = ?, etag = ?, ts = ? "
                          "WHERE account = ? AND rid = ?",
-                         (id_, json.dumps(properties), etag(lsn, now), now, account.name, resource.rid))
+                         (id_, json.dumps(properties), new_etag(), now, account.name, resource.rid))
         return self.by_rid(account.name, resource.rid)  # type: ignore[return-value]
 
     def replace_media(self, account: Account, attachment: Resource, staged: StagedBlob, media_type: str,
-                      now: int) -> Resource:
-        """Replace the bytes of a managed attachment."""
+                      if_match: str | None, now: int) -> Resource:
+        """Replace the bytes (and so the contentType) of a managed attachment, if `if_match` is its etag."""
         try:
             with self.store.write() as conn:
+                self._check_etag(conn, account.name, attachment.rid, if_match)
                 self._check_quota(conn, account, staged.size, attachment.rid)
-                lsn = self._bump(conn, account.name)
+                self._bump(conn, account.name)
                 self.store.place_blob(staged)
-                conn.execute("UPDATE cosmos_resources SET blob = ?, media_type = ?, media_size = ?, etag = ?, ts = ? "
-                             "WHERE account = ? AND rid = ?", (staged.digest, media_type, staged.size,
-                                                               etag(lsn, now), now, account.name, attachment.rid))
+                properties = {**attachment.properties, "contentType": media_type}
+                conn.execute("UPDATE cosmos_resources SET blob = ?, media_type = ?, media_size = ?, etag = ?, ts = ?, "
+                             "properties = ? WHERE account = ? AND rid = ?",
+                             (staged.digest, media_type, staged.size, new_etag(), now, json.dumps(properties),
+                              account.name, attachment.rid))
                 if attachment.blob and attachment.blob != staged.digest:
                     self.store.free_blobs(conn, [attachment.blob])
         finally:
             staged.path.unlink(missing_ok=True)
         return self.by_rid(account.name, attachment.rid)  # type: ignore[return-value]
 
-    def delete(self, account: Account, resource: Resource) -> None:
+    def delete(self, account: Account, resource: Resource, if_match: str | None = None) -> None:
         """Delete a resource and everything under it; NotFound if another request deleted it first."""
         with self.store.write() as conn:
+            self._check_etag(conn, account.name, resource.rid, if_match)
             rows = conn.execute(
                 "WITH RECURSIVE tree(rid) AS (SELECT rid FROM cosmos_resources WHERE account = ?1 AND rid = ?2 "
                 "UNION ALL SELECT r.rid FROM cosmos_resources r JOIN tree ON r.parent = tree.rid "
@@ -219,6 +219,16 @@ class CosmosModels:
             self.store.free_blobs(conn, [b for (b,) in rows if b])
 
     # -- helpers (inside a write transaction) ----------------------------------------------------
+
+    @staticmethod
+    def _check_etag(conn: sqlite3.Connection, account: str, rid: str, if_match: str | None) -> None:
+        """NotFound if the resource is gone; PreconditionFailed if `if_match` is given and is not its etag."""
+        current = conn.execute("SELECT etag FROM cosmos_resources WHERE account = ? AND rid = ?",
+                               (account, rid)).fetchone()
+        if current is None:
+            raise CosmosError("NotFound")
+        if if_match is not None and if_match not in (current[0], current[0].strip('"'), "*"):
+            raise CosmosError("PreconditionFailed")
 
     @staticmethod
     def _check_parent(conn: sqlite3.Connection, account: str, parent: str, kind: str) -> None:

@@ -6,6 +6,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, request, send_file
 from werkzeug.routing import BaseConverter
@@ -19,6 +20,19 @@ from .errors import CONTENT_TYPE, CosmosError
 from .models import FEEDS, MB, SYSTEM_PROPERTIES, Account, CosmosModels, Resource
 
 MAX_JSON_BODY = 2 * 1024 * 1024  # "max allowable document size is 2 MB"
+URL_SAFE = "/:@!$&'()*+,;=-._~%"
+
+
+def not_json(constant: str) -> None:
+    """NaN and Infinity are not JSON, whatever Python's json module lets through."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range")
+    return value
 ACCOUNT_SUFFIX = ".documents.azure.com"
 READ_CHARGE, WRITE_CHARGE = "1", "4.95"
 
@@ -70,9 +84,12 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
     bp.record_once(lambda state: state.app.url_map.converters.setdefault("cosmospath", CosmosPath))
     models = CosmosModels(store)
 
-    def account() -> Account:
+    def account_name() -> str | None:
         host = request.host.rsplit(":", 1)[0].lower()
-        found = models.account(host[:-len(ACCOUNT_SUFFIX)] if host.endswith(ACCOUNT_SUFFIX) else None)
+        return host[:-len(ACCOUNT_SUFFIX)] if host.endswith(ACCOUNT_SUFFIX) else None
+
+    def account() -> Account:
+        found = models.account(account_name())
         if found is None:
             raise CosmosError("NotFound", "No Cosmos DB account is defined in the fixtures.")
         return found
@@ -82,26 +99,35 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
             authenticate(request.headers.get("authorization"), request.method, resource_type, link,
                          request.headers.get("x-ms-date"), found.keys, request_tick(store).now)
 
-    def respond(found: Account, body: Any, status: int = 200, resource: Resource | None = None,
-                owner: list[Resource] | None = None, write: bool = False, location: bool = False) -> Response:
+    @bp.after_request
+    def common_headers(response: Response) -> Response:
+        """What every answer carries, errors and media included (checklist 22)."""
+        found = models.account(account_name())
+        headers = {"x-ms-activity-id": request.headers.get("x-ms-activity-id") or str(uuid.uuid4()),
+                   "x-ms-request-charge": WRITE_CHARGE if request.method in ("POST", "PUT", "DELETE")
+                   and response.status_code < 400 else READ_CHARGE,
+                   "x-ms-schemaversion": "1.1"}
+        if found is not None:
+            headers.update({"x-ms-session-token": f"0:-1#{found.lsn}",
+                            "x-ms-max-media-storage-usage-mb": str(found.media_quota_mb),
+                            "x-ms-media-storage-usage-mb": str(models.media_usage(found.name) // MB)})
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    def respond(body: Any, status: int = 200, resource: Resource | None = None,
+                owner: list[Resource] | None = None, location: bool = False) -> Response:
         text = "" if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
         response = Response(text, status=status, content_type=CONTENT_TYPE)
-        current = models.account(found.name) or found
-        headers = {
-            "Cache-Control": "no-store, no-cache", "Pragma": "no-cache",
-            "x-ms-activity-id": request.headers.get("x-ms-activity-id") or str(uuid.uuid4()),
-            "x-ms-request-charge": WRITE_CHARGE if write else READ_CHARGE,
-            "x-ms-session-token": f"0:-1#{current.lsn}", "x-ms-schemaversion": "1.1",
-            "x-ms-max-media-storage-usage-mb": str(found.media_quota_mb),
-            "x-ms-media-storage-usage-mb": str(models.media_usage(found.name) // MB),
-        }
+        headers = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
         if resource is not None:
             headers["etag"] = resource.etag
         if owner:
-            headers["x-ms-alt-content-path"] = "/".join(f"{r.kind}/{r.id}" for r in owner)
+            # Header values are Latin-1: names beyond it are percent-encoded, as in a URL.
+            headers["x-ms-alt-content-path"] = quote("/".join(f"{r.kind}/{r.id}" for r in owner), safe=URL_SAFE)
             headers["x-ms-content-path"] = owner[-1].rid
         if location:
-            headers["Content-Location"] = request.base_url
+            headers["Content-Location"] = quote(request.base_url, safe=URL_SAFE)
         response.headers.update(headers)
         return response
 
@@ -119,11 +145,10 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
         return chain
 
     def json_body() -> dict[str, Any]:
-        if (request.content_length or 0) > MAX_JSON_BODY:
-            raise CosmosError("RequestEntityTooLarge")
+        request.max_content_length = MAX_JSON_BODY  # checked on Content-Length, and as a chunked body is read
         try:
-            body = json.loads(request.get_data() or b"null")
-        except (ValueError, UnicodeDecodeError):
+            body = json.loads(request.get_data() or b"null", parse_constant=not_json, parse_float=finite)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise CosmosError("BadRequest", "The request payload is invalid: it is not valid JSON.") from None
         if not isinstance(body, dict):
             raise CosmosError("BadRequest", "The request payload is invalid: a JSON object is expected.")
@@ -154,7 +179,7 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
                 "userConsistencyPolicy": {"defaultConsistencyLevel": "Session"},
                 "systemReplicationPolicy": {"minReplicaSetSize": 1, "maxReplicasetSize": 4},
                 "readPolicy": {"primaryReadCoefficient": 1, "secondaryReadCoefficient": 1}}
-        return respond(found, body, location=True)
+        return respond(body, location=True)
 
     @bp.route("/dbs<cosmospath:rest>", methods=["GET", "POST", "PUT", "DELETE"])
     def resources(rest: str) -> Response:
@@ -172,15 +197,15 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
             raise CosmosError("MethodNotAllowed")
         resource, owner = chain[-1], chain[:-1]
         if request.method == "GET":
-            return respond(found, resource.body(), resource=resource, owner=owner)
+            return respond(resource.body(), resource=resource, owner=owner)
         if request.method == "PUT":
             body = json_body()
             replaced = models.replace(found, resource, checked_id(body.get("id")), user_properties(body),
                                       request.headers.get("If-Match"), now)
-            return respond(found, replaced.body(), resource=replaced, owner=owner, write=True)
+            return respond(replaced.body(), resource=replaced, owner=owner)
         if request.method == "DELETE":
-            models.delete(found, resource)
-            return respond(found, None, 204, owner=owner, write=True, location=True)
+            models.delete(found, resource, request.headers.get("If-Match"))
+            return respond(None, 204, owner=owner, location=True)
         raise CosmosError("MethodNotAllowed")
 
     def list_feed(found: Account, kind: str, parent: str, owner: list[Resource]) -> Response:
@@ -190,7 +215,7 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
         except ValueError:
             raise CosmosError("BadRequest", "x-ms-max-item-count and x-ms-continuation must be numbers.") from None
         page = models.children(found.name, parent, kind, max(offset, 0), None if limit < 1 else limit)
-        response = respond(found, {"_rid": parent, FEEDS[kind]: [r.body() for r in page], "_count": len(page)},
+        response = respond({"_rid": parent, FEEDS[kind]: [r.body() for r in page], "_count": len(page)},
                            owner=owner, location=True)
         response.headers["x-ms-item-count"] = str(len(page))
         if limit >= 1 and offset + len(page) < models.count(found.name, parent, kind):
@@ -204,18 +229,18 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
         media_type = request.mimetype
         if kind == "attachments" and media_type and media_type != "application/json":
             slug = request.headers.get("Slug")
+            new_id = checked_id(slug) if slug else str(uuid.uuid4())  # before any byte is stored
             request.max_content_length = found.max_media_bytes
             staged = store.stage_blob(request.stream)
-            created, new = models.create(found, parent, kind, checked_id(slug) if slug else str(uuid.uuid4()),
-                                         {"contentType": request.content_type}, now, upsert, staged,
-                                         request.content_type)
+            created, new = models.create(found, parent, kind, new_id, {"contentType": request.content_type}, now,
+                                         upsert, staged, request.content_type)
         else:
             body = json_body()
             properties = user_properties(body)
             if kind == "attachments":
                 properties = {"contentType": body.get("contentType"), "media": body.get("media"), **properties}
             created, new = models.create(found, parent, kind, checked_id(body.get("id")), properties, now, upsert)
-        return respond(found, created.body(), 201 if new else 200, resource=created, owner=owner, write=True)
+        return respond(created.body(), 201 if new else 200, resource=created, owner=owner)
 
     @bp.route("/media<cosmospath:rest>", methods=["GET", "PUT"])
     def media(rest: str) -> Response:
@@ -233,8 +258,9 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
             request.max_content_length = found.max_media_bytes
             staged = store.stage_blob(request.stream)
             updated = models.replace_media(found, attachment, staged, request.content_type or
-                                           "application/octet-stream", int(request_tick(store).now))
-            return respond(found, updated.body(), resource=updated, write=True)
+                                           "application/octet-stream", request.headers.get("If-Match"),
+                                           int(request_tick(store).now))
+            return respond(updated.body(), resource=updated)
         try:
             response = send_file(store.blob_path(attachment.blob), mimetype=attachment.media_type, etag=False,
                                  conditional=False, max_age=None)
@@ -242,9 +268,7 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
             raise CosmosError("NotFound") from None
         response.headers["Content-Type"] = attachment.media_type or "application/octet-stream"
         response.headers["etag"] = attachment.etag
-        response.headers["x-ms-request-charge"] = READ_CHARGE
-        response.headers["x-ms-activity-id"] = request.headers.get("x-ms-activity-id") or str(uuid.uuid4())
-        response.headers["x-ms-session-token"] = f"0:-1#{found.lsn}"
+        response.headers.pop("Content-Disposition", None)
         return response
 
     return bp

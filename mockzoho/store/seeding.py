@@ -11,6 +11,7 @@ import logging
 import secrets
 import sqlite3
 import time
+import uuid
 
 from ..cosmos.fixtures import AccountFixture
 from ..fixtures import Fixtures, OrgFixture
@@ -22,7 +23,6 @@ from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, statements
 log = logging.getLogger(__name__)
 
 RECORD_TABLES = ("user_records", "records", "attachments")  # what an empty clone leaves out
-INITIAL_ETAG = '"00000000-0000-0000-0000-000000000000"'
 
 
 def _epoch(moment: object) -> int | None:
@@ -232,7 +232,8 @@ class Seeding(Blobs):
             account.name, "\n".join(account.keys), int(account.verify), account.media_quota_mb,
             account.max_media_bytes, sum(r.kind == "dbs" for r in resources), position))
         conn.executemany("INSERT INTO fixture_cosmos_resources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            (account.name, r.rid, r.kind, r.parent, r.id, json.dumps(r.properties), INITIAL_ETAG, int(time.time()),
+            (account.name, r.rid, r.kind, r.parent, r.id, json.dumps(r.properties),
+             f'"{uuid.uuid5(uuid.NAMESPACE_URL, f"{account.name}/{r.rid}")}"', int(time.time()),
              None if r.content is None else self.put_blob(r.content), r.content_type if r.content is not None
              else None, 0 if r.content is None else len(r.content), sum(c.parent == r.rid for c in resources))
             for r in resources])
