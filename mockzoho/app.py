@@ -36,7 +36,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     settings = Settings.load(config)
     store = Store(settings.state)
     # A state already seeded from these very files needs no parsing: restarts stay fast with big fixtures.
-    if store.seeded_digest() is None or store.seeded_digest() != fixture_digest(settings.fixtures):
+    seeded = store.seeded_digest()
+    if seeded is None or seeded != fixture_digest(settings.fixtures):
         fixtures = load_fixtures(settings.fixtures, PRODUCTS)
         store.seed(fixtures, settings.id_seed, instant(settings.clock) if settings.clock else None)
 
