@@ -307,15 +307,20 @@ def fixture_files(path: Path) -> list[Path]:
     return [path]
 
 
-def fixture_digest(path: Path) -> str | None:
-    """The digest of the fixture files under `path` (names and bytes), without parsing them; None if unreadable."""
+def files_digest(files: Iterable[tuple[str, bytes]]) -> str:
+    """The digest of fixture files by base name and bytes: what a seeded state remembers its fixtures by."""
     digest = hashlib.sha256()
+    for name, raw in files:
+        digest.update(Path(name).name.encode() + b"\0" + raw + b"\0")
+    return digest.hexdigest()
+
+
+def fixture_digest(path: Path) -> str | None:
+    """The digest of the fixture files under `path`, without parsing them; None if unreadable."""
     try:
-        for file in fixture_files(path):
-            digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+        return files_digest((file.name, file.read_bytes()) for file in fixture_files(path))
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 def _document(file: FixtureSource) -> Any:
@@ -574,7 +579,6 @@ def load_fixtures(path: Path, products: Iterable[Product]) -> Fixtures:
 def parse_fixtures(sources: list[FixtureSource], products: Iterable[Product]) -> Fixtures:
     """Validate and cross-check fixture documents; raise FixtureError listing every problem."""
     builder = _Builder(products)
-    digest = hashlib.sha256()
     documents: list[tuple[FixtureSource, dict]] = []
     for file in sources:
         try:
@@ -585,7 +589,6 @@ def parse_fixtures(sources: list[FixtureSource], products: Iterable[Product]) ->
             builder.problem(file, where, str(exc) if file.name.endswith(".json")
                             else f"not valid YAML: {getattr(exc, 'problem', exc)}")
             continue
-        digest.update(Path(file.name).name.encode() + b"\0" + file.raw + b"\0")
         try:
             documents.append((file, FileSchema().load(document or {})))
         except ValidationError as exc:
@@ -605,4 +608,4 @@ def parse_fixtures(sources: list[FixtureSource], products: Iterable[Product]) ->
     if builder.problems:
         raise FixtureError(builder.problems)
     return Fixtures(orgs=orgs, clients=clients, modules={k: tuple(v) for k, v in builder.modules.items()},
-                    cosmos=cosmos, digest=digest.hexdigest())
+                    cosmos=cosmos, digest=files_digest((file.name, file.raw) for file in sources))
