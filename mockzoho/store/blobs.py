@@ -12,6 +12,10 @@ from typing import BinaryIO, Iterable
 
 from .core import Core
 
+# Every table with a `blob` column: a blob is freed only when none of them refers to it.
+BLOB_TABLES = ("attachments", "fixture_attachments", "cosmos_resources", "fixture_cosmos_resources")
+_BLOB_USED = " UNION ALL ".join(f"SELECT 1 FROM {table} WHERE blob = ?1" for table in BLOB_TABLES) + " LIMIT 1"
+
 
 @dataclass(frozen=True)
 class StagedBlob:
@@ -70,9 +74,5 @@ class Blobs(Core):
     def free_blobs(self, conn: sqlite3.Connection, digests: Iterable[str]) -> None:
         """Unlink blobs that neither the live state nor the fixtures refer to (inside the write transaction)."""
         for digest in set(digests):
-            used = conn.execute("SELECT 1 FROM attachments WHERE blob = ?1 UNION ALL "
-                                "SELECT 1 FROM fixture_attachments WHERE blob = ?1 UNION ALL "
-                                "SELECT 1 FROM cosmos_resources WHERE blob = ?1 UNION ALL "
-                                "SELECT 1 FROM fixture_cosmos_resources WHERE blob = ?1 LIMIT 1", (digest,))
-            if used.fetchone() is None:
+            if conn.execute(_BLOB_USED, (digest,)).fetchone() is None:
                 self.blob_path(digest).unlink(missing_ok=True)

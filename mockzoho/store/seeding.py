@@ -16,7 +16,7 @@ import uuid
 from ..cosmos.fixtures import AccountFixture
 from ..fixtures import Fixtures, OrgFixture
 from ..ids import id_prefix, new_token
-from .blobs import Blobs
+from .blobs import BLOB_TABLES, Blobs
 from .core import StateError
 from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, statements
 
@@ -196,11 +196,8 @@ class Seeding(Blobs):
 
     @staticmethod
     def _blobs_in_use(conn: sqlite3.Connection) -> set[str]:
-        return {b for (b,) in conn.execute(
-            "SELECT blob FROM attachments WHERE blob IS NOT NULL UNION "
-            "SELECT blob FROM fixture_attachments WHERE blob IS NOT NULL UNION "
-            "SELECT blob FROM cosmos_resources WHERE blob IS NOT NULL UNION "
-            "SELECT blob FROM fixture_cosmos_resources WHERE blob IS NOT NULL")}
+        return {b for (b,) in conn.execute(" UNION ".join(
+            f"SELECT blob FROM {table} WHERE blob IS NOT NULL" for table in BLOB_TABLES))}
 
     @staticmethod
     def _blobs_outside_fixtures(conn: sqlite3.Connection, org: str | None) -> set[str]:
