@@ -23,6 +23,8 @@ from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, statements
 log = logging.getLogger(__name__)
 
 RECORD_TABLES = ("user_records", "records", "attachments")  # what an empty clone leaves out
+# What requests leave behind that is not a fixture: a reset forgets it (issued tokens go with the tokens table).
+RUNTIME_TABLES = ("grant_codes", "faults", "limits", "journal")
 
 
 def _epoch(moment: object) -> int | None:
@@ -39,9 +41,7 @@ class Seeding(Blobs):
                 conn.execute(statement)
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             if meta:
-                if meta.get("schema") != SCHEMA_VERSION:
-                    raise StateError(f"{self.path} was written by another mockzoho version "
-                                     f"(schema {meta.get('schema')}); start with --fresh or another state path")
+                self._check_schema(meta)
                 if meta.get("fixture_digest") != fixtures.digest:
                     log.warning("state %s was seeded from other fixtures; keeping it (use --fresh to reseed)",
                                 self.path)
@@ -62,10 +62,15 @@ class Seeding(Blobs):
             meta = dict(self.connection().execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.OperationalError:  # a new, empty file
             return None
-        if meta and meta.get("schema") != SCHEMA_VERSION:
+        if meta:
+            self._check_schema(meta)
+        return meta.get("fixture_digest")
+
+    def _check_schema(self, meta: dict[str, str]) -> None:
+        """Refuse a state file that another version of mockzoho laid out."""
+        if meta.get("schema") != SCHEMA_VERSION:
             raise StateError(f"{self.path} was written by another mockzoho version "
                              f"(schema {meta.get('schema')}); start with --fresh or another state path")
-        return meta.get("fixture_digest")
 
     def replace_fixtures(self, fixtures: Fixtures) -> None:
         """Make `fixtures` the fixtures and the state, in one transaction; clones and faults go too."""
@@ -150,7 +155,7 @@ class Seeding(Blobs):
                              "(SELECT id FROM fixture_orgs WHERE template IS NOT NULL)")
         conn.execute("DELETE FROM fixture_orgs WHERE template IS NOT NULL")
         self._restore(conn, None)
-        for table in ("grant_codes", "faults", "limits", "journal"):
+        for table in RUNTIME_TABLES:
             conn.execute(f"DELETE FROM {table}")
         conn.execute("UPDATE clock SET frozen = seed, offset = 0, faults = 0, limits = 0")
         conn.execute("UPDATE meta SET value = '0' WHERE key = 'id_counter'")
@@ -164,14 +169,11 @@ class Seeding(Blobs):
             where, args = ("", ()) if org is None else (f" WHERE {column} = ?", (org,))
             conn.execute(f"DELETE FROM {table}{where}", args)
             conn.execute(f"INSERT INTO {table} SELECT * FROM fixture_{table}{where}", args)
-        where, args = ("", ()) if org is None else (" WHERE org = ?", (org,))
-        # Tokens issued by the accounts server are not fixtures: a reset forgets them.
-        conn.execute(f"DELETE FROM grant_codes{where}", args)
 
     @staticmethod
     def _forget_org(conn: sqlite3.Connection, org: str) -> None:
         """Drop an org's grant codes, faults, rate limits and journal."""
-        for table in ("grant_codes", "faults", "limits", "journal"):
+        for table in RUNTIME_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE org = ?", (org,))
         conn.execute("UPDATE clock SET faults = (SELECT COUNT(*) FROM faults), limits = (SELECT COUNT(*) FROM limits)")
 
