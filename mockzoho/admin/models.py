@@ -146,10 +146,10 @@ class Faults:
             return cursor.lastrowid
 
     def all(self, org: str | None = None) -> list[dict[str, Any]]:
-        rows = self.store.connection().execute("SELECT id, spec, remaining, hits FROM faults ORDER BY id")
+        rows = self.store.connection().execute(
+            "SELECT id, spec, remaining, hits FROM faults WHERE ?1 IS NULL OR org = ?1 ORDER BY id", (org,))
         return [{"id": i, **json.loads(spec), "remaining": remaining, "hits": hits}
-                for i, spec, remaining, hits in rows
-                if org is None or json.loads(spec).get("match", {}).get("org") == org]
+                for i, spec, remaining, hits in rows]
 
     def remove(self, fault_id: int | None, org: str | None = None) -> int:
         with self.store.write() as conn:
