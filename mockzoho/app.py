@@ -11,7 +11,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from .accounts.errors import OAuthError
 from .accounts.routes import make_accounts_blueprint
 from .admin.errors import AdminError
-from .admin.hooks import DropConnections, install_hooks
+from .admin.hooks import DropConnections, install_hooks, product_of
 from .admin.routes import make_admin_blueprint
 from .bigin import BIGIN
 from .config import Settings, instant
@@ -72,11 +72,8 @@ def api_of(path: str) -> str:
     """Which API a path belongs to, so that its errors come in that API's envelope."""
     if path.startswith("/__admin"):
         return "admin"
-    if path.startswith("/oauth/"):
-        return "accounts"
-    if path == "/" or path.startswith(("/dbs", "/media")):
-        return "cosmos"
-    return "zoho"
+    product = product_of(path)
+    return product if product in ("accounts", "cosmos") else "zoho"
 
 
 def render_error(exc: Exception) -> Response:

@@ -11,6 +11,7 @@ from flask import Flask, Request, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..accounts.errors import OAuthError
+from ..accounts.routes import MAX_BODY as ACCOUNTS_MAX_BODY
 from ..config import Settings
 from ..cosmos.errors import RETRY_AFTER_MS, CosmosError
 from ..store import Store
@@ -19,7 +20,6 @@ from ..zoho.errors import ZohoError, json_response
 from .models import Faults, Journal, Limits
 
 PREVIEW_BYTES = 256
-ACCOUNTS_BODY = 64 * 1024  # as the accounts routes allow
 PREVIEWED_BODY = 64 * 1024  # bodies up to this size that no route read are read for the preview
 PRODUCT_PREFIXES = (("/crm/", "crm"), ("/bigin/", "bigin"), ("/oauth/", "accounts"))
 
@@ -46,6 +46,7 @@ class DropConnections:
 
 
 def product_of(path: str) -> str | None:
+    """The product a path belongs to (`crm`, `bigin`, `accounts`, `cosmos`), or None."""
     if path == "/" or path.startswith(("/dbs", "/media")):
         return "cosmos"
     return next((name for prefix, name in PRODUCT_PREFIXES if path.startswith(prefix)), None)
@@ -83,7 +84,7 @@ def body_preview(req: Request) -> str:
         fields = [(k, f"****{v[-4:]}" if k in SECRET_FIELDS else v) for k, v in req.form.items(multi=True)]
         return urlencode(fields, safe="*")[:PREVIEW_BYTES]
     size = req.content_length or 0
-    data = getattr(request, "_cached_data", None)  # what the route read with get_data()
+    data = getattr(req, "_cached_data", None)  # what the route read with get_data()
     if data is None and "stream" not in req.__dict__ and 0 < size <= PREVIEWED_BODY:
         try:
             data = req.get_data(cache=True)  # a small body nobody read
@@ -107,7 +108,7 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
         if token:
             return store.org_of_credential(token), token
         if request.path.startswith("/oauth/"):
-            request.max_content_length = ACCOUNTS_BODY
+            request.max_content_length = ACCOUNTS_MAX_BODY
             for name in ("refresh_token", "code", "token"):
                 value = request.values.get(name)
                 if value:

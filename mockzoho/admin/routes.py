@@ -17,14 +17,14 @@ from ..fixtures import FixtureError, FixtureSource, parse_fixtures
 from ..store import Store
 from ..zoho.errors import json_response
 from ..zoho.product import Product
-from . import schemas
+from . import hooks, schemas
 from .errors import AdminError
 from .models import (AdminConflict, code_fits, Faults, Journal, JournalFilter, Limits, advance_clock, clock_state,
                      mint_tokens, set_clock)
 
 MAX_FIXTURE_BODY = 64 << 20
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
-PRODUCT_PREFIXES = {"crm": "/crm/", "bigin": "/bigin/", "accounts": "/oauth/"}
+PRODUCT_PREFIXES = {name: prefix for prefix, name in hooks.PRODUCT_PREFIXES}
 
 
 def iso(epoch: float) -> str:
@@ -68,10 +68,9 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
 
     @bp.get("/health")
     def health() -> Response:
-        digest = store.connection().execute("SELECT value FROM meta WHERE key = 'fixture_digest'").fetchone()[0]
         return json_response({"status": "ok", "version": __version__, "pid": os.getpid(),
                               "uptime_seconds": round(time.monotonic() - started, 3), "state": str(settings.state),
-                              "fixtures": str(settings.fixtures), "fixture_digest": digest})
+                              "fixtures": str(settings.fixtures), "fixture_digest": store.seeded_digest()})
 
     @bp.post("/reset")
     def reset() -> Response:
@@ -125,13 +124,13 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
     @bp.post("/tokens")
     def mint() -> Response:
         spec = load(schemas.TokenSchema(), json_body())
+        now = store.now()
         try:
-            access, refresh = mint_tokens(store, spec["org"], spec["user"], spec["scopes"], spec["expires_in"],
-                                          store.now())
+            access, refresh = mint_tokens(store, spec["org"], spec["user"], spec["scopes"], spec["expires_in"], now)
         except AdminConflict as exc:
             raise AdminError(404, "not_found", str(exc)) from None
         return json_response({"access_token": access, "refresh_token": refresh,
-                              "expires_at": iso(store.now() + spec["expires_in"])}, 201)
+                              "expires_at": iso(now + spec["expires_in"])}, 201)
 
     @bp.get("/clock")
     def clock() -> Response:
