@@ -104,5 +104,5 @@ _CONVERTERS = {
     "clock": _clock,
     "admin_token": str,
     "journal_cap": _whole_number,
-    "cosmos_verify": lambda v: _boolean(v),
+    "cosmos_verify": _boolean,
 }
