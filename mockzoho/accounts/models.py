@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from ..ids import new_token
-from ..store import Store
+from ..store import Store, issue_access_token, issue_refresh_token
 from .errors import OAuthError
 
 GRANT_CODE_LIFETIME = 120  # seconds: Zoho grant codes are short-lived
@@ -108,11 +108,7 @@ class Accounts:
         given = single(params, "redirect_uri")
         if given is not None and given != redirect_uri:
             raise OAuthError("invalid_redirect_uri")
-        refresh = None
-        if offline:
-            refresh = new_token()
-            conn.execute("INSERT INTO refresh_tokens(token, client, org, user, scopes) VALUES (?, ?, ?, ?, ?)",
-                         (refresh, client.id, org, user, scopes))
+        refresh = issue_refresh_token(conn, client.id, org, user, scopes) if offline else None
         return self._issue(conn, org, user, scopes, refresh, now), refresh, scope_list(scopes)
 
     def _refresh_token(self, conn: sqlite3.Connection, client: Client, params: Mapping[str, Sequence[str]],
@@ -141,10 +137,7 @@ class Accounts:
 
     def _issue(self, conn: sqlite3.Connection, org: str, user: str, scopes: str, refresh: str | None,
                now: int) -> str:
-        access = new_token()
-        conn.execute("INSERT INTO tokens(token, org, user, scopes, expires_at, refresh_token) "
-                     "VALUES (?, ?, ?, ?, ?, ?)", (access, org, user, scopes, now + self.token_lifetime, refresh))
-        return access
+        return issue_access_token(conn, org, user, scopes, now + self.token_lifetime, refresh)
 
     # -- authorize and revoke --------------------------------------------------------------------
 

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Iterable, Mapping
 
-from ..ids import new_token
 from ..cosmos.errors import CATALOGUE as COSMOS_CATALOGUE
-from ..store import Store
+from ..store import Store, issue_access_token, issue_refresh_token
 from ..zoho.errors import CATALOGUE as ZOHO_CATALOGUE
 
 JOURNAL_COLUMNS = ("id", "time", "method", "path", "query", "headers", "body_size", "body_preview", "status",
@@ -255,14 +254,8 @@ def mint_tokens(store: Store, org: str, user: str, scopes: Iterable[str], expire
         if row is None:
             raise AdminConflict(f"no user {user} in org {org}")
         client = conn.execute("SELECT id FROM clients WHERE dc = ? ORDER BY rowid", (row[0],)).fetchone()
-        refresh = None
-        if client is not None:
-            refresh = new_token()
-            conn.execute("INSERT INTO refresh_tokens(token, client, org, user, scopes) VALUES (?, ?, ?, ?, ?)",
-                         (refresh, client[0], org, user, scope_text))
-        access = new_token()
-        conn.execute("INSERT INTO tokens(token, org, user, scopes, expires_at, refresh_token) VALUES (?, ?, ?, ?, ?, ?)",
-                     (access, org, user, scope_text, int(now) + expires_in, refresh))
+        refresh = None if client is None else issue_refresh_token(conn, client[0], org, user, scope_text)
+        access = issue_access_token(conn, org, user, scope_text, int(now) + expires_in, refresh)
     return access, refresh
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from .blobs import StagedBlob
 from .core import StateError, blob_dir, remove_state, state_files
 from .seeding import Seeding
-from .zoho import AttachmentRow, StoreConflict, TokenRow, UserRef, ZohoQueries
+from .zoho import (AttachmentRow, StoreConflict, TokenRow, UserRef, ZohoQueries, issue_access_token,
+                   issue_refresh_token)
 
 
 class Store(Seeding, ZohoQueries):
@@ -13,4 +14,4 @@ class Store(Seeding, ZohoQueries):
 
 
 __all__ = ["AttachmentRow", "StagedBlob", "StateError", "Store", "StoreConflict", "TokenRow", "UserRef",
-           "blob_dir", "remove_state", "state_files"]
+           "blob_dir", "issue_access_token", "issue_refresh_token", "remove_state", "state_files"]

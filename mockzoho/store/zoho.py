@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..ids import new_token
 from .blobs import Blobs, StagedBlob
 
 
@@ -78,6 +79,23 @@ def _attachment_row(row: Sequence) -> AttachmentRow:
         return None if row[i] is None or row[i + 1] is None else UserRef(row[i], row[i + 1], row[i + 2])
     return AttachmentRow(*row[:9], owner=user(9), created_by=user(12), modified_by=user(15),
                          created_time=row[18], modified_time=row[19])
+
+
+def issue_refresh_token(conn: sqlite3.Connection, client: str, org: str, user: str, scopes: str) -> str:
+    """A new refresh token of `client` for a user (inside the caller's write transaction)."""
+    token = new_token()
+    conn.execute("INSERT INTO refresh_tokens(token, client, org, user, scopes) VALUES (?, ?, ?, ?, ?)",
+                 (token, client, org, user, scopes))
+    return token
+
+
+def issue_access_token(conn: sqlite3.Connection, org: str, user: str, scopes: str, expires_at: int,
+                       refresh: str | None) -> str:
+    """A new access token for a user, tied to the refresh token it came from (inside a write transaction)."""
+    token = new_token()
+    conn.execute("INSERT INTO tokens(token, org, user, scopes, expires_at, refresh_token) VALUES (?, ?, ?, ?, ?, ?)",
+                 (token, org, user, scopes, expires_at, refresh))
+    return token
 
 
 class ZohoQueries(Blobs):
