@@ -219,6 +219,10 @@ def test_create_read_list_replace_delete(cosmos: FlaskClient) -> None:
     rest = signed(cosmos, "GET", base, extra={"x-ms-max-item-count": "10", "x-ms-continuation": "2"})
     assert [a["id"] for a in rest.json["Attachments"]] == ["a2", "a3", "a4"] and "x-ms-continuation" not in rest.headers
     assert rest.json["_rid"] == doc.json["_rid"] and rest.json["_count"] == 3 and rest.headers["x-ms-item-count"] == "3"
+    exact = signed(cosmos, "GET", base, extra={"x-ms-max-item-count": "3", "x-ms-continuation": "2"})
+    assert exact.json["_count"] == 3 and "x-ms-continuation" not in exact.headers  # a full last page ends the feed
+    middle = signed(cosmos, "GET", base, extra={"x-ms-max-item-count": "2", "x-ms-continuation": "2"})
+    assert [a["id"] for a in middle.json["Attachments"]] == ["a2", "a3"] and middle.headers["x-ms-continuation"] == "4"
     item = signed(cosmos, "GET", f"{base}/a0/")
     stale = signed(cosmos, "PUT", f"{base}/a0", json={"id": "a0", "contentType": "image/png", "media": "y"},
                    extra={"If-Match": '"00000000-0000-0000-0000-000000000000"'})

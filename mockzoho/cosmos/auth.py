@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from email.utils import parsedate_to_datetime
@@ -54,12 +53,9 @@ def authenticate(header: str | None, verb: str, resource_type: str, resource_lin
     text = payload(verb, resource_type, resource_link, date or "")
     given = token_signature(header)
     if given is not None:
-        for key in keys:
-            try:
-                if hmac.compare_digest(sign(key, text).encode(), given.encode()):
-                    return
-            except (binascii.Error, ValueError):
-                continue
+        for key in keys:  # valid base64: the fixtures are refused otherwise
+            if hmac.compare_digest(sign(key, text).encode(), given.encode()):
+                return
     raise CosmosError("Unauthorized", "The input authorization token can't serve the request. Please check that "
                                       "the expected payload is built as per the protocol, and check the key being "
                                       f"used. Server used the following payload to sign: '{text}'")

@@ -51,11 +51,8 @@ class Resource:
     @property
     def self_link(self) -> str:
         raw = rids.decode(self.rid) or b""
-        parts, offset = [], 0
-        for kind in rids.KINDS[:rids.KINDS.index(self.kind) + 1]:
-            offset += rids.LEVEL_BYTES[kind]
-            parts.append(f"{kind}/{rids.encode(raw[:offset])}")
-        return "/".join(parts)
+        return "/".join(f"{kind}/{rids.encode(raw[:rids.rid_size(kind)])}"
+                        for kind in rids.KINDS[:rids.KINDS.index(self.kind) + 1])
 
     def body(self) -> dict[str, Any]:
         """The resource as the API shows it, system properties last (attachments: id, contentType, media first)."""
@@ -124,11 +121,6 @@ class CosmosModels:
             "ORDER BY rowid LIMIT ? OFFSET ?", (account, parent, kind, -1 if limit is None else limit, offset))
         return [_resource(r) for r in rows]
 
-    def count(self, account: str, parent: str, kind: str) -> int:
-        return self.store.connection().execute(
-            "SELECT COUNT(*) FROM cosmos_resources WHERE account = ? AND parent = ? AND kind = ?",
-            (account, parent, kind)).fetchone()[0]
-
     # -- writing ---------------------------------------------------------------------------------
 
     def create(self, account: Account, parent: str, kind: str, id_: str, properties: dict[str, Any], now: int,
@@ -137,9 +129,9 @@ class CosmosModels:
         """Create a resource (or, with `upsert`, replace the one with that id); returns it and whether it is new."""
         try:
             with self.store.write() as conn:
-                self._check_parent(conn, account.name, parent, kind)
-                existing = conn.execute("SELECT rid FROM cosmos_resources WHERE account = ? AND parent = ? AND "
-                                        "kind = ? AND id = ?", (account.name, parent, kind, id_)).fetchone()
+                self._check_parent(conn, account.name, parent)
+                existing = conn.execute("SELECT rid, blob FROM cosmos_resources WHERE account = ? AND parent = ? "
+                                        "AND kind = ? AND id = ?", (account.name, parent, kind, id_)).fetchone()
                 if existing is not None and not upsert:
                     raise CosmosError("Conflict")
                 if staged is not None:
@@ -149,9 +141,7 @@ class CosmosModels:
                 if staged is not None:
                     self.store.place_blob(staged)
                 if existing is not None:
-                    rid = existing[0]
-                    old_blob = conn.execute("SELECT blob FROM cosmos_resources WHERE account = ? AND rid = ?",
-                                            (account.name, rid)).fetchone()[0]
+                    rid, old_blob = existing
                     conn.execute("UPDATE cosmos_resources SET properties = ?, etag = ?, ts = ?, blob = ?, "
                                  "media_type = ?, media_size = ? WHERE account = ? AND rid = ?",
                                  (json.dumps(properties), new_etag(), now, blob, media_type,
@@ -231,7 +221,7 @@ class CosmosModels:
             raise CosmosError("PreconditionFailed")
 
     @staticmethod
-    def _check_parent(conn: sqlite3.Connection, account: str, parent: str, kind: str) -> None:
+    def _check_parent(conn: sqlite3.Connection, account: str, parent: str) -> None:
         if parent and conn.execute("SELECT 1 FROM cosmos_resources WHERE account = ? AND rid = ?",
                                    (account, parent)).fetchone() is None:
             raise CosmosError("NotFound")
@@ -246,10 +236,8 @@ class CosmosModels:
                               f"({account.media_quota_mb} MB).")
 
     @staticmethod
-    def _bump(conn: sqlite3.Connection, account: str) -> int:
-        [(lsn,)] = conn.execute("UPDATE cosmos_accounts SET lsn = lsn + 1 WHERE name = ? RETURNING lsn",
-                                (account,)).fetchall()
-        return lsn
+    def _bump(conn: sqlite3.Connection, account: str) -> None:
+        conn.execute("UPDATE cosmos_accounts SET lsn = lsn + 1 WHERE name = ?", (account,))
 
     @staticmethod
     def _new_rid(conn: sqlite3.Connection, account: str, parent: str, kind: str) -> str:

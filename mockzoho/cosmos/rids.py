@@ -24,10 +24,15 @@ def encode(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
+def rid_size(kind: str) -> int:
+    """How many bytes a rid of that kind has: its own level's and all its ancestors'."""
+    return sum(LEVEL_BYTES[k] for k in KINDS[:KINDS.index(kind) + 1])
+
+
 def is_rid(segment: str, kind: str) -> bool:
     """True if a link segment is a rid of that kind's length (how the SDKs tell rid links from names)."""
     raw = decode(segment)
-    return raw is not None and len(raw) == sum(LEVEL_BYTES[k] for k in KINDS[:KINDS.index(kind) + 1])
+    return raw is not None and len(raw) == rid_size(kind)
 
 
 def child_rid(parent: str, kind: str, counter: int) -> str:

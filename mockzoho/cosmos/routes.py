@@ -214,11 +214,13 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
             offset = int(request.headers.get("x-ms-continuation") or 0)
         except ValueError:
             raise CosmosError("BadRequest", "x-ms-max-item-count and x-ms-continuation must be numbers.") from None
-        page = models.children(found.name, parent, kind, max(offset, 0), None if limit < 1 else limit)
+        page = models.children(found.name, parent, kind, max(offset, 0), None if limit < 1 else limit + 1)
+        more = limit >= 1 and len(page) > limit
+        page = page[:limit] if more else page
         response = respond({"_rid": parent, FEEDS[kind]: [r.body() for r in page], "_count": len(page)},
                            owner=owner, location=True)
         response.headers["x-ms-item-count"] = str(len(page))
-        if limit >= 1 and offset + len(page) < models.count(found.name, parent, kind):
+        if more:
             response.headers["x-ms-continuation"] = str(offset + len(page))
         return response
 
