@@ -446,13 +446,10 @@ class _Builder:
     def cosmos(self, declared: list[tuple[FixtureSource, dict]]) -> tuple[AccountFixture, ...]:
         """Cosmos DB accounts of every file; account names are unique across files."""
         accounts: list[AccountFixture] = []
+        names: set[str | None] = set()
         for file, section in declared:
-            built = build_accounts(section, lambda where, message: self.problem(file, where, message),
-                                   lambda where, path: self.read(file, where, path))
-            for index, account in enumerate(built):
-                if account.name in {a.name for a in accounts}:
-                    self.problem(file, f"cosmos.accounts.{index}.name", f"duplicate account {account.name!r}")
-            accounts.extend(built)
+            accounts.extend(build_accounts(section, lambda where, message: self.problem(file, where, message),
+                                           lambda where, path: self.read(file, where, path), names))
         return tuple(accounts)
 
     def _records(self, file: FixtureSource, where: str, product: str, items: list[dict],

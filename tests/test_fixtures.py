@@ -154,6 +154,31 @@ orgs:
     assert caught.value.problems == [f"{tmp_path / 'b.yml'}: orgs.0.tokens.0.token: duplicate token"]
 
 
+def test_cosmos_names_are_unique_within_and_across_files(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("""
+cosmos:
+  accounts:
+    - name: one
+      databases:
+        - id: db
+          collections:
+            - {id: c, documents: [{id: d}, {id: d}]}
+            - {id: other, documents: [{id: d}]}
+        - id: db
+    - name: one
+""")
+    (tmp_path / "b.yaml").write_text("cosmos: {accounts: [{name: two}, {name: one}]}\n")
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(tmp_path, PRODUCTS)
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    assert caught.value.problems == [
+        f"{a}: cosmos.accounts.0.databases.0.collections.0.documents.1.id: duplicate id 'd'",
+        f"{a}: cosmos.accounts.0.databases.1.id: duplicate id 'db'",
+        f"{a}: cosmos.accounts.1.name: duplicate account 'one'",
+        f"{b}: cosmos.accounts.1.name: duplicate account 'one'",
+    ]
+
+
 def test_custom_modules_from_fixtures(tmp_path: Path) -> None:
     (tmp_path / "f.yaml").write_text("""
 modules:

@@ -103,10 +103,11 @@ class AccountFixture:
     resources: tuple[ResourceFixture, ...]
 
 
-def build_accounts(data: dict, problem: Callable[[str, str], None],
-                   read: Callable[[str, str], bytes | None]) -> tuple[AccountFixture, ...]:
-    """Accounts from the validated section; `problem(path, message)` reports, `read(path, file)` loads a path."""
-    accounts, names = [], set()
+def build_accounts(data: dict, problem: Callable[[str, str], None], read: Callable[[str, str], bytes | None],
+                   names: set[str | None]) -> tuple[AccountFixture, ...]:
+    """Accounts from the validated section; `problem(path, message)` reports, `read(path, file)` loads a path,
+    and `names` holds the account names taken so far (in earlier files too)."""
+    accounts = []
     for a, account in enumerate(data.get("accounts", [])):
         where = f"cosmos.accounts.{a}"
         if account.get("name") in names:
@@ -114,19 +115,20 @@ def build_accounts(data: dict, problem: Callable[[str, str], None],
         names.add(account.get("name"))
         resources: list[ResourceFixture] = []
         taken: set[str] = set()
+        ids: set[tuple[str, str, str]] = set()  # (kind, parent, id)
 
         def add(kind: str, parent: str, index: int, item: dict, at: str) -> str:
             rid = item.get("rid") or rids.child_rid(parent, kind, index + 1)
             raw = rids.decode(rid)
-            size = sum(rids.LEVEL_BYTES[k] for k in rids.KINDS[:rids.KINDS.index(kind) + 1])
+            size = rids.rid_size(kind)
             if raw is None or len(raw) != size or not raw.startswith(rids.decode(parent) or b""):
                 problem(f"{at}.rid", f"must be the base64 of {size} bytes starting with the parent's rid")
             elif rid in taken or not rids.url_safe(rid):
                 problem(f"{at}.rid", "duplicate rid" if rid in taken else "must not contain '/'")
             taken.add(rid)
-            siblings = [r.id for r in resources if r.kind == kind and r.parent == parent]
-            if item.get("id") in siblings:
+            if (kind, parent, item.get("id")) in ids:
                 problem(f"{at}.id", f"duplicate id {item['id']!r}")
+            ids.add((kind, parent, item.get("id", "")))
             content, properties = None, dict(item.get("properties", {}))
             if kind == "colls" and item.get("partition_key"):
                 properties["partitionKey"] = {"paths": [item["partition_key"]], "kind": "Hash"}

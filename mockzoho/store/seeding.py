@@ -12,6 +12,7 @@ import secrets
 import sqlite3
 import time
 import uuid
+from collections import Counter
 
 from ..cosmos.fixtures import AccountFixture
 from ..fixtures import Fixtures, OrgFixture
@@ -227,6 +228,7 @@ class Seeding(Blobs):
 
     def _insert_cosmos_account(self, conn: sqlite3.Connection, account: AccountFixture, position: int) -> None:
         resources = account.resources
+        children = Counter(r.parent for r in resources)
         conn.execute("INSERT INTO fixture_cosmos_accounts VALUES (?, ?, ?, ?, ?, 0, ?, ?)", (
             account.name, "\n".join(account.keys), int(account.verify), account.media_quota_mb,
             account.max_media_bytes, sum(r.kind == "dbs" for r in resources), position))
@@ -234,7 +236,7 @@ class Seeding(Blobs):
             (account.name, r.rid, r.kind, r.parent, r.id, json.dumps(r.properties),
              f'"{uuid.uuid5(uuid.NAMESPACE_URL, f"{account.name}/{r.rid}")}"', int(time.time()),
              None if r.content is None else self.put_blob(r.content), r.content_type if r.content is not None
-             else None, 0 if r.content is None else len(r.content), sum(c.parent == r.rid for c in resources))
+             else None, 0 if r.content is None else len(r.content), children[r.rid])
             for r in resources])
 
     def _insert_org(self, conn: sqlite3.Connection, org: OrgFixture) -> None:
