@@ -7,13 +7,15 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
+import yaml
+from flask.testing import FlaskClient
 
 from mockzoho.app import PRODUCTS, create_app
 from mockzoho.config import bundled_fixtures
 from mockzoho.fixtures import load_fixtures
 from mockzoho.store import StateError, Store, remove_state
 
-from conftest import auth
+from conftest import SEED_TOKEN, auth
 
 
 def _seed(path: str, barrier, results) -> None:  # runs in a child process
@@ -93,3 +95,48 @@ def test_other_fixtures_keep_the_state_until_fresh(tmp_path: Path, caplog: pytes
     assert not state.exists() and not (tmp_path / "s.db.blobs").exists()
     client = create_app({"state": state, "fixtures": other}).test_client()
     assert client.delete(url, headers=auth()).status_code == 200
+
+
+def _two_workers(tmp_path: Path) -> tuple[FlaskClient, FlaskClient]:
+    """Two apps on one state file: what two gunicorn workers are to each other."""
+    return (create_app({"state": tmp_path / "s.db"}).test_client(),
+            create_app({"state": tmp_path / "s.db"}).test_client())
+
+
+SEED_ATTACHMENT = "/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261017"
+
+
+def test_a_token_revoked_by_another_worker_is_refused_at_once(tmp_path: Path) -> None:
+    first, second = _two_workers(tmp_path)
+    granted = second.post("/oauth/v2/token", data={
+        "grant_type": "refresh_token", "client_id": "1000.MOCKZOHOCLIENT",
+        "client_secret": "mockzoho-secret", "refresh_token": "1000.mock.refresh.full"}).json
+    access = granted["access_token"]
+    listing = "/crm/v8/Leads/2883756000000261075/Attachments?fields=id"
+    assert first.get(listing, headers=auth(access)).status_code == 200  # now in the first worker's cache
+    assert second.post("/oauth/v2/token/revoke", data={"token": access}).json == {"status": "success"}
+    assert first.get(listing, headers=auth(access)).json["code"] == "INVALID_TOKEN"
+
+
+def test_fixtures_replaced_by_another_worker_change_who_may_do_what(tmp_path: Path) -> None:
+    first, second = _two_workers(tmp_path)
+    assert first.get("/crm/v8/org", headers=auth()).status_code == 200  # cached with the bundled profile
+    document = yaml.safe_load((bundled_fixtures() / "demo.yaml").read_text())
+    document["orgs"][0]["users"][0]["permissions"] = []
+    assert second.put("/__admin/fixtures", data=yaml.safe_dump(document),
+                      content_type="application/yaml").status_code == 200
+    response = first.delete(SEED_ATTACHMENT, headers=auth())
+    assert (response.status_code, response.json["code"]) == (403, "NO_PERMISSION")
+    assert second.post("/__admin/reset", json={}).status_code == 200  # a reset keeps the new fixtures
+    document["orgs"][0]["tokens"] = [t for t in document["orgs"][0]["tokens"] if t["token"] != SEED_TOKEN]
+    assert second.put("/__admin/fixtures", data=yaml.safe_dump(document),
+                      content_type="application/yaml").status_code == 200
+    assert first.delete(SEED_ATTACHMENT, headers=auth()).json["code"] == "INVALID_TOKEN"
+
+
+def test_the_write_ahead_log_is_checkpointed_as_requests_write(tmp_path: Path) -> None:
+    client = create_app({"state": tmp_path / "s.db"}).test_client()
+    for _ in range(1500):  # each journals itself: a write per request, and the WAL would only grow
+        assert client.get("/crm/v8/org", headers=auth()).status_code == 200
+    wal = tmp_path / "s.db-wal"
+    assert wal.stat().st_size < 4 * 1024 * 1024, wal.stat().st_size

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 
+CHECKPOINT_ROWS = 300  # rows a connection writes between its checkpoints: about 100 API requests
+
+
 class StateError(Exception):
     """The state file cannot be used (another schema version, unreadable, ...)."""
 
@@ -52,11 +55,12 @@ def _enable_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
 
 @dataclass(frozen=True)
 class Tick:
-    """The server time, the fixtures' generation (workers reload what they cache when it changes),
-    and whether any fault or rate limit is set (if not, requests skip looking for them)."""
+    """The server time, the fixtures' generation and the credentials' (workers reload what they cache
+    when one changes), and whether any fault or rate limit is set (if not, requests skip looking)."""
 
     now: float
     generation: int
+    credentials: int
     faults: bool
     limits: bool
 
@@ -78,6 +82,10 @@ class Core:
             conn.execute("PRAGMA busy_timeout = 30000")
             _enable_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
+            # SQLite would checkpoint inside a commit, while this worker holds the write lock and the others
+            # queue behind it (the slowest requests were those); `_writer` checkpoints after unlocking instead.
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
+            local.checkpointed = 0
             local.lock = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
             local.conn, local.pid = conn, os.getpid()
         return local.conn
@@ -87,11 +95,15 @@ class Core:
         """Writers queue on a lock file first: the kernel hands it over at once, where SQLite's own busy
         handler would sleep a millisecond or more each time two workers write together."""
         conn = self.connection()
-        fcntl.flock(self._local.lock, fcntl.LOCK_EX)
+        local = self._local
+        fcntl.flock(local.lock, fcntl.LOCK_EX)
         try:
             yield conn
         finally:
-            fcntl.flock(self._local.lock, fcntl.LOCK_UN)
+            fcntl.flock(local.lock, fcntl.LOCK_UN)
+        if conn.total_changes - local.checkpointed >= CHECKPOINT_ROWS:
+            local.checkpointed = conn.total_changes
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # never waits: writers go on meanwhile
 
     def write_one(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """One write statement in its own transaction; its RETURNING rows, if any."""
@@ -125,6 +137,7 @@ class Core:
 
     def tick(self) -> Tick:
         """What every request needs to know first, in one query."""
-        frozen, offset, generation, faults, limits = self.connection().execute(
-            "SELECT frozen, offset, generation, faults, limits FROM clock").fetchone()
-        return Tick(frozen if frozen is not None else time.time() + offset, generation, faults > 0, limits > 0)
+        frozen, offset, generation, credentials, faults, limits = self.connection().execute(
+            "SELECT frozen, offset, generation, credentials, faults, limits FROM clock").fetchone()
+        return Tick(frozen if frozen is not None else time.time() + offset, generation, credentials, faults > 0,
+                    limits > 0)

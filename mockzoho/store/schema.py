@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 LIVE = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS attachments(
     file_name TEXT NOT NULL, size INTEGER NOT NULL, content_type TEXT NOT NULL, link_url TEXT,
     blob TEXT, owner TEXT, created_by TEXT, modified_by TEXT,
     created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL,
-    PRIMARY KEY(org, product, id));
+    PRIMARY KEY(org, product, id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS attachments_by_record ON attachments(org, product, record_id, created_time, id);
 CREATE INDEX IF NOT EXISTS attachments_by_link ON attachments(org, product, record_id, link_url)
     WHERE link_url IS NOT NULL;
@@ -56,9 +56,10 @@ CREATE TABLE IF NOT EXISTS clock(
     seed REAL,                           -- what a reset sets `frozen` back to
     generation INTEGER NOT NULL,         -- bumped when the fixtures are replaced: workers reload modules
     faults INTEGER NOT NULL DEFAULT 0,   -- how many faults are set: none, no fault lookup per request
-    limits INTEGER NOT NULL DEFAULT 0);  -- how many orgs have rate limits
+    limits INTEGER NOT NULL DEFAULT 0,   -- how many orgs have rate limits
+    credentials INTEGER NOT NULL DEFAULT 0);  -- bumped by any change to tokens, users or orgs (triggers)
 CREATE TABLE IF NOT EXISTS journal(
-    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+    id INTEGER PRIMARY KEY, time REAL NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
     query TEXT NOT NULL, headers TEXT NOT NULL, body_size INTEGER NOT NULL, body_preview TEXT NOT NULL,
     status INTEGER NOT NULL, code TEXT, duration_ms REAL NOT NULL, org TEXT, tag TEXT, product TEXT);
 CREATE TABLE IF NOT EXISTS faults(
@@ -99,9 +100,17 @@ CREATE TRIGGER IF NOT EXISTS journal_cap AFTER INSERT ON journal BEGIN
 END"""
 
 
+# Workers keep the tokens they have seen (with their user and org) while this counter stands still.
+CREDENTIAL_TABLES = ("tokens", "users", "orgs")
+CREDENTIAL_TRIGGERS = [
+    f"CREATE TRIGGER IF NOT EXISTS {table}_{event.lower()} AFTER {event} ON {table} BEGIN "
+    "UPDATE clock SET credentials = credentials + 1; END"
+    for table in CREDENTIAL_TABLES for event in ("INSERT", "UPDATE", "DELETE")]
+
+
 def statements() -> list[str]:
     """Every statement that creates the schema, pristine copies included (all idempotent)."""
-    result = [s for s in LIVE.split(";") if s.strip()] + [JOURNAL_CAP_TRIGGER]
+    result = [s for s in LIVE.split(";") if s.strip()] + [JOURNAL_CAP_TRIGGER, *CREDENTIAL_TRIGGERS]
     for table, org_column in PRISTINE.items():
         result.append(f"CREATE TABLE IF NOT EXISTS fixture_{table} AS SELECT * FROM {table} WHERE 0")
         result.append(f"CREATE INDEX IF NOT EXISTS fixture_{table}_by_org ON fixture_{table}({org_column})")

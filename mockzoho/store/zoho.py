@@ -98,6 +98,9 @@ def issue_access_token(conn: sqlite3.Connection, org: str, user: str, scopes: st
     return token
 
 
+TOKEN_CACHE = 1024  # tokens a worker keeps at most between two changes of the credentials
+
+
 class ZohoQueries(Blobs):
     """What the Zoho engine reads and writes."""
 
@@ -107,8 +110,22 @@ class ZohoQueries(Blobs):
             "SELECT api_name, scope_name, api_supported, attachments, module_name FROM modules WHERE product = ?",
             (product,))]
 
-    def find_token(self, token: str) -> TokenRow | None:
-        """The access token with its user and org, or None if unknown."""
+    def find_token(self, token: str, credentials: int | None = None) -> TokenRow | None:
+        """The access token with its user and org, or None if unknown. Given the tick's `credentials`
+        counter, a token found before under the same counter comes from this thread's cache."""
+        if credentials is None:
+            return self._query_token(token)
+        local = self._local
+        if getattr(local, "credentials", None) != credentials or len(local.tokens) >= TOKEN_CACHE:
+            local.credentials, local.tokens = credentials, {}
+        row = local.tokens.get(token)
+        if row is None:
+            row = self._query_token(token)
+            if row is not None:  # unknown tokens are not kept: nobody can grow the cache at will
+                local.tokens[token] = row
+        return row
+
+    def _query_token(self, token: str) -> TokenRow | None:
         row = self.connection().execute(
             "SELECT t.org, t.user, t.scopes, t.expires_at, t.revoked, o.dc, o.time_zone, u.permissions, u.restricted "
             "FROM tokens t JOIN orgs o ON o.id = t.org JOIN users u ON u.org = t.org AND u.id = t.user "

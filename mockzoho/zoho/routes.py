@@ -66,7 +66,7 @@ def make_blueprint(product: Product, store: Store, settings: Settings) -> Bluepr
         tick = request_tick(store)
         models.sync(tick.generation)
         data_centre = data_centre_for_host(request.host, settings.default_dc)
-        caller = authenticate(request.authorization, data_centre, store, tick.now)
+        caller = authenticate(request.authorization, data_centre, store, tick.now, tick.credentials)
         g.org = caller.org  # for the journal
         return caller
 
