@@ -13,18 +13,15 @@ from .accounts.routes import make_accounts_blueprint
 from .admin.errors import AdminError
 from .admin.hooks import DropConnections, install_hooks, product_of
 from .admin.routes import make_admin_blueprint
-from .bigin import BIGIN
-from .config import Settings, instant
+from .config import Settings
 from .cosmos.errors import CosmosError
 from .cosmos.routes import make_cosmos_blueprint
-from .crm import CRM
-from .fixtures import fixture_digest, load_fixtures
-from .store import StateError, Store
+from .seed import PRODUCTS, open_state
+from .store import StateError
 from .zoho.errors import ZohoError
 from .zoho.routes import make_blueprint
 
 log = logging.getLogger(__name__)
-PRODUCTS = (CRM, BIGIN)
 
 # werkzeug's own HTTP errors, in the product's terms.
 HTTP_ERROR_CODES = {404: "INVALID_URL_PATTERN", 405: "INVALID_REQUEST_METHOD", 308: "INVALID_URL_PATTERN",
@@ -34,13 +31,7 @@ HTTP_ERROR_CODES = {404: "INVALID_URL_PATTERN", 405: "INVALID_REQUEST_METHOD", 3
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     """A ready mockzoho app; the state file is seeded from the fixtures the first time only."""
     settings = Settings.load(config)
-    store = Store(settings.state)
-    # A state already seeded from these very files needs no parsing: restarts stay fast with big fixtures.
-    seeded = store.seeded_digest()
-    if seeded is None or seeded != fixture_digest(settings.fixtures):
-        fixtures = load_fixtures(settings.fixtures, PRODUCTS)
-        store.seed(fixtures, settings.id_seed, instant(settings.clock) if settings.clock else None)
-
+    store = open_state(settings)
     if settings.admin_token and store.find_token(settings.admin_token) is not None:
         raise StateError("the admin token is also a Zoho access token of the fixtures: choose another one")
     app = Flask(__name__)

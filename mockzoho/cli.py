@@ -6,14 +6,12 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .admin.client import AdminClient, AdminClientError
-from .app import PRODUCTS, create_app
 from .config import Settings
-from .fixtures import FixtureError, load_fixtures
-from .server import Server
 from .store import StateError, remove_state
 
 
@@ -29,11 +27,14 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     if args.fresh:
         remove_state(settings.state)
+    seeder = seed_in_child(settings)
+    # Meanwhile (the seeding child has the other core): Flask, gunicorn and the routes.
+    from .app import create_app
+    from .server import Server
+    if os.waitpid(seeder, 0)[1] != 0:
+        return 1  # the child said why
     try:
-        app = create_app(settings)
-    except FixtureError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
-        return 1
+        app = create_app(settings)  # finds the state seeded: only builds the app
     except StateError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -45,8 +46,35 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def seed_in_child(settings: Settings) -> int:
+    """Fork a child that seeds the state (YAML, marshmallow and SQLite work the server process then skips);
+    its pid. It exits 1 after printing what is wrong with the fixtures or the state file."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        from .fixtures import FixtureError
+        from .seed import open_state
+        try:
+            open_state(settings).close()
+            code = 0
+        except FixtureError as exc:
+            print("\n".join(exc.problems), file=sys.stderr)
+        except StateError as exc:
+            print(exc, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stderr.flush()
+        os._exit(code)  # not a return: the parent's stack must not run twice
+
+
 def check_fixtures(args: argparse.Namespace) -> int:
     """Validate a fixtures file or folder; print every problem; exit 1 on any."""
+    from .fixtures import FixtureError, load_fixtures
+    from .seed import PRODUCTS
+
     try:
         fixtures = load_fixtures(Path(args.path), PRODUCTS)
     except FixtureError as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import mimetypes
 from dataclasses import dataclass
@@ -17,8 +16,10 @@ import yaml
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from .cosmos.fixtures import AccountFixture, CosmosSchema, build_accounts
+from .fixture_files import files_digest, fixture_files
 from .zoho.actions import PERMISSIONS
 from .zoho.datacentres import DATA_CENTRES
+from .zoho.links import MAX_LINK_URL, is_link_url
 from .zoho.product import Module, Product
 
 ZOHO_ID = validate.Regexp(r"^[0-9]{1,19}$", error="must be a numeric id of at most 19 digits")
@@ -162,6 +163,12 @@ class Fixtures:
     digest: str
 
 
+def link_url_rule(url: str) -> None:
+    """The upload route's rule for links (marshmallow's URL validator differs, and compiles slowly)."""
+    if not is_link_url(url):
+        raise ValidationError(f"must be an http or https URL of at most {MAX_LINK_URL} characters")
+
+
 class NamedAttachmentSchema(Schema):
     """An attachment given by id, name and size only: the common case of big generated fixtures, validated with
     three fields instead of the full schema's twelve (marshmallow's cost is per declared field)."""
@@ -176,7 +183,7 @@ class AttachmentSchema(NamedAttachmentSchema):
     content = fields.String()
     content_base64 = fields.String()
     path = fields.String()
-    link_url = fields.Url(schemes={"http", "https"})
+    link_url = fields.String(validate=link_url_rule)
     content_type = fields.String()
     owner = ZohoId(validate=ZOHO_ID)
     created_time = time_field()
@@ -295,32 +302,6 @@ class FileSchema(Schema):
     modules = fields.Dict(keys=fields.String(validate=validate.OneOf(["crm", "bigin"])),
                           values=fields.List(fields.Nested(ModuleSchema)), load_default=dict)
     cosmos = fields.Nested(CosmosSchema, load_default=dict)
-
-
-SUFFIXES = (".yaml", ".yml", ".json")
-
-
-def fixture_files(path: Path) -> list[Path]:
-    """The fixture files a path names: the file itself, or every *.yaml, *.yml and *.json in the folder."""
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
-    return [path]
-
-
-def files_digest(files: Iterable[tuple[str, bytes]]) -> str:
-    """The digest of fixture files by base name and bytes: what a seeded state remembers its fixtures by."""
-    digest = hashlib.sha256()
-    for name, raw in files:
-        digest.update(Path(name).name.encode() + b"\0" + raw + b"\0")
-    return digest.hexdigest()
-
-
-def fixture_digest(path: Path) -> str | None:
-    """The digest of the fixture files under `path`, without parsing them; None if unreadable."""
-    try:
-        return files_digest((file.name, file.read_bytes()) for file in fixture_files(path))
-    except OSError:
-        return None
 
 
 def _document(file: FixtureSource) -> Any:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mockzoho.app import PRODUCTS, create_app
 from mockzoho.cli import main
 from mockzoho.config import bundled_fixtures
 from mockzoho.fixtures import FixtureError, load_fixtures
+
+from test_attachments import BAD_LINKS
 
 BROKEN = """\
 orgs:
@@ -237,3 +240,15 @@ orgs:
     assert (a["4"].link_url, a["4"].file_name, a["4"].content) == ("https://www.zohocorp.com",
                                                                   "https://www.zohocorp.com", None)
     assert (a["5"].size, a["5"].content) == (123456, None)
+
+
+@pytest.mark.parametrize("url", BAD_LINKS)
+def test_fixture_links_follow_the_upload_rule(tmp_path: Path, url: str) -> None:
+    path = tmp_path / "links.yaml"
+    path.write_text(yaml.safe_dump({"orgs": [{"id": "o", "users": [{"id": "1", "name": "U", "email": "u@x.example"}],
+                                              "crm": {"records": [{"module": "Leads", "id": "7", "attachments": [
+                                                  {"id": "8", "file_name": "l", "link_url": url}]}]}}]}))
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(path, PRODUCTS)
+    assert caught.value.problems == [f"{path}: orgs.0.crm.records.0.attachments.0.link_url: must be an http or "
+                                     "https URL of at most 2048 characters"]

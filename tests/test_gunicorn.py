@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import sqlite3
+import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -115,6 +117,17 @@ def test_serve_refuses_broken_fixtures(tmp_path: Path) -> None:
                      "--state", str(tmp_path / "s.db"), "--fixtures", str(broken)], port)
     with pytest.raises(RuntimeError, match=r"broken.yaml: orgs.0.users: Shorter than minimum length 1"):
         server.start()
+
+
+def test_serve_refuses_a_state_of_another_version(tmp_path: Path) -> None:
+    state = tmp_path / "s.db"
+    with sqlite3.connect(state) as conn:
+        conn.execute("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("INSERT INTO meta VALUES ('schema', '0')")
+    command = [str(Path(sys.executable).parent / "mockzoho"), "serve", "--port", str(free_port()), "--state", str(state)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"{state} was written by another mockzoho version (schema 0)" in done.stderr
 
 
 def worker_rss_mb(server: Server) -> dict[int, int]:

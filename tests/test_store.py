@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from mockzoho.config import bundled_fixtures
 from mockzoho.fixtures import load_fixtures
 from mockzoho.store import StateError, Store, remove_state
 
-from conftest import SEED_TOKEN, auth
+from conftest import REPO, SEED_TOKEN, auth
 
 
 def _seed(path: str, barrier, results) -> None:  # runs in a child process
@@ -140,3 +142,15 @@ def test_the_write_ahead_log_is_checkpointed_as_requests_write(tmp_path: Path) -
         assert client.get("/crm/v8/org", headers=auth()).status_code == 200
     wal = tmp_path / "s.db-wal"
     assert wal.stat().st_size < 4 * 1024 * 1024, wal.stat().st_size
+
+
+def test_a_seeded_state_serves_without_yaml_or_marshmallow(tmp_path: Path) -> None:
+    """`serve` seeds in a child and the server process only opens the state: it must not pay for the
+    parsers' imports (a fifth of its start-up), nor for the admin schemas until an admin call needs one."""
+    create_app({"state": tmp_path / "s.db"})
+    script = ("import sys; from mockzoho.app import create_app; "
+              f"client = create_app({{'state': {str(tmp_path / 's.db')!r}}}).test_client(); "
+              "print(sorted(m for m in ('marshmallow', 'yaml') if m in sys.modules)); "
+              "client.post('/__admin/reset', json={}); print('marshmallow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert done.stdout.split("\n")[:2] == ["[]", "True"], done.stderr

@@ -6,12 +6,16 @@ import json
 import random
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from fnmatch import fnmatchcase
 from typing import Any, Iterable, Mapping
 
 from ..cosmos.errors import CATALOGUE as COSMOS_CATALOGUE
 from ..store import Store, issue_access_token, issue_refresh_token
 from ..zoho.errors import CATALOGUE as ZOHO_CATALOGUE
+
+# The server clock's range (Zoho dates stay four-digit years; 1971 keeps epochs positive).
+EARLIEST, LATEST = datetime(1971, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 JOURNAL_COLUMNS = ("id", "time", "method", "path", "query", "headers", "body_size", "body_preview", "status",
                    "code", "duration_ms", "org", "tag", "product")

@@ -9,18 +9,16 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from flask import Blueprint, Response, request
-from marshmallow import Schema, ValidationError
 
 from .. import __version__
 from ..config import Settings
-from ..fixtures import FixtureError, FixtureSource, parse_fixtures
 from ..store import Store
 from ..zoho.errors import json_response
 from ..zoho.product import Product
-from . import hooks, schemas
+from . import hooks
 from .errors import AdminError
-from .models import (AdminConflict, code_fits, Faults, Journal, JournalFilter, Limits, advance_clock, clock_state,
-                     mint_tokens, set_clock)
+from .models import (EARLIEST, LATEST, AdminConflict, code_fits, Faults, Journal, JournalFilter, Limits,
+                     advance_clock, clock_state, mint_tokens, set_clock)
 
 MAX_FIXTURE_BODY = 64 << 20
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
@@ -32,11 +30,14 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def load(schema: Schema, data: Any) -> Any:
-    """Validate a request's JSON (or query) with a schema; every problem in one 400."""
+def load(schema: str, data: Any) -> Any:
+    """Validate a request's JSON (or query) with the schema of that name in `schemas`; every problem in one
+    400. The schemas load on first use: marshmallow compiles its validators on import, a tenth of start-up."""
+    from . import schemas
+
     try:
-        return schema.load(data if data is not None else {})
-    except ValidationError as exc:
+        return getattr(schemas, schema)().load(data if data is not None else {})
+    except schemas.ValidationError as exc:
         raise AdminError(400, "invalid_request", "the request does not fit: see details", exc.messages) from None
 
 
@@ -74,7 +75,7 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
 
     @bp.post("/reset")
     def reset() -> Response:
-        org = load(schemas.ResetSchema(), json_body())["org"]
+        org = load("ResetSchema", json_body())["org"]
         began = time.perf_counter()
         try:
             store.reset(org)
@@ -84,6 +85,8 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
 
     @bp.put("/fixtures")
     def replace_fixtures() -> Response:
+        from ..fixtures import FixtureError, FixtureSource, parse_fixtures  # YAML: loaded on use, as in seed.py
+
         request.max_content_length = MAX_FIXTURE_BODY
         try:
             fixtures = parse_fixtures([FixtureSource("request body", request.get_data(), None)], products)
@@ -102,7 +105,7 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
 
     @bp.post("/orgs")
     def create_org() -> Response:
-        spec = load(schemas.OrgSchema(), json_body())
+        spec = load("OrgSchema", json_body())
         try:
             new_id, tokens = store.clone_org(spec["from_"], spec["id"], spec["empty"])
         except KeyError as exc:
@@ -123,7 +126,7 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
 
     @bp.post("/tokens")
     def mint() -> Response:
-        spec = load(schemas.TokenSchema(), json_body())
+        spec = load("TokenSchema", json_body())
         now = store.now()
         try:
             access, refresh = mint_tokens(store, spec["org"], spec["user"], spec["scopes"], spec["expires_in"], now)
@@ -139,20 +142,20 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
 
     @bp.put("/clock")
     def put_clock() -> Response:
-        spec = load(schemas.ClockSchema(), json_body())
+        spec = load("ClockSchema", json_body())
         set_clock(store, spec["now"].timestamp(), spec["frozen"], time.time())
         return clock()
 
     @bp.post("/clock/advance")
     def advance() -> Response:
-        seconds = load(schemas.AdvanceSchema(), json_body())["seconds"]
-        if not schemas.EARLIEST.timestamp() <= store.now() + seconds <= schemas.LATEST.timestamp():
+        seconds = load("AdvanceSchema", json_body())["seconds"]
+        if not EARLIEST.timestamp() <= store.now() + seconds <= LATEST.timestamp():
             raise AdminError(400, "invalid_request", "the clock must stay between 1971 and 9000")
         advance_clock(store, seconds)
         return clock()
 
     def journal_filter() -> tuple[JournalFilter, int]:
-        query = load(schemas.JournalQuerySchema(), request.args.to_dict())
+        query = load("JournalQuerySchema", request.args.to_dict())
         since = query.pop("since")
         limit = query.pop("limit")
         return JournalFilter(**query, since=None if since is None else since.timestamp()), limit
@@ -175,7 +178,7 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
 
     @bp.post("/faults")
     def add_fault() -> Response:
-        spec = load(schemas.FaultSchema(), json_body())
+        spec = load("FaultSchema", json_body())
         problem = unmatchable(spec.get("match", {}), spec.get("respond", {}).get("code"))
         if problem:
             raise AdminError(400, "matches_nothing", f"this fault would never fire: {problem}")
@@ -219,7 +222,7 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
 
     @bp.put("/limits/<org>")
     def set_limit(org: str) -> Response:
-        spec = load(schemas.LimitSchema(), json_body())
+        spec = load("LimitSchema", json_body())
         limits.set(org, spec["calls"], spec["window_seconds"], spec["concurrency"])
         return json_response({"org": org, **spec})
 

@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from .models import EARLIEST, LATEST
+
 
 MAX_GLOB_STARS = 8  # a glob with more wildcards than this could backtrack badly; it is refused
 PRODUCTS = ("crm", "bigin", "accounts", "cosmos")
@@ -48,7 +50,6 @@ class TokenSchema(Schema):
     expires_in = fields.Integer(load_default=3600, validate=validate.Range(min=1, max=10 * 365 * 86400))
 
 
-EARLIEST, LATEST = datetime(1971, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 
 class ClockSchema(Schema):

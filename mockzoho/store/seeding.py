@@ -13,13 +13,16 @@ import sqlite3
 import time
 import uuid
 from collections import Counter
+from typing import TYPE_CHECKING
 
-from ..cosmos.fixtures import AccountFixture
-from ..fixtures import Fixtures, OrgFixture
 from ..ids import id_prefix, new_token
 from .blobs import BLOB_TABLES, Blobs
 from .core import StateError
 from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, statements
+
+if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
+    from ..cosmos.fixtures import AccountFixture
+    from ..fixtures import Fixtures, OrgFixture
 
 log = logging.getLogger(__name__)
 

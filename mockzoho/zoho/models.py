@@ -6,12 +6,12 @@ import mimetypes
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, BinaryIO, Sequence
-from urllib.parse import urlsplit
 
 from ..store import Store, StoreConflict
 from .actions import Action
 from .auth import Principal
 from .errors import ID_INVALID, MODULE_NOT_SUPPORTED, RECORD_NOT_DELETED, RELATED_ID_INVALID, ZohoError
+from .links import is_link_url
 from .paging import TOKEN_LIFETIME, Page, info, page_token
 from .product import Module, Product
 from ..ids import numeric_id
@@ -19,7 +19,6 @@ from .serialize import attachment_json, full_user_json, upload_details, zoho_tim
 
 BULK_LIMIT = 100
 MAX_FILE_NAME = 255
-MAX_LINK_URL = 2048
 REFUSED_EXTENSIONS = {".exe"}  # "All the file types except .exe" (v2 upload docs)
 NO_FILE = "the request does not contain any file"
 USER_TYPES = {"AllUsers", "ActiveUsers", "CurrentUser"}
@@ -178,8 +177,7 @@ class ZohoModels:
         return upload_details(new_id, user, now, principal.time_zone)
 
     def _add_link(self, principal: Principal, record_id: str, link_url: str, title: str | None, now: int) -> str:
-        parts = urlsplit(link_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(link_url) > MAX_LINK_URL:
+        if not is_link_url(link_url):
             raise ZohoError("INVALID_DATA", details={"param_name": "attachmentUrl"})
         if title is not None and (len(title) > MAX_FILE_NAME or "\0" in title):
             raise ZohoError("INVALID_DATA", details={"param_name": "title"})

@@ -1,0 +1,26 @@
+"""A state file brought in line with its fixtures: seeded from them once, then trusted while the files are
+unchanged. Apart from the app (and Flask), so that `mockzoho serve` can seed in a child process while the
+server imports."""
+
+from __future__ import annotations
+
+from .bigin import BIGIN
+from .config import Settings, instant
+from .crm import CRM
+from .fixture_files import fixture_digest
+from .store import Store
+
+PRODUCTS = (CRM, BIGIN)
+
+
+def open_state(settings: Settings) -> Store:
+    """The store at `settings.state`, seeded from `settings.fixtures` unless it was already (raises
+    FixtureError for bad fixtures, StateError for a state file it cannot use)."""
+    store = Store(settings.state)
+    seeded = store.seeded_digest()
+    if seeded is None or seeded != fixture_digest(settings.fixtures):
+        # marshmallow compiles its validators and PyYAML its scanner on import: only load them to parse.
+        from .fixtures import load_fixtures
+        store.seed(load_fixtures(settings.fixtures, PRODUCTS), settings.id_seed,
+                   instant(settings.clock) if settings.clock else None)
+    return store
