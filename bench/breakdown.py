@@ -24,13 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bare  # noqa: E402 - the baseline app, beside this script
 from run import FIRST_ID, FIRST_RECORD, PER_RECORD, TOKEN, generate_fixture  # noqa: E402
 
+from werkzeug.test import EnvironBuilder  # noqa: E402
+
 from mockzoho.app import create_app  # noqa: E402
 from mockzoho.store import core  # noqa: E402
 
-ENVIRON = {"REQUEST_METHOD": "DELETE", "SCRIPT_NAME": "", "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
-           "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "wsgi.version": (1, 0),
-           "wsgi.errors": sys.stderr, "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
-           "HTTP_HOST": "127.0.0.1:8000", "HTTP_USER_AGENT": "wrk", "HTTP_AUTHORIZATION": f"Zoho-oauthtoken {TOKEN}"}
+ENVIRON = EnvironBuilder(method="DELETE", base_url="http://127.0.0.1:8000",
+                         headers={"User-Agent": "wrk", "Authorization": f"Zoho-oauthtoken {TOKEN}"}).get_environ()
 LOCK = {"wait": 0.0, "held": 0.0}
 
 
@@ -97,7 +97,8 @@ def main() -> int:
     mock = deleter(create_app({"state": work / "s.db", "fixtures": work / "f.json"}))
     base = deleter(bare.app)
     n = args.requests
-    per_request(mock, 0, 200), per_request(base, 0, 200)  # warm up
+    per_request(mock, 0, 200)  # warm up
+    per_request(base, 0, 200)
     for key in LOCK:
         LOCK[key] = 0.0
     rows = {"one process": (per_request(mock, 1000, n), per_request(base, 1000, n),

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from .accounts.models import Client
 from .cosmos.fixtures import AccountFixture, CosmosSchema, build_accounts
 from .fixture_files import files_digest, fixture_files
 from .zoho.actions import PERMISSIONS
@@ -133,16 +134,6 @@ class RefreshTokenFixture:
 
 
 @dataclass(frozen=True)
-class ClientFixture:
-    id: str
-    secret: str
-    dc: str
-    redirect_uris: tuple[str, ...]
-    org: str   # who consents on the demo authorize page
-    user: str
-
-
-@dataclass(frozen=True)
 class OrgFixture:
     id: str
     name: str
@@ -157,7 +148,7 @@ class OrgFixture:
 @dataclass(frozen=True)
 class Fixtures:
     orgs: tuple[OrgFixture, ...]
-    clients: tuple[ClientFixture, ...]
+    clients: tuple[Client, ...]
     modules: dict[str, tuple[Module, ...]]  # product name -> extra modules
     cosmos: tuple[AccountFixture, ...]
     digest: str
@@ -496,7 +487,7 @@ class _Builder:
             created_time=created, modified_time=att.get("modified_time", created))
 
     def clients(self, orgs: tuple[OrgFixture, ...],
-                declared: list[tuple[FixtureSource, int, dict]]) -> tuple[ClientFixture, ...]:
+                declared: list[tuple[FixtureSource, int, dict]]) -> tuple[Client, ...]:
         """OAuth clients, each tied to the org and user that consent for it; refresh tokens checked against them."""
         built, seen = [], {}
         for file, index, client in declared:
@@ -515,9 +506,9 @@ class _Builder:
             if org is not None and user not in {u.id for u in org.users}:
                 self.problem(file, f"{where}.user", f"no user {user} in org {org.id}")
             seen[client.get("id")] = dc
-            built.append(ClientFixture(id=client.get("id", ""), secret=client.get("secret", ""), dc=dc,
-                                       redirect_uris=tuple(client.get("redirect_uris", ())),
-                                       org=org.id if org is not None else "", user=user))
+            built.append(Client(id=client.get("id", ""), secret=client.get("secret", ""), dc=dc,
+                                redirect_uris=tuple(client.get("redirect_uris", ())),
+                                org=org.id if org is not None else "", user=user))
         for file, where, client_id, org_dc in self.pending_clients:
             if client_id is not None and client_id not in seen:
                 self.problem(file, where, f"no client {client_id!r}")
