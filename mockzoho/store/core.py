@@ -15,6 +15,7 @@ from typing import Iterator, Sequence
 
 
 CHECKPOINT_ROWS = 300  # rows a connection writes between its checkpoints: about 100 API requests
+BUSY_TIMEOUT = "PRAGMA busy_timeout = 30000"  # how long a statement waits for a lock SQLite holds
 
 
 class StateError(Exception):
@@ -79,7 +80,7 @@ class Core:
         if getattr(local, "pid", None) != os.getpid():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute(BUSY_TIMEOUT)
             _enable_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             # SQLite would checkpoint inside a commit, while this worker holds the write lock and the others
@@ -103,7 +104,21 @@ class Core:
             fcntl.flock(local.lock, fcntl.LOCK_UN)
         if conn.total_changes - local.checkpointed >= CHECKPOINT_ROWS:
             local.checkpointed = conn.total_changes
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # never waits: writers go on meanwhile
+            self._checkpoint(conn, local.lock)
+
+    @staticmethod
+    def _checkpoint(conn: sqlite3.Connection, lock: int) -> None:
+        """Copy the log into the database while the others write, then, holding the write lock, finish and
+        have the log start over: a passive checkpoint alone never catches up with two busy writers, and
+        SQLite reuses the log only once one has, so under steady load it would grow without end."""
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")  # a reader in the way: leave it to the next time
+            conn.execute("PRAGMA wal_checkpoint(RESTART)")
+        finally:
+            conn.execute(BUSY_TIMEOUT)
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
     def write_one(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """One write statement in its own transaction; its RETURNING rows, if any."""
