@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from conftest import SEED_TOKEN, auth
 from mockzoho.app import create_app
 from mockzoho.config import bundled_fixtures
+from mockzoho.store.schema import JOURNAL_TRIM
 from servers import serve_in_thread
 
 SEED_URL = "/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261017"
@@ -223,6 +224,16 @@ def test_journal_cap(tmp_path: Path) -> None:
         client.delete(SEED_URL, headers={**auth(), "X-Mockzoho-Tag": str(i)})
     tags = [e["tag"] for e in client.get("/__admin/requests").json["requests"]]
     assert tags == ["11", "10", "9", "8", "7"]
+    assert client.get("/__admin/requests/count").json == {"count": 5}
+    assert client.delete("/__admin/requests?tag=11").json == {"deleted": 1}  # the newest: older stay dropped
+    assert [e["tag"] for e in client.get("/__admin/requests").json["requests"]] == ["10", "9", "8", "7"]
+    for i in range(12, 200):  # past several trims of the table
+        client.delete(SEED_URL, headers={**auth(), "X-Mockzoho-Tag": str(i)})
+    assert [e["tag"] for e in client.get("/__admin/requests?limit=50").json["requests"]] == [
+        "199", "198", "197", "196", "195"]
+    assert client.get("/__admin/requests/count").json == {"count": 5}
+    store = client.application.extensions["mockzoho"]["store"]
+    assert store.connection().execute("SELECT COUNT(*) FROM journal").fetchone()[0] <= 5 + JOURNAL_TRIM
 
 
 def test_upload_preview_names_the_file(client: FlaskClient) -> None:

@@ -17,6 +17,7 @@ from mockzoho.app import PRODUCTS, create_app
 from mockzoho.config import bundled_fixtures
 from mockzoho.fixtures import load_fixtures
 from mockzoho.store import StateError, Store, remove_state
+from mockzoho.store.core import Core
 
 from conftest import REPO, SEED_TOKEN, auth
 
@@ -173,3 +174,15 @@ def test_the_write_ahead_log_stays_small_while_two_workers_write_at_once(tmp_pat
         worker.join()
     wal = tmp_path / "s.db-wal"
     assert wal.stat().st_size < 4 * 1024 * 1024, wal.stat().st_size
+
+
+def test_checkpoints_run_beside_the_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint waits for the disk: the thread serving requests must not be the one that waits."""
+    threads = []
+    checkpoint = Core._checkpoint
+    monkeypatch.setattr(Core, "_checkpoint", lambda self: (threads.append(threading.current_thread()),
+                                                           checkpoint(self)))
+    client = create_app({"state": tmp_path / "s.db"}).test_client()
+    for _ in range(400):
+        assert client.get("/crm/v8/org", headers=auth()).status_code == 200
+    assert threads and threading.current_thread() not in threads

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping
 
 from ..cosmos.errors import CATALOGUE as COSMOS_CATALOGUE
 from ..store import Store, issue_access_token, issue_refresh_token
+from ..store.schema import TRIM_JOURNAL, VISIBLE_JOURNAL
 from ..zoho.errors import CATALOGUE as ZOHO_CATALOGUE
 
 # The server clock's range (Zoho dates stay four-digit years; 1971 keeps epochs positive).
@@ -40,9 +41,9 @@ class JournalFilter:
     since: float | None = None   # epoch seconds
 
     def sql(self) -> tuple[str, list[Any]]:
-        """A WHERE clause (the path glob is applied in Python: SQLite's GLOB is case-sensitive too, but
-        differs from fnmatch on `[!...]`)."""
-        clauses, args = ["1"], []
+        """A WHERE clause over the entries within the cap (the path glob is applied in Python: SQLite's GLOB
+        is case-sensitive too, but differs from fnmatch on `[!...]`)."""
+        clauses, args = [VISIBLE_JOURNAL], []
         for column, value in (("method", self.method), ("status", self.status), ("code", self.code),
                               ("org", self.org), ("tag", self.tag)):
             if value is not None:
@@ -65,7 +66,7 @@ class Journal:
         self.cap = cap
 
     def record(self, entry: Mapping[str, Any]) -> None:
-        """One entry, in one statement (a trigger drops what passes the cap)."""
+        """One entry, in one statement (a trigger drops what has passed the cap)."""
         self.store.write_one(_INSERT, [entry[c] if c != "headers" else json.dumps(entry[c])
                                        for c in JOURNAL_COLUMNS[1:]])
 
@@ -101,6 +102,7 @@ class Journal:
         where = JournalFilter(org=org, tag=tag)
         clause, args = where.sql()
         with self.store.write() as conn:
+            conn.execute(TRIM_JOURNAL)
             return conn.execute(f"DELETE FROM journal WHERE {clause}", args).rowcount
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 LIVE = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -93,10 +93,17 @@ PRISTINE = {"orgs": "id", "users": "org", "user_records": "org", "tokens": "org"
             "records": "org", "attachments": "org"}
 
 
-# Keeps the journal at its cap (meta `journal_cap`) as entries arrive, inside each insert's own transaction.
-JOURNAL_CAP_TRIGGER = """
-CREATE TRIGGER IF NOT EXISTS journal_cap AFTER INSERT ON journal BEGIN
-    DELETE FROM journal WHERE id <= NEW.id - (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_cap');
+# Keeps the journal within its cap (meta `journal_cap`) as entries arrive, inside each insert's own transaction:
+# every JOURNAL_TRIM-th entry drops those that have passed it, which writes one page less per request than
+# dropping one entry each time. Readers see only the newest `journal_cap` ids (`VISIBLE_JOURNAL`).
+JOURNAL_TRIM = 64
+JOURNAL_CAP = "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_cap')"
+VISIBLE_JOURNAL = f"id > (SELECT COALESCE(MAX(id), 0) FROM journal) - {JOURNAL_CAP}"
+# Run before deleting entries by org or tag, which could take the newest ids and so bring old ones back in view.
+TRIM_JOURNAL = f"DELETE FROM journal WHERE NOT ({VISIBLE_JOURNAL})"
+JOURNAL_CAP_TRIGGER = f"""
+CREATE TRIGGER IF NOT EXISTS journal_cap AFTER INSERT ON journal WHEN NEW.id % {JOURNAL_TRIM} = 0 BEGIN
+    DELETE FROM journal WHERE id <= NEW.id - {JOURNAL_CAP};
 END"""
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..ids import id_prefix, new_token
 from .blobs import BLOB_TABLES, Blobs
 from .core import StateError
-from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, statements
+from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, TRIM_JOURNAL, statements
 
 if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
     from ..cosmos.fixtures import AccountFixture
@@ -177,6 +177,7 @@ class Seeding(Blobs):
     @staticmethod
     def _forget_org(conn: sqlite3.Connection, org: str) -> None:
         """Drop an org's grant codes, faults, rate limits and journal."""
+        conn.execute(TRIM_JOURNAL)
         for table in RUNTIME_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE org = ?", (org,))
         conn.execute("UPDATE clock SET faults = (SELECT COUNT(*) FROM faults), limits = (SELECT COUNT(*) FROM limits)")
