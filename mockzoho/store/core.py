@@ -15,6 +15,7 @@ from typing import Iterator, Sequence
 
 
 CHECKPOINT_ROWS = 300  # rows a connection writes between its checkpoints: about 100 API requests
+RESTART_FRAMES = 2048  # pages in the log (8 MiB) from which a checkpoint has it start over
 
 
 # Held while a checkpoint runs, and by a fork: SQLite's mutexes must not be copied into a child while held.
@@ -79,22 +80,26 @@ class Core:
         self.blobs = blob_dir(self.path)
         self._local = threading.local()
         self._checkpointer: threading.Thread | None = None
+        self._checkpoints: tuple[int, sqlite3.Connection, int] | None = None  # pid, connection, lock
+
+    def _open(self, check_same_thread: bool = True) -> tuple[sqlite3.Connection, int]:
+        """A new connection on the state file, and a descriptor of the writers' lock file."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=check_same_thread)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        _enable_wal(conn)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        # SQLite would checkpoint inside a commit, while this worker holds the write lock and the others
+        # queue behind it (the slowest requests were those); `_checkpoint` runs beside the requests instead.
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        return conn, os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (a fork gets a new one: SQLite handles must not cross processes)."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 30000")
-            _enable_wal(conn)
-            conn.execute("PRAGMA synchronous = NORMAL")
-            # SQLite would checkpoint inside a commit, while this worker holds the write lock and the others
-            # queue behind it (the slowest requests were those); `_writer` has a thread checkpoint instead.
-            conn.execute("PRAGMA wal_autocheckpoint = 0")
-            local.checkpointed = 0
-            local.lock = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-            local.conn, local.pid = conn, os.getpid()
+            local.conn, local.lock = self._open()
+            local.checkpointed, local.pid = 0, os.getpid()
         return local.conn
 
     @contextmanager
@@ -122,21 +127,24 @@ class Core:
             self._checkpointer.start()
 
     def _checkpoint(self) -> None:
-        """Copy the log into the database while the others write, then, holding the write lock, finish and
-        have the log start over: a passive checkpoint alone never catches up with two busy writers, and
-        SQLite reuses the log only once one has, so under steady load it would grow without end."""
+        """Copy the log into the database while the others write. Once the log is long, also finish the copy
+        holding the write lock, so that the log starts over: a passive checkpoint never catches up with two
+        busy writers, and SQLite reuses the log only once one has, so under steady load it would grow without
+        end. (That last copy syncs the disk while writers wait, hence only once the log is long.)"""
         with _CHECKPOINTING:
+            if self._checkpoints is None or self._checkpoints[0] != os.getpid():
+                self._checkpoints = (os.getpid(), *self._open(check_same_thread=False))  # one thread at a time
+            _, conn, lock = self._checkpoints
+            frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+            if frames < RESTART_FRAMES:
+                return
+            fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                conn = self.connection()  # this thread's own
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                fcntl.flock(self._local.lock, fcntl.LOCK_EX)
-                try:
-                    conn.execute("PRAGMA busy_timeout = 0")  # a reader in the way: leave it to the next time
-                    conn.execute("PRAGMA wal_checkpoint(RESTART)")
-                finally:
-                    fcntl.flock(self._local.lock, fcntl.LOCK_UN)
+                conn.execute("PRAGMA busy_timeout = 0")  # a reader in the way: leave it to the next time
+                conn.execute("PRAGMA wal_checkpoint(RESTART)")
+                conn.execute("PRAGMA busy_timeout = 30000")
             finally:
-                self.close()
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def write_one(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """One write statement in its own transaction; its RETURNING rows, if any."""
@@ -144,12 +152,17 @@ class Core:
             return conn.execute(sql, params).fetchall()
 
     def close(self) -> None:
-        """Close this thread's connection (the next call opens a new one)."""
+        """Close this thread's connection (the next call opens a new one), and this process's checkpoints'."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             os.close(self._local.lock)
         self._local.__dict__.clear()
+        with _CHECKPOINTING:
+            if self._checkpoints is not None and self._checkpoints[0] == os.getpid():
+                self._checkpoints[1].close()
+                os.close(self._checkpoints[2])
+            self._checkpoints = None
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
