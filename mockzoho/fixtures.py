@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from .accounts.models import Client
+from .accounts.clients import Client
 from .cosmos.fixtures import AccountFixture, CosmosSchema, build_accounts
 from .fixture_files import files_digest, fixture_files
 from .zoho.actions import PERMISSIONS

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import REPO, SEED_TOKEN, auth
+from conftest import REPO, auth
 from mockzoho.app import create_app
 from mockzoho.cli import main
 from servers import Server, free_port, serve_in_thread

@@ -181,3 +181,13 @@ def test_checkpoints_run_beside_the_requests(tmp_path: Path, monkeypatch: pytest
     for _ in range(400):
         assert client.get("/crm/v8/org", headers=auth()).status_code == 200
     assert threads and threading.current_thread() not in threads
+
+
+def test_seeding_imports_no_flask(tmp_path: Path) -> None:
+    """`serve` seeds in a child while the parent imports Flask: the child must not import it too (it is
+    the longer of the two, so its imports are the server's start-up)."""
+    script = ("import sys; from mockzoho.config import Settings; from mockzoho.seed import open_state; "
+              f"open_state(Settings.load({{'state': {str(tmp_path / 's.db')!r}}})).close(); "
+              "print(sorted(m for m in ('flask', 'werkzeug', 'gunicorn') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from ..ids import new_token
 from ..store import Store, issue_access_token, issue_refresh_token
+from .clients import Client
 from .errors import OAuthError
 
 GRANT_CODE_LIFETIME = 120  # seconds: Zoho grant codes are short-lived
@@ -27,30 +26,6 @@ def single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
     if len(values) > 1:
         raise OAuthError("invalid_request")
     return next(iter(values), None) or None
-
-
-@dataclass(frozen=True)
-class Client:
-    """A registered OAuth client, and who consents for it on the demo authorize page."""
-
-    id: str
-    secret: str
-    dc: str
-    redirect_uris: tuple[str, ...]
-    org: str
-    user: str
-
-    def allows_redirect(self, uri: str) -> bool:
-        """A registered (glob) redirect URI; never one with userinfo or a port that is not a number, which
-        a glob like `http://127.0.0.1:*` would otherwise let through to another host."""
-        parts = urlsplit(uri)
-        try:
-            parts.port
-        except ValueError:
-            return False
-        if "@" in parts.netloc or parts.scheme not in ("http", "https"):
-            return False
-        return any(fnmatchcase(uri, pattern) for pattern in self.redirect_uris)
 
 
 class Accounts:

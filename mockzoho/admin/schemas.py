@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from datetime import datetime, timezone
+from datetime import timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
