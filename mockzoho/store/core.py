@@ -15,6 +15,7 @@ from typing import Iterator, Sequence
 
 
 CHECKPOINT_ROWS = 300  # rows a connection writes between its checkpoints: about 100 API requests
+SPIN_SECONDS = 50e-6  # about the time a request holds the write lock
 RESTART_FRAMES = 2048  # pages in the log (8 MiB) from which a checkpoint has it start over
 
 
@@ -45,6 +46,19 @@ def remove_state(path: Path) -> None:
             shutil.rmtree(item)
         elif item.exists():
             item.unlink()
+
+
+def _lock(fd: int) -> None:
+    """Take the writers' lock, trying for about as long as a writer holds it before sleeping on it: a sleep
+    and a wake-up cost the two workers more than that (10% of the DELETE benchmark's throughput)."""
+    deadline = time.perf_counter() + SPIN_SECONDS
+    while time.perf_counter() < deadline:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+    fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 def _enable_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
@@ -108,7 +122,7 @@ class Core:
         handler would sleep a millisecond or more each time two workers write together."""
         conn = self.connection()
         local = self._local
-        fcntl.flock(local.lock, fcntl.LOCK_EX)
+        _lock(local.lock)
         try:
             yield conn
         finally:
