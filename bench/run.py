@@ -164,10 +164,11 @@ def mock_server(state: Path, fixtures: Path | None, fresh: bool = True) -> Serve
     return Server(argv, port, probe)
 
 
-def bare_server() -> Server:
+def bare_server(app: str = "bare:app") -> Server:
+    """A baseline under the mock's gunicorn settings: the bare Flask app, or `raw:app` (no Flask)."""
     port = free_port()
     argv = [str(BIN / "gunicorn"), "--config", "python:mockzoho.server", "--bind", f"127.0.0.1:{port}",
-            "--workers", "2", "--chdir", str(BENCH), "bare:app"]
+            "--workers", "2", "--chdir", str(BENCH), app]
     return Server(argv, port, "/crm/v8/org")
 
 
@@ -284,6 +285,7 @@ def main() -> int:
     # editable install compiles on first import, or on every start under PYTHONDONTWRITEBYTECODE (set here).
     compileall.compile_dir(ROOT / "mockzoho", quiet=1)
     compileall.compile_file(BENCH / "bare.py", quiet=1)
+    compileall.compile_file(BENCH / "raw.py", quiet=1)
     work = Path(tempfile.mkdtemp(prefix="mockzoho-bench-"))
     rows: list[Row] = []
     fixtures = {n: work / f"f{n}.json" for n in (1_000, 10_000, 100_000)}
@@ -304,7 +306,8 @@ def main() -> int:
 
 
 def throughput(work: Path, fixture: Path, runs: int, seconds: float) -> list[Row]:
-    """DELETE throughput and latency, the error path, and a mixed workload, against the bare app."""
+    """DELETE throughput and latency, the error path, and a mixed workload, against the bare app; and what
+    gunicorn alone costs (a raw WSGI callable), to tell its share from Flask's and the mock's."""
     rows = []
     bare = bare_server()
     try:
@@ -317,6 +320,12 @@ def throughput(work: Path, fixture: Path, runs: int, seconds: float) -> list[Row
                 rows += workload(bare, mock, label, mode, runs, seconds)
             finally:
                 mock.stop()
+        raw = bare_server("raw:app")
+        try:
+            rate, _, _, cpu = workload(bare, raw, "raw WSGI app (no Flask) in the mock's place", "delete", runs, seconds)
+            rows += [rate, cpu]  # its p50 and p99 tell nothing more
+        finally:
+            raw.stop()
     finally:
         bare.stop()
     return rows
