@@ -180,6 +180,7 @@ def test_checkpoints_run_beside_the_requests(tmp_path: Path, monkeypatch: pytest
     client = create_app({"state": tmp_path / "s.db"}).test_client()
     for _ in range(400):
         assert client.get("/crm/v8/org", headers=auth()).status_code == 200
+    client.application.extensions["mockzoho"]["store"]._checkpointer.join()
     assert threads and threading.current_thread() not in threads
 
 
