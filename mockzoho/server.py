@@ -18,6 +18,9 @@ from .zoho.errors import CATALOGUE, CONTENT_TYPE
 worker_class = "mockzoho.server.JsonErrorWorker"
 limit_request_line = 8190  # gunicorn's maximum: 100 ids of 19 digits fit with room to spare
 timeout = 300  # a slow 100 MB upload or download, or a 60 s delay fault, must not get the worker killed
+# gunicorn 25.1+ serves a control socket at one path per user (~/.gunicorn/gunicorn.ctl): each mock server
+# started would take it from the one before, and stopping one would remove another's. The control API is ours.
+control_socket_disable = True
 
 _CODES = {414: "INVALID_URL_PATTERN", 500: "INTERNAL_ERROR"}
 
@@ -46,12 +49,13 @@ class Server(BaseApplication):
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
         self.application = app
         self.options = {"worker_class": worker_class, "limit_request_line": limit_request_line, "timeout": timeout,
-                        **options}
+                        "control_socket_disable": control_socket_disable, **options}
         super().__init__()
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # as a config module's names are: control_socket_disable came in 25.1
+                self.cfg.set(key, value)
 
     def load(self) -> Flask:
         return self.application

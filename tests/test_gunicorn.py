@@ -232,3 +232,19 @@ def test_a_hundred_long_ids_fit_in_the_request_line(tmp_path: Path, docker_like_
     with gunicorn(tmp_path / "state.db", docker_like_cwd) as server:
         response = requests.delete(f"{server.url}/crm/v8/Leads?ids={ids}", headers=HEADERS, timeout=5)
         assert (response.status_code, response.json()["code"]) == (400, "LIMIT_EXCEEDED")
+
+
+@pytest.mark.parametrize("how", ["dockerfile", "serve"])
+def test_no_control_socket_in_the_home_folder(tmp_path: Path, docker_like_cwd: Path, how: str) -> None:
+    """gunicorn's own control socket lives at one path per user: servers started side by side (tests, CI
+    jobs) would take it from each other. Neither way of serving opens it."""
+    home, port = tmp_path / "home", free_port()
+    home.mkdir()
+    env = {"HOME": str(home), "XDG_RUNTIME_DIR": "", "MOCKZOHO_STATE": str(tmp_path / "s.db")}
+    argv = (gunicorn_command(port) if how == "dockerfile"
+            else [str(Path(sys.executable).parent / "mockzoho"), "serve", "--port", str(port)])
+    with Server(argv, port, env=env, cwd=docker_like_cwd):
+        deadline = time.monotonic() + 0.5  # gunicorn opens it in a thread, once the workers are up
+        while time.monotonic() < deadline and not any(home.iterdir()):
+            time.sleep(0.02)
+        assert list(home.iterdir()) == []
