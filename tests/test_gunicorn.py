@@ -90,7 +90,8 @@ def test_workers_share_state_and_it_survives_a_restart(tmp_path: Path, docker_li
         first = requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5)
         assert first.status_code == 200
         health = HeldRequest(server.url, "GET", "/__admin/health", {})  # keeps one worker (A) busy
-        other_pid = requests.get(server.url + "/__admin/health", timeout=5).json()["pid"]  # so B answers
+        # Only B can answer: it may still be building its app (the Dockerfile's command builds one per worker).
+        other_pid = requests.get(server.url + "/__admin/health", timeout=30).json()["pid"]
         again = requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5)
         assert (again.status_code, again.json()["code"]) == gone
         delete_on_b = HeldRequest(server.url, "DELETE", SEED_URL, HEADERS)  # B busy now

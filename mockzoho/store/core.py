@@ -11,11 +11,12 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import BinaryIO, Iterator, Sequence
 
 
 CHECKPOINT_ROWS = 300  # rows a connection writes between its checkpoints: about 100 API requests
 SPIN_SECONDS = 50e-6  # about the time a request holds the write lock
+RESTART_PATIENCE = 1e-3  # a checkpoint tries this long for the write lock, then leaves it to the next one
 RESTART_FRAMES = 2048  # pages in the log (8 MiB) from which a checkpoint has it start over
 
 
@@ -48,17 +49,23 @@ def remove_state(path: Path) -> None:
             item.unlink()
 
 
-def _lock(fd: int) -> None:
+def _try_lock(lock: BinaryIO, seconds: float) -> bool:
+    """Try to take the writers' lock for up to `seconds`, awake; True if this took it."""
+    deadline = time.perf_counter() + seconds
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.perf_counter() >= deadline:
+                return False
+
+
+def _lock(lock: BinaryIO) -> None:
     """Take the writers' lock, trying for about as long as a writer holds it before sleeping on it: a sleep
     and a wake-up cost the two workers more than that (10% of the DELETE benchmark's throughput)."""
-    deadline = time.perf_counter() + SPIN_SECONDS
-    while time.perf_counter() < deadline:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            pass
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    if not _try_lock(lock, SPIN_SECONDS):
+        fcntl.flock(lock, fcntl.LOCK_EX)
 
 
 def _enable_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
@@ -94,10 +101,11 @@ class Core:
         self.blobs = blob_dir(self.path)
         self._local = threading.local()
         self._checkpointer: threading.Thread | None = None
-        self._checkpoints: tuple[int, sqlite3.Connection, int] | None = None  # pid, connection, lock
+        self._checkpoints: tuple[int, sqlite3.Connection, BinaryIO] | None = None  # pid, connection, lock
 
-    def _open(self, check_same_thread: bool = True) -> tuple[sqlite3.Connection, int]:
-        """A new connection on the state file, and a descriptor of the writers' lock file."""
+    def _open(self, check_same_thread: bool = True) -> tuple[sqlite3.Connection, BinaryIO]:
+        """A new connection on the state file, and the writers' lock file (a file object, so that it is
+        closed with a store nobody closed)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=check_same_thread)
         conn.execute("PRAGMA busy_timeout = 30000")
@@ -106,7 +114,7 @@ class Core:
         # SQLite would checkpoint inside a commit, while this worker holds the write lock and the others
         # queue behind it (the slowest requests were those); `_checkpoint` runs beside the requests instead.
         conn.execute("PRAGMA wal_autocheckpoint = 0")
-        return conn, os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        return conn, open(f"{self.path}.lock", "ab", buffering=0)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (a fork gets a new one: SQLite handles must not cross processes)."""
@@ -138,7 +146,10 @@ class Core:
         running = self._checkpointer
         if running is None or not running.is_alive():
             self._checkpointer = threading.Thread(target=self._checkpoint, name="mockzoho-checkpoint", daemon=True)
-            self._checkpointer.start()
+            try:
+                self._checkpointer.start()
+            except RuntimeError:  # no thread to be had (a limit, or the interpreter exiting): the write stands
+                self._checkpointer = None
 
     def _checkpoint(self) -> None:
         """Copy the log into the database while the others write. Once the log is long, also finish the copy
@@ -152,11 +163,15 @@ class Core:
             frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
             if frames < RESTART_FRAMES:
                 return
-            fcntl.flock(lock, fcntl.LOCK_EX)
+            # Never sleep on the lock here: a fork or close() waits for this, maybe in a thread that holds it.
+            if not _try_lock(lock, RESTART_PATIENCE):
+                return
             try:
                 conn.execute("PRAGMA busy_timeout = 0")  # a reader in the way: leave it to the next time
-                conn.execute("PRAGMA wal_checkpoint(RESTART)")
-                conn.execute("PRAGMA busy_timeout = 30000")
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(RESTART)")
+                finally:
+                    conn.execute("PRAGMA busy_timeout = 30000")
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -166,16 +181,20 @@ class Core:
             return conn.execute(sql, params).fetchall()
 
     def close(self) -> None:
-        """Close this thread's connection (the next call opens a new one), and this process's checkpoints'."""
+        """Close this thread's connection (the next call opens a new one), and this process's checkpoints'
+        once the one running, if any, is done."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
-            os.close(self._local.lock)
+            self._local.lock.close()
         self._local.__dict__.clear()
+        running = self._checkpointer
+        if running is not None and running.is_alive():
+            running.join()
         with _CHECKPOINTING:
             if self._checkpoints is not None and self._checkpoints[0] == os.getpid():
                 self._checkpoints[1].close()
-                os.close(self._checkpoints[2])
+                self._checkpoints[2].close()
             self._checkpoints = None
 
     @contextmanager
