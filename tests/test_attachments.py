@@ -133,7 +133,8 @@ def test_link_without_title_is_named_by_its_url(client: FlaskClient, target: Tar
 
 
 BAD_LINKS = ["ftp://example.com/x", "example.com", "javascript:alert(1)", "https://", "https://[::1/x",
-             "https://e.com/" + "a" * 2100]
+             "https://e.com/" + "a" * 2100, "http://:80/x", "http://@/", "http://example.com:abc/",
+             "https://exa mple.com/", " http://example.com", "http://example.com/\n", "http://exa\tmple.com/"]
 
 
 @pytest.mark.parametrize("url", BAD_LINKS)

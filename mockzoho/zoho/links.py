@@ -8,9 +8,13 @@ MAX_LINK_URL = 2048
 
 
 def is_link_url(url: str) -> bool:
-    """An absolute http or https URL of at most 2048 characters."""
+    """An absolute http or https URL with a host (and a port, if any, that is a number), of at most 2048
+    characters, with no white space or control characters anywhere."""
+    if len(url) > MAX_LINK_URL or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return False
     try:
         parts = urlsplit(url)
-    except ValueError:  # an unbalanced IPv6 bracket, say
+        parts.port  # raises for a port that is not a number
+    except ValueError:  # that, or an unbalanced IPv6 bracket
         return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and len(url) <= MAX_LINK_URL
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
