@@ -192,3 +192,18 @@ def test_seeding_imports_no_flask(tmp_path: Path) -> None:
               "print(sorted(m for m in ('flask', 'werkzeug', 'gunicorn') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_a_token_revoked_while_a_delay_fault_holds_a_request_is_refused(tmp_path: Path) -> None:
+    first, second = _two_workers(tmp_path)
+    granted = second.post("/oauth/v2/token", data={
+        "grant_type": "refresh_token", "client_id": "1000.MOCKZOHOCLIENT",
+        "client_secret": "mockzoho-secret", "refresh_token": "1000.mock.refresh.full"}).json
+    access = granted["access_token"]
+    assert first.get("/crm/v8/org", headers=auth(access)).status_code == 200  # now in the first worker's cache
+    second.post("/__admin/faults", json={"match": {"path": "/crm/v8/org"}, "delay_ms": 600, "times": 1})
+    revoke = threading.Timer(0.2, lambda: second.post("/oauth/v2/token/revoke", data={"token": access}))
+    revoke.start()
+    response = first.get("/crm/v8/org", headers=auth(access))
+    revoke.join()
+    assert (response.status_code, response.json["code"]) == (401, "INVALID_TOKEN")

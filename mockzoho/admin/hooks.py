@@ -148,6 +148,7 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
         g.org, g.fault = org, True
         if spec.get("delay_ms"):
             time.sleep(spec["delay_ms"] / 1000)
+            g.pop("tick")  # the request goes on as if it came in now: a token revoked meanwhile is refused
         if spec.get("drop"):
             return drop_connection()
         respond = spec.get("respond")
