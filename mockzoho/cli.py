@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
 from .config import Settings
-from .store import StateError, remove_state
+from .store import StateError, Store, remove_state
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -25,16 +26,25 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     if args.fresh:
         remove_state(settings.state)
-    seeder = seed_in_child(settings)
-    # Meanwhile (the seeding child has the other core): Flask, gunicorn and the routes.
-    from .app import create_app
-    from .server import Server
-    if os.waitpid(seeder, 0)[1] != 0:
-        return 1  # the child said why
+    try:
+        seeder = None if state_is_seeded(settings) else seed_in_child(settings)
+    except STATE_PROBLEMS as exc:
+        print(state_problem(settings, exc), file=sys.stderr)
+        return 1
+    try:
+        # Meanwhile (the seeding child has the other core): Flask, gunicorn and the routes.
+        from .app import create_app
+        from .server import Server
+        if seeder is not None and not seeded_by(seeder):
+            return 1
+    except KeyboardInterrupt:  # the child got it too, and exits at once
+        if seeder is not None:
+            os.waitpid(seeder, 0)
+        return 130
     try:
         app = create_app(settings)  # finds the state seeded: only builds the app
-    except StateError as exc:
-        print(exc, file=sys.stderr)
+    except STATE_PROBLEMS as exc:
+        print(state_problem(settings, exc), file=sys.stderr)
         return 1
     # SQLite handles must not cross a fork: each worker opens its own.
     app.extensions["mockzoho"]["store"].close()
@@ -42,6 +52,23 @@ def serve(args: argparse.Namespace) -> int:
           file=sys.stderr, flush=True)
     Server(app, {"bind": f"{args.host}:{args.port}", "workers": args.workers}).run()
     return 0
+
+
+STATE_PROBLEMS = (StateError, OSError, sqlite3.Error)
+
+
+def state_problem(settings: Settings, exc: Exception) -> str:
+    """One line saying why the state file cannot be used."""
+    return str(exc) if isinstance(exc, StateError) else f"mockzoho: cannot use the state {settings.state}: {exc}"
+
+
+def state_is_seeded(settings: Settings) -> bool:
+    """True if the state file was seeded already (from these fixtures or others): nothing to fork for."""
+    store = Store(settings.state)
+    try:
+        return store.seeded_digest() is not None
+    finally:
+        store.close()  # before any fork
 
 
 def seed_in_child(settings: Settings) -> int:
@@ -59,13 +86,23 @@ def seed_in_child(settings: Settings) -> int:
             code = 0
         except FixtureError as exc:
             print("\n".join(exc.problems), file=sys.stderr)
-        except StateError as exc:
-            print(exc, file=sys.stderr)
+        except STATE_PROBLEMS as exc:
+            print(state_problem(settings, exc), file=sys.stderr)
+    except KeyboardInterrupt:
+        code = 130
     except BaseException:
         traceback.print_exc()
     finally:
         sys.stderr.flush()
         os._exit(code)  # not a return: the parent's stack must not run twice
+
+
+def seeded_by(seeder: int) -> bool:
+    """Wait for the seeding child; True if it seeded. It says what went wrong itself, unless it was killed."""
+    status = os.waitpid(seeder, 0)[1]
+    if os.WIFSIGNALED(status):
+        print(f"mockzoho: seeding the state was stopped by signal {os.WTERMSIG(status)}", file=sys.stderr)
+    return status == 0
 
 
 def check_fixtures(args: argparse.Namespace) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import shutil
 import socket
 import sqlite3
@@ -17,6 +19,8 @@ import pytest
 import requests
 
 from conftest import REPO, SEED_TOKEN
+from mockzoho.app import create_app
+from mockzoho.cli import seeded_by
 from servers import Server, free_port, gunicorn_command
 
 HEADERS = {"Authorization": f"Zoho-oauthtoken {SEED_TOKEN}"}
@@ -156,6 +160,57 @@ def test_serve_refuses_a_state_of_another_version(tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert f"{state} was written by another mockzoho version (schema 0)" in done.stderr
+
+
+def serve_command(*flags: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "mockzoho"), "serve", *flags]
+
+
+def test_serve_keeps_a_state_seeded_from_other_fixtures_and_says_so_once(tmp_path: Path) -> None:
+    """The files are not even parsed then (the state is kept whatever they say): broken ones do not stop it."""
+    state = tmp_path / "s.db"
+    create_app({"state": state}).extensions["mockzoho"]["store"].close()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("orgs: [oops\n")
+    port = free_port()
+    server = Server(serve_command("--port", str(port), "--state", str(state), "--fixtures", str(broken)), port)
+    server.start()
+    try:
+        assert requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5).status_code == 200
+    finally:
+        printed = server.stop()
+    assert printed.count("seeded from other fixtures; keeping it") == 1, printed
+
+
+def test_serve_says_why_it_cannot_use_the_state_path(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    done = subprocess.run(serve_command("--port", str(free_port()), "--state", str(tmp_path / "a-file" / "s.db")),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"mockzoho: cannot use the state {tmp_path / 'a-file' / 's.db'}: " in done.stderr
+
+
+def test_ctrl_c_while_seeding_stops_quietly(tmp_path: Path) -> None:
+    fixture = tmp_path / "big.json"
+    records = [{"module": "Leads", "id": str(10**12 + r), "attachments": [
+        {"id": str(10**14 + r * 1000 + a), "file_name": "f.txt", "size": 1} for a in range(1000)]} for r in range(100)]
+    fixture.write_text(json.dumps({"orgs": [{"id": "big", "users": [{"id": "1", "name": "B", "email": "b@e.com"}],
+                                             "crm": {"records": records}}]}))
+    serve = subprocess.Popen(serve_command("--port", str(free_port()), "--state", str(tmp_path / "s.db"),
+                                           "--fixtures", str(fixture)),
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(0.5)  # importing, or seeding 100,000 attachments (over 1.5 s)
+    os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    assert serve.wait(timeout=30) == 130
+    assert "Traceback" not in serve.stderr.read()
+
+
+def test_a_seeding_child_that_is_killed_is_reported(capsys: pytest.CaptureFixture) -> None:
+    child = os.fork()
+    if child == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    assert not seeded_by(child)
+    assert f"seeding the state was stopped by signal {signal.SIGKILL.value}" in capsys.readouterr().err
 
 
 def worker_rss_mb(server: Server) -> dict[int, int]:

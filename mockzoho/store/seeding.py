@@ -46,9 +46,7 @@ class Seeding(Blobs):
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             if meta:
                 self._check_schema(meta)
-                if meta.get("fixture_digest") != fixtures.digest:
-                    log.warning("state %s was seeded from other fixtures; keeping it (use --fresh to reseed)",
-                                self.path)
+                self.keep_seeded(meta.get("fixture_digest"), fixtures.digest)
                 return False
             self._write_fixtures(conn, fixtures)
             self._restore(conn, None)
@@ -57,6 +55,11 @@ class Seeding(Blobs):
                 ("schema", SCHEMA_VERSION), ("fixture_digest", fixtures.digest),
                 ("id_prefix", str(id_prefix(id_seed))), ("id_counter", "0")])
         return True
+
+    def keep_seeded(self, seeded: str | None, digest: str) -> None:
+        """The state stays as seeded; say so if that was from other fixtures than these (`digest`)."""
+        if seeded != digest:
+            log.warning("state %s was seeded from other fixtures; keeping it (use --fresh to reseed)", self.path)
 
     def seeded_digest(self) -> str | None:
         """The digest of the fixtures this state was seeded from, or None if it was not seeded yet."""
