@@ -108,15 +108,20 @@ def _two_workers(tmp_path: Path) -> tuple[FlaskClient, FlaskClient]:
             create_app({"state": tmp_path / "s.db"}).test_client())
 
 
-SEED_ATTACHMENT = "/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261017"
-
-
-def test_a_token_revoked_by_another_worker_is_refused_at_once(tmp_path: Path) -> None:
+def _two_workers_and_a_new_token(tmp_path: Path) -> tuple[FlaskClient, FlaskClient, str]:
+    """Two workers, and an access token the second has just granted."""
     first, second = _two_workers(tmp_path)
     granted = second.post("/oauth/v2/token", data={
         "grant_type": "refresh_token", "client_id": "1000.MOCKZOHOCLIENT",
         "client_secret": "mockzoho-secret", "refresh_token": "1000.mock.refresh.full"}).json
-    access = granted["access_token"]
+    return first, second, granted["access_token"]
+
+
+SEED_ATTACHMENT = "/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261017"
+
+
+def test_a_token_revoked_by_another_worker_is_refused_at_once(tmp_path: Path) -> None:
+    first, second, access = _two_workers_and_a_new_token(tmp_path)
     listing = "/crm/v8/Leads/2883756000000261075/Attachments?fields=id"
     assert first.get(listing, headers=auth(access)).status_code == 200  # now in the first worker's cache
     assert second.post("/oauth/v2/token/revoke", data={"token": access}).json == {"status": "success"}
@@ -195,11 +200,7 @@ def test_seeding_imports_no_flask(tmp_path: Path) -> None:
 
 
 def test_a_token_revoked_while_a_delay_fault_holds_a_request_is_refused(tmp_path: Path) -> None:
-    first, second = _two_workers(tmp_path)
-    granted = second.post("/oauth/v2/token", data={
-        "grant_type": "refresh_token", "client_id": "1000.MOCKZOHOCLIENT",
-        "client_secret": "mockzoho-secret", "refresh_token": "1000.mock.refresh.full"}).json
-    access = granted["access_token"]
+    first, second, access = _two_workers_and_a_new_token(tmp_path)
     assert first.get("/crm/v8/org", headers=auth(access)).status_code == 200  # now in the first worker's cache
     second.post("/__admin/faults", json={"match": {"path": "/crm/v8/org"}, "delay_ms": 600, "times": 1})
     revoke = threading.Timer(0.2, lambda: second.post("/oauth/v2/token/revoke", data={"token": access}))
