@@ -199,7 +199,11 @@ def test_ctrl_c_while_seeding_stops_quietly(tmp_path: Path) -> None:
     serve = subprocess.Popen(serve_command("--port", str(free_port()), "--state", str(tmp_path / "s.db"),
                                            "--fixtures", str(fixture)),
                              stderr=subprocess.PIPE, text=True, start_new_session=True)
-    time.sleep(0.5)  # importing, or seeding 100,000 attachments (over 1.5 s)
+    children = Path(f"/proc/{serve.pid}/task/{serve.pid}/children")
+    deadline = time.monotonic() + 30
+    while not children.read_text().strip() and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the seeding child is there
+    time.sleep(0.2)  # into seeding 100,000 attachments (over 1.5 s), the parent importing or waiting
     os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     assert serve.wait(timeout=30) == 130
     assert "Traceback" not in serve.stderr.read()

@@ -160,20 +160,20 @@ def test_a_seeded_state_serves_without_yaml_or_marshmallow(tmp_path: Path) -> No
 def test_the_write_ahead_log_stays_bounded_while_requests_write(tmp_path: Path, workers: int) -> None:
     """A passive checkpoint never catches up with busy writers (the checkpoint runs beside them, even with a
     single worker), and SQLite only starts the log over once one has: the log would grow by every page
-    written for as long as the load lasts (24 MB here)."""
+    written for as long as the load lasts (36 MB here; it is reused from 8 MiB on, about 10 MB)."""
     clients = [create_app({"state": tmp_path / "s.db"}).test_client() for _ in range(workers)]
     wal, largest = tmp_path / "s.db-wal", 0
 
     def load(client: FlaskClient) -> None:
         nonlocal largest
-        for _ in range(6000 // workers):
+        for _ in range(8000 // workers):
             assert client.get("/crm/v8/org", headers=auth()).status_code == 200
             largest = max(largest, wal.stat().st_size)
 
     with ThreadPoolExecutor(workers) as pool:
         for done in [pool.submit(load, client) for client in clients]:
             done.result()
-    assert largest < 12 * 1024 * 1024, largest  # RESTART_FRAMES pages, and what came in meanwhile
+    assert largest < 18 * 1024 * 1024, largest  # RESTART_FRAMES pages, what came in meanwhile, and slack
 
 
 def test_checkpoints_run_beside_the_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

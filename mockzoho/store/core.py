@@ -16,11 +16,12 @@ from typing import BinaryIO, Iterator, Sequence
 
 CHECKPOINT_ROWS = 300  # rows a connection writes between its checkpoints: about 100 API requests
 SPIN_SECONDS = 50e-6  # about the time a request holds the write lock
-RESTART_PATIENCE = 1e-3  # a checkpoint tries this long for the write lock, then leaves it to the next one
+RESTART_TRIES, RESTART_PAUSE = 5, 1e-3  # a reader in the way of a restart: try again after 1 ms, 5 times
 RESTART_FRAMES = 2048  # pages in the log (8 MiB) from which a checkpoint has it start over
 
 
-# Held while a checkpoint runs, and by a fork: SQLite's mutexes must not be copied into a child while held.
+# Held while a checkpoint thread uses SQLite, and by a fork: SQLite's mutexes must not be copied into a child
+# while held. (Never taken while waiting for the writers' lock, which a forking thread may hold.)
 _CHECKPOINTING = threading.Lock()
 os.register_at_fork(before=_CHECKPOINTING.acquire, after_in_parent=_CHECKPOINTING.release,
                     after_in_child=_CHECKPOINTING.release)
@@ -49,23 +50,17 @@ def remove_state(path: Path) -> None:
             item.unlink()
 
 
-def _try_lock(lock: BinaryIO, seconds: float) -> bool:
-    """Try to take the writers' lock for up to `seconds`, awake; True if this took it."""
-    deadline = time.perf_counter() + seconds
-    while True:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.perf_counter() >= deadline:
-                return False
-
-
 def _lock(lock: BinaryIO) -> None:
     """Take the writers' lock, trying for about as long as a writer holds it before sleeping on it: a sleep
     and a wake-up cost the two workers more than that (10% of the DELETE benchmark's throughput)."""
-    if not _try_lock(lock, SPIN_SECONDS):
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    deadline = time.perf_counter() + SPIN_SECONDS
+    while time.perf_counter() < deadline:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+    fcntl.flock(lock, fcntl.LOCK_EX)
 
 
 def _enable_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
@@ -158,22 +153,26 @@ class Core:
         end. (That last copy syncs the disk while writers wait, hence only once the log is long.)"""
         with _CHECKPOINTING:
             if self._checkpoints is None or self._checkpoints[0] != os.getpid():
-                self._checkpoints = (os.getpid(), *self._open(check_same_thread=False))  # one thread at a time
+                self._checkpoints = (os.getpid(), *self._open(check_same_thread=False))
             _, conn, lock = self._checkpoints
-            frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
-            if frames < RESTART_FRAMES:
+            if conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1] < RESTART_FRAMES:
                 return
-            # Never sleep on the lock here: a fork or close() waits for this, maybe in a thread that holds it.
-            if not _try_lock(lock, RESTART_PATIENCE):
-                return
+        for _ in range(RESTART_TRIES):
+            _lock(lock)  # without _CHECKPOINTING: a fork or close() must not wait for another worker's write
             try:
-                conn.execute("PRAGMA busy_timeout = 0")  # a reader in the way: leave it to the next time
-                try:
-                    conn.execute("PRAGMA wal_checkpoint(RESTART)")
-                finally:
-                    conn.execute("PRAGMA busy_timeout = 30000")
+                with _CHECKPOINTING:
+                    if self._checkpoints is None:  # closed meanwhile
+                        return
+                    conn.execute("PRAGMA busy_timeout = 0")  # a reader in the way: try again in a moment
+                    try:
+                        busy = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
+                    finally:
+                        conn.execute("PRAGMA busy_timeout = 30000")
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+            if not busy:
+                return
+            time.sleep(RESTART_PAUSE)  # the writers go on meanwhile
 
     def write_one(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """One write statement in its own transaction; its RETURNING rows, if any."""
