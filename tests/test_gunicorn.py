@@ -205,8 +205,13 @@ def test_ctrl_c_while_seeding_stops_quietly(tmp_path: Path) -> None:
         time.sleep(0.01)  # until the seeding child is there
     time.sleep(0.2)  # into seeding 100,000 attachments (over 1.5 s), the parent importing or waiting
     os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    assert serve.wait(timeout=30) == 130
-    assert "Traceback" not in serve.stderr.read()
+    try:
+        code = serve.wait(timeout=60)
+    except subprocess.TimeoutExpired:  # it did not stop: say what it printed
+        os.killpg(serve.pid, signal.SIGKILL)
+        code = serve.wait()
+    printed = serve.stderr.read()
+    assert code == 130 and "Traceback" not in printed, printed
 
 
 def test_a_seeding_child_that_is_killed_is_reported(capsys: pytest.CaptureFixture) -> None:
