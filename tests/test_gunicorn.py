@@ -125,13 +125,17 @@ def test_concurrent_deletes_succeed_exactly_once(tmp_path: Path, docker_like_cwd
                 assert statuses == [200] + [400] * (RACERS - 1), f"round {round_}: {statuses}"
 
 
+def serve_command(*flags: str) -> list[str]:
+    """`mockzoho serve` from this venv, with these flags."""
+    return [str(Path(sys.executable).parent / "mockzoho"), "serve", *flags]
+
+
 def test_mockzoho_serve_fresh_starts_from_the_fixtures(tmp_path: Path) -> None:
     state = tmp_path / "state.db"
-    cli = str(Path(sys.executable).parent / "mockzoho")
 
     def serve(*flags: str) -> Server:
         port = free_port()
-        return Server([cli, "serve", "--port", str(port), "--workers", "2", "--state", str(state), *flags], port)
+        return Server(serve_command("--port", str(port), "--workers", "2", "--state", str(state), *flags), port)
 
     with serve() as server:
         assert requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5).status_code == 200
@@ -145,8 +149,8 @@ def test_serve_refuses_broken_fixtures(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("orgs:\n  - id: x\n    users: []\n")
     port = free_port()
-    server = Server([str(Path(sys.executable).parent / "mockzoho"), "serve", "--port", str(port),
-                     "--state", str(tmp_path / "s.db"), "--fixtures", str(broken)], port)
+    server = Server(serve_command("--port", str(port), "--state", str(tmp_path / "s.db"), "--fixtures", str(broken)),
+                    port)
     with pytest.raises(RuntimeError, match=r"broken.yaml: orgs.0.users: Shorter than minimum length 1"):
         server.start()
 
@@ -156,14 +160,10 @@ def test_serve_refuses_a_state_of_another_version(tmp_path: Path) -> None:
     with sqlite3.connect(state) as conn:
         conn.execute("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         conn.execute("INSERT INTO meta VALUES ('schema', '0')")
-    command = [str(Path(sys.executable).parent / "mockzoho"), "serve", "--port", str(free_port()), "--state", str(state)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(serve_command("--port", str(free_port()), "--state", str(state)), capture_output=True,
+                          text=True, timeout=60)
     assert done.returncode == 1
     assert f"{state} was written by another mockzoho version (schema 0)" in done.stderr
-
-
-def serve_command(*flags: str) -> list[str]:
-    return [str(Path(sys.executable).parent / "mockzoho"), "serve", *flags]
 
 
 def test_serve_keeps_a_state_seeded_from_other_fixtures_and_says_so_once(tmp_path: Path) -> None:
@@ -306,8 +306,7 @@ def test_no_control_socket_in_the_home_folder(tmp_path: Path, docker_like_cwd: P
     home, port = tmp_path / "home", free_port()
     home.mkdir()
     env = {"HOME": str(home), "XDG_RUNTIME_DIR": "", "MOCKZOHO_STATE": str(tmp_path / "s.db")}
-    argv = (gunicorn_command(port) if how == "dockerfile"
-            else [str(Path(sys.executable).parent / "mockzoho"), "serve", "--port", str(port)])
+    argv = gunicorn_command(port) if how == "dockerfile" else serve_command("--port", str(port))
     with Server(argv, port, env=env, cwd=docker_like_cwd):
         deadline = time.monotonic() + 0.5  # gunicorn opens it in a thread, once the workers are up
         while time.monotonic() < deadline and not any(home.iterdir()):

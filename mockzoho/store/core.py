@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence
 
 
+BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for a lock that SQLite itself holds
 CHECKPOINT_ROWS = 300  # rows a connection writes between its checkpoints: about 100 API requests
 SPIN_SECONDS = 50e-6  # about the time a request holds the write lock
 RESTART_TRIES, RESTART_PAUSE = 5, 1e-3  # a reader in the way of a restart: try again after 1 ms, 5 times
@@ -102,8 +103,8 @@ class Core:
         """A new connection on the state file, and the writers' lock file (a file object, so that it is
         closed with a store nobody closed)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=check_same_thread)
-        conn.execute("PRAGMA busy_timeout = 30000")
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=check_same_thread)
         _enable_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         # SQLite would checkpoint inside a commit, while this worker holds the write lock and the others
@@ -167,7 +168,7 @@ class Core:
                     try:
                         busy = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
                     finally:
-                        conn.execute("PRAGMA busy_timeout = 30000")
+                        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
             if not busy:
