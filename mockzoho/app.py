@@ -18,6 +18,7 @@ from .cosmos.errors import CosmosError
 from .cosmos.routes import make_cosmos_blueprint
 from .seed import PRODUCTS, open_state
 from .store import StateError
+from .wire import GuardInput, MockzohoRequest, refuse_undeliverable_length
 from .zoho.errors import ZohoError
 from .zoho.routes import make_blueprint
 
@@ -35,18 +36,20 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     if settings.admin_token and store.find_token(settings.admin_token) is not None:
         raise StateError("the admin token is also a Zoho access token of the fixtures: choose another one")
     app = Flask(__name__)
+    app.request_class = MockzohoRequest
     # OPTIONS is not served by these APIs: Flask must not answer it by itself (with an HTML body).
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     # `//` must not be redirected: it is simply a URL the API does not have.
     app.url_map.merge_slashes = False
     app.extensions["mockzoho"] = {"settings": settings, "store": store}
+    app.before_request(refuse_undeliverable_length)  # first: no hook, fault or route may act on such a request
     for product in PRODUCTS:
         app.register_blueprint(make_blueprint(product, store, settings))
     app.register_blueprint(make_accounts_blueprint(store, settings))
     app.register_blueprint(make_cosmos_blueprint(store, settings))
     app.register_blueprint(make_admin_blueprint(store, settings, PRODUCTS))
     install_hooks(app, store, settings)
-    app.wsgi_app = DropConnections(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = GuardInput(DropConnections(app.wsgi_app))  # type: ignore[method-assign]
     app.register_error_handler(Exception, render_error)
     app.before_request(refuse_leading_slashes)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+from http import HTTPStatus
 from typing import Any
 
 from flask import Flask
@@ -26,11 +27,15 @@ _CODES = {414: "INVALID_URL_PATTERN", 500: "INTERNAL_ERROR"}
 
 
 def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: str) -> None:
-    """gunicorn's `util.write_error`, in the Zoho envelope instead of an HTML page."""
+    """gunicorn's `util.write_error`, in the Zoho envelope instead of an HTML page, its status line in the
+    phrase of its status. A transfer coding gunicorn does not know (its 501) is the client's error: 400."""
+    if status_int == 501:
+        status_int = 400
     code = _CODES.get(status_int, "UNABLE_TO_PARSE_DATA_TYPE")
     body = json.dumps({"code": code, "details": {}, "message": CATALOGUE[code][1], "status": "error"},
                       separators=(",", ":")).encode()
-    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: {CONTENT_TYPE}\r\n"
+    head = (f"HTTP/1.1 {status_int} {HTTPStatus(status_int).phrase}\r\nConnection: close\r\n"
+            f"Content-Type: {CONTENT_TYPE}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1")
     gunicorn_util.write_nonblock(sock, head + body)
 

@@ -1,0 +1,95 @@
+"""What every request goes through before a family sees it: credentials werkzeug cannot decode, a declared
+length no route would ever read, and a body stream that fails while it is read. Each is the client's 4xx."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+from flask import Request, request
+from werkzeug.datastructures import Authorization
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.wsgi import LimitedStream
+
+MAX_BODY_BYTES = 1 << 40  # 1 TiB: more than any route of any family takes (and well inside SQLite's integers)
+
+
+class MockzohoRequest(Request):
+    """Flask's request, with an `Authorization` header werkzeug cannot decode read as no credentials."""
+
+    @property
+    def authorization(self) -> Authorization | None:
+        try:
+            return super().authorization
+        except ValueError:  # Basic credentials with bytes that are not ASCII, say: nothing to authenticate with
+            return None
+
+
+def refuse_undeliverable_length() -> None:
+    """A declared body larger than any route takes is refused before any route (or state) sees the request."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge()
+
+
+def whole_body() -> bytes:
+    """The body, read whole within `request.max_content_length`. werkzeug hands back a chunked body cut at
+    that limit without a word, so one that reaches it is refused as too large rather than read in part."""
+    data = request.get_data()
+    stream = request.stream
+    if request.content_length is None and isinstance(stream, LimitedStream) and stream.is_exhausted:
+        raise RequestEntityTooLarge()
+    return data
+
+
+class GuardedInput:
+    """`wsgi.input` whose read failures (a malformed chunk, a connection gone mid-body) are the client's
+    `400`: the server's parser raises its own exception types, which would otherwise surface as a 500."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def _guard(self, read: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return read(*args)
+        except BadRequest:
+            raise
+        except Exception as exc:  # whatever the server raised: the bytes it was sent are not a body
+            raise BadRequest("the request body could not be read") from exc
+
+    def read(self, size: int = -1) -> bytes:
+        return self._guard(self._stream.read, size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._guard(self._stream.readline, size)
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return self._guard(self._stream.readlines, hint)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.readline, b"")
+
+
+class GuardInput:
+    """WSGI middleware putting `GuardedInput` around every request's body stream."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if "wsgi.input" in environ:
+            environ["wsgi.input"] = GuardedInput(environ["wsgi.input"])
+        return self.wsgi_app(environ, start_response)
+
+
+MAX_NESTING = 64  # arrays and objects nested deeper than this are no fixture or call anyone means to send
+
+
+def nesting(value: Any) -> int:
+    """How deep lists and dicts nest in a parsed JSON or YAML value (walked without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
