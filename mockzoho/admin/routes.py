@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import time
@@ -13,6 +14,7 @@ from flask import Blueprint, Response, request
 from .. import __version__
 from ..config import Settings
 from ..store import Store
+from ..wire import MAX_NESTING, nesting, whole_body
 from ..zoho.errors import json_response
 from ..zoho.product import Product
 from . import hooks
@@ -21,7 +23,9 @@ from .models import (EARLIEST, LATEST, AdminConflict, code_fits, Faults, Journal
                      advance_clock, clock_state, mint_tokens, set_clock)
 
 MAX_FIXTURE_BODY = 64 << 20
+MAX_JSON_BODY = 4 << 20  # the control API's JSON calls are a few fields: a larger body is refused unread
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+LARGEST_ID = 2**63 - 1  # SQLite's largest integer: a larger fault id is no fault's (404), not an overflow
 PRODUCT_PREFIXES = {name: prefix for prefix, name in hooks.PRODUCT_PREFIXES}
 
 
@@ -43,12 +47,19 @@ def load(schema: str, data: Any) -> Any:
 
 def json_body() -> Any:
     """The JSON body, whatever Content-Type it came with (curl -d sends it as a form)."""
-    if not request.get_data():
+    data = whole_body()
+    if not data:
         return None
-    body = request.get_json(force=True, silent=True)
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        body = None
     if body is None:
         raise AdminError(400, "invalid_json", "the body is not valid JSON")
+    if nesting(body) > MAX_NESTING:
+        raise AdminError(400, "invalid_json", f"the body nests deeper than {MAX_NESTING} levels")
     return body
+
 
 
 def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Product]) -> Blueprint:
@@ -60,6 +71,7 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
 
     @bp.before_request
     def require_admin_token() -> None:
+        request.max_content_length = MAX_JSON_BODY  # PUT /fixtures raises it for itself
         if not settings.admin_token or request.endpoint == "admin.health":
             return
         auth = request.authorization
@@ -89,7 +101,7 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
 
         request.max_content_length = MAX_FIXTURE_BODY
         try:
-            fixtures = parse_fixtures([FixtureSource("request body", request.get_data(), None)], products)
+            fixtures = parse_fixtures([FixtureSource("request body", whole_body(), None)], products)
         except FixtureError as exc:
             raise AdminError(400, "invalid_fixtures", f"{len(exc.problems)} problem(s) in the fixtures",
                              exc.problems) from None
@@ -107,12 +119,12 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
     def create_org() -> Response:
         spec = load("OrgSchema", json_body())
         try:
-            new_id, tokens = store.clone_org(spec["from_"], spec["id"], spec["empty"])
+            new_id, tokens, clients = store.clone_org(spec["from_"], spec["id"], spec["empty"])
         except KeyError as exc:
             raise AdminError(404, "not_found", f"no fixture org {exc.args[0]!r} to clone") from None
         except ValueError as exc:
             raise AdminError(409, "conflict", str(exc)) from None
-        return json_response({"id": new_id, "tokens": tokens}, 201)
+        return json_response({"id": new_id, "tokens": tokens, "clients": clients}, 201)
 
     @bp.delete("/orgs/<org>")
     def delete_org(org: str) -> Response:
@@ -214,7 +226,7 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
     def clear_faults() -> Response:
         return json_response({"deleted": faults.remove(None, request.args.get("org"))})
 
-    @bp.delete("/faults/<int:fault_id>")
+    @bp.delete(f"/faults/<int(max={LARGEST_ID}):fault_id>")
     def delete_fault(fault_id: int) -> Response:
         if not faults.remove(fault_id):
             raise AdminError(404, "not_found", f"no fault {fault_id}")

@@ -11,8 +11,14 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from .models import EARLIEST, LATEST
 
 
+INT64 = (-(2**63), 2**63 - 1)  # SQLite's integers: a larger number is refused here, not overflowed at the insert
 MAX_GLOB_STARS = 8  # a glob with more wildcards than this could backtrack badly; it is refused
 PRODUCTS = ("crm", "bigin", "accounts", "cosmos")
+
+
+def int64(low: int = INT64[0], high: int = INT64[1], **kwargs: Any) -> fields.Integer:
+    """An integer from `low` to `high` that fits SQLite's 64 bits."""
+    return fields.Integer(validate=validate.Range(min=max(low, INT64[0]), max=min(high, INT64[1])), **kwargs)
 
 
 def check_glob(value: str) -> None:
@@ -98,9 +104,9 @@ class FaultSchema(Schema):
     respond = fields.Nested(RespondSchema)
     delay_ms = fields.Integer(validate=validate.Range(min=0, max=60_000))
     drop = fields.Boolean()
-    times = fields.Integer(validate=validate.Range(min=1))
+    times = int64(1)
     probability = fields.Float(validate=validate.Range(min=0, max=1))
-    seed = fields.Integer(load_default=0)
+    seed = int64(load_default=0)
 
     @validates_schema
     def one_action(self, data: dict, **kwargs: Any) -> None:
@@ -113,9 +119,9 @@ class FaultSchema(Schema):
 
 
 class LimitSchema(Schema):
-    calls = fields.Integer(validate=validate.Range(min=1), load_default=None)
+    calls = int64(1, load_default=None)
     window_seconds = fields.Float(validate=validate.Range(min=0.001), load_default=None)
-    concurrency = fields.Integer(validate=validate.Range(min=1), load_default=None)
+    concurrency = int64(1, load_default=None)
 
     @validates_schema
     def budget(self, data: dict, **kwargs: Any) -> None:
@@ -128,7 +134,7 @@ class LimitSchema(Schema):
 class JournalQuerySchema(Schema):
     method = fields.String(load_default=None)
     path = fields.String(load_default=None, validate=check_glob)
-    status = fields.Integer(load_default=None)
+    status = int64(0, 999, load_default=None)  # 0: a dropped connection
     code = fields.String(load_default=None)
     org = fields.String(load_default=None)
     tag = fields.String(load_default=None)
