@@ -21,10 +21,12 @@ from .fixture_files import files_digest, fixture_files
 from .zoho.actions import PERMISSIONS
 from .zoho.datacentres import DATA_CENTRES
 from .zoho.links import MAX_LINK_URL, is_link_url
+from .wire import MAX_NESTING, nesting
 from .zoho.product import Module, Product
 
 ZOHO_ID = validate.Regexp(r"^[0-9]{1,19}$", error="must be a numeric id of at most 19 digits")
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
+MAX_ALIAS_GROWTH = 100_000  # nodes aliases may add to a document: reuse of a few anchors, never a YAML bomb
 
 
 class FixtureError(Exception):
@@ -296,13 +298,62 @@ class FileSchema(Schema):
 
 
 def _document(file: FixtureSource) -> Any:
-    """A fixture file's data: JSON (a subset of YAML) through the much faster json module, else YAML."""
+    """A fixture file's data: JSON (a subset of YAML) through the much faster json module, else YAML; either
+    nested at most MAX_NESTING deep."""
     if file.name.endswith(".json"):
         try:
-            return json.loads(file.raw)
-        except ValueError as exc:
+            document = json.loads(file.raw)
+        except (ValueError, RecursionError) as exc:
             raise yaml.YAMLError(f"not valid JSON: {exc}") from exc
-    return yaml.load(file.raw, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    else:
+        document = _yaml_document(file.raw)
+    if nesting(document) > MAX_NESTING:
+        raise yaml.YAMLError(f"nested deeper than {MAX_NESTING} levels")
+    return document
+
+
+def _yaml_document(raw: bytes) -> Any:
+    """Safe YAML, its aliases checked on the node graph before anything is built from it."""
+    loader = _Loader(raw)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        written, expanded = _node_counts(root)
+        if expanded - written > MAX_ALIAS_GROWTH:
+            raise yaml.YAMLError(f"aliases expand the document by more than {MAX_ALIAS_GROWTH} nodes")
+        return loader.construct_document(root)
+    except ValueError as exc:  # a scalar Python will not build, such as an integer of 5,000 digits
+        raise yaml.YAMLError(str(exc)) from exc
+    finally:
+        loader.dispose()
+
+
+def _node_counts(root: yaml.Node) -> tuple[int, int]:
+    """Nodes of a YAML document as written and as its aliases expand it (each node visited once, without
+    recursion); an alias inside its own anchor is refused."""
+    expanded: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        children = _children(node)
+        if children_done:
+            open_nodes.discard(id(node))
+            expanded[id(node)] = 1 + sum(expanded[id(child)] for child in children)
+        elif id(node) not in expanded:
+            if id(node) in open_nodes:
+                raise yaml.YAMLError("an alias refers to a node that contains it")
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in expanded)
+    return len(expanded), expanded[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
 
 
 def _flatten(messages: Any, prefix: str = "") -> Iterator[str]:
