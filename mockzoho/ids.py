@@ -11,6 +11,11 @@ def new_token() -> str:
     return f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
 
 
+def new_client_id() -> str:
+    """`1000.<30 upper-case hex>`, the shape of Zoho's OAuth client ids."""
+    return f"1000.{secrets.token_hex(15).upper()}"
+
+
 def id_prefix(seed: int) -> int:
     """The 7-digit prefix of the ids a state file generates, derived from the id seed."""
     return 1_000_000 + int(hashlib.sha256(str(seed).encode()).hexdigest(), 16) % 9_000_000

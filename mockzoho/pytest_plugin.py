@@ -74,6 +74,8 @@ class Org:
     id: str
     tokens: dict[str, str]  # fixture token -> this org's token
     server: LiveServer = field(repr=False)
+    clients: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)  # fixture client id -> this
+    # org's own OAuth client: {"client_id", "client_secret"}
 
     @property
     def token(self) -> str:
@@ -132,7 +134,7 @@ def mockzoho_org(mockzoho_server: LiveServer) -> Iterator[Org]:
     """A fresh isolated org (a clone of the first fixture org) for one test, removed after it."""
     created = mockzoho_server.admin.create_org()
     try:
-        yield Org(created["id"], created["tokens"], mockzoho_server)
+        yield Org(created["id"], created["tokens"], mockzoho_server, created["clients"])
     finally:
         try:
             mockzoho_server.admin.delete_org(created["id"])

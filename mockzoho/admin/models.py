@@ -259,7 +259,8 @@ def mint_tokens(store: Store, org: str, user: str, scopes: Iterable[str], expire
                            (org, user)).fetchone()
         if row is None:
             raise AdminConflict(f"no user {user} in org {org}")
-        client = conn.execute("SELECT id FROM clients WHERE dc = ? ORDER BY rowid", (row[0],)).fetchone()
+        client = conn.execute("SELECT id FROM clients WHERE dc = ? ORDER BY org = ? DESC, rowid",
+                              (row[0], org)).fetchone()
         refresh = None if client is None else issue_refresh_token(conn, client[0], org, user, scope_text)
         access = issue_access_token(conn, org, user, scope_text, int(now) + expires_in, refresh)
     return access, refresh

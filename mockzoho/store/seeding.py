@@ -15,7 +15,7 @@ import uuid
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from ..ids import id_prefix, new_token
+from ..ids import id_prefix, new_client_id, new_token
 from .blobs import BLOB_TABLES, Blobs
 from .core import StateError
 from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, TRIM_JOURNAL, statements
@@ -106,10 +106,13 @@ class Seeding(Blobs):
                 self._forget_org(conn, org)
             self.free_blobs(conn, stale)
 
-    def clone_org(self, template: str | None, new_id: str | None, empty: bool) -> tuple[str, dict[str, str]]:
-        """A new org made of a fixture org's users, tokens and (unless `empty`) records and attachments.
+    def clone_org(self, template: str | None, new_id: str | None,
+                  empty: bool) -> tuple[str, dict[str, str], dict[str, dict[str, str]]]:
+        """A new org made of a fixture org's users, tokens, OAuth clients and (unless `empty`) records and
+        attachments.
 
-        Returns its id and a map from each of the template's tokens (access and refresh) to the clone's.
+        Returns its id, a map from each of the template's tokens (access and refresh) to the clone's, and one
+        from each of the template's client ids to the clone's own client (`client_id`, `client_secret`).
         """
         with self.write() as conn:
             if template is None:
@@ -131,8 +134,9 @@ class Seeding(Blobs):
                     tokens[old] = new_token()
                     self._copy_rows(conn, f"fixture_{table}", f"fixture_{table}", "org", template, new_id,
                                     where_token=old, new_token=tokens[old])
+            clients = self._clone_clients(conn, template, new_id)
             self._restore(conn, new_id)
-        return new_id, tokens
+        return new_id, tokens, clients
 
     def delete_org(self, org: str) -> None:
         """Remove a clone and everything in it; fixture orgs cannot be removed (reset them instead)."""
@@ -146,6 +150,7 @@ class Seeding(Blobs):
             for table, column in PRISTINE.items():
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (org,))
                 conn.execute(f"DELETE FROM fixture_{table} WHERE {column} = ?", (org,))
+            conn.execute("DELETE FROM clients WHERE org = ?", (org,))
             self._forget_org(conn, org)
             self.free_blobs(conn, stale)
 
@@ -156,6 +161,7 @@ class Seeding(Blobs):
     # -- helpers (inside a write transaction) ----------------------------------------------------
 
     def _reset_all(self, conn: sqlite3.Connection) -> None:
+        conn.execute("DELETE FROM clients WHERE org IN (SELECT id FROM fixture_orgs WHERE template IS NOT NULL)")
         for table, column in PRISTINE.items():
             if table != "orgs":
                 conn.execute(f"DELETE FROM fixture_{table} WHERE {column} IN "
@@ -184,6 +190,21 @@ class Seeding(Blobs):
         for table in RUNTIME_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE org = ?", (org,))
         conn.execute("UPDATE clock SET faults = (SELECT COUNT(*) FROM faults), limits = (SELECT COUNT(*) FROM limits)")
+
+    @staticmethod
+    def _clone_clients(conn: sqlite3.Connection, template: str, clone: str) -> dict[str, dict[str, str]]:
+        """A client of the clone's own for each of the template's (its refresh tokens move to it), so that a
+        test run holding one org's client cannot get tokens for another's."""
+        clients: dict[str, dict[str, str]] = {}
+        for (old,) in conn.execute("SELECT id FROM clients WHERE org = ? ORDER BY rowid", (template,)).fetchall():
+            new = {"client_id": new_client_id(), "client_secret": secrets.token_hex(20)}
+            conn.execute("INSERT INTO clients(id, secret, dc, redirect_uris, org, user) SELECT ?, ?, dc, "
+                         "redirect_uris, ?, user FROM clients WHERE id = ?",
+                         (new["client_id"], new["client_secret"], clone, old))
+            conn.execute("UPDATE fixture_refresh_tokens SET client = ? WHERE org = ? AND client = ?",
+                         (new["client_id"], clone, old))
+            clients[old] = new
+        return clients
 
     @staticmethod
     def _is_org(conn: sqlite3.Connection, org: str) -> bool:
