@@ -411,3 +411,25 @@ def test_fixture_resources_have_their_own_etags(cosmos: FlaskClient) -> None:
     etags = {signed(cosmos, "GET", path).json["_etag"] for path in (
         "/dbs/volcanodb", "/dbs/volcanodb/colls/volcano1", f"/{DOC}", f"/{DOC}/attachments/image_id_2")}
     assert len(etags) == 4
+
+
+# -- hostile input: never a 5xx, never a change -------------------------------------------------
+
+@pytest.mark.parametrize("feed", [f"/{DOC}/attachments", "/dbs"])
+@pytest.mark.parametrize("name,value", [
+    ("x-ms-max-item-count", "9223372036854775807"), ("x-ms-max-item-count", "99999999999999999999"),
+    ("x-ms-max-item-count", "-2147483649"), ("x-ms-max-item-count", "ten"), ("x-ms-continuation", "-1"),
+    ("x-ms-continuation", "2147483648"), ("x-ms-continuation", "100000000000000000000"),
+])
+def test_feed_numbers_beyond_32_bits_are_400(cosmos: FlaskClient, feed: str, name: str, value: str) -> None:
+    response = signed(cosmos, "GET", feed, extra={name: value})
+    assert (response.status_code, response.json["code"]) == (400, "BadRequest") and name in response.json["message"]
+
+
+def test_feed_numbers_at_the_32_bit_bounds(cosmos: FlaskClient) -> None:
+    feed = f"/{DOC}/attachments"
+    for limit in ("2147483647", "-1", "-2147483648"):
+        everything = signed(cosmos, "GET", feed, extra={"x-ms-max-item-count": limit})
+        assert everything.json["_count"] == 1 and "x-ms-continuation" not in everything.headers
+    past_the_end = signed(cosmos, "GET", feed, extra={"x-ms-continuation": "2147483647"})
+    assert (past_the_end.status_code, past_the_end.json["_count"]) == (200, 0)

@@ -35,6 +35,7 @@ def finite(text: str) -> float:
     return value
 ACCOUNT_SUFFIX = ".documents.azure.com"
 READ_CHARGE, WRITE_CHARGE = "1", "4.95"
+INT32 = (-2**31, 2**31 - 1)  # the service reads its integer headers as 32-bit numbers
 
 
 class CosmosPath(BaseConverter):
@@ -66,6 +67,19 @@ class Target:
         if not owner:
             return ""
         return owner[-1].lower() if self.rid_based else "/".join(owner)
+
+
+def int_header(name: str, default: int, low: int, high: int) -> int:
+    """An integer header within [low, high] (so within what SQLite takes too); anything else is 400 BadRequest."""
+    text = request.headers.get(name) or str(default)
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise CosmosError("BadRequest", f"Invalid value for header {name}: {text[:40]!r} is not an integer "
+                                        f"from {low} to {high}.")
+    return value
 
 
 def parse_target(rest: str) -> Target:
@@ -209,12 +223,9 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
         raise CosmosError("MethodNotAllowed")
 
     def list_feed(found: Account, kind: str, parent: str, owner: list[Resource]) -> Response:
-        try:
-            limit = int(request.headers.get("x-ms-max-item-count", "-1"))
-            offset = int(request.headers.get("x-ms-continuation") or 0)
-        except ValueError:
-            raise CosmosError("BadRequest", "x-ms-max-item-count and x-ms-continuation must be numbers.") from None
-        page = models.children(found.name, parent, kind, max(offset, 0), None if limit < 1 else limit + 1)
+        limit = int_header("x-ms-max-item-count", -1, *INT32)  # below 1 (-1 "dynamic"): all that is left
+        offset = int_header("x-ms-continuation", 0, 0, INT32[1])  # the mock's continuation is an offset
+        page = models.children(found.name, parent, kind, offset, None if limit < 1 else limit + 1)
         more = limit >= 1 and len(page) > limit
         page = page[:limit] if more else page
         response = respond({"_rid": parent, FEEDS[kind]: [r.body() for r in page], "_count": len(page)},
