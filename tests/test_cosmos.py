@@ -433,3 +433,22 @@ def test_feed_numbers_at_the_32_bit_bounds(cosmos: FlaskClient) -> None:
         assert everything.json["_count"] == 1 and "x-ms-continuation" not in everything.headers
     past_the_end = signed(cosmos, "GET", feed, extra={"x-ms-continuation": "2147483647"})
     assert (past_the_end.status_code, past_the_end.json["_count"]) == (200, 0)
+
+
+@pytest.mark.parametrize("host,url", [("[::1]", "http://[::1]"), ("[::1]:8000", "http://[::1]:8000"),
+                                      ("", "http://localhost"), ("junk host!", "http://localhost"),
+                                      ("[::1", "http://localhost"), ("h:99999", "http://localhost")])
+def test_every_host_gets_urls_that_work(cosmos: FlaskClient, host: str, url: str) -> None:
+    account = signed(cosmos, "GET", "/", extra={"Host": host})
+    assert account.status_code == 200
+    assert account.json["writableLocations"][0]["databaseAccountEndpoint"] == f"{url}/"
+    assert account.headers["Content-Location"] == f"{url}/"
+    feed = signed(cosmos, "GET", f"/{DOC}/attachments", extra={"Host": host})
+    assert (feed.status_code, feed.headers["Content-Location"]) == (200, f"{url}/{DOC}/attachments")
+
+
+@pytest.mark.parametrize("host", ["a..b", "x" * 64 + ".example"])
+def test_hosts_idna_refuses_are_400(cosmos: FlaskClient, host: str) -> None:
+    for path in ("/", f"/{DOC}/attachments"):
+        response = signed(cosmos, "GET", path, extra={"Host": host})
+        assert (response.status_code, response.json["code"]) == (400, "BadRequest")

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, request, send_file
 from werkzeug.routing import BaseConverter
+from werkzeug.sansio.utils import get_host
 
 from ..config import Settings
 from ..store import Store
@@ -98,6 +99,12 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
     bp.record_once(lambda state: state.app.url_map.converters.setdefault("cosmospath", CosmosPath))
     models = CosmosModels(store)
 
+    def own_url() -> str:
+        """This server as the client reached it (`http://[::1]:8000`); if the Host is empty or not a host
+        (werkzeug reads those as ""), the address it listens on. (Routing already refused hosts IDNA refuses.)"""
+        host = request.host or get_host(request.scheme, None, request.server) or "localhost"
+        return f"{request.scheme}://{host}"
+
     def account_name() -> str | None:
         host = request.host.rsplit(":", 1)[0].lower()
         return host[:-len(ACCOUNT_SUFFIX)] if host.endswith(ACCOUNT_SUFFIX) else None
@@ -141,7 +148,7 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
             headers["x-ms-alt-content-path"] = quote("/".join(f"{r.kind}/{r.id}" for r in owner), safe=URL_SAFE)
             headers["x-ms-content-path"] = owner[-1].rid
         if location:
-            headers["Content-Location"] = quote(request.base_url, safe=URL_SAFE)
+            headers["Content-Location"] = own_url() + quote(request.root_path + request.path, safe=URL_SAFE)
         response.headers.update(headers)
         return response
 
@@ -184,7 +191,7 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
     def database_account() -> Response:
         found = account()
         check(found, "", "")
-        endpoint = (settings.public_url or request.host_url.rstrip("/")) + "/"
+        endpoint = (settings.public_url or own_url()) + "/"
         location = [{"name": "mockzoho", "databaseAccountEndpoint": endpoint}]
         body = {"_self": "", "id": found.name, "_rid": f"{found.name}{ACCOUNT_SUFFIX}", "media": "//media/",
                 "addresses": "//addresses/", "_dbs": "//dbs/", "writableLocations": location,
