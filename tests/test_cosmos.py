@@ -8,17 +8,21 @@ import hmac
 import io
 import json
 import re
+import socket
 from email.utils import formatdate
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import quote
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from gunicorn.http.errors import InvalidChunkSize, NoMoreData
+from werkzeug.exceptions import ClientDisconnected
 
 from mockzoho.app import create_app
 from mockzoho.cosmos.auth import payload, sign
-from servers import serve_in_thread
+from servers import Server, free_port, gunicorn_command, serve_in_thread
 
 KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
 SECONDARY = "bW9ja3pvaG8tc2Vjb25kYXJ5LWtleS1mb3ItdGhlLWNvc21vcy1hY2NvdW50LTEyMzQ1Njc4OTA="
@@ -452,3 +456,78 @@ def test_hosts_idna_refuses_are_400(cosmos: FlaskClient, host: str) -> None:
     for path in ("/", f"/{DOC}/attachments"):
         response = signed(cosmos, "GET", path, extra={"Host": host})
         assert (response.status_code, response.json["code"]) == (400, "BadRequest")
+
+
+class BrokenStream(io.RawIOBase):
+    """A request body that breaks after its first bytes, raising what a server's stream raises."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error, self.sent = error, False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:
+        if self.sent:
+            raise self.error
+        self.sent = True
+        buffer[:3] = b"abc"
+        return 3
+
+
+def state_of(client: FlaskClient) -> tuple[str, list[str]]:
+    """What a refused request must leave as it was: the write counter and the seed document's attachments."""
+    listing = signed(client, "GET", f"/{DOC}/attachments")
+    return listing.headers["x-ms-session-token"], [a["id"] for a in listing.json["Attachments"]]
+
+
+@pytest.mark.parametrize("error", [InvalidChunkSize(b"zz"), NoMoreData(), OSError("reset"), ValueError("closed"),
+                                   ClientDisconnected()])
+@pytest.mark.parametrize("method,path,content_type", [
+    ("POST", f"/{DOC}/attachments", "image/png"), ("POST", f"/{DOC}/attachments", "application/json"),
+    ("PUT", "/media/new", "image/png")])
+def test_a_body_that_breaks_is_400_and_changes_nothing(cosmos_app: Flask, cosmos: FlaskClient, error: Exception,
+                                                       method: str, path: str, content_type: str) -> None:
+    if path == "/media/new":
+        path = signed(cosmos, "POST", f"/{DOC}/attachments", data=b"one", content_type="text/plain",
+                      extra={"Slug": "m.txt"}).json["media"]
+    before = state_of(cosmos)
+    response = signed(cosmos, method, path, content_type=content_type,
+                      extra={"Slug": "broken.png", "Transfer-Encoding": "chunked"},
+                      environ_overrides={"wsgi.input": BrokenStream(error), "wsgi.input_terminated": True})
+    assert (response.status_code, response.json["code"]) == (400, "BadRequest")
+    assert "could not be read" in response.json["message"]
+    assert state_of(cosmos) == before
+    assert not list(cosmos_app.extensions["mockzoho"]["store"].blobs.rglob(".upload-*"))
+
+
+@pytest.fixture(scope="module")
+def gunicorn_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Dockerfile's gunicorn on a fresh state with the clock at NOW, for what only raw sockets can send."""
+    port, state = free_port(), tmp_path_factory.mktemp("gunicorn") / "state.db"
+    with Server(gunicorn_command(port, workers=1), port, env={"MOCKZOHO_STATE": str(state),
+                                                              "MOCKZOHO_CLOCK": NOW}) as server:
+        yield server.url
+
+
+def raw_request(url: str, method: str, path: str, sent: dict[str, str], body: bytes = b"") -> tuple[int, dict]:
+    """Send bytes as they are (werkzeug's client cannot send a broken chunked body); the status and JSON body."""
+    host, port = url.removeprefix("http://").split(":")
+    head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": host, **sent, "Connection": "close"}.items())
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"{method} {path} HTTP/1.1\r\n{head}\r\n".encode("latin-1") + body)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), json.loads(rest.partition(b"\r\n\r\n")[2] or b"{}")
+
+
+@pytest.mark.parametrize("content_type", ["image/png", "application/json"])
+def test_a_malformed_chunked_body_over_the_wire_is_400(gunicorn_url: str, content_type: str) -> None:
+    feed = f"/{DOC}/attachments"
+    sent = {**headers("POST", "attachments", DOC), "Content-Type": content_type, "Slug": "chunked.png",
+            "Transfer-Encoding": "chunked"}
+    status, body = raw_request(gunicorn_url, "POST", feed, sent, b"zz\r\nabc\r\n0\r\n\r\n")
+    assert (status, body["code"]) == (400, "BadRequest")
+    status, listing = raw_request(gunicorn_url, "GET", feed, headers("GET", "attachments", DOC))
+    assert (status, [a["id"] for a in listing["Attachments"]]) == (200, ["image_id_2"])

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 from urllib.parse import quote
 
 from flask import Blueprint, Response, request, send_file
+from gunicorn.http.errors import ParseException
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter
 from werkzeug.sansio.utils import get_host
 
@@ -37,6 +40,9 @@ def finite(text: str) -> float:
 ACCOUNT_SUFFIX = ".documents.azure.com"
 READ_CHARGE, WRITE_CHARGE = "1", "4.95"
 INT32 = (-2**31, 2**31 - 1)  # the service reads its integer headers as 32-bit numbers
+# What reading a broken body raises (a bad chunk size, a body cut short): werkzeug's BadRequest (ClientDisconnected),
+# a WSGI stream's OSError or ValueError, or gunicorn's ParseException (its InvalidChunkSize is neither).
+BROKEN_BODY = (BadRequest, OSError, ValueError, ParseException)
 
 
 class CosmosPath(BaseConverter):
@@ -81,6 +87,28 @@ def int_header(name: str, default: int, low: int, high: int) -> int:
         raise CosmosError("BadRequest", f"Invalid value for header {name}: {text[:40]!r} is not an integer "
                                         f"from {low} to {high}.")
     return value
+
+
+@contextmanager
+def reading_body() -> Iterator[None]:
+    """A body that cannot be read is the client's fault: 400 BadRequest, before anything is stored."""
+    try:
+        yield
+    except BROKEN_BODY as exc:
+        raise CosmosError("BadRequest", f"The request body could not be read ({type(exc).__name__}): "
+                                        "it is cut short or not well-formed.") from None
+
+
+@dataclass(frozen=True)
+class ClientBody:
+    """The request stream, for staging media: a read that breaks is the client's fault, while a staged file that
+    cannot be written stays the server's."""
+
+    stream: BinaryIO
+
+    def read(self, size: int = -1) -> bytes:
+        with reading_body():
+            return self.stream.read(size)
 
 
 def parse_target(rest: str) -> Target:
@@ -167,8 +195,10 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
 
     def json_body() -> dict[str, Any]:
         request.max_content_length = MAX_JSON_BODY  # checked on Content-Length, and as a chunked body is read
+        with reading_body():
+            data = request.get_data()
         try:
-            body = json.loads(request.get_data() or b"null", parse_constant=not_json, parse_float=finite)
+            body = json.loads(data or b"null", parse_constant=not_json, parse_float=finite)
         except (ValueError, UnicodeDecodeError, RecursionError):
             raise CosmosError("BadRequest", "The request payload is invalid: it is not valid JSON.") from None
         if not isinstance(body, dict):
@@ -251,7 +281,7 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
             slug = request.headers.get("Slug")
             new_id = checked_id(slug) if slug else str(uuid.uuid4())  # before any byte is stored
             request.max_content_length = found.max_media_bytes
-            staged = store.stage_blob(request.stream)
+            staged = store.stage_blob(ClientBody(request.stream))
             created, new = models.create(found, parent, kind, new_id, {"contentType": request.content_type}, now,
                                          upsert, staged, request.content_type)
         else:
@@ -276,7 +306,7 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
             raise CosmosError("NotFound")
         if request.method == "PUT":
             request.max_content_length = found.max_media_bytes
-            staged = store.stage_blob(request.stream)
+            staged = store.stage_blob(ClientBody(request.stream))
             updated = models.replace_media(found, attachment, staged, request.content_type or
                                            "application/octet-stream", request.headers.get("If-Match"),
                                            int(request_tick(store).now))
