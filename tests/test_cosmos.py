@@ -531,3 +531,43 @@ def test_a_malformed_chunked_body_over_the_wire_is_400(gunicorn_url: str, conten
     assert (status, body["code"]) == (400, "BadRequest")
     status, listing = raw_request(gunicorn_url, "GET", feed, headers("GET", "attachments", DOC))
     assert (status, [a["id"] for a in listing["Attachments"]]) == (200, ["image_id_2"])
+
+
+@pytest.mark.parametrize("content_type", ["junt/test", "image", "image/", "/png", "a/b/c", "image/ png",
+                                          "x-custom/thing", "text/plain/extra; charset=utf-8"])
+def test_uploads_that_name_no_media_type_are_400(cosmos_app: Flask, cosmos: FlaskClient, content_type: str) -> None:
+    before = state_of(cosmos)
+    created = signed(cosmos, "POST", f"/{DOC}/attachments", data=b"bytes", content_type=content_type,
+                     extra={"Slug": "typed.bin"})
+    assert (created.status_code, created.json["code"]) == (400, "BadRequest") and "media type" in created.json["message"]
+    assert state_of(cosmos) == before
+    media = signed(cosmos, "POST", f"/{DOC}/attachments", data=b"one", content_type="text/plain",
+                   extra={"Slug": "m.txt"}).json["media"]
+    replaced = signed(cosmos, "PUT", media, data=b"two", content_type=content_type)
+    assert (replaced.status_code, replaced.json["code"]) == (400, "BadRequest")
+    assert signed(cosmos, "GET", media).data == b"one"
+    assert not list(cosmos_app.extensions["mockzoho"]["store"].blobs.rglob(".upload-*"))
+
+
+@pytest.mark.parametrize("content_type", ["application/text", "Image/PNG", "application/vnd.ms-excel",
+                                          "text/plain; charset=utf-8", "model/gltf+json", "font/woff2"])
+def test_uploads_of_registered_top_level_types_pass(cosmos: FlaskClient, content_type: str) -> None:
+    created = signed(cosmos, "POST", f"/{DOC}/attachments", data=b"bytes", content_type=content_type,
+                     extra={"Slug": "typed.bin"})
+    assert (created.status_code, created.json["contentType"]) == (201, content_type)
+    assert signed(cosmos, "PUT", created.json["media"], data=b"two", content_type=content_type).status_code == 200
+
+
+def test_azure_cosmos_refuses_junt_test_as_its_suite_expects(tmp_path: Path) -> None:
+    import azure.cosmos.cosmos_client as cosmos_client
+    import azure.cosmos.errors as errors
+
+    with serve_in_thread(create_app({"state": tmp_path / "s.db"})) as url:
+        client = cosmos_client.CosmosClient(url, {"masterKey": KEY})
+        with pytest.raises(errors.HTTPFailure) as refused:
+            client.CreateAttachmentAndUploadMedia(DOC, io.BytesIO(b"first chunk"),
+                                                  {"slug": "attachment name", "contentType": "junt/test"})
+        assert refused.value.status_code == 400 and '"code":"BadRequest"' in refused.value._http_error_message
+        valid = client.CreateAttachmentAndUploadMedia(DOC, io.BytesIO(b"first chunk"),
+                                                      {"slug": "attachment id", "contentType": "application/text"})
+        assert valid["contentType"] == "application/text"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +44,11 @@ INT32 = (-2**31, 2**31 - 1)  # the service reads its integer headers as 32-bit n
 # What reading a broken body raises (a bad chunk size, a body cut short): werkzeug's BadRequest (ClientDisconnected),
 # a WSGI stream's OSError or ValueError, or gunicorn's ParseException (its InvalidChunkSize is neither).
 BROKEN_BODY = (BadRequest, OSError, ValueError, ParseException)
+# A media type names one of IANA's registered top-level types and an RFC 6838 restricted-name subtype (lower case:
+# werkzeug lower-cases the mimetype).
+TOP_LEVEL_TYPES = frozenset({"application", "audio", "example", "font", "image", "message", "model", "multipart",
+                             "text", "video"})
+SUBTYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 
 class CosmosPath(BaseConverter):
@@ -109,6 +115,16 @@ class ClientBody:
     def read(self, size: int = -1) -> bytes:
         with reading_body():
             return self.stream.read(size)
+
+
+def upload_type() -> str:
+    """The upload's Content-Type, if it names a real media type (`junt/test` does not): else 400 BadRequest."""
+    top, _, sub = request.mimetype.partition("/")
+    if top not in TOP_LEVEL_TYPES or not SUBTYPE.fullmatch(sub):
+        raise CosmosError("BadRequest", f"The media type {request.content_type[:100]!r} is invalid: a type/subtype "
+                                        f"of a registered top-level type ({', '.join(sorted(TOP_LEVEL_TYPES))}) "
+                                        "is expected.")
+    return request.content_type or request.mimetype  # the header as sent, parameters included
 
 
 def parse_target(rest: str) -> Target:
@@ -278,12 +294,13 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
         upsert = request.headers.get("x-ms-documentdb-is-upsert", "").lower() == "true"
         media_type = request.mimetype
         if kind == "attachments" and media_type and media_type != "application/json":
+            content_type = upload_type()  # before any byte is read
             slug = request.headers.get("Slug")
-            new_id = checked_id(slug) if slug else str(uuid.uuid4())  # before any byte is stored
+            new_id = checked_id(slug) if slug else str(uuid.uuid4())
             request.max_content_length = found.max_media_bytes
             staged = store.stage_blob(ClientBody(request.stream))
-            created, new = models.create(found, parent, kind, new_id, {"contentType": request.content_type}, now,
-                                         upsert, staged, request.content_type)
+            created, new = models.create(found, parent, kind, new_id, {"contentType": content_type}, now,
+                                         upsert, staged, content_type)
         else:
             body = json_body()
             properties = user_properties(body)
@@ -305,10 +322,10 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
         if attachment is None or attachment.kind != "attachments" or attachment.blob is None:
             raise CosmosError("NotFound")
         if request.method == "PUT":
+            content_type = upload_type() if request.mimetype else "application/octet-stream"
             request.max_content_length = found.max_media_bytes
             staged = store.stage_blob(ClientBody(request.stream))
-            updated = models.replace_media(found, attachment, staged, request.content_type or
-                                           "application/octet-stream", request.headers.get("If-Match"),
+            updated = models.replace_media(found, attachment, staged, content_type, request.headers.get("If-Match"),
                                            int(request_tick(store).now))
             return respond(updated.body(), resource=updated)
         try:
