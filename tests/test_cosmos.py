@@ -75,20 +75,46 @@ def test_rid_links_are_signed_in_lower_case(cosmos: FlaskClient) -> None:
     assert cosmos.get(url, headers=headers("GET", "attachments", "hUwBc+gfDX4DAAAAAAAAAA==")).status_code == 401
 
 
-@pytest.mark.parametrize("change", ["wrong-key", "no-token", "garbage", "wrong-verb", "not-master"])
+@pytest.mark.parametrize("change", ["wrong-key", "wrong-verb"])
 def test_bad_signatures_are_401_showing_the_payload(cosmos: FlaskClient, change: str) -> None:
-    sent = headers("GET", "attachments", DOC, key=base64.b64encode(b"wrong").decode() if change == "wrong-key" else KEY)
-    if change == "no-token":
-        del sent["authorization"]
-    elif change == "garbage":
-        sent["authorization"] = "%%%"
-    elif change == "wrong-verb":
+    if change == "wrong-key":  # a key the account does not have
+        sent = headers("GET", "attachments", DOC, key=base64.b64encode(b"wrong").decode())
+    else:
         sent = headers("POST", "attachments", DOC)
-    elif change == "not-master":
-        sent["authorization"] = sent["authorization"].replace("master", "resource")
     response = cosmos.get(f"/{DOC}/attachments", headers=sent)
     assert response.status_code == 401 and response.json["code"] == "Unauthorized"
     assert f"payload to sign: 'get\nattachments\n{DOC}\n{NOW_HTTP.lower()}\n\n'" in response.json["message"]
+
+
+WRONG_KEY = base64.b64encode(b"wrong").decode()
+MISSING = "Required Header authorization is missing"
+MALFORMED = "Authorization header doesn't confirm to the required format"
+
+
+@pytest.mark.parametrize("token,date,status,message", [
+    # the token is checked first: missing or malformed is 401 whatever the date says
+    (None, None, 401, MISSING), ("", NOW_HTTP, 401, MISSING), (None, "Mon, 31 Dec 2029 23:00:00 GMT", 401, MISSING),
+    ("%%%", None, 401, MALFORMED), ("garbage", "soon", 401, MALFORMED),
+    ("type=resource&ver=1.0&sig=abc", "Mon, 31 Dec 2029 23:00:00 GMT", 401, MALFORMED),
+    ("type=master&ver=1.0&sig=", NOW_HTTP, 401, MALFORMED),
+    # then the date, before the signature: a wrong key with a date off the clock is 403
+    ("wrong-key", None, 403, "not valid at the current time"), ("wrong-key", "soon", 403, "not valid at the current"),
+    ("wrong-key", "Mon, 31 Dec 2029 23:00:00 GMT", 403, "not valid at the current time"),
+    # and last the signature
+    ("wrong-key", NOW_HTTP, 401, "payload to sign"),
+])
+def test_the_order_of_the_checks(cosmos: FlaskClient, token: str | None, date: str | None, status: int,
+                                 message: str) -> None:
+    sent = headers("GET", "attachments", DOC, key=WRONG_KEY, date=date or NOW_HTTP)
+    if token != "wrong-key":
+        sent.pop("authorization")
+        if token is not None:
+            sent["authorization"] = token
+    if date is None:
+        del sent["x-ms-date"]
+    response = cosmos.get(f"/{DOC}/attachments", headers=sent)
+    assert (response.status_code, response.json["code"]) == (status, {401: "Unauthorized", 403: "Forbidden"}[status])
+    assert message in response.json["message"]
 
 
 @pytest.mark.parametrize("date", [None, "Tue, 01 Jan 2030 00:16:00 GMT", "Mon, 31 Dec 2029 23:44:00 GMT", "soon"])
@@ -104,7 +130,7 @@ def test_dates_off_the_clock_are_403(cosmos: FlaskClient, date: str | None) -> N
 
 def test_verification_is_on_unless_turned_off(tmp_path: Path) -> None:
     on = create_app({"state": tmp_path / "a.db"}).test_client()
-    assert on.get("/").status_code == 403
+    assert on.get("/").status_code == 401
     off = create_app({"state": tmp_path / "b.db", "cosmos_verify": False}).test_client()
     assert off.get("/").status_code == 200
 
@@ -571,3 +597,13 @@ def test_azure_cosmos_refuses_junt_test_as_its_suite_expects(tmp_path: Path) -> 
         valid = client.CreateAttachmentAndUploadMedia(DOC, io.BytesIO(b"first chunk"),
                                                       {"slug": "attachment id", "contentType": "application/text"})
         assert valid["contentType"] == "application/text"
+
+
+def test_azure_cosmos_without_a_key_gets_401_as_its_suite_expects(tmp_path: Path) -> None:
+    import azure.cosmos.cosmos_client as cosmos_client
+    import azure.cosmos.errors as errors
+
+    with serve_in_thread(create_app({"state": tmp_path / "s.db"})) as url:
+        with pytest.raises(errors.HTTPFailure) as refused:
+            list(cosmos_client.CosmosClient(url, {}).ReadDatabases())
+        assert refused.value.status_code == 401 and MISSING in refused.value._http_error_message
