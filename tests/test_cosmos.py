@@ -20,8 +20,10 @@ from flask.testing import FlaskClient
 from gunicorn.http.errors import InvalidChunkSize, NoMoreData
 from werkzeug.exceptions import ClientDisconnected
 
-from mockzoho.app import create_app
+from mockzoho.app import PRODUCTS, create_app
 from mockzoho.cosmos.auth import payload, sign
+from mockzoho.cosmos.limits import MAX_DOCUMENT_BYTES
+from mockzoho.fixtures import FixtureError, load_fixtures
 from servers import Server, free_port, gunicorn_command, serve_in_thread
 
 KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
@@ -607,3 +609,72 @@ def test_azure_cosmos_without_a_key_gets_401_as_its_suite_expects(tmp_path: Path
         with pytest.raises(errors.HTTPFailure) as refused:
             list(cosmos_client.CosmosClient(url, {}).ReadDatabases())
         assert refused.value.status_code == 401 and MISSING in refused.value._http_error_message
+
+
+def padded(size: int, **fields: object) -> bytes:
+    """A JSON document of exactly `size` bytes, compact, padded in a `pad` string."""
+    bare = json.dumps({**fields, "pad": ""}, separators=(",", ":")).encode()
+    return json.dumps({**fields, "pad": "x" * (size - len(bare))}, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize("path", ["/dbs/volcanodb/colls/volcano1/docs", f"/{DOC}/attachments"])
+def test_documents_are_held_to_2_mb(cosmos: FlaskClient, path: str) -> None:
+    extra = {"contentType": "text/plain", "media": "x"} if path.endswith("attachments") else {}
+    before = state_of(cosmos)
+    over = signed(cosmos, "POST", path, data=padded(MAX_DOCUMENT_BYTES + 1, id="big", **extra),
+                  content_type="application/json")
+    assert (over.status_code, over.json["code"]) == (413, "RequestEntityTooLarge")
+    # a body within 2 MB whose document is not: 1e5 is served as 100000.0
+    numbers = json.dumps({"id": "long", "v": [1e5] * (MAX_DOCUMENT_BYTES // 5)}, separators=(",", ":"))
+    numbers = numbers.replace("100000.0", "1e5").encode()
+    assert len(numbers) < MAX_DOCUMENT_BYTES
+    served_longer = signed(cosmos, "POST", path, data=numbers, content_type="application/json")
+    assert (served_longer.status_code, served_longer.json["code"]) == (413, "RequestEntityTooLarge")
+    assert "maximum allowable document size is 2 MB" in served_longer.json["message"]
+    assert state_of(cosmos) == before
+    exact = signed(cosmos, "POST", path, data=padded(MAX_DOCUMENT_BYTES, id="max", **extra),
+                   content_type="application/json")
+    assert exact.status_code == 201
+    replaced = signed(cosmos, "PUT", f"{path}/max", data=numbers.replace(b'"long"', b'"max"'),
+                      content_type="application/json")
+    assert (replaced.status_code, replaced.json["code"]) == (413, "RequestEntityTooLarge")
+
+
+@pytest.mark.parametrize("body", [b'{"id": "\\ud800"}', b'{"id": "v", "v": "\\udfff"}', b'{"id": "k", "\\udfff": 1}'])
+def test_lone_surrogates_are_400_and_stored_nowhere(cosmos: FlaskClient, body: bytes) -> None:
+    before = signed(cosmos, "GET", "/dbs").json["Databases"]
+    response = signed(cosmos, "POST", "/dbs", data=body, content_type="application/json")
+    assert (response.status_code, response.json["code"]) == (400, "BadRequest") and "surrogate" in response.json["message"]
+    listing = signed(cosmos, "GET", "/dbs")  # a stored one could never be served again
+    assert (listing.status_code, listing.json["Databases"]) == (200, before)
+
+
+def test_fixture_documents_are_json_within_2_mb(tmp_path: Path) -> None:
+    big = "x" * MAX_DOCUMENT_BYTES
+    (tmp_path / "f.yaml").write_text(f"""
+cosmos:
+  accounts:
+    - name: limits
+      databases:
+        - id: d
+          collections:
+            - id: c
+              documents:
+                - {{id: big, properties: {{pad: {big}}}}}
+                - {{id: nan, properties: {{n: .nan}}}}
+                - id: fine
+                  properties: {{pad: {"x" * (MAX_DOCUMENT_BYTES - 100)}}}
+                  attachments: [{{id: a, media: m, properties: {{pad: {big}}}}}]
+""")
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(tmp_path, PRODUCTS)
+    at = f"{tmp_path / 'f.yaml'}: cosmos.accounts.0.databases.0.collections.0.documents"
+    over = "over Cosmos DB's 2 MB document limit (2097152 bytes)"
+    document = len(json.dumps({"id": "big", "pad": big}, separators=(",", ":")))
+    attachment = len(json.dumps({"id": "a", "contentType": "application/octet-stream", "pad": big, "media": "m"},
+                                separators=(",", ":")))
+    assert caught.value.problems == [
+        f"{at}.0.properties: the document has {document} bytes, {over}",
+        f"{at}.1.properties: must be JSON: Out of range float values are not JSON compliant",
+        f"{at}.2.attachments.0.properties: the document has {attachment} bytes, {over}",
+    ]

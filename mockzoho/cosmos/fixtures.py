@@ -11,6 +11,7 @@ from typing import Any, Callable
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from . import rids
+from .limits import MAX_DOCUMENT_BYTES, document_bytes
 
 ID = validate.And(validate.Length(1, 255), validate.Regexp(r"^[^/\\?#]*$",
                                                            error="must not contain '/', '\\', '?' or '#'"))
@@ -137,6 +138,7 @@ def build_accounts(data: dict, problem: Callable[[str, str], None], read: Callab
                 properties = {"contentType": item.get("contentType"), **properties}
                 if content is None:
                     properties["media"] = item.get("media", "")
+            _check_document({"id": item.get("id", ""), **properties}, at, problem)
             resources.append(ResourceFixture(kind, rid, parent, item.get("id", ""), properties, content,
                                              item.get("contentType")))
             return rid
@@ -155,6 +157,18 @@ def build_accounts(data: dict, problem: Callable[[str, str], None], read: Callab
                                        account.get("media_quota_mb", 2048),
                                        account.get("max_media_bytes", 2 * 1024 * 1024), tuple(resources)))
     return tuple(accounts)
+
+
+def _check_document(document: dict[str, Any], at: str, problem: Callable[[str, str], None]) -> None:
+    """A fixture resource is a document too: JSON, and within Cosmos DB's 2 MB."""
+    try:
+        size = document_bytes(document)
+    except (TypeError, ValueError) as exc:
+        problem(f"{at}.properties", f"must be JSON: {exc}")
+        return
+    if size > MAX_DOCUMENT_BYTES:
+        problem(f"{at}.properties", f"the document has {size} bytes, over Cosmos DB's 2 MB document limit "
+                                    f"({MAX_DOCUMENT_BYTES} bytes)")
 
 
 def _content(item: dict, at: str, problem: Callable[[str, str], None],

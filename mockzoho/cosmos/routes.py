@@ -22,9 +22,9 @@ from ..ticks import request_tick
 from . import rids
 from .auth import authenticate
 from .errors import CONTENT_TYPE, CosmosError
+from .limits import MAX_DOCUMENT_BYTES, document_bytes
 from .models import FEEDS, MB, SYSTEM_PROPERTIES, Account, CosmosModels, Resource
 
-MAX_JSON_BODY = 2 * 1024 * 1024  # "max allowable document size is 2 MB"
 URL_SAFE = "/:@!$&'()*+,;=-._~%"
 
 
@@ -210,7 +210,7 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
         return chain
 
     def json_body() -> dict[str, Any]:
-        request.max_content_length = MAX_JSON_BODY  # checked on Content-Length, and as a chunked body is read
+        request.max_content_length = MAX_DOCUMENT_BYTES  # checked on Content-Length, and as a chunked body is read
         with reading_body():
             data = request.get_data()
         try:
@@ -219,6 +219,14 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
             raise CosmosError("BadRequest", "The request payload is invalid: it is not valid JSON.") from None
         if not isinstance(body, dict):
             raise CosmosError("BadRequest", "The request payload is invalid: a JSON object is expected.")
+        try:
+            size = document_bytes(body)
+        except ValueError:  # "\ud800" parses, but no UTF-8 can hold it: it would be stored and never served
+            raise CosmosError("BadRequest", "The request payload is invalid: a string holds a lone UTF-16 "
+                                            "surrogate.") from None
+        if size > MAX_DOCUMENT_BYTES:  # the body was smaller: numbers such as 1e5 are served longer (100000.0)
+            raise CosmosError("RequestEntityTooLarge", f"The document has {size} bytes; the maximum allowable "
+                                                       f"document size is 2 MB ({MAX_DOCUMENT_BYTES} bytes).")
         return body
 
     def checked_id(value: Any) -> str:
