@@ -678,3 +678,11 @@ cosmos:
         f"{at}.1.properties: must be JSON: Out of range float values are not JSON compliant",
         f"{at}.2.attachments.0.properties: the document has {attachment} bytes, {over}",
     ]
+
+
+def test_a_content_length_beyond_64_bits_is_no_500(cosmos: FlaskClient) -> None:
+    response = signed(cosmos, "POST", "/dbs", content_type="application/json",
+                      environ_overrides={"CONTENT_LENGTH": "99999999999999999999"})
+    assert (response.status_code, response.json["code"]) == (413, "RequestEntityTooLarge")
+    [entry] = cosmos.get("/__admin/requests?path=/dbs").json["requests"]
+    assert entry["body_size"] == 2**63 - 1

@@ -21,6 +21,7 @@ from .models import Faults, Journal, Limits
 
 PREVIEW_BYTES = 256
 PREVIEWED_BODY = 64 * 1024  # bodies up to this size that no route read are read for the preview
+SQLITE_MAX_INTEGER = 2**63 - 1  # a Content-Length beyond it is recorded as it: SQLite would raise OverflowError
 PRODUCT_PREFIXES = (("/crm/", "crm"), ("/bigin/", "bigin"), ("/oauth/", "accounts"))
 
 
@@ -180,7 +181,7 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
         journal.record({
             "time": request_tick(store).now, "method": req.method, "path": req.path,
             "query": environ.get("QUERY_STRING", ""), "headers": redacted(environ),
-            "body_size": req.content_length or 0, "body_preview": body_preview(req), "status": status,
+            "body_size": min(req.content_length or 0, SQLITE_MAX_INTEGER), "body_preview": body_preview(req), "status": status,
             "code": code, "duration_ms": round((time.perf_counter() - ctx.started) * 1000, 3),
             "org": ctx.org if "org" in ctx else journal_org(), "tag": environ.get("HTTP_X_MOCKZOHO_TAG"),
             "product": product_of(req.path)})
