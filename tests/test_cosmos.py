@@ -686,3 +686,11 @@ def test_a_content_length_beyond_64_bits_is_no_500(cosmos: FlaskClient) -> None:
     assert (response.status_code, response.json["code"]) == (413, "RequestEntityTooLarge")
     [entry] = cosmos.get("/__admin/requests?path=/dbs").json["requests"]
     assert entry["body_size"] == 2**63 - 1
+
+
+def test_fixture_media_quota_fits_sqlite(tmp_path: Path) -> None:
+    (tmp_path / "f.yaml").write_text("cosmos: {accounts: [{name: huge, media_quota_mb: 99999999999999999999}]}\n")
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(tmp_path, PRODUCTS)
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{tmp_path / 'f.yaml'}: cosmos.accounts.0.media_quota_mb: ") and "1099511627776" in problem

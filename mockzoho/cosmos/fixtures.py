@@ -63,7 +63,8 @@ class AccountSchema(Schema):
     primary_key = fields.String(load_default=EMULATOR_KEY)
     secondary_key = fields.String(load_default=None)
     verify = fields.Boolean(load_default=True)
-    media_quota_mb = fields.Integer(load_default=2048, validate=validate.Range(min=1))
+    # Bounded so that the quota in bytes (x 2**20) still fits SQLite's 64-bit INTEGER.
+    media_quota_mb = fields.Integer(load_default=2048, validate=validate.Range(min=1, max=2**40))
     max_media_bytes = fields.Integer(load_default=2 * 1024 * 1024, validate=validate.Range(min=1, max=2**40))
     databases = fields.List(fields.Nested(DatabaseSchema), load_default=list)
 
