@@ -694,3 +694,9 @@ def test_fixture_media_quota_fits_sqlite(tmp_path: Path) -> None:
         load_fixtures(tmp_path, PRODUCTS)
     [problem] = caught.value.problems
     assert problem.startswith(f"{tmp_path / 'f.yaml'}: cosmos.accounts.0.media_quota_mb: ") and "1099511627776" in problem
+
+
+@pytest.mark.parametrize("host,endpoint", [("[::1]", "http://[::1]/"), ("[::1]:8000", "http://[::1]:8000/")])
+def test_an_ipv6_host_over_the_wire(gunicorn_url: str, host: str, endpoint: str) -> None:
+    status, account = raw_request(gunicorn_url, "GET", "/", {**headers("GET", "", ""), "Host": host})
+    assert (status, account["writableLocations"][0]["databaseAccountEndpoint"]) == (200, endpoint)
