@@ -8,17 +8,23 @@ import hmac
 import io
 import json
 import re
+import socket
 from email.utils import formatdate
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import quote
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from gunicorn.http.errors import InvalidChunkSize, NoMoreData
+from werkzeug.exceptions import ClientDisconnected
 
-from mockzoho.app import create_app
+from mockzoho.app import PRODUCTS, create_app
 from mockzoho.cosmos.auth import payload, sign
-from servers import serve_in_thread
+from mockzoho.cosmos.limits import MAX_DOCUMENT_BYTES
+from mockzoho.fixtures import FixtureError, load_fixtures
+from servers import Server, free_port, gunicorn_command, serve_in_thread
 
 KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
 SECONDARY = "bW9ja3pvaG8tc2Vjb25kYXJ5LWtleS1mb3ItdGhlLWNvc21vcy1hY2NvdW50LTEyMzQ1Njc4OTA="
@@ -71,20 +77,46 @@ def test_rid_links_are_signed_in_lower_case(cosmos: FlaskClient) -> None:
     assert cosmos.get(url, headers=headers("GET", "attachments", "hUwBc+gfDX4DAAAAAAAAAA==")).status_code == 401
 
 
-@pytest.mark.parametrize("change", ["wrong-key", "no-token", "garbage", "wrong-verb", "not-master"])
+@pytest.mark.parametrize("change", ["wrong-key", "wrong-verb"])
 def test_bad_signatures_are_401_showing_the_payload(cosmos: FlaskClient, change: str) -> None:
-    sent = headers("GET", "attachments", DOC, key=base64.b64encode(b"wrong").decode() if change == "wrong-key" else KEY)
-    if change == "no-token":
-        del sent["authorization"]
-    elif change == "garbage":
-        sent["authorization"] = "%%%"
-    elif change == "wrong-verb":
+    if change == "wrong-key":  # a key the account does not have
+        sent = headers("GET", "attachments", DOC, key=base64.b64encode(b"wrong").decode())
+    else:
         sent = headers("POST", "attachments", DOC)
-    elif change == "not-master":
-        sent["authorization"] = sent["authorization"].replace("master", "resource")
     response = cosmos.get(f"/{DOC}/attachments", headers=sent)
     assert response.status_code == 401 and response.json["code"] == "Unauthorized"
     assert f"payload to sign: 'get\nattachments\n{DOC}\n{NOW_HTTP.lower()}\n\n'" in response.json["message"]
+
+
+WRONG_KEY = base64.b64encode(b"wrong").decode()
+MISSING = "Required Header authorization is missing"
+MALFORMED = "Authorization header doesn't confirm to the required format"
+
+
+@pytest.mark.parametrize("token,date,status,message", [
+    # the token is checked first: missing or malformed is 401 whatever the date says
+    (None, None, 401, MISSING), ("", NOW_HTTP, 401, MISSING), (None, "Mon, 31 Dec 2029 23:00:00 GMT", 401, MISSING),
+    ("%%%", None, 401, MALFORMED), ("garbage", "soon", 401, MALFORMED),
+    ("type=resource&ver=1.0&sig=abc", "Mon, 31 Dec 2029 23:00:00 GMT", 401, MALFORMED),
+    ("type=master&ver=1.0&sig=", NOW_HTTP, 401, MALFORMED),
+    # then the date, before the signature: a wrong key with a date off the clock is 403
+    ("wrong-key", None, 403, "not valid at the current time"), ("wrong-key", "soon", 403, "not valid at the current"),
+    ("wrong-key", "Mon, 31 Dec 2029 23:00:00 GMT", 403, "not valid at the current time"),
+    # and last the signature
+    ("wrong-key", NOW_HTTP, 401, "payload to sign"),
+])
+def test_the_order_of_the_checks(cosmos: FlaskClient, token: str | None, date: str | None, status: int,
+                                 message: str) -> None:
+    sent = headers("GET", "attachments", DOC, key=WRONG_KEY, date=date or NOW_HTTP)
+    if token != "wrong-key":
+        sent.pop("authorization")
+        if token is not None:
+            sent["authorization"] = token
+    if date is None:
+        del sent["x-ms-date"]
+    response = cosmos.get(f"/{DOC}/attachments", headers=sent)
+    assert (response.status_code, response.json["code"]) == (status, {401: "Unauthorized", 403: "Forbidden"}[status])
+    assert message in response.json["message"]
 
 
 @pytest.mark.parametrize("date", [None, "Tue, 01 Jan 2030 00:16:00 GMT", "Mon, 31 Dec 2029 23:44:00 GMT", "soon"])
@@ -100,7 +132,7 @@ def test_dates_off_the_clock_are_403(cosmos: FlaskClient, date: str | None) -> N
 
 def test_verification_is_on_unless_turned_off(tmp_path: Path) -> None:
     on = create_app({"state": tmp_path / "a.db"}).test_client()
-    assert on.get("/").status_code == 403
+    assert on.get("/").status_code == 401
     off = create_app({"state": tmp_path / "b.db", "cosmos_verify": False}).test_client()
     assert off.get("/").status_code == 200
 
@@ -411,3 +443,260 @@ def test_fixture_resources_have_their_own_etags(cosmos: FlaskClient) -> None:
     etags = {signed(cosmos, "GET", path).json["_etag"] for path in (
         "/dbs/volcanodb", "/dbs/volcanodb/colls/volcano1", f"/{DOC}", f"/{DOC}/attachments/image_id_2")}
     assert len(etags) == 4
+
+
+# -- hostile input: never a 5xx, never a change -------------------------------------------------
+
+@pytest.mark.parametrize("feed", [f"/{DOC}/attachments", "/dbs"])
+@pytest.mark.parametrize("name,value", [
+    ("x-ms-max-item-count", "9223372036854775807"), ("x-ms-max-item-count", "99999999999999999999"),
+    ("x-ms-max-item-count", "-2147483649"), ("x-ms-max-item-count", "ten"), ("x-ms-continuation", "-1"),
+    ("x-ms-continuation", "2147483648"), ("x-ms-continuation", "100000000000000000000"),
+])
+def test_feed_numbers_beyond_32_bits_are_400(cosmos: FlaskClient, feed: str, name: str, value: str) -> None:
+    response = signed(cosmos, "GET", feed, extra={name: value})
+    assert (response.status_code, response.json["code"]) == (400, "BadRequest") and name in response.json["message"]
+
+
+def test_feed_numbers_at_the_32_bit_bounds(cosmos: FlaskClient) -> None:
+    feed = f"/{DOC}/attachments"
+    for limit in ("2147483647", "-1", "-2147483648"):
+        everything = signed(cosmos, "GET", feed, extra={"x-ms-max-item-count": limit})
+        assert everything.json["_count"] == 1 and "x-ms-continuation" not in everything.headers
+    past_the_end = signed(cosmos, "GET", feed, extra={"x-ms-continuation": "2147483647"})
+    assert (past_the_end.status_code, past_the_end.json["_count"]) == (200, 0)
+
+
+@pytest.mark.parametrize("host,url", [("[::1]", "http://[::1]"), ("[::1]:8000", "http://[::1]:8000"),
+                                      ("", "http://localhost"), ("junk host!", "http://localhost"),
+                                      ("[::1", "http://localhost"), ("h:99999", "http://localhost")])
+def test_every_host_gets_urls_that_work(cosmos: FlaskClient, host: str, url: str) -> None:
+    account = signed(cosmos, "GET", "/", extra={"Host": host})
+    assert account.status_code == 200
+    assert account.json["writableLocations"][0]["databaseAccountEndpoint"] == f"{url}/"
+    assert account.headers["Content-Location"] == f"{url}/"
+    feed = signed(cosmos, "GET", f"/{DOC}/attachments", extra={"Host": host})
+    assert (feed.status_code, feed.headers["Content-Location"]) == (200, f"{url}/{DOC}/attachments")
+
+
+@pytest.mark.parametrize("host", ["a..b", "x" * 64 + ".example"])
+def test_hosts_idna_refuses_are_400(cosmos: FlaskClient, host: str) -> None:
+    for path in ("/", f"/{DOC}/attachments"):
+        response = signed(cosmos, "GET", path, extra={"Host": host})
+        assert (response.status_code, response.json["code"]) == (400, "BadRequest")
+
+
+class BrokenStream(io.RawIOBase):
+    """A request body that breaks after its first bytes, raising what a server's stream raises."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error, self.sent = error, False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:
+        if self.sent:
+            raise self.error
+        self.sent = True
+        buffer[:3] = b"abc"
+        return 3
+
+
+def state_of(client: FlaskClient) -> tuple[str, list[str]]:
+    """What a refused request must leave as it was: the write counter and the seed document's attachments."""
+    listing = signed(client, "GET", f"/{DOC}/attachments")
+    return listing.headers["x-ms-session-token"], [a["id"] for a in listing.json["Attachments"]]
+
+
+@pytest.mark.parametrize("error", [InvalidChunkSize(b"zz"), NoMoreData(), OSError("reset"), ValueError("closed"),
+                                   ClientDisconnected()])
+@pytest.mark.parametrize("method,path,content_type", [
+    ("POST", f"/{DOC}/attachments", "image/png"), ("POST", f"/{DOC}/attachments", "application/json"),
+    ("PUT", "/media/new", "image/png")])
+def test_a_body_that_breaks_is_400_and_changes_nothing(cosmos_app: Flask, cosmos: FlaskClient, error: Exception,
+                                                       method: str, path: str, content_type: str) -> None:
+    if path == "/media/new":
+        path = signed(cosmos, "POST", f"/{DOC}/attachments", data=b"one", content_type="text/plain",
+                      extra={"Slug": "m.txt"}).json["media"]
+    before = state_of(cosmos)
+    response = signed(cosmos, method, path, content_type=content_type,
+                      extra={"Slug": "broken.png", "Transfer-Encoding": "chunked"},
+                      environ_overrides={"wsgi.input": BrokenStream(error), "wsgi.input_terminated": True})
+    assert (response.status_code, response.json["code"]) == (400, "BadRequest")
+    assert "could not be read" in response.json["message"]
+    assert state_of(cosmos) == before
+    assert not list(cosmos_app.extensions["mockzoho"]["store"].blobs.rglob(".upload-*"))
+
+
+@pytest.fixture(scope="module")
+def gunicorn_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Dockerfile's gunicorn on a fresh state with the clock at NOW, for what only raw sockets can send."""
+    port, state = free_port(), tmp_path_factory.mktemp("gunicorn") / "state.db"
+    with Server(gunicorn_command(port, workers=1), port, env={"MOCKZOHO_STATE": str(state),
+                                                              "MOCKZOHO_CLOCK": NOW}) as server:
+        yield server.url
+
+
+def raw_request(url: str, method: str, path: str, sent: dict[str, str], body: bytes = b"") -> tuple[int, dict]:
+    """Send bytes as they are (werkzeug's client cannot send a broken chunked body); the status and JSON body."""
+    host, port = url.removeprefix("http://").split(":")
+    head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": host, **sent, "Connection": "close"}.items())
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"{method} {path} HTTP/1.1\r\n{head}\r\n".encode("latin-1") + body)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), json.loads(rest.partition(b"\r\n\r\n")[2] or b"{}")
+
+
+@pytest.mark.parametrize("content_type", ["image/png", "application/json"])
+def test_a_malformed_chunked_body_over_the_wire_is_400(gunicorn_url: str, content_type: str) -> None:
+    feed = f"/{DOC}/attachments"
+    sent = {**headers("POST", "attachments", DOC), "Content-Type": content_type, "Slug": "chunked.png",
+            "Transfer-Encoding": "chunked"}
+    status, body = raw_request(gunicorn_url, "POST", feed, sent, b"zz\r\nabc\r\n0\r\n\r\n")
+    assert (status, body["code"]) == (400, "BadRequest")
+    status, listing = raw_request(gunicorn_url, "GET", feed, headers("GET", "attachments", DOC))
+    assert (status, [a["id"] for a in listing["Attachments"]]) == (200, ["image_id_2"])
+
+
+@pytest.mark.parametrize("content_type", ["junt/test", "image", "image/", "/png", "a/b/c", "image/ png",
+                                          "x-custom/thing", "text/plain/extra; charset=utf-8"])
+def test_uploads_that_name_no_media_type_are_400(cosmos_app: Flask, cosmos: FlaskClient, content_type: str) -> None:
+    before = state_of(cosmos)
+    created = signed(cosmos, "POST", f"/{DOC}/attachments", data=b"bytes", content_type=content_type,
+                     extra={"Slug": "typed.bin"})
+    assert (created.status_code, created.json["code"]) == (400, "BadRequest") and "media type" in created.json["message"]
+    assert state_of(cosmos) == before
+    media = signed(cosmos, "POST", f"/{DOC}/attachments", data=b"one", content_type="text/plain",
+                   extra={"Slug": "m.txt"}).json["media"]
+    replaced = signed(cosmos, "PUT", media, data=b"two", content_type=content_type)
+    assert (replaced.status_code, replaced.json["code"]) == (400, "BadRequest")
+    assert signed(cosmos, "GET", media).data == b"one"
+    assert not list(cosmos_app.extensions["mockzoho"]["store"].blobs.rglob(".upload-*"))
+
+
+@pytest.mark.parametrize("content_type", ["application/text", "Image/PNG", "application/vnd.ms-excel",
+                                          "text/plain; charset=utf-8", "model/gltf+json", "font/woff2"])
+def test_uploads_of_registered_top_level_types_pass(cosmos: FlaskClient, content_type: str) -> None:
+    created = signed(cosmos, "POST", f"/{DOC}/attachments", data=b"bytes", content_type=content_type,
+                     extra={"Slug": "typed.bin"})
+    assert (created.status_code, created.json["contentType"]) == (201, content_type)
+    assert signed(cosmos, "PUT", created.json["media"], data=b"two", content_type=content_type).status_code == 200
+
+
+def test_azure_cosmos_refuses_junt_test_as_its_suite_expects(tmp_path: Path) -> None:
+    import azure.cosmos.cosmos_client as cosmos_client
+    import azure.cosmos.errors as errors
+
+    with serve_in_thread(create_app({"state": tmp_path / "s.db"})) as url:
+        client = cosmos_client.CosmosClient(url, {"masterKey": KEY})
+        with pytest.raises(errors.HTTPFailure) as refused:
+            client.CreateAttachmentAndUploadMedia(DOC, io.BytesIO(b"first chunk"),
+                                                  {"slug": "attachment name", "contentType": "junt/test"})
+        assert refused.value.status_code == 400 and '"code":"BadRequest"' in refused.value._http_error_message
+        valid = client.CreateAttachmentAndUploadMedia(DOC, io.BytesIO(b"first chunk"),
+                                                      {"slug": "attachment id", "contentType": "application/text"})
+        assert valid["contentType"] == "application/text"
+
+
+def test_azure_cosmos_without_a_key_gets_401_as_its_suite_expects(tmp_path: Path) -> None:
+    import azure.cosmos.cosmos_client as cosmos_client
+    import azure.cosmos.errors as errors
+
+    with serve_in_thread(create_app({"state": tmp_path / "s.db"})) as url:
+        with pytest.raises(errors.HTTPFailure) as refused:
+            list(cosmos_client.CosmosClient(url, {}).ReadDatabases())
+        assert refused.value.status_code == 401 and MISSING in refused.value._http_error_message
+
+
+def padded(size: int, **fields: object) -> bytes:
+    """A JSON document of exactly `size` bytes, compact, padded in a `pad` string."""
+    bare = json.dumps({**fields, "pad": ""}, separators=(",", ":")).encode()
+    return json.dumps({**fields, "pad": "x" * (size - len(bare))}, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize("path", ["/dbs/volcanodb/colls/volcano1/docs", f"/{DOC}/attachments"])
+def test_documents_are_held_to_2_mb(cosmos: FlaskClient, path: str) -> None:
+    extra = {"contentType": "text/plain", "media": "x"} if path.endswith("attachments") else {}
+    before = state_of(cosmos)
+    over = signed(cosmos, "POST", path, data=padded(MAX_DOCUMENT_BYTES + 1, id="big", **extra),
+                  content_type="application/json")
+    assert (over.status_code, over.json["code"]) == (413, "RequestEntityTooLarge")
+    # a body within 2 MB whose document is not: 1e5 is served as 100000.0
+    numbers = json.dumps({"id": "long", "v": [1e5] * (MAX_DOCUMENT_BYTES // 5)}, separators=(",", ":"))
+    numbers = numbers.replace("100000.0", "1e5").encode()
+    assert len(numbers) < MAX_DOCUMENT_BYTES
+    served_longer = signed(cosmos, "POST", path, data=numbers, content_type="application/json")
+    assert (served_longer.status_code, served_longer.json["code"]) == (413, "RequestEntityTooLarge")
+    assert "maximum allowable document size is 2 MB" in served_longer.json["message"]
+    assert state_of(cosmos) == before
+    exact = signed(cosmos, "POST", path, data=padded(MAX_DOCUMENT_BYTES, id="max", **extra),
+                   content_type="application/json")
+    assert exact.status_code == 201
+    replaced = signed(cosmos, "PUT", f"{path}/max", data=numbers.replace(b'"long"', b'"max"'),
+                      content_type="application/json")
+    assert (replaced.status_code, replaced.json["code"]) == (413, "RequestEntityTooLarge")
+
+
+@pytest.mark.parametrize("body", [b'{"id": "\\ud800"}', b'{"id": "v", "v": "\\udfff"}', b'{"id": "k", "\\udfff": 1}'])
+def test_lone_surrogates_are_400_and_stored_nowhere(cosmos: FlaskClient, body: bytes) -> None:
+    before = signed(cosmos, "GET", "/dbs").json["Databases"]
+    response = signed(cosmos, "POST", "/dbs", data=body, content_type="application/json")
+    assert (response.status_code, response.json["code"]) == (400, "BadRequest") and "surrogate" in response.json["message"]
+    listing = signed(cosmos, "GET", "/dbs")  # a stored one could never be served again
+    assert (listing.status_code, listing.json["Databases"]) == (200, before)
+
+
+def test_fixture_documents_are_json_within_2_mb(tmp_path: Path) -> None:
+    big = "x" * MAX_DOCUMENT_BYTES
+    (tmp_path / "f.yaml").write_text(f"""
+cosmos:
+  accounts:
+    - name: limits
+      databases:
+        - id: d
+          collections:
+            - id: c
+              documents:
+                - {{id: big, properties: {{pad: {big}}}}}
+                - {{id: nan, properties: {{n: .nan}}}}
+                - id: fine
+                  properties: {{pad: {"x" * (MAX_DOCUMENT_BYTES - 100)}}}
+                  attachments: [{{id: a, media: m, properties: {{pad: {big}}}}}]
+""")
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(tmp_path, PRODUCTS)
+    at = f"{tmp_path / 'f.yaml'}: cosmos.accounts.0.databases.0.collections.0.documents"
+    over = "over Cosmos DB's 2 MB document limit (2097152 bytes)"
+    document = len(json.dumps({"id": "big", "pad": big}, separators=(",", ":")))
+    attachment = len(json.dumps({"id": "a", "contentType": "application/octet-stream", "pad": big, "media": "m"},
+                                separators=(",", ":")))
+    assert caught.value.problems == [
+        f"{at}.0.properties: the document has {document} bytes, {over}",
+        f"{at}.1.properties: must be JSON: Out of range float values are not JSON compliant",
+        f"{at}.2.attachments.0.properties: the document has {attachment} bytes, {over}",
+    ]
+
+
+def test_a_content_length_beyond_64_bits_is_no_500(cosmos: FlaskClient) -> None:
+    response = signed(cosmos, "POST", "/dbs", content_type="application/json",
+                      environ_overrides={"CONTENT_LENGTH": "99999999999999999999"})
+    assert (response.status_code, response.json["code"]) == (413, "RequestEntityTooLarge")
+    [entry] = cosmos.get("/__admin/requests?path=/dbs").json["requests"]
+    assert entry["body_size"] == 2**63 - 1
+
+
+def test_fixture_media_quota_fits_sqlite(tmp_path: Path) -> None:
+    (tmp_path / "f.yaml").write_text("cosmos: {accounts: [{name: huge, media_quota_mb: 99999999999999999999}]}\n")
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(tmp_path, PRODUCTS)
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{tmp_path / 'f.yaml'}: cosmos.accounts.0.media_quota_mb: ") and "1099511627776" in problem
+
+
+@pytest.mark.parametrize("host,endpoint", [("[::1]", "http://[::1]/"), ("[::1]:8000", "http://[::1]:8000/")])
+def test_an_ipv6_host_over_the_wire(gunicorn_url: str, host: str, endpoint: str) -> None:
+    status, account = raw_request(gunicorn_url, "GET", "/", {**headers("GET", "", ""), "Host": host})
+    assert (status, account["writableLocations"][0]["databaseAccountEndpoint"]) == (200, endpoint)

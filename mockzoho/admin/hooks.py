@@ -181,8 +181,8 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
         journal.record({
             "time": request_tick(store).now, "method": req.method, "path": req.path,
             "query": environ.get("QUERY_STRING", ""), "headers": redacted(environ),
-            "body_size": min(req.content_length or 0, LARGEST_INTEGER), "body_preview": body_preview(req), "status": status,
-            "code": code, "duration_ms": round((time.perf_counter() - ctx.started) * 1000, 3),
+            "body_size": min(req.content_length or 0, LARGEST_INTEGER), "body_preview": body_preview(req),
+            "status": status, "code": code, "duration_ms": round((time.perf_counter() - ctx.started) * 1000, 3),
             "org": ctx.org if "org" in ctx else journal_org(), "tag": environ.get("HTTP_X_MOCKZOHO_TAG"),
             "product": product_of(req.path)})
         ctx.recorded = True

@@ -24,10 +24,8 @@ def sign(key: str, text: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-def token_signature(header: str | None) -> str | None:
+def token_signature(header: str) -> str | None:
     """The `sig` of `type=master&ver=1.0&sig=...`, url-decoded in any hex case; None if not that form."""
-    if not header:
-        return None
     parts = dict(part.partition("=")[::2] for part in unquote(header).split("&"))
     if parts.get("type") != "master" or parts.get("ver") != "1.0" or not parts.get("sig"):
         return None
@@ -48,14 +46,20 @@ def check_date(date: str | None, now: float) -> None:
 
 def authenticate(header: str | None, verb: str, resource_type: str, resource_link: str, date: str | None,
                  keys: list[str], now: float) -> None:
-    """Accept the request if its token was signed with one of the account's keys; else 403 or 401."""
+    """Check in the service's order: the token is there (401), is a master token (401), its x-ms-date is in the
+    window (403), and it was signed with one of the account's keys over this request's payload (401)."""
+    if not header:
+        raise CosmosError("Unauthorized", "Required Header authorization is missing. Ensure a valid Authorization "
+                                          "token is passed.")
+    given = token_signature(header)
+    if given is None:
+        raise CosmosError("Unauthorized", "Authorization header doesn't confirm to the required format. Please "
+                                          "verify and try again.")
     check_date(date, now)
     text = payload(verb, resource_type, resource_link, date or "")
-    given = token_signature(header)
-    if given is not None:
-        for key in keys:  # valid base64: the fixtures are refused otherwise
-            if hmac.compare_digest(sign(key, text).encode(), given.encode()):
-                return
+    for key in keys:  # valid base64: the fixtures are refused otherwise
+        if hmac.compare_digest(sign(key, text).encode(), given.encode()):
+            return
     raise CosmosError("Unauthorized", "The input authorization token can't serve the request. Please check that "
                                       "the expected payload is built as per the protocol, and check the key being "
                                       f"used. Server used the following payload to sign: '{text}'")

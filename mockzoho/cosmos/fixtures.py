@@ -11,6 +11,7 @@ from typing import Any, Callable
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from . import rids
+from .limits import MAX_DOCUMENT_BYTES, document_bytes
 
 ID = validate.And(validate.Length(1, 255), validate.Regexp(r"^[^/\\?#]*$",
                                                            error="must not contain '/', '\\', '?' or '#'"))
@@ -62,7 +63,8 @@ class AccountSchema(Schema):
     primary_key = fields.String(load_default=EMULATOR_KEY)
     secondary_key = fields.String(load_default=None)
     verify = fields.Boolean(load_default=True)
-    media_quota_mb = fields.Integer(load_default=2048, validate=validate.Range(min=1))
+    # Bounded so that the quota in bytes (x 2**20) still fits SQLite's 64-bit INTEGER.
+    media_quota_mb = fields.Integer(load_default=2048, validate=validate.Range(min=1, max=2**40))
     max_media_bytes = fields.Integer(load_default=2 * 1024 * 1024, validate=validate.Range(min=1, max=2**40))
     databases = fields.List(fields.Nested(DatabaseSchema), load_default=list)
 
@@ -137,6 +139,7 @@ def build_accounts(data: dict, problem: Callable[[str, str], None], read: Callab
                 properties = {"contentType": item.get("contentType"), **properties}
                 if content is None:
                     properties["media"] = item.get("media", "")
+            _check_document({"id": item.get("id", ""), **properties}, at, problem)
             resources.append(ResourceFixture(kind, rid, parent, item.get("id", ""), properties, content,
                                              item.get("contentType")))
             return rid
@@ -155,6 +158,18 @@ def build_accounts(data: dict, problem: Callable[[str, str], None], read: Callab
                                        account.get("media_quota_mb", 2048),
                                        account.get("max_media_bytes", 2 * 1024 * 1024), tuple(resources)))
     return tuple(accounts)
+
+
+def _check_document(document: dict[str, Any], at: str, problem: Callable[[str, str], None]) -> None:
+    """A fixture resource is a document too: JSON, and within Cosmos DB's 2 MB."""
+    try:
+        size = document_bytes(document)
+    except (TypeError, ValueError) as exc:
+        problem(f"{at}.properties", f"must be JSON: {exc}")
+        return
+    if size > MAX_DOCUMENT_BYTES:
+        problem(f"{at}.properties", f"the document has {size} bytes, over Cosmos DB's 2 MB document limit "
+                                    f"({MAX_DOCUMENT_BYTES} bytes)")
 
 
 def _content(item: dict, at: str, problem: Callable[[str, str], None],

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 from urllib.parse import quote
 
 from flask import Blueprint, Response, request, send_file
+from gunicorn.http.errors import ParseException
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter
+from werkzeug.sansio.utils import get_host
 
 from ..config import Settings
 from ..store import Store
@@ -17,9 +22,9 @@ from ..ticks import request_tick
 from . import rids
 from .auth import authenticate
 from .errors import CONTENT_TYPE, CosmosError
+from .limits import MAX_DOCUMENT_BYTES, document_bytes
 from .models import FEEDS, MB, SYSTEM_PROPERTIES, Account, CosmosModels, Resource
 
-MAX_JSON_BODY = 2 * 1024 * 1024  # "max allowable document size is 2 MB"
 URL_SAFE = "/:@!$&'()*+,;=-._~%"
 
 
@@ -35,6 +40,15 @@ def finite(text: str) -> float:
     return value
 ACCOUNT_SUFFIX = ".documents.azure.com"
 READ_CHARGE, WRITE_CHARGE = "1", "4.95"
+INT32 = (-2**31, 2**31 - 1)  # the service reads its integer headers as 32-bit numbers
+# What reading a broken body raises (a bad chunk size, a body cut short): werkzeug's BadRequest (ClientDisconnected),
+# a WSGI stream's OSError or ValueError, or gunicorn's ParseException (its InvalidChunkSize is neither).
+BROKEN_BODY = (BadRequest, OSError, ValueError, ParseException)
+# A media type names one of IANA's registered top-level types and an RFC 6838 restricted-name subtype (lower case:
+# werkzeug lower-cases the mimetype).
+TOP_LEVEL_TYPES = frozenset({"application", "audio", "example", "font", "image", "message", "model", "multipart",
+                             "text", "video"})
+SUBTYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 
 class CosmosPath(BaseConverter):
@@ -68,6 +82,51 @@ class Target:
         return owner[-1].lower() if self.rid_based else "/".join(owner)
 
 
+def int_header(name: str, default: int, low: int, high: int) -> int:
+    """An integer header within [low, high] (so within what SQLite takes too); anything else is 400 BadRequest."""
+    text = request.headers.get(name) or str(default)
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise CosmosError("BadRequest", f"Invalid value for header {name}: {text[:40]!r} is not an integer "
+                                        f"from {low} to {high}.")
+    return value
+
+
+@contextmanager
+def reading_body() -> Iterator[None]:
+    """A body that cannot be read is the client's fault: 400 BadRequest, before anything is stored."""
+    try:
+        yield
+    except BROKEN_BODY as exc:
+        raise CosmosError("BadRequest", f"The request body could not be read ({type(exc).__name__}): "
+                                        "it is cut short or not well-formed.") from None
+
+
+@dataclass(frozen=True)
+class ClientBody:
+    """The request stream, for staging media: a read that breaks is the client's fault, while a staged file that
+    cannot be written stays the server's."""
+
+    stream: BinaryIO
+
+    def read(self, size: int = -1) -> bytes:
+        with reading_body():
+            return self.stream.read(size)
+
+
+def upload_type() -> str:
+    """The upload's Content-Type, if it names a real media type (`junt/test` does not): else 400 BadRequest."""
+    top, _, sub = request.mimetype.partition("/")
+    if top not in TOP_LEVEL_TYPES or not SUBTYPE.fullmatch(sub):
+        raise CosmosError("BadRequest", f"The media type {request.content_type[:100]!r} is invalid: a type/subtype "
+                                        f"of a registered top-level type ({', '.join(sorted(TOP_LEVEL_TYPES))}) "
+                                        "is expected.")
+    return request.content_type or request.mimetype  # the header as sent, parameters included
+
+
 def parse_target(rest: str) -> Target:
     """The target of `/dbs<rest>`; `//` and a trailing `/` are tolerated."""
     if rest and not rest.startswith("/"):
@@ -83,6 +142,12 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
     bp = Blueprint("cosmos", __name__)
     bp.record_once(lambda state: state.app.url_map.converters.setdefault("cosmospath", CosmosPath))
     models = CosmosModels(store)
+
+    def own_url() -> str:
+        """This server as the client reached it (`http://[::1]:8000`); if the Host is empty or not a host
+        (werkzeug reads those as ""), the address it listens on. (Routing already refused hosts IDNA refuses.)"""
+        host = request.host or get_host(request.scheme, None, request.server) or "localhost"
+        return f"{request.scheme}://{host}"
 
     def account_name() -> str | None:
         host = request.host.rsplit(":", 1)[0].lower()
@@ -127,7 +192,7 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
             headers["x-ms-alt-content-path"] = quote("/".join(f"{r.kind}/{r.id}" for r in owner), safe=URL_SAFE)
             headers["x-ms-content-path"] = owner[-1].rid
         if location:
-            headers["Content-Location"] = quote(request.base_url, safe=URL_SAFE)
+            headers["Content-Location"] = own_url() + quote(request.root_path + request.path, safe=URL_SAFE)
         response.headers.update(headers)
         return response
 
@@ -145,13 +210,23 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
         return chain
 
     def json_body() -> dict[str, Any]:
-        request.max_content_length = MAX_JSON_BODY  # checked on Content-Length, and as a chunked body is read
+        request.max_content_length = MAX_DOCUMENT_BYTES  # checked on Content-Length, and as a chunked body is read
+        with reading_body():
+            data = request.get_data()
         try:
-            body = json.loads(request.get_data() or b"null", parse_constant=not_json, parse_float=finite)
+            body = json.loads(data or b"null", parse_constant=not_json, parse_float=finite)
         except (ValueError, UnicodeDecodeError, RecursionError):
             raise CosmosError("BadRequest", "The request payload is invalid: it is not valid JSON.") from None
         if not isinstance(body, dict):
             raise CosmosError("BadRequest", "The request payload is invalid: a JSON object is expected.")
+        try:
+            size = document_bytes(body)
+        except ValueError:  # "\ud800" parses, but no UTF-8 can hold it: it would be stored and never served
+            raise CosmosError("BadRequest", "The request payload is invalid: a string holds a lone UTF-16 "
+                                            "surrogate.") from None
+        if size > MAX_DOCUMENT_BYTES:  # the body was smaller: numbers such as 1e5 are served longer (100000.0)
+            raise CosmosError("RequestEntityTooLarge", f"The document has {size} bytes; the maximum allowable "
+                                                       f"document size is 2 MB ({MAX_DOCUMENT_BYTES} bytes).")
         return body
 
     def checked_id(value: Any) -> str:
@@ -170,7 +245,7 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
     def database_account() -> Response:
         found = account()
         check(found, "", "")
-        endpoint = (settings.public_url or request.host_url.rstrip("/")) + "/"
+        endpoint = (settings.public_url or own_url()) + "/"
         location = [{"name": "mockzoho", "databaseAccountEndpoint": endpoint}]
         body = {"_self": "", "id": found.name, "_rid": f"{found.name}{ACCOUNT_SUFFIX}", "media": "//media/",
                 "addresses": "//addresses/", "_dbs": "//dbs/", "writableLocations": location,
@@ -209,12 +284,9 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
         raise CosmosError("MethodNotAllowed")
 
     def list_feed(found: Account, kind: str, parent: str, owner: list[Resource]) -> Response:
-        try:
-            limit = int(request.headers.get("x-ms-max-item-count", "-1"))
-            offset = int(request.headers.get("x-ms-continuation") or 0)
-        except ValueError:
-            raise CosmosError("BadRequest", "x-ms-max-item-count and x-ms-continuation must be numbers.") from None
-        page = models.children(found.name, parent, kind, max(offset, 0), None if limit < 1 else limit + 1)
+        limit = int_header("x-ms-max-item-count", -1, *INT32)  # below 1 (-1 "dynamic"): all that is left
+        offset = int_header("x-ms-continuation", 0, 0, INT32[1])  # the mock's continuation is an offset
+        page = models.children(found.name, parent, kind, offset, None if limit < 1 else limit + 1)
         more = limit >= 1 and len(page) > limit
         page = page[:limit] if more else page
         response = respond({"_rid": parent, FEEDS[kind]: [r.body() for r in page], "_count": len(page)},
@@ -230,12 +302,13 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
         upsert = request.headers.get("x-ms-documentdb-is-upsert", "").lower() == "true"
         media_type = request.mimetype
         if kind == "attachments" and media_type and media_type != "application/json":
+            content_type = upload_type()  # before any byte is read
             slug = request.headers.get("Slug")
-            new_id = checked_id(slug) if slug else str(uuid.uuid4())  # before any byte is stored
+            new_id = checked_id(slug) if slug else str(uuid.uuid4())
             request.max_content_length = found.max_media_bytes
-            staged = store.stage_blob(request.stream)
-            created, new = models.create(found, parent, kind, new_id, {"contentType": request.content_type}, now,
-                                         upsert, staged, request.content_type)
+            staged = store.stage_blob(ClientBody(request.stream))
+            created, new = models.create(found, parent, kind, new_id, {"contentType": content_type}, now,
+                                         upsert, staged, content_type)
         else:
             body = json_body()
             properties = user_properties(body)
@@ -257,10 +330,10 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
         if attachment is None or attachment.kind != "attachments" or attachment.blob is None:
             raise CosmosError("NotFound")
         if request.method == "PUT":
+            content_type = upload_type() if request.mimetype else "application/octet-stream"
             request.max_content_length = found.max_media_bytes
-            staged = store.stage_blob(request.stream)
-            updated = models.replace_media(found, attachment, staged, request.content_type or
-                                           "application/octet-stream", request.headers.get("If-Match"),
+            staged = store.stage_blob(ClientBody(request.stream))
+            updated = models.replace_media(found, attachment, staged, content_type, request.headers.get("If-Match"),
                                            int(request_tick(store).now))
             return respond(updated.body(), resource=updated)
         try:
