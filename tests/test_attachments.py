@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -148,6 +149,64 @@ def test_file_and_link_together(client: FlaskClient, target: Target) -> None:
     response = upload(client, target, b"x", "a.txt", attachmentUrl="https://www.example.com")
     assert (response.status_code, response.json["code"]) == (400, "INVALID_DATA")
     assert "not both" in response.json["message"]
+
+
+def test_file_beside_an_empty_part_and_a_link(client: FlaskClient, target: Target) -> None:
+    data = {"file": [(io.BytesIO(b""), "file"), (io.BytesIO(b"x"), "a.txt")], "attachmentUrl": "https://e.com/"}
+    response = client.post(target.url(target.module, target.record, "Attachments"), data=data, headers=auth())
+    assert (response.status_code, response.json["code"]) == (400, "INVALID_DATA")
+    assert "not both" in response.json["message"]
+
+
+def legacy_sdk_body(**fields: str) -> tuple[bytes, str]:
+    """The body and Content-Type of zcrmsdk 2.x's link upload: requests' `files={'file': ''}` beside the form."""
+    prepared = requests.Request("POST", "http://127.0.0.1/", files={"file": ""}, data=fields).prepare()
+    assert b'name="file"; filename="file"\r\n\r\n\r\n' in prepared.body  # a named part without a byte
+    return prepared.body, prepared.headers["Content-Type"]
+
+
+def blob_files(tmp_path: Path) -> list[Path]:
+    return sorted(p for p in (tmp_path / "state.db.blobs").rglob("*") if p.is_file())
+
+
+def post_parts(client: FlaskClient, url: str, parts: list[tuple[bytes, str]] | None, **fields: str):
+    """POST `file` parts, each (bytes, file name), beside `fields`; None posts the legacy SDK's own body."""
+    if parts is None:
+        body, content_type = legacy_sdk_body(**fields)
+        return client.post(url, data=body, content_type=content_type, headers=auth())
+    return client.post(url, data={"file": [(io.BytesIO(c), n) for c, n in parts], **fields}, headers=auth())
+
+
+EMPTY_PARTS = {"nameless": [(b"", "")], "nameless-with-bytes": [(b"x", "")], "zero-byte-named": [(b"", "a.txt")],
+               "two-empty": [(b"", ""), (b"", "file")]}
+
+
+@pytest.mark.parametrize("parts", [None, *EMPTY_PARTS.values()], ids=["legacy-sdk", *EMPTY_PARTS])
+def test_empty_file_part_beside_a_link_is_a_link_upload(client: FlaskClient, target: Target, tmp_path: Path,
+                                                        parts: list[tuple[bytes, str]] | None) -> None:
+    url, before = target.url(target.module, target.record, "Attachments"), blob_files(tmp_path)
+    response = post_parts(client, url, parts, attachmentUrl="https://e.com/x")
+    assert response.status_code == 200, response.json
+    new_id = response.json["data"][0]["details"]["id"]
+    listing = client.get(url + "?fields=File_Name,Size,$type,$link_url&per_page=200", headers=auth())
+    item = next(a for a in listing.json["data"] if a["id"] == new_id)
+    assert item == {"File_Name": "https://e.com/x", "Size": "0", "$type": "Link URL",
+                    "$link_url": "https://e.com/x", "id": new_id}
+    assert blob_files(tmp_path) == before  # the discarded part was never staged
+
+
+@pytest.mark.parametrize("parts,code,message", [
+    (None, "INVALID_DATA", "the request does not contain any file"),
+    ([(b"", "")], "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing"),
+    ([(b"", "a.txt")], "INVALID_DATA", "the request does not contain any file"),
+], ids=["legacy-sdk", "nameless", "zero-byte-named"])
+def test_empty_file_part_without_a_link_is_refused(client: FlaskClient, target: Target, tmp_path: Path,
+                                                   parts: list[tuple[bytes, str]] | None, code: str,
+                                                   message: str) -> None:
+    url, before = target.url(target.module, target.record, "Attachments"), blob_files(tmp_path)
+    response = post_parts(client, url, parts)
+    assert (response.status_code, response.json["code"], response.json["message"]) == (400, code, message)
+    assert blob_files(tmp_path) == before
 
 
 @pytest.mark.parametrize("kwargs", [

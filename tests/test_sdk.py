@@ -1,4 +1,5 @@
-"""Zoho's own Python SDKs (CRM v8 and v2.1), unchanged, against a live mockzoho in refresh-token mode."""
+"""Zoho's own Python SDKs (CRM v8, v2.1 and the legacy v2 one), unchanged, against a live mockzoho in
+refresh-token mode."""
 
 from __future__ import annotations
 
@@ -177,3 +178,61 @@ def test_v21_sdk(live: tuple[str, Flask, Path]) -> None:
     params.add(DeleteAttachmentsParam.ids, 2883756000000270011)
     [failed] = ops.delete_attachments(params).get_object().get_data()
     assert (failed.get_code().get_value(), message(failed)) == ("INVALID_DATA", "record not deleted")
+
+
+# -- CRM v2: zcrmsdk 2.x, Zoho's legacy SDK --------------------------------------------------------
+
+LEGACY_LEAD = 2883756000000261103
+
+
+@pytest.fixture(scope="module")
+def legacy(live: tuple[str, Flask, Path]) -> Any:
+    """The legacy SDK's record class, its OAuth set up against the mock (file persistence, not MySQL)."""
+    from zcrmsdk.OAuthClient import ZohoOAuth
+    from zcrmsdk.Operations import ZCRMRecord
+    from zcrmsdk.RestClient import ZCRMRestClient
+
+    url, _, tmp = live
+    (tmp / "legacy").mkdir()
+    email = "patricia.boyle@zylker.example"
+    # The SDK keeps this configuration in class attributes: one initialisation per process.
+    ZCRMRestClient.initialize({
+        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uri": "http://127.0.0.1/callback",
+        "currentUserEmail": email, "accounts_url": url, "apiBaseUrl": url, "apiVersion": "v2",
+        "token_persistence_path": str(tmp / "legacy"), "applicationLogFilePath": str(tmp / "legacy")})
+    ZohoOAuth.get_client_instance().generate_access_token_from_refresh_token("1000.mock.refresh.full", email)
+    return ZCRMRecord
+
+
+def test_legacy_sdk_link_and_file_attachments(legacy: Any, tmp_path: Path) -> None:
+    from zcrmsdk.CLException import ZCRMException
+    record = legacy.get_instance("Leads", LEGACY_LEAD)
+    link = record.upload_link_as_attachment("https://www.zohocorp.com/crm")  # sends an empty `file` part too
+    assert (link.status_code, link.code, link.message) == (200, "SUCCESS", "attachment uploaded successfully")
+    payload = tmp_path / "minutes.txt"
+    payload.write_bytes(b"board minutes \x00\xff\n" * 50)
+    file = record.upload_attachment(str(payload))
+    assert (file.status_code, file.code, file.message) == (200, "SUCCESS", "attachment uploaded successfully")
+
+    listing = record.get_attachments(1, 200)
+    by_id = {a.id: a for a in listing.data}
+    assert set(by_id) == {link.data.id, file.data.id} and listing.info.count == 2
+    assert (by_id[link.data.id].file_name, by_id[link.data.id].attachment_type, by_id[link.data.id].size) == (
+        "https://www.zohocorp.com/crm", "Link URL", "0")
+    assert (by_id[file.data.id].file_name, by_id[file.data.id].attachment_type, by_id[file.data.id].size) == (
+        "minutes.txt", "File", "850")
+    assert by_id[file.data.id].parent_id == str(LEGACY_LEAD) and by_id[file.data.id].owner.name == "Patricia Boyle"
+
+    download = record.download_attachment(file.data.id)
+    assert (download.status_code, download.file_name) == (200, "minutes.txt")
+    assert download.get_response_stream().content == payload.read_bytes()
+    with pytest.raises(ZCRMException) as linked:
+        record.download_attachment(link.data.id)
+    assert (linked.value.status_code, linked.value.error_code) == (400, "INVALID_DATA")
+
+    for attachment_id in (link.data.id, file.data.id):
+        deleted = record.delete_attachment(attachment_id)
+        assert (deleted.code, deleted.details) == ("SUCCESS", {"id": attachment_id})
+    with pytest.raises(ZCRMException) as empty:
+        record.get_attachments(1, 200)
+    assert (empty.value.status_code, empty.value.error_code) == (204, "No Content")

@@ -58,6 +58,15 @@ def _file_error(message: str, status: int | None = None) -> ZohoError:
     return ZohoError("INVALID_DATA", message, {"param_name": "file"}, status)
 
 
+def _carries_nothing(upload: Upload) -> bool:
+    """True for a part without a file name or without a single byte; the stream is left at its start."""
+    if not upload.file_name:
+        return True
+    empty = not upload.stream.read(1)
+    upload.stream.seek(0)
+    return empty
+
+
 def parse_ids(values: Sequence[str]) -> list[str]:
     """Ids from one or more comma-separated `ids` parameters; REQUIRED_PARAM_MISSING or LIMIT_EXCEEDED."""
     ids = [part.strip() for value in values for part in value.split(",") if part.strip()]
@@ -165,6 +174,9 @@ class ZohoModels:
     def upload(self, principal: Principal, record_id: str, files: list[Upload], link_url: str | None,
                title: str | None, max_bytes: int, now: int) -> dict[str, Any]:
         """Attach one file or one link to a checked record; the `details` of the success answer."""
+        if link_url is not None:
+            # Zoho's legacy SDK sends `files={'file': ''}` with every link: a part that carries no file.
+            files = [f for f in files if not _carries_nothing(f)]
         if files and link_url is not None:
             raise ZohoError("INVALID_DATA", "either a file or an attachment link can be added, not both",
                             {"param_name": "attachmentUrl"})
