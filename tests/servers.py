@@ -32,15 +32,19 @@ class Server:
     """A server process on 127.0.0.1, started from a command line, stopped on exit."""
 
     def __init__(self, argv: Sequence[str], port: int, env: Mapping[str, str] | None = None,
-                 cwd: Path = REPO) -> None:
-        self.argv, self.port, self.cwd = list(argv), port, cwd
+                 cwd: Path = REPO, log: Path | None = None) -> None:
+        self.argv, self.port, self.cwd, self.log = list(argv), port, cwd, log
         self.env = {**os.environ, **(env or {})}
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20) -> Server:
-        self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # A server that logs a lot (a fuzz pass) writes to a file: a pipe nobody reads until the end fills up
+        # and blocks its workers.
+        out = subprocess.PIPE if self.log is None else self.log.open("wb")
+        self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        if self.log is not None:
+            out.close()  # type: ignore[union-attr]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -54,9 +58,11 @@ class Server:
         raise RuntimeError(f"server not ready after {timeout}s:\n{self.output()}")
 
     def output(self) -> str:
-        if self.process is None or self.process.stdout is None or self.process.poll() is None:
+        if self.process is None or self.process.poll() is None:
             return ""
-        return self.process.stdout.read().decode(errors="replace")
+        if self.log is not None:
+            return self.log.read_bytes().decode(errors="replace")
+        return self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
 
     def stop(self) -> str:
         """Stop gracefully (SIGTERM), and return what the server printed."""
@@ -84,6 +90,11 @@ def gunicorn_command(port: int, workers: int = 2) -> list[str]:
     argv[argv.index("--workers") + 1] = str(workers)
     bin_dir = Path(sys.executable).parent
     return [str(bin_dir / argv[0]), *argv[1:]]
+
+
+def serve_command(*flags: str) -> list[str]:
+    """`mockzoho serve` from this venv, with these flags."""
+    return [str(Path(sys.executable).parent / "mockzoho"), "serve", *flags]
 
 
 @contextmanager

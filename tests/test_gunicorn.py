@@ -9,7 +9,6 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,7 @@ import requests
 from conftest import REPO, SEED_TOKEN
 from mockzoho.app import create_app
 from mockzoho.cli import seeded_by
-from servers import Server, free_port, gunicorn_command
+from servers import Server, free_port, gunicorn_command, serve_command
 
 HEADERS = {"Authorization": f"Zoho-oauthtoken {SEED_TOKEN}"}
 SEED_URL = "/crm/v5/Leads/2883756000000261075/Attachments/2883756000000261017"
@@ -123,11 +122,6 @@ def test_concurrent_deletes_succeed_exactly_once(tmp_path: Path, docker_like_cwd
 
                 statuses = sorted(pool.map(race, range(RACERS)))
                 assert statuses == [200] + [400] * (RACERS - 1), f"round {round_}: {statuses}"
-
-
-def serve_command(*flags: str) -> list[str]:
-    """`mockzoho serve` from this venv, with these flags."""
-    return [str(Path(sys.executable).parent / "mockzoho"), "serve", *flags]
 
 
 def test_mockzoho_serve_fresh_starts_from_the_fixtures(tmp_path: Path) -> None:
