@@ -18,7 +18,7 @@ from .cosmos.errors import CosmosError
 from .cosmos.routes import make_cosmos_blueprint
 from .seed import PRODUCTS, open_state
 from .store import StateError
-from .wire import GuardInput, MockzohoRequest, refuse_undeliverable_length
+from .wire import GuardInput, MockzohoRequest
 from .zoho.errors import ZohoError
 from .zoho.routes import make_blueprint
 
@@ -42,7 +42,6 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     # `//` must not be redirected: it is simply a URL the API does not have.
     app.url_map.merge_slashes = False
     app.extensions["mockzoho"] = {"settings": settings, "store": store}
-    app.before_request(refuse_undeliverable_length)  # first: no hook, fault or route may act on such a request
     for product in PRODUCTS:
         app.register_blueprint(make_blueprint(product, store, settings))
     app.register_blueprint(make_accounts_blueprint(store, settings))

@@ -16,6 +16,7 @@ from ..config import Settings
 from ..cosmos.errors import RETRY_AFTER_MS, CosmosError
 from ..store import Store
 from ..ticks import request_tick
+from ..wire import refuse_undeliverable_length
 from ..zoho.errors import ZohoError, json_response
 from .models import Faults, Journal, Limits
 
@@ -130,8 +131,10 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
     @app.before_request
     def before() -> Response | None:
         if request.environ.get("PATH_INFO", "").startswith("/__admin"):
+            refuse_undeliverable_length()
             return None
         g.started = time.perf_counter()
+        refuse_undeliverable_length()  # journaled, but before any fault, limit or route acts on it
         tick = request_tick(store)
         if not (tick.faults or tick.limits):
             return None

@@ -7,11 +7,10 @@ import re
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Iterator
+from typing import Any, Iterator
 from urllib.parse import quote
 
 from flask import Blueprint, Response, request, send_file
-from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter
 from werkzeug.sansio.utils import get_host
@@ -19,6 +18,7 @@ from werkzeug.sansio.utils import get_host
 from ..config import Settings
 from ..store import Store
 from ..ticks import request_tick
+from ..wire import whole_body
 from . import rids
 from .auth import authenticate
 from .errors import CONTENT_TYPE, CosmosError
@@ -41,9 +41,6 @@ def finite(text: str) -> float:
 ACCOUNT_SUFFIX = ".documents.azure.com"
 READ_CHARGE, WRITE_CHARGE = "1", "4.95"
 INT32 = (-2**31, 2**31 - 1)  # the service reads its integer headers as 32-bit numbers
-# What reading a broken body raises (a bad chunk size, a body cut short): werkzeug's BadRequest (ClientDisconnected),
-# a WSGI stream's OSError or ValueError, or gunicorn's ParseException (its InvalidChunkSize is neither).
-BROKEN_BODY = (BadRequest, OSError, ValueError, ParseException)
 # A media type names one of IANA's registered top-level types and an RFC 6838 restricted-name subtype (lower case:
 # werkzeug lower-cases the mimetype).
 TOP_LEVEL_TYPES = frozenset({"application", "audio", "example", "font", "image", "message", "model", "multipart",
@@ -97,24 +94,14 @@ def int_header(name: str, default: int, low: int, high: int) -> int:
 
 @contextmanager
 def reading_body() -> Iterator[None]:
-    """A body that cannot be read is the client's fault: 400 BadRequest, before anything is stored."""
+    """A body that cannot be read (`wire.GuardedInput` says so with a BadRequest) is 400 BadRequest in the
+    service's words, before anything is stored."""
     try:
         yield
-    except BROKEN_BODY as exc:
-        raise CosmosError("BadRequest", f"The request body could not be read ({type(exc).__name__}): "
+    except BadRequest as exc:
+        cause = type(exc.__cause__ or exc).__name__
+        raise CosmosError("BadRequest", f"The request body could not be read ({cause}): "
                                         "it is cut short or not well-formed.") from None
-
-
-@dataclass(frozen=True)
-class ClientBody:
-    """The request stream, for staging media: a read that breaks is the client's fault, while a staged file that
-    cannot be written stays the server's."""
-
-    stream: BinaryIO
-
-    def read(self, size: int = -1) -> bytes:
-        with reading_body():
-            return self.stream.read(size)
 
 
 def upload_type() -> str:
@@ -212,7 +199,7 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
     def json_body() -> dict[str, Any]:
         request.max_content_length = MAX_DOCUMENT_BYTES  # checked on Content-Length, and as a chunked body is read
         with reading_body():
-            data = request.get_data()
+            data = whole_body()
         try:
             body = json.loads(data or b"null", parse_constant=not_json, parse_float=finite)
         except (ValueError, UnicodeDecodeError, RecursionError):
@@ -306,7 +293,8 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
             slug = request.headers.get("Slug")
             new_id = checked_id(slug) if slug else str(uuid.uuid4())
             request.max_content_length = found.max_media_bytes
-            staged = store.stage_blob(ClientBody(request.stream))
+            with reading_body():
+                staged = store.stage_blob(request.stream)
             created, new = models.create(found, parent, kind, new_id, {"contentType": content_type}, now,
                                          upsert, staged, content_type)
         else:
@@ -332,7 +320,8 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
         if request.method == "PUT":
             content_type = upload_type() if request.mimetype else "application/octet-stream"
             request.max_content_length = found.max_media_bytes
-            staged = store.stage_blob(ClientBody(request.stream))
+            with reading_body():
+                staged = store.stage_blob(request.stream)
             updated = models.replace_media(found, attachment, staged, content_type, request.headers.get("If-Match"),
                                            int(request_tick(store).now))
             return respond(updated.body(), resource=updated)
