@@ -21,7 +21,7 @@ from .fixture_files import files_digest, fixture_files
 from .zoho.actions import PERMISSIONS
 from .zoho.datacentres import DATA_CENTRES
 from .zoho.links import MAX_LINK_URL, is_link_url
-from .wire import MAX_NESTING, nesting
+from .nesting import MAX_NESTING, nesting
 from .zoho.product import Module, Product
 
 ZOHO_ID = validate.Regexp(r"^[0-9]{1,19}$", error="must be a numeric id of at most 19 digits")

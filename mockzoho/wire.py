@@ -79,17 +79,3 @@ class GuardInput:
             environ["wsgi.input"] = GuardedInput(environ["wsgi.input"])
         return self.wsgi_app(environ, start_response)
 
-
-MAX_NESTING = 64  # arrays and objects nested deeper than this are no fixture or call anyone means to send
-
-
-def nesting(value: Any) -> int:
-    """How deep lists and dicts nest in a parsed JSON or YAML value (walked without recursion)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is not None:
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in children)
-    return deepest

@@ -183,16 +183,21 @@ def test_an_isolated_org_gets_its_own_client_and_no_other_client_mints_for_it(cl
     assert "access_token" in grant(client, CLIENT, "zylker-us")
 
 
-def test_an_isolated_orgs_refresh_tokens_belong_to_its_client(client: FlaskClient) -> None:
+def test_refresh_tokens_of_an_isolated_org(client: FlaskClient) -> None:
+    """Its fixture refresh tokens stay with the fixtures' client (client code keeps its client id); one minted
+    for it belongs to its own client."""
     clone = client.post("/__admin/orgs", json={}).json
     refresh = {"grant_type": "refresh_token", "refresh_token": clone["tokens"]["1000.mock.refresh.full"]}
-    assert client.post("/oauth/v2/token", data={**refresh, **CLIENT}).json == {"error": "invalid_code"}
+    token = client.post("/oauth/v2/token", data={**refresh, **CLIENT}).json["access_token"]
+    assert client.get("/crm/v8/org", headers=auth(token)).status_code == 200
     own = clone["clients"]["1000.MOCKZOHOCLIENT"]
-    assert "access_token" in client.post("/oauth/v2/token", data={**refresh, **own}).json
     minted = client.post("/__admin/tokens", json={"org": clone["id"], "user": "2883756000000113001",
                                                   "scopes": "ZohoCRM.org.ALL"}).json
     assert "access_token" in client.post("/oauth/v2/token", data={
         "grant_type": "refresh_token", "refresh_token": minted["refresh_token"], **own}).json
+    assert client.post("/oauth/v2/token", data={"grant_type": "refresh_token",
+                                                "refresh_token": minted["refresh_token"], **CLIENT}).json == \
+        {"error": "invalid_code"}
 
 
 @pytest.mark.parametrize("how", ["delete", "reset"])

@@ -69,8 +69,7 @@ def test_no_open_redirect(client: FlaskClient, uri: str) -> None:
 def test_accounts_calls_belong_to_their_org(client: FlaskClient) -> None:
     clone = client.post("/__admin/orgs", json={}).json
     refresh = clone["tokens"]["1000.mock.refresh.full"]
-    own = clone["clients"]["1000.MOCKZOHOCLIENT"]
-    grant = {**REFRESH, "refresh_token": refresh, **own}
+    grant = {**REFRESH, "refresh_token": refresh}
     client.post("/__admin/faults", json={"match": {"org": clone["id"], "product": "accounts"},
                                          "respond": {"code": "INVALID_CODE"}, "times": 1})
     assert client.post("/oauth/v2/token", data=grant).json == {"error": "invalid_code"}

@@ -14,7 +14,8 @@ from flask import Blueprint, Response, request
 from .. import __version__
 from ..config import Settings
 from ..store import Store
-from ..wire import MAX_NESTING, nesting, whole_body
+from ..nesting import MAX_NESTING, nesting
+from ..wire import whole_body
 from ..zoho.errors import json_response
 from ..zoho.product import Product
 from . import hooks
