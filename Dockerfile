@@ -5,11 +5,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     MOCKZOHO_STATE=/data/state.db
 
 # Installed from /src, run from /app: a source tree in the working directory would shadow the package.
-COPY pyproject.toml setup.cfg README.md wsgi.py /src/
+COPY pyproject.toml setup.cfg README.md LICENSE /src/
 COPY mockzoho /src/mockzoho
 COPY fixtures /src/fixtures
 RUN pip install --no-cache-dir /src \
-    && mkdir /app /data && cp /src/wsgi.py /app/ && rm -rf /src \
+    && mkdir /app /data && rm -rf /src \
     && useradd --system --uid 10001 --home-dir /app mockzoho && chown mockzoho /data
 WORKDIR /app
 
@@ -18,4 +18,4 @@ EXPOSE 8000
 VOLUME ["/data"]
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/__admin/health', timeout=2)"]
-CMD ["gunicorn", "--config", "python:mockzoho.server", "--bind", "0.0.0.0:8000", "--workers", "2", "wsgi:app"]
+CMD ["gunicorn", "--config", "python:mockzoho.server", "--bind", "0.0.0.0:8000", "--workers", "2", "mockzoho.wsgi:app"]

@@ -1,5 +1,3 @@
-"""The WSGI entry point: `gunicorn wsgi:app` (configured through MOCKZOHO_* environment variables)."""
+"""`gunicorn wsgi:app` from a source checkout: the installed `mockzoho.wsgi:app`."""
 
-from mockzoho.app import create_app
-
-app = create_app()
+from mockzoho.wsgi import app  # noqa: F401

@@ -10,6 +10,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
+from . import __version__
 from .config import Settings
 from .store import StateError, Store, remove_state
 
@@ -133,6 +134,7 @@ def control(name: str) -> Callable[[argparse.Namespace], int]:
 def parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     root = argparse.ArgumentParser(prog="mockzoho", description=__doc__)
+    root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
     run = commands.add_parser("serve", help="serve the mock under gunicorn")
     run.add_argument("--host", default="127.0.0.1")

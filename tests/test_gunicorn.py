@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import REPO, SEED_TOKEN
+from conftest import SEED_TOKEN
 from mockzoho.app import create_app
 from mockzoho.cli import seeded_by
 from servers import Server, free_port, gunicorn_command, serve_command
@@ -48,10 +47,9 @@ orgs:
 
 @pytest.fixture
 def docker_like_cwd(tmp_path: Path) -> Path:
-    """A working folder holding only wsgi.py, as the Docker image's /app does."""
+    """An empty working folder, as the Docker image's /app is: the app comes from the installed package."""
     app_dir = tmp_path / "app"
     app_dir.mkdir()
-    shutil.copy(REPO / "wsgi.py", app_dir)
     return app_dir
 
 
