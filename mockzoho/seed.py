@@ -14,15 +14,16 @@ PRODUCTS = (CRM, BIGIN)
 
 
 def open_state(settings: Settings) -> Store:
-    """The store at `settings.state`, seeded from `settings.fixtures` unless it was already (raises
+    """The store at `settings.state`, seeded from `settings.fixtures` unless it was already, and swept (raises
     FixtureError for bad fixtures, StateError for a state file of another version)."""
     store = Store(settings.state)
     seeded = store.seeded_digest()
     if seeded is not None:  # kept as it is, whatever the files say now: they are not even parsed
         store.keep_seeded(seeded, fixture_digest(settings.fixtures))
-        return store
-    # marshmallow compiles its validators and PyYAML its scanner on import: only load them to parse.
-    from .fixtures import load_fixtures
-    store.seed(load_fixtures(settings.fixtures, PRODUCTS), settings.id_seed,
-               instant(settings.clock) if settings.clock else None)
+    else:
+        # marshmallow compiles its validators and PyYAML its scanner on import: only load them to parse.
+        from .fixtures import load_fixtures
+        store.seed(load_fixtures(settings.fixtures, PRODUCTS), settings.id_seed,
+                   instant(settings.clock) if settings.clock else None)
+    store.sweep()  # what a killed worker left; safe even where every gunicorn worker opens the state itself
     return store

@@ -1,7 +1,8 @@
-"""The SQLite state: seeded once per file even under racing workers, blobs freed, versions checked."""
+"""The SQLite state: seeded once per file even under racing workers, blobs freed and swept, versions checked."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import multiprocessing
 import subprocess
@@ -17,7 +18,7 @@ from flask.testing import FlaskClient
 from mockzoho.app import PRODUCTS, create_app
 from mockzoho.config import bundled_fixtures
 from mockzoho.fixtures import load_fixtures
-from mockzoho.store import StateError, Store, remove_state
+from mockzoho.store import StagedBlob, StateError, Store, remove_state, blobs
 from mockzoho.store.core import Core
 
 from conftest import REPO, SEED_TOKEN, auth
@@ -208,3 +209,116 @@ def test_a_token_revoked_while_a_delay_fault_holds_a_request_is_refused(tmp_path
     response = first.get("/crm/v8/org", headers=auth(access))
     revoke.join()
     assert (response.status_code, response.json["code"]) == (401, "INVALID_TOKEN")
+
+
+# -- the sweep of what crashed uploads leave -------------------------------------------------------
+
+UPLOADS = "/crm/v8/Leads/2883756000000261101/Attachments"
+
+
+class HeldStream:
+    """An upload body that gives one chunk, then waits for `release` before it ends: its staging file
+    stays open (and locked) meanwhile, as a slow client's does."""
+
+    def __init__(self) -> None:
+        self.waiting, self.release, self.sent = threading.Event(), threading.Event(), False
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.sent:
+            self.sent = True
+            return b"first chunk"
+        self.waiting.set()
+        self.release.wait(30)
+        return b""
+
+
+def _staging_files(store: Store) -> set[Path]:
+    return set(store.blobs.glob(".upload-*"))
+
+
+def _blob_files(store: Store) -> set[Path]:
+    return {p for p in store.blobs.glob("??/*") if p.is_file()}
+
+
+def _stray_blob(store: Store, content: bytes) -> Path:
+    """A blob no row refers to: what a worker killed between placing it and its commit leaves."""
+    path = store.blob_path(hashlib.sha256(content).hexdigest())
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+def test_the_sweep_removes_staging_files_nobody_holds_and_keeps_live_ones(tmp_path: Path) -> None:
+    store = create_app({"state": tmp_path / "s.db"}).extensions["mockzoho"]["store"]
+    orphan = store.blobs / ".upload-left-by-a-killed-worker"
+    orphan.write_bytes(b"half an upload")
+    stream, staged = HeldStream(), []
+    writer = threading.Thread(target=lambda: staged.append(store.stage_blob(stream)))  # type: ignore[arg-type]
+    writer.start()
+    assert stream.waiting.wait(30)
+    [live] = _staging_files(store) - {orphan}
+    store.sweep()
+    assert _staging_files(store) == {live}
+    stream.release.set()
+    writer.join()
+    store.sweep()
+    assert staged[0].path == live and live.read_bytes() == b"first chunk"  # kept while its StagedBlob lives
+    staged.clear()  # a request that dropped its staged upload without placing it: the lock goes with it
+    store.sweep()
+    assert _staging_files(store) == set()
+
+
+def test_a_staging_file_swept_before_its_writer_locks_it_is_made_again(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    store = create_app({"state": tmp_path / "s.db"}).extensions["mockzoho"]["store"]
+    made, mkstemp = [], blobs.tempfile.mkstemp
+
+    def made_then_swept(**kwargs: object) -> tuple[int, str]:
+        fd, name = mkstemp(**kwargs)  # type: ignore[arg-type]
+        made.append(name)
+        if len(made) == 1:
+            store.sweep()  # another worker's, between the creation and the lock
+        return fd, name
+
+    monkeypatch.setattr(blobs.tempfile, "mkstemp", made_then_swept)
+    staged = store.stage_blob(io.BytesIO(b"bytes"))
+    assert len(made) == 2 and not Path(made[0]).exists()
+    assert str(staged.path) == made[1] and staged.path.read_bytes() == b"bytes"
+
+
+def test_the_sweep_and_a_reset_free_blobs_no_row_refers_to(tmp_path: Path) -> None:
+    app = create_app({"state": tmp_path / "s.db"})
+    store, client = app.extensions["mockzoho"]["store"], app.test_client()
+    upload = client.post(UPLOADS, headers=auth(), data={"file": (io.BytesIO(b"uploaded"), "u.txt")})
+    uploaded = upload.json["data"][0]["details"]["id"]
+    kept = _blob_files(store)  # the fixtures' (Zoho and Cosmos DB) and the upload's
+    strays = [_stray_blob(store, content) for content in (b"one", b"two")]
+    store.sweep()
+    assert _blob_files(store) == kept and not any(stray.exists() for stray in strays)
+    assert client.get(f"{UPLOADS}/{uploaded}", headers=auth()).data == b"uploaded"
+    stray = _stray_blob(store, b"three")
+    assert client.post("/__admin/reset", json={}).status_code == 200
+    assert not stray.exists() and len(_blob_files(store)) == len(kept) - 1  # the upload's went with the reset
+    assert client.get(SEED_ATTACHMENT, headers=auth()).status_code == 200
+
+
+def test_a_blob_placed_but_not_yet_committed_is_not_swept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_app({"state": tmp_path / "s.db"})
+    store, client = app.extensions["mockzoho"]["store"], app.test_client()
+    place, sweeps = store.place_blob, []
+
+    def place_and_sweep(staged: StagedBlob) -> bool:
+        created = place(staged)
+        sweeper = threading.Thread(target=store.sweep)  # another worker starting up, between place and commit
+        sweeper.start()
+        sweeper.join(0.2)
+        sweeps.append((sweeper, sweeper.is_alive()))
+        return created
+
+    monkeypatch.setattr(store, "place_blob", place_and_sweep)
+    upload = client.post(UPLOADS, headers=auth(), data={"file": (io.BytesIO(b"being placed"), "p.txt")})
+    [(sweeper, waited)] = sweeps
+    sweeper.join()
+    assert upload.status_code == 200 and waited, "the sweep must wait for the upload's transaction"
+    uploaded = upload.json["data"][0]["details"]["id"]
+    assert client.get(f"{UPLOADS}/{uploaded}", headers=auth()).data == b"being placed"

@@ -1,25 +1,41 @@
-"""Content-addressed blobs beside the state file: staged to a temp file, placed and freed under the write lock."""
+"""Content-addressed blobs beside the state file: staged to a temp file, placed and freed under the write lock.
+
+What a crash leaves behind is swept (`Blobs.sweep`) by two rules that cannot race a live worker:
+
+- A staging file is locked (flock) by its writer from its creation until the `StagedBlob` naming it is
+  collected, so after it was placed or discarded; the sweep removes only staging files whose lock it can take,
+  that is files whose writer died (the kernel drops a dead process's locks) or forgot them.
+- A blob is placed and its row committed in one write transaction, under the writers' lock; the sweep frees
+  blobs under that lock too, so it never sees a blob between its placement and its commit.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import io
 import os
+import re
 import sqlite3
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Iterable, Iterator
 
 from .core import Core
 
 # Every table with a `blob` column: a blob is freed only when none of them refers to it.
 BLOB_TABLES = ("attachments", "fixture_attachments", "cosmos_resources", "fixture_cosmos_resources")
 _BLOB_USED = " UNION ALL ".join(f"SELECT 1 FROM {table} WHERE blob = ?1" for table in BLOB_TABLES) + " LIMIT 1"
+STAGING_PREFIX = ".upload-"  # staging files, in the blobs folder itself; blobs are in `<2 hex>/<sha256>`
+_DIGEST = re.compile("[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
 class StagedBlob:
-    """Uploaded bytes in a temp file beside the blobs, not yet part of the state."""
+    """Uploaded bytes in a temp file beside the blobs, not yet part of the state; while this object lives,
+    its writer's lock on the file keeps the sweep away."""
 
     path: Path
     digest: str
@@ -34,32 +50,41 @@ class Blobs(Core):
         return self.blobs / digest[:2] / digest
 
     def put_blob(self, content: bytes) -> str:
-        """Store `content` under its sha256 (written to a temp file, then moved into place)."""
+        """Store `content` under its sha256 (staged, then moved into place; inside a write transaction)."""
         digest = hashlib.sha256(content).hexdigest()
-        target = self.blob_path(digest)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-            os.replace(tmp, target)
+        if not self.blob_path(digest).exists():
+            self.place_blob(self.stage_blob(io.BytesIO(content)))
         return digest
 
     def stage_blob(self, stream: BinaryIO, chunk_size: int = 1 << 20) -> StagedBlob:
-        """Copy an upload into a temp file beside the blobs, hashing it on the way (never all in memory)."""
-        self.blobs.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.blobs, prefix=".upload-")
+        """Copy an upload into a locked staging file beside the blobs, hashing it on the way (never all in
+        memory). The lock is released when the returned object is collected."""
+        fd, tmp = self._new_staging_file()
         digest, size = hashlib.sha256(), 0
         try:
-            with os.fdopen(fd, "wb") as handle:
+            with open(fd, "wb", closefd=False) as handle:
                 while chunk := stream.read(chunk_size):
                     digest.update(chunk)
                     handle.write(chunk)
                     size += len(chunk)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
+            os.close(fd)
             raise
-        return StagedBlob(Path(tmp), digest.hexdigest(), size)
+        staged = StagedBlob(tmp, digest.hexdigest(), size)
+        weakref.finalize(staged, os.close, fd)
+        return staged
+
+    def _new_staging_file(self) -> tuple[int, Path]:
+        """A new staging file, locked. A sweep may take the file between its creation and the lock; it is
+        then gone from its path (the sweep removes it holding the lock), and another one is made."""
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd, tmp = tempfile.mkstemp(dir=self.blobs, prefix=STAGING_PREFIX)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if _still_at(fd, Path(tmp)):
+                return fd, Path(tmp)
+            os.close(fd)
 
     def place_blob(self, staged: StagedBlob) -> bool:
         """Move a staged blob into place (inside a write transaction); True if this created the blob."""
@@ -76,3 +101,43 @@ class Blobs(Core):
         for digest in set(digests):
             if conn.execute(_BLOB_USED, (digest,)).fetchone() is None:
                 self.blob_path(digest).unlink(missing_ok=True)
+
+    def sweep(self) -> None:
+        """Remove what crashed workers left: staging files nobody holds, and blobs no row refers to (at
+        start-up and on reset; safe beside live workers, by the rules in this module's docstring)."""
+        self._sweep_staging_files()
+        digests = list(self._blob_files())  # listed before the lock, which writers should not wait on for it
+        with self.write() as conn:
+            self.free_blobs(conn, digests)
+
+    def _sweep_staging_files(self) -> None:
+        """Unlink each staging file whose lock can be taken: its writer is gone."""
+        for path in self.blobs.glob(STAGING_PREFIX + "*"):
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:  # placed or discarded since it was listed
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if _still_at(fd, path):  # not placed (renamed) while this waited to open it
+                    path.unlink()
+            except BlockingIOError:  # a live writer's
+                pass
+            finally:
+                os.close(fd)
+
+    def _blob_files(self) -> Iterator[str]:
+        """The digests of the blobs on disk."""
+        for path in self.blobs.glob("??/*"):
+            if _DIGEST.fullmatch(path.name) and path == self.blob_path(path.name):
+                yield path.name
+
+
+def _still_at(fd: int, path: Path) -> bool:
+    """True if `path` still names the file open as `fd`."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (found.st_dev, found.st_ino) == (opened.st_dev, opened.st_ino)

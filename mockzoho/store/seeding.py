@@ -94,7 +94,8 @@ class Seeding(Blobs):
             self.free_blobs(conn, stale)
 
     def reset(self, org: str | None = None) -> None:
-        """Back to the fixtures: everything (clones removed), or one org (a clone back to its template)."""
+        """Back to the fixtures: everything (clones removed), or one org (a clone back to its template); then
+        sweep what crashed uploads left."""
         with self.write() as conn:
             stale = self._blobs_outside_fixtures(conn, org)
             if org is None:
@@ -105,6 +106,7 @@ class Seeding(Blobs):
                 self._restore(conn, org)
                 self._forget_org(conn, org)
             self.free_blobs(conn, stale)
+        self.sweep()
 
     def clone_org(self, template: str | None, new_id: str | None,
                   empty: bool) -> tuple[str, dict[str, str], dict[str, dict[str, str]]]:
