@@ -20,9 +20,8 @@ from typing import Callable
 import requests
 
 from conftest import auth
-from servers import Server, free_port
+from servers import Server, free_port, serve_command
 from test_cosmos import DOC, headers
-from test_gunicorn import serve_command
 
 UPLOADS = "/crm/v8/Leads/2883756000000261101/Attachments"
 MEDIA_BYTES, SENT_FIRST = 1536 * 1024, 1100 * 1024  # under the bundled account's max_media_bytes (2 MiB); the
