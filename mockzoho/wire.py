@@ -77,5 +77,9 @@ class GuardInput:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         if "wsgi.input" in environ:
             environ["wsgi.input"] = GuardedInput(environ["wsgi.input"])
+        if environ.get("CONTENT_LENGTH"):
+            # werkzeug then bounds the body by its declared length, as it should: told the server ends the
+            # stream, it bounds it by the route's cap instead and refuses a body of exactly that size.
+            environ.pop("wsgi.input_terminated", None)
         return self.wsgi_app(environ, start_response)
 

@@ -700,3 +700,16 @@ def test_fixture_media_quota_fits_sqlite(tmp_path: Path) -> None:
 def test_an_ipv6_host_over_the_wire(gunicorn_url: str, host: str, endpoint: str) -> None:
     status, account = raw_request(gunicorn_url, "GET", "/", {**headers("GET", "", ""), "Host": host})
     assert (status, account["writableLocations"][0]["databaseAccountEndpoint"]) == (200, endpoint)
+
+
+def test_media_of_exactly_the_largest_size_is_taken_over_the_wire(gunicorn_url: str) -> None:
+    """Under gunicorn werkzeug bounded the body by the cap, not by its Content-Length, and refused one byte
+    more read than there was: a body of exactly max_media_bytes (2 MiB) was a 413."""
+    body = b"m" * (2 * 1024 * 1024)
+    sent = {**headers("POST", "attachments", DOC), "Content-Type": "image/png", "Slug": "exact.png",
+            "Content-Length": str(len(body))}
+    status, created = raw_request(gunicorn_url, "POST", f"/{DOC}/attachments", sent, body)
+    assert (status, created["id"]) == (201, "exact.png")
+    sent["Content-Length"], sent["Slug"] = str(len(body) + 1), "over.png"
+    status, refused = raw_request(gunicorn_url, "POST", f"/{DOC}/attachments", sent, body + b"m")
+    assert (status, refused["code"]) == (413, "RequestEntityTooLarge")
