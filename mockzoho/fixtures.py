@@ -18,10 +18,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from .accounts.clients import Client
 from .cosmos.fixtures import AccountFixture, CosmosSchema, build_accounts
 from .fixture_files import files_digest, fixture_files
+from .nesting import MAX_NESTING, nesting
 from .zoho.actions import PERMISSIONS
 from .zoho.datacentres import DATA_CENTRES
 from .zoho.links import MAX_LINK_URL, is_link_url
-from .nesting import MAX_NESTING, nesting
 from .zoho.product import Module, Product
 
 ZOHO_ID = validate.Regexp(r"^[0-9]{1,19}$", error="must be a numeric id of at most 19 digits")
@@ -323,7 +323,9 @@ def _yaml_document(raw: bytes) -> Any:
         if expanded - written > MAX_ALIAS_GROWTH:
             raise yaml.YAMLError(f"aliases expand the document by more than {MAX_ALIAS_GROWTH} nodes")
         return loader.construct_document(root)
-    except ValueError as exc:  # a scalar Python will not build, such as an integer of 5,000 digits
+    # A scalar Python will not build (a 5,000-digit integer), or nesting the pure-Python parser (no libyaml)
+    # cannot follow.
+    except (ValueError, RecursionError) as exc:
         raise yaml.YAMLError(str(exc)) from exc
     finally:
         loader.dispose()
@@ -351,6 +353,7 @@ def _node_counts(root: yaml.Node) -> tuple[int, int]:
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
+    """The nodes a mapping or sequence holds (keys included)."""
     if isinstance(node, yaml.MappingNode):
         return [part for pair in node.value for part in pair]
     return list(node.value) if isinstance(node, yaml.SequenceNode) else []

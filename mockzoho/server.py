@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http.errors import ConfigurationProblem, InvalidHeader
 from gunicorn.workers.sync import SyncWorker
 
 from .zoho.errors import CATALOGUE, CONTENT_TYPE
@@ -46,6 +47,13 @@ class JsonErrorWorker(SyncWorker):
     def init_process(self) -> None:
         gunicorn_util.write_error = write_json_error  # type: ignore[assignment]
         super().init_process()
+
+    def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: Exception) -> None:
+        # gunicorn takes SCRIPT_NAME from a request header (from loopback, its trusted address) and calls a
+        # path outside it a configuration problem, a 500: it is a header the client sent.
+        if isinstance(exc, ConfigurationProblem):
+            exc = InvalidHeader("SCRIPT_NAME", req=req)
+        super().handle_error(req, client, addr, exc)
 
 
 class Server(BaseApplication):

@@ -32,10 +32,11 @@ def refuse_undeliverable_length() -> None:
 
 def whole_body() -> bytes:
     """The body, read whole within `request.max_content_length`. werkzeug hands back a chunked body cut at
-    that limit without a word, so one that reaches it is refused as too large rather than read in part."""
+    that limit without a word: one that goes on past it is refused as too large rather than read in part."""
     data = request.get_data()
     stream = request.stream
-    if request.content_length is None and isinstance(stream, LimitedStream) and stream.is_exhausted:
+    if request.content_length is None and isinstance(stream, LimitedStream) and stream.is_exhausted \
+            and request.environ["wsgi.input"].read(1):
         raise RequestEntityTooLarge()
     return data
 

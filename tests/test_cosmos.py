@@ -711,5 +711,7 @@ def test_media_of_exactly_the_largest_size_is_taken_over_the_wire(gunicorn_url: 
     status, created = raw_request(gunicorn_url, "POST", f"/{DOC}/attachments", sent, body)
     assert (status, created["id"]) == (201, "exact.png")
     sent["Content-Length"], sent["Slug"] = str(len(body) + 1), "over.png"
-    status, refused = raw_request(gunicorn_url, "POST", f"/{DOC}/attachments", sent, body + b"m")
+    # Refused on the declared length alone: no body is sent, which the server would not read (and a reset
+    # for unread bytes could swallow its answer).
+    status, refused = raw_request(gunicorn_url, "POST", f"/{DOC}/attachments", sent)
     assert (status, refused["code"]) == (413, "RequestEntityTooLarge")

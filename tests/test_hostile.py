@@ -9,8 +9,11 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import requests
+from flask import Flask
 from flask.testing import FlaskClient
 
 from conftest import SEED_TOKEN, auth
@@ -29,8 +32,9 @@ def listed_ids(client: FlaskClient, url: str = "/crm/v8/Leads/288375600000026107
 
 # -- a declared length no route takes ------------------------------------------------------------
 
-@pytest.mark.parametrize("method,path", [("DELETE", SEED_ATTACHMENT), ("DELETE", "/crm/v8/Leads?ids=2883756000000261101"),
-                                         ("DELETE", "/crm/v8/Leads/2883756000000261075"), ("GET", "/crm/v8/org")])
+@pytest.mark.parametrize("method,path", [
+    ("DELETE", SEED_ATTACHMENT), ("DELETE", "/crm/v8/Leads?ids=2883756000000261101"),
+    ("DELETE", "/crm/v8/Leads/2883756000000261075"), ("GET", "/crm/v8/org")])
 def test_a_length_beyond_any_body_is_413_before_anything_changes(client: FlaskClient, method: str,
                                                                  path: str) -> None:
     before = listed_ids(client), listed_ids(client, UPLOADS)
@@ -96,18 +100,30 @@ def test_basic_credentials_that_are_not_ascii_on_the_accounts_server(client: Fla
 @pytest.mark.parametrize("url", ["/__admin/faults", "/__admin/reset", "/__admin/orgs", "/__admin/tokens"])
 @pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 900 + b"1" + b"}" * 900,
                                   json.dumps({**FAULT, "match": {}, "respond": {"status": 200, "body": [[[[[]]]]]}})
-                                  .replace("[[[[[]]]]]", "[" * 80 + "]" * 80).encode()],
-                         ids=["100k-deep", "900-deep", "80-deep-fault-body"])
+                                  .replace("[[[[[]]]]]", "[" * 130 + "]" * 130).encode()],
+                         ids=["100k-deep", "900-deep", "130-deep-fault-body"])
 def test_deeply_nested_json_is_400(client: FlaskClient, url: str, body: bytes) -> None:
     response = client.post(url, data=body, content_type="application/json")
     assert (response.status_code, response.json["error"]) == (400, "invalid_json")
     assert client.get("/__admin/faults").json["faults"] == []
 
 
-def test_nesting_up_to_the_limit_is_taken(client: FlaskClient) -> None:
-    body = {**FAULT, "match": {"path": "/crm/v8/org"}, "respond": {"status": 200, "body": [[[[1]]]]}}
+def nested(depth: int) -> list:
+    """A list nesting `depth` levels deep (one level is the list itself)."""
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_nesting_up_to_the_limit_is_taken_and_one_more_is_not(client: FlaskClient) -> None:
+    answer = nested(128 - 2)  # the fault body sits 2 levels down: {"respond": {"body": ...}}
+    body = {**FAULT, "match": {"path": "/crm/v8/org"}, "respond": {"status": 200, "body": answer}}
     assert client.post("/__admin/faults", json=body).status_code == 201
-    assert client.get("/crm/v8/org", headers=auth()).json == [[[[1]]]]
+    assert client.get("/crm/v8/org", headers=auth()).json == answer
+    body["respond"]["body"] = nested(128 - 1)
+    response = client.post("/__admin/faults", json=body)
+    assert (response.status_code, response.json["message"]) == (400, "the body nests deeper than 128 levels")
 
 
 def test_an_admin_json_body_over_4_mib_is_413(client: FlaskClient) -> None:
@@ -138,8 +154,8 @@ BOMB = b"""orgs:
     (BOMB, "aliases expand the document by more than 100000 nodes"),
     (b"orgs: &a [*a]\n", "an alias refers to a node that contains it"),
     (b"orgs: " + b"1" * 5000 + b"\n", "Exceeds the limit (4300 digits)"),
-    (b"orgs: " + b"[" * 70 + b"]" * 70 + b"\n", "nested deeper than 64 levels"),
-], ids=["alias-bomb", "self-alias", "5000-digits", "70-deep"])
+    (b"orgs: " + b"[" * 130 + b"]" * 130 + b"\n", "nested deeper than 128 levels"),
+], ids=["alias-bomb", "self-alias", "5000-digits", "130-deep"])
 def test_fixtures_that_would_exhaust_the_server_are_refused(client: FlaskClient, document: bytes,
                                                             problem: str) -> None:
     began = time.perf_counter()
@@ -210,6 +226,19 @@ def test_an_isolated_orgs_client_goes_with_it(client: FlaskClient, how: str) -> 
         client.post("/__admin/reset", json={})
     assert grant(client, own, clone["id"]) == {"error": "invalid_client"}
     assert "access_token" in grant(client, CLIENT, "zylker-us")
+
+
+def test_client_credentials_while_the_org_is_removed_is_never_a_500(app: Flask) -> None:
+    """The grant looks its client up before its transaction: the org may be gone by then."""
+    admin = app.test_client()
+    for _ in range(15):
+        clone = admin.post("/__admin/orgs", json={"empty": True}).json
+        own = clone["clients"]["1000.MOCKZOHOCLIENT"]
+        with ThreadPoolExecutor(4) as pool:
+            grants = [pool.submit(grant, app.test_client(), own, clone["id"]) for _ in range(3)]
+            admin.delete(f"/__admin/orgs/{clone['id']}")
+            answers = [g.result() for g in grants]
+        assert all("access_token" in a or a == {"error": "invalid_client"} for a in answers), answers
 
 
 def test_resetting_an_isolated_org_keeps_its_client(client: FlaskClient) -> None:
@@ -300,3 +329,32 @@ def test_a_huge_chunked_admin_body_is_refused_unread(server: Server) -> None:
     status, answer = send(server, "PUT /__admin/fixtures HTTP/1.1", chunked(*[b"#" * 65536] * 1100),
                           b"Content-Type: application/yaml\r\nTransfer-Encoding: chunked\r\n")  # past 64 MiB
     assert (status, answer["error"]) == (b"HTTP/1.1 413 REQUEST ENTITY TOO LARGE", "invalid_request")
+
+
+def test_a_chunked_admin_body_of_exactly_the_cap_is_taken(server: Server) -> None:
+    body = json.dumps({**FAULT, "match": {"path": "/crm/v2/NeverCalled/"}}).encode()
+    body = body[:-2] + b" " * ((4 << 20) - len(body)) + body[-2:]  # white space inside: 4 MiB exactly
+    status, answer = send(server, "POST /__admin/faults HTTP/1.1", chunked(body),
+                          b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n")
+    assert status == b"HTTP/1.1 201 CREATED", answer
+    requests.delete(f"{server.url}/__admin/faults/{answer['id']}")
+    status, answer = send(server, "POST /__admin/faults HTTP/1.1", chunked(body, b" "),
+                          b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n")
+    assert (status, answer["error"]) == (b"HTTP/1.1 413 REQUEST ENTITY TOO LARGE", "invalid_request")
+
+
+def test_a_chunked_token_request_past_64_kib_is_refused_not_cut(server: Server) -> None:
+    form = b"grant_type=refresh_token&client_id=1000.MOCKZOHOCLIENT&client_secret=mockzoho-secret" \
+           b"&refresh_token=1000.mock.refresh.full&x=" + b"a" * (70 << 10)
+    status, answer = send(server, "POST /oauth/v2/token HTTP/1.1", chunked(form),
+                          b"Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n")
+    assert (status, answer) == (b"HTTP/1.1 413 REQUEST ENTITY TOO LARGE", {"error": "invalid_request"})
+    status, answer = send(server, "POST /oauth/v2/token HTTP/1.1", chunked(form[:-(60 << 10)]),
+                          b"Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n")
+    assert status == b"HTTP/1.1 200 OK" and "access_token" in answer
+
+
+@pytest.mark.parametrize("path", ["/__admin/health", "/crm/v8/org", "/"])
+def test_a_script_name_header_outside_the_path_is_400(server: Server, path: str) -> None:
+    status, answer = send(server, f"GET {path} HTTP/1.1", raw_head=b"SCRIPT_NAME: /zz\r\n")
+    assert (status, answer["code"]) == (b"HTTP/1.1 400 Bad Request", "UNABLE_TO_PARSE_DATA_TYPE")

@@ -106,7 +106,10 @@ class Accounts:
         org_id = soid.split(".", 1)[1] if "." in soid else soid  # `ZohoCRM.<org id>` or the bare org id
         if org_id != client.org:  # a client's own org only: one test run's client gets no token for another's
             raise OAuthError("invalid_request")
-        (user,) = conn.execute("SELECT id FROM users WHERE org = ? ORDER BY rowid LIMIT 1", (org_id,)).fetchone()
+        first = conn.execute("SELECT id FROM users WHERE org = ? ORDER BY rowid LIMIT 1", (org_id,)).fetchone()
+        if first is None:  # the org (a clone) was removed since its client was looked up
+            raise OAuthError("invalid_client")
+        (user,) = first
         return self._issue(conn, org_id, user, ",".join(scopes), None, now), None, scopes
 
     def _issue(self, conn: sqlite3.Connection, org: str, user: str, scopes: str, refresh: str | None,

@@ -14,15 +14,14 @@ from ..accounts.errors import OAuthError
 from ..accounts.routes import MAX_BODY as ACCOUNTS_MAX_BODY
 from ..config import Settings
 from ..cosmos.errors import RETRY_AFTER_MS, CosmosError
-from ..store import Store
+from ..store import LARGEST_INTEGER, Store
 from ..ticks import request_tick
-from ..wire import refuse_undeliverable_length
+from ..wire import refuse_undeliverable_length, whole_body
 from ..zoho.errors import ZohoError, json_response
 from .models import Faults, Journal, Limits
 
 PREVIEW_BYTES = 256
 PREVIEWED_BODY = 64 * 1024  # bodies up to this size that no route read are read for the preview
-LARGEST_INTEGER = 2**63 - 1  # SQLite's: a declared length beyond it is journaled as this
 PRODUCT_PREFIXES = (("/crm/", "crm"), ("/bigin/", "bigin"), ("/oauth/", "accounts"))
 
 
@@ -111,6 +110,7 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
             return store.org_of_credential(token), token
         if request.path.startswith("/oauth/"):
             request.max_content_length = ACCOUNTS_MAX_BODY
+            whole_body()
             for name in ("refresh_token", "code", "token"):
                 value = request.values.get(name)
                 if value:

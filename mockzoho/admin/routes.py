@@ -13,8 +13,8 @@ from flask import Blueprint, Response, request
 
 from .. import __version__
 from ..config import Settings
-from ..store import Store
 from ..nesting import MAX_NESTING, nesting
+from ..store import LARGEST_INTEGER, Store
 from ..wire import whole_body
 from ..zoho.errors import json_response
 from ..zoho.product import Product
@@ -26,7 +26,6 @@ from .models import (EARLIEST, LATEST, AdminConflict, code_fits, Faults, Journal
 MAX_FIXTURE_BODY = 64 << 20
 MAX_JSON_BODY = 4 << 20  # the control API's JSON calls are a few fields: a larger body is refused unread
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
-LARGEST_ID = 2**63 - 1  # SQLite's largest integer: a larger fault id is no fault's (404), not an overflow
 PRODUCT_PREFIXES = {name: prefix for prefix, name in hooks.PRODUCT_PREFIXES}
 
 
@@ -60,7 +59,6 @@ def json_body() -> Any:
     if nesting(body) > MAX_NESTING:
         raise AdminError(400, "invalid_json", f"the body nests deeper than {MAX_NESTING} levels")
     return body
-
 
 
 def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Product]) -> Blueprint:
@@ -227,7 +225,7 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
     def clear_faults() -> Response:
         return json_response({"deleted": faults.remove(None, request.args.get("org"))})
 
-    @bp.delete(f"/faults/<int(max={LARGEST_ID}):fault_id>")
+    @bp.delete(f"/faults/<int(max={LARGEST_INTEGER}):fault_id>")  # a larger id is no fault's: 404
     def delete_fault(fault_id: int) -> Response:
         if not faults.remove(fault_id):
             raise AdminError(404, "not_found", f"no fault {fault_id}")

@@ -8,17 +8,18 @@ from datetime import timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from ..store import LARGEST_INTEGER, SMALLEST_INTEGER
 from .models import EARLIEST, LATEST
 
 
-INT64 = (-(2**63), 2**63 - 1)  # SQLite's integers: a larger number is refused here, not overflowed at the insert
 MAX_GLOB_STARS = 8  # a glob with more wildcards than this could backtrack badly; it is refused
 PRODUCTS = ("crm", "bigin", "accounts", "cosmos")
 
 
-def int64(low: int = INT64[0], high: int = INT64[1], **kwargs: Any) -> fields.Integer:
-    """An integer from `low` to `high` that fits SQLite's 64 bits."""
-    return fields.Integer(validate=validate.Range(min=max(low, INT64[0]), max=min(high, INT64[1])), **kwargs)
+def int64(low: int = SMALLEST_INTEGER, high: int = LARGEST_INTEGER, **kwargs: Any) -> fields.Integer:
+    """An integer from `low` to `high` that fits SQLite's 64 bits (refused here, not overflowed at the insert)."""
+    return fields.Integer(validate=validate.Range(min=max(low, SMALLEST_INTEGER), max=min(high, LARGEST_INTEGER)),
+                          **kwargs)
 
 
 def check_glob(value: str) -> None:

@@ -43,8 +43,8 @@ READ_CHARGE, WRITE_CHARGE = "1", "4.95"
 INT32 = (-2**31, 2**31 - 1)  # the service reads its integer headers as 32-bit numbers
 # A media type names one of IANA's registered top-level types and an RFC 6838 restricted-name subtype (lower case:
 # werkzeug lower-cases the mimetype).
-TOP_LEVEL_TYPES = frozenset({"application", "audio", "example", "font", "image", "message", "model", "multipart",
-                             "text", "video"})
+TOP_LEVEL_TYPES = frozenset({"application", "audio", "example", "font", "haptics", "image", "message", "model",
+                             "multipart", "text", "video"})
 SUBTYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .blobs import StagedBlob
-from .core import StateError, blob_dir, remove_state, state_files
+from .core import LARGEST_INTEGER, SMALLEST_INTEGER, StateError, blob_dir, remove_state, state_files
 from .seeding import Seeding
 from .zoho import (AttachmentRow, StoreConflict, TokenRow, UserRef, ZohoQueries, issue_access_token,
                    issue_refresh_token)
@@ -13,5 +13,5 @@ class Store(Seeding, ZohoQueries):
     """The state: seeding, resets and clones, the Zoho queries, blobs, clock, transactions."""
 
 
-__all__ = ["AttachmentRow", "StagedBlob", "StateError", "Store", "StoreConflict", "TokenRow", "UserRef",
-           "blob_dir", "issue_access_token", "issue_refresh_token", "remove_state", "state_files"]
+__all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "AttachmentRow", "StagedBlob", "StateError", "Store",
+           "StoreConflict", "TokenRow", "UserRef", "blob_dir", "issue_access_token", "issue_refresh_token", "remove_state", "state_files"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence
 
 
+SMALLEST_INTEGER, LARGEST_INTEGER = -(2**63), 2**63 - 1  # SQLite's: a client's number is checked against them
 BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for a lock that SQLite itself holds
 CHECKPOINT_ROWS = 300  # rows a connection writes between its checkpoints: about 100 API requests
 SPIN_SECONDS = 50e-6  # about the time a request holds the write lock
