@@ -1,20 +1,41 @@
 """What every request goes through before a family sees it: credentials werkzeug cannot decode, a declared
-length no route would ever read, and a body stream that fails while it is read. Each is the client's 4xx."""
+length no route would ever read, a chunked body past a route's cap, and a body stream that fails while it is
+read. Each is the client's 4xx."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from flask import Request, request
 from werkzeug.datastructures import Authorization
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
 
 MAX_BODY_BYTES = 1 << 40  # 1 TiB: more than any route of any family takes (and well inside SQLite's integers)
 
 
+class CappedStream(LimitedStream):
+    """A chunked body bounded by a route's cap: werkzeug's own stream, read whole, stops at the cap without a
+    word (and a form or JSON parser then takes the part it got); this one refuses a body that goes on past it."""
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        if self.is_exhausted and self._stream.read(1):
+            raise RequestEntityTooLarge()
+        return data
+
+
 class MockzohoRequest(Request):
-    """Flask's request, with an `Authorization` header werkzeug cannot decode read as no credentials."""
+    """Flask's request, with an `Authorization` header werkzeug cannot decode read as no credentials, and a
+    chunked body past the route's cap refused however it is read (`get_data`, a form, JSON)."""
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        cap = self.max_content_length
+        if self.content_length is None and cap is not None and "wsgi.input_terminated" in self.environ:
+            return CappedStream(self.environ["wsgi.input"], cap, is_max=True)  # what werkzeug builds, but capped
+        return super().stream
 
     @property
     def authorization(self) -> Authorization | None:
@@ -28,17 +49,6 @@ def refuse_undeliverable_length() -> None:
     """A declared body larger than any route takes is refused before any route (or state) sees the request."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise RequestEntityTooLarge()
-
-
-def whole_body() -> bytes:
-    """The body, read whole within `request.max_content_length`. werkzeug hands back a chunked body cut at
-    that limit without a word: one that goes on past it is refused as too large rather than read in part."""
-    data = request.get_data()
-    stream = request.stream
-    if request.content_length is None and isinstance(stream, LimitedStream) and stream.is_exhausted \
-            and request.environ["wsgi.input"].read(1):
-        raise RequestEntityTooLarge()
-    return data
 
 
 class GuardedInput:

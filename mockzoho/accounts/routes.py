@@ -8,7 +8,6 @@ from werkzeug.urls import iri_to_uri
 from ..config import Settings
 from ..store import Store
 from ..ticks import request_tick
-from ..wire import whole_body
 from ..zoho.datacentres import data_centre_for_host
 from ..zoho.errors import json_response
 from .errors import CONTENT_TYPE
@@ -38,7 +37,6 @@ def make_accounts_blueprint(store: Store, settings: Settings) -> Blueprint:
 
     def params() -> dict[str, list[str]]:
         request.max_content_length = MAX_BODY
-        whole_body()  # the form is then parsed from it: a chunked body past the cap is refused, not cut
         merged: dict[str, list[str]] = {}
         for source in (request.args, request.form):
             for name, values in source.lists():

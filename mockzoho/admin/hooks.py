@@ -16,7 +16,7 @@ from ..config import Settings
 from ..cosmos.errors import RETRY_AFTER_MS, CosmosError
 from ..store import LARGEST_INTEGER, Store
 from ..ticks import request_tick
-from ..wire import refuse_undeliverable_length, whole_body
+from ..wire import refuse_undeliverable_length
 from ..zoho.errors import ZohoError, json_response
 from .models import Faults, Journal, Limits
 
@@ -110,7 +110,6 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
             return store.org_of_credential(token), token
         if request.path.startswith("/oauth/"):
             request.max_content_length = ACCOUNTS_MAX_BODY
-            whole_body()
             for name in ("refresh_token", "code", "token"):
                 value = request.values.get(name)
                 if value:
@@ -130,11 +129,12 @@ def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
 
     @app.before_request
     def before() -> Response | None:
-        if request.environ.get("PATH_INFO", "").startswith("/__admin"):
-            refuse_undeliverable_length()
+        control_api = request.environ.get("PATH_INFO", "").startswith("/__admin")
+        if not control_api:
+            g.started = time.perf_counter()  # journaled, even when refused just below
+        refuse_undeliverable_length()  # before any fault, limit or route acts on it
+        if control_api:
             return None
-        g.started = time.perf_counter()
-        refuse_undeliverable_length()  # journaled, but before any fault, limit or route acts on it
         tick = request_tick(store)
         if not (tick.faults or tick.limits):
             return None

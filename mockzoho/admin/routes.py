@@ -15,7 +15,6 @@ from .. import __version__
 from ..config import Settings
 from ..nesting import MAX_NESTING, nesting
 from ..store import LARGEST_INTEGER, Store
-from ..wire import whole_body
 from ..zoho.errors import json_response
 from ..zoho.product import Product
 from . import hooks
@@ -47,7 +46,7 @@ def load(schema: str, data: Any) -> Any:
 
 def json_body() -> Any:
     """The JSON body, whatever Content-Type it came with (curl -d sends it as a form)."""
-    data = whole_body()
+    data = request.get_data()
     if not data:
         return None
     try:
@@ -100,7 +99,7 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
 
         request.max_content_length = MAX_FIXTURE_BODY
         try:
-            fixtures = parse_fixtures([FixtureSource("request body", whole_body(), None)], products)
+            fixtures = parse_fixtures([FixtureSource("request body", request.get_data(), None)], products)
         except FixtureError as exc:
             raise AdminError(400, "invalid_fixtures", f"{len(exc.problems)} problem(s) in the fixtures",
                              exc.problems) from None

@@ -18,8 +18,7 @@ PRODUCTS = ("crm", "bigin", "accounts", "cosmos")
 
 def int64(low: int = SMALLEST_INTEGER, high: int = LARGEST_INTEGER, **kwargs: Any) -> fields.Integer:
     """An integer from `low` to `high` that fits SQLite's 64 bits (refused here, not overflowed at the insert)."""
-    return fields.Integer(validate=validate.Range(min=max(low, SMALLEST_INTEGER), max=min(high, LARGEST_INTEGER)),
-                          **kwargs)
+    return fields.Integer(validate=validate.Range(min=low, max=high), **kwargs)
 
 
 def check_glob(value: str) -> None:

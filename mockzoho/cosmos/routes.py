@@ -18,7 +18,6 @@ from werkzeug.sansio.utils import get_host
 from ..config import Settings
 from ..store import Store
 from ..ticks import request_tick
-from ..wire import whole_body
 from . import rids
 from .auth import authenticate
 from .errors import CONTENT_TYPE, CosmosError
@@ -199,7 +198,7 @@ def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
     def json_body() -> dict[str, Any]:
         request.max_content_length = MAX_DOCUMENT_BYTES  # checked on Content-Length, and as a chunked body is read
         with reading_body():
-            data = whole_body()
+            data = request.get_data()
         try:
             body = json.loads(data or b"null", parse_constant=not_json, parse_float=finite)
         except (ValueError, UnicodeDecodeError, RecursionError):

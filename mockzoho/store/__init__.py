@@ -14,4 +14,5 @@ class Store(Seeding, ZohoQueries):
 
 
 __all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "AttachmentRow", "StagedBlob", "StateError", "Store",
-           "StoreConflict", "TokenRow", "UserRef", "blob_dir", "issue_access_token", "issue_refresh_token", "remove_state", "state_files"]
+           "StoreConflict", "TokenRow", "UserRef", "blob_dir", "issue_access_token", "issue_refresh_token",
+           "remove_state", "state_files"]

@@ -107,8 +107,9 @@ class Blobs(Core):
         start-up and on reset; safe beside live workers, by the rules in this module's docstring)."""
         self._sweep_staging_files()
         digests = list(self._blob_files())  # listed before the lock, which writers should not wait on for it
-        with self.write() as conn:
-            self.free_blobs(conn, digests)
+        if digests:  # no write transaction (the writers' lock, a commit) for a state without blobs
+            with self.write() as conn:
+                self.free_blobs(conn, digests)
 
     def _sweep_staging_files(self) -> None:
         """Unlink each staging file whose lock can be taken: its writer is gone."""
