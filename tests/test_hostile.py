@@ -292,7 +292,7 @@ def test_a_malformed_chunked_body_is_400_and_changes_nothing(server: Server, hea
     status, body = send(server, head, BROKEN, extra + b"Transfer-Encoding: chunked\r\n")
     assert status == b"HTTP/1.1 400 BAD REQUEST"
     assert answer.items() <= body.items(), body
-    listing = requests.get(f"{server.url}{UPLOADS}?fields=id", headers={"Authorization": ZOHO_AUTH[15:-2].decode()})
+    listing = requests.get(f"{server.url}{UPLOADS}?fields=id", headers=auth())
     assert listing.status_code == 204
     assert requests.get(f"{server.url}/__admin/faults").json() == {"faults": []}
     assert requests.get(f"{server.url}/__admin/orgs").json()["orgs"][0]["id"] == "zylker-us"
@@ -302,7 +302,7 @@ def test_a_huge_length_over_the_wire_deletes_nothing(server: Server) -> None:
     status, body = send(server, f"DELETE {SEED_ATTACHMENT} HTTP/1.1", raw_head=ZOHO_AUTH +
                         f"Content-Length: {HUGE}\r\n".encode())
     assert (status, body["code"]) == (b"HTTP/1.1 413 REQUEST ENTITY TOO LARGE", "FILE_SIZE_MORE_THAN_ALLOWED_SIZE")
-    download = requests.get(server.url + SEED_ATTACHMENT, headers={"Authorization": ZOHO_AUTH[15:-2].decode()})
+    download = requests.get(server.url + SEED_ATTACHMENT, headers=auth())
     assert download.status_code == 200
 
 
