@@ -22,11 +22,15 @@ def test_retries_internal_errors(client, mockzoho_org):
     assert statuses == [500, 500, 200]
 
 
-def test_refreshes_an_expired_token(client, mockzoho_server, mockzoho_org):
+def test_refreshes_an_expired_token(mockzoho_own_server):
+    # The clock is the server's: a test that moves it takes a server of its own, not the shared one.
+    server = mockzoho_own_server
+    client = ZohoClient(server.url, server.accounts_url, "1000.MOCKZOHOCLIENT", "mockzoho-secret",
+                        "1000.mock.refresh.full")
     client.refresh()
-    mockzoho_server.advance_clock(3601)  # every access token issued so far has expired
+    server.advance_clock(3601)  # every access token issued so far has expired
     assert client.delete_attachment("Leads", LEAD, ATTACHMENT)["data"][0]["code"] == "SUCCESS"
-    assert [r["code"] for r in reversed(mockzoho_org.requests(method="DELETE"))] == ["INVALID_TOKEN", "SUCCESS"]
+    assert [r["code"] for r in reversed(server.requests(method="DELETE"))] == ["INVALID_TOKEN", "SUCCESS"]
 
 
 @pytest.mark.parametrize("run", range(8))

@@ -6,6 +6,7 @@ import logging
 from typing import Any, Mapping
 
 from flask import Flask, Response, request
+from flask.testing import FlaskClient
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
 from .accounts.errors import OAuthError
@@ -16,6 +17,7 @@ from .admin.routes import make_admin_blueprint
 from .config import Settings
 from .cosmos.errors import CosmosError
 from .cosmos.routes import make_cosmos_blueprint
+from .exposure import LISTENERS
 from .seed import PRODUCTS, open_state
 from .store import StateError
 from .wire import GuardInput, MockzohoRequest
@@ -37,6 +39,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
         raise StateError("the admin token is also a Zoho access token of the fixtures: choose another one")
     app = Flask(__name__)
     app.request_class = MockzohoRequest
+    app.test_client_class = InProcessClient
     # OPTIONS is not served by these APIs: Flask must not answer it by itself (with an HTML body).
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     # `//` must not be redirected: it is simply a URL the API does not have.
@@ -52,6 +55,14 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_error_handler(Exception, render_error)
     app.before_request(refuse_leading_slashes)
     return app
+
+
+class InProcessClient(FlaskClient):
+    """Flask's test client. Its requests come through no socket at all: no one else can reach the app by it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.environ_base[LISTENERS] = ()
 
 
 def refuse_leading_slashes() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sqlite3
 import sys
 import traceback
@@ -12,18 +13,16 @@ from typing import Callable, Sequence
 
 from . import __version__
 from .config import Settings
+from .exposure import refusal
 from .store import StateError, Store, remove_state
-
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def serve(args: argparse.Namespace) -> int:
     """Seed the state once, then run gunicorn with the requested workers."""
     settings = Settings.load({"state": args.state, "fixtures": args.fixtures, "admin_token": args.admin_token})
-    if args.host not in LOOPBACK and not args.host.startswith("127.") and not settings.admin_token:
-        print(f"mockzoho: refusing to serve on {args.host} without an admin token: anyone there could reset or "
-              "rewrite the state. Pass --admin-token or set MOCKZOHO_ADMIN_TOKEN.", file=sys.stderr)
+    problem = host_problem(args.host, args.port, settings.admin_token)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     if args.fresh:
         remove_state(settings.state)
@@ -53,6 +52,16 @@ def serve(args: argparse.Namespace) -> int:
           file=sys.stderr, flush=True)
     Server(app, {"bind": f"{args.host}:{args.port}", "workers": args.workers}).run()
     return 0
+
+
+def host_problem(host: str, port: int, admin_token: str) -> str | None:
+    """Why serving on host must not start, judged on the addresses it resolves to (as gunicorn will bind them)
+    before anything is seeded or bound; None if it may. gunicorn judges the sockets again once bound."""
+    try:
+        addresses = [info[4] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"mockzoho: --host {host!r} is not an address this machine can listen on ({exc})"
+    return refusal(addresses, admin_token)
 
 
 STATE_PROBLEMS = (StateError, OSError, sqlite3.Error)

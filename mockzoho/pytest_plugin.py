@@ -1,41 +1,79 @@
-"""pytest fixtures for code that talks to Zoho: an in-process app, a live server, and an isolated org per test.
+"""pytest fixtures for code that talks to Zoho: an in-process app, live servers, and an isolated org per test.
 
-Registered through the `pytest11` entry point, so installing mockzoho is enough. Options:
-`--mockzoho-fixtures PATH` (fixtures for the app and the server), `--mockzoho-url URL` (use a server that is
-already running, e.g. one shared by several CI jobs, instead of starting one), `--mockzoho-admin-token`.
-The marker `@pytest.mark.mockzoho(fixtures=PATH)` gives one test's `mockzoho_app` its own fixtures.
+Registered through the `pytest11` entry point, so installing mockzoho is enough. Options (`pytest --help`):
+`--mockzoho-fixtures PATH`, `--mockzoho-url URL` (use a server that is already running instead of starting one),
+`--mockzoho-admin-token`, `--mockzoho-host` and `--mockzoho-port` (where the started server listens).
+`@pytest.mark.mockzoho(fixtures=PATH)` gives one test's `mockzoho_app` or `mockzoho_own_server` its own fixtures.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import secrets
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from .admin.client import AdminClient, AdminClientError
 from .app import create_app
+from .exposure import Listening, loopback_only
 
 SEED_TOKEN = "1000.8cb99dxxxxxxxxxxxxx9be93.9b8xxxxxxxxxxxxxxxf"
+MARKER_ARGUMENTS = {"fixtures"}
+SHARED_FIXTURES = ("mockzoho_server", "mockzoho_org")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mockzoho")
-    group.addoption("--mockzoho-fixtures", default=os.environ.get("MOCKZOHO_FIXTURES"),
-                    help="fixtures file or folder for the mockzoho fixtures (default: the bundled ones)")
-    group.addoption("--mockzoho-url", default=os.environ.get("MOCKZOHO_URL"),
-                    help="use this running mockzoho instead of starting one")
-    group.addoption("--mockzoho-admin-token", default=os.environ.get("MOCKZOHO_ADMIN_TOKEN", ""),
-                    help="the control API's token of the server given by --mockzoho-url")
+    group.addoption("--mockzoho-fixtures", metavar="PATH",
+                    help="fixtures file or folder of the app and servers the plugin starts "
+                         "(default: $MOCKZOHO_FIXTURES, else the bundled ones)")
+    group.addoption("--mockzoho-url", metavar="URL",
+                    help="use this running mockzoho as mockzoho_server instead of starting one "
+                         "(default: $MOCKZOHO_URL, else start one)")
+    group.addoption("--mockzoho-admin-token", metavar="TOKEN",
+                    help="the control API's token: of the server --mockzoho-url names, or for the one started "
+                         "(default: $MOCKZOHO_ADMIN_TOKEN; generated for a server started beyond loopback)")
+    group.addoption("--mockzoho-host", metavar="HOST", default="127.0.0.1",
+                    help="address the started servers listen on (default: %(default)s)")
+    group.addoption("--mockzoho-port", metavar="PORT", type=int, default=0,
+                    help="port of the started mockzoho_server; under pytest-xdist, worker gwN takes PORT+N "
+                         "(default: 0, a free port)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "mockzoho(fixtures=PATH): the fixtures for this test's mockzoho_app")
+    config.addinivalue_line("markers", "mockzoho(fixtures=PATH): the fixtures of this test's mockzoho_app or "
+                                       "mockzoho_own_server")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A marker the fixtures cannot honour fails the test that carries it, rather than being ignored."""
+    marker = item.get_closest_marker("mockzoho")
+    if marker is None:
+        return
+    unknown = sorted(set(marker.kwargs) - MARKER_ARGUMENTS)
+    if marker.args or unknown:
+        pytest.fail(f"pytest.mark.mockzoho takes only fixtures=PATH, not {', '.join(unknown) or 'a positional'}"
+                    " argument", pytrace=False)
+    shared = [name for name in SHARED_FIXTURES if name in getattr(item, "fixturenames", ())]
+    if "fixtures" in marker.kwargs and shared:
+        pytest.fail(f"pytest.mark.mockzoho(fixtures=...) cannot apply to {' and '.join(shared)}: the session "
+                    "shares that server. Use mockzoho_own_server (a server for this test alone) or "
+                    "mockzoho_app instead.", pytrace=False)
+
+
+def option(config: pytest.Config, name: str) -> Any:
+    """An option's value, else its MOCKZOHO_* variable's (read when used, not when pytest starts)."""
+    value = config.getoption(f"--mockzoho-{name}")
+    return value if value is not None else os.environ.get(f"MOCKZOHO_{name.upper().replace('-', '_')}")
 
 
 @dataclass
@@ -98,8 +136,55 @@ class Org:
 
 def _fixtures(config: pytest.Config, marker: pytest.Mark | None = None) -> dict[str, Any]:
     path = marker.kwargs.get("fixtures") if marker is not None else None
-    path = path or config.getoption("--mockzoho-fixtures")
+    path = path or option(config, "fixtures")
     return {"fixtures": str(path)} if path else {}
+
+
+def xdist_port(port: int) -> int:
+    """A pinned port, shifted by the pytest-xdist worker's number so that workers do not collide."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return port + int(worker[2:]) if port and worker.startswith("gw") else port
+
+
+def bind(host: str, port: int = 0) -> BaseWSGIServer:
+    """A threaded werkzeug server bound to host and port; its app is given by `serving`."""
+    return make_server(host, port, None, threaded=True)  # type: ignore[arg-type]
+
+
+@contextmanager
+def serving(server: BaseWSGIServer, app: Flask) -> Iterator[str]:
+    """Serve the app on a bound server in a thread, telling the app where it listens; yields its base URL."""
+    address = server.socket.getsockname()
+    server.app = Listening(app, [address])
+    thread = threading.Thread(target=server.serve_forever, name="mockzoho", daemon=True)
+    thread.start()
+    try:
+        yield base_url(address)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@contextmanager
+def live_server(config: pytest.Config, state: Path, port: int = 0,
+                marker: pytest.Mark | None = None) -> Iterator[LiveServer]:
+    """A mockzoho in a thread on --mockzoho-host. Bound before the app is built: a server reachable beyond
+    loopback gets an admin token (the one given, else a new one)."""
+    server = bind(config.getoption("--mockzoho-host"), port)
+    token = option(config, "admin-token") or ("" if loopback_only([server.socket.getsockname()])
+                                              else secrets.token_urlsafe(24))
+    app = create_app({"state": state, "admin_token": token, **_fixtures(config, marker)})
+    with serving(server, app) as url:
+        yield LiveServer(url, AdminClient(url, token))
+
+
+def base_url(address: tuple[Any, ...]) -> str:
+    """The URL a test reaches a bound address at (loopback for a wildcard address)."""
+    host, port = address[0], address[1]
+    if ipaddress.ip_address(host).is_unspecified:
+        host = "::1" if ":" in host else "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @pytest.fixture
@@ -111,22 +196,23 @@ def mockzoho_app(request: pytest.FixtureRequest, tmp_path: Path) -> Flask:
 
 @pytest.fixture(scope="session")
 def mockzoho_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A live mockzoho on 127.0.0.1 and a free port, in a thread (or the one --mockzoho-url names)."""
-    url = request.config.getoption("--mockzoho-url")
+    """A live mockzoho shared by the session (or the one --mockzoho-url names)."""
+    url = option(request.config, "url")
     if url:
-        yield LiveServer(url.rstrip("/"), AdminClient(url, request.config.getoption("--mockzoho-admin-token")))
+        yield LiveServer(url.rstrip("/"), AdminClient(url, option(request.config, "admin-token") or ""))
         return
-    state = tmp_path_factory.mktemp("mockzoho") / "state.db"
-    app = create_app({"state": state, **_fixtures(request.config)})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="mockzoho", daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        yield LiveServer(base, AdminClient(base, app.extensions["mockzoho"]["settings"].admin_token))
-    finally:
-        server.shutdown()
-        thread.join()
+    with live_server(request.config, tmp_path_factory.mktemp("mockzoho") / "state.db",
+                     xdist_port(request.config.getoption("--mockzoho-port"))) as server:
+        yield server
+
+
+@pytest.fixture
+def mockzoho_own_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
+    """A live mockzoho for one test alone, on a free port: for a test that moves its clock, replaces its
+    fixtures or needs `@pytest.mark.mockzoho(fixtures=...)`."""
+    with live_server(request.config, tmp_path / "mockzoho" / "state.db",
+                     marker=request.node.get_closest_marker("mockzoho")) as server:
+        yield server
 
 
 @pytest.fixture

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Flask
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from gunicorn.http.errors import ConfigurationProblem, InvalidHeader
 from gunicorn.workers.sync import SyncWorker
 
+from .config import Settings
+from .exposure import Listening, refusal
 from .zoho.errors import CATALOGUE, CONTENT_TYPE
 
 # gunicorn reads these names when started with `--config python:mockzoho.server`.
@@ -42,11 +46,15 @@ def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: st
 
 
 class JsonErrorWorker(SyncWorker):
-    """gunicorn's sync worker, writing its own errors in JSON."""
+    """gunicorn's sync worker, writing its own errors in JSON, and telling the app where it listens."""
 
     def init_process(self) -> None:
         gunicorn_util.write_error = write_json_error  # type: ignore[assignment]
         super().init_process()
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi = Listening(self.wsgi, [listener.getsockname() for listener in self.sockets])
 
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: Exception) -> None:
         # gunicorn takes SCRIPT_NAME from a request header (from loopback, its trusted address) and calls a
@@ -56,13 +64,36 @@ class JsonErrorWorker(SyncWorker):
         super().handle_error(req, client, addr, exc)
 
 
+def when_ready(arbiter: Arbiter) -> None:
+    """Refuse to serve, before any worker starts, a control API anyone could reach: bound beyond loopback
+    with no admin token (MOCKZOHO_ADMIN_TOKEN, read as the workers will)."""
+    try:
+        admin_token = Settings.load().admin_token
+    except ValueError as exc:
+        stop(f"mockzoho: {exc}")
+    refuse_an_open_control_api(arbiter, admin_token)
+
+
+def refuse_an_open_control_api(arbiter: Arbiter, admin_token: str) -> None:
+    """Stop the arbiter if its listeners and this token would leave the control API open to all."""
+    problem = refusal((listener.getsockname() for listener in arbiter.LISTENERS), admin_token)
+    if problem:
+        stop(problem)
+
+
+def stop(message: str) -> NoReturn:
+    """Say why in one line and exit 2, with no worker started."""
+    print(message, file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
 class Server(BaseApplication):
     """gunicorn serving an app built (and its state seeded) before the workers fork."""
 
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
         self.application = app
         self.options = {"worker_class": worker_class, "limit_request_line": limit_request_line, "timeout": timeout,
-                        "control_socket_disable": control_socket_disable, **options}
+                        "control_socket_disable": control_socket_disable, "when_ready": self.when_ready, **options}
         super().__init__()
 
     def load_config(self) -> None:
@@ -72,3 +103,6 @@ class Server(BaseApplication):
 
     def load(self) -> Flask:
         return self.application
+
+    def when_ready(self, arbiter: Arbiter) -> None:
+        refuse_an_open_control_api(arbiter, self.application.extensions["mockzoho"]["settings"].admin_token)

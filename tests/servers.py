@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import signal
 import socket
 import subprocess
@@ -16,7 +15,8 @@ from typing import Iterator, Mapping, Sequence
 
 import requests
 from flask import Flask
-from werkzeug.serving import make_server
+
+from mockzoho.pytest_plugin import bind, serving
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -29,20 +29,22 @@ def free_port() -> int:
 
 
 class Server:
-    """A server process on 127.0.0.1, started from a command line, stopped on exit."""
+    """A server process reached at host:port, started from a command line, stopped on exit."""
 
     def __init__(self, argv: Sequence[str], port: int, env: Mapping[str, str] | None = None,
-                 cwd: Path = REPO, log: Path | None = None) -> None:
-        self.argv, self.port, self.cwd, self.log = list(argv), port, cwd, log
+                 cwd: Path = REPO, log: Path | None = None, pass_fds: Sequence[int] = (),
+                 host: str = "127.0.0.1") -> None:
+        self.argv, self.port, self.cwd, self.log, self.pass_fds = list(argv), port, cwd, log, tuple(pass_fds)
         self.env = {**os.environ, **(env or {})}
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"http://{host}:{port}"
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20) -> Server:
         # A server that logs a lot (a fuzz pass) writes to a file: a pipe nobody reads until the end fills up
         # and blocks its workers.
         out = subprocess.PIPE if self.log is None else self.log.open("wb")
-        self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                        pass_fds=self.pass_fds)
         if self.log is not None:
             out.close()  # type: ignore[union-attr]
         deadline = time.monotonic() + timeout
@@ -82,14 +84,25 @@ class Server:
         self.stop()
 
 
-def gunicorn_command(port: int, workers: int = 2) -> list[str]:
-    """The Dockerfile's CMD, bound to a loopback port instead of 0.0.0.0:8000."""
+def dockerfile_command(bind: str, workers: int = 2) -> list[str]:
+    """The Dockerfile's CMD (from this venv), bound to `bind` (a `host:port` or `fd://N`) instead of 0.0.0.0:8000."""
     cmd = next(line for line in (REPO / "Dockerfile").read_text().splitlines() if line.startswith("CMD"))
     argv = json.loads(cmd[len("CMD"):])
-    argv = [a.replace("0.0.0.0:8000", f"127.0.0.1:{port}") for a in argv]
+    argv = [bind if a == "0.0.0.0:8000" else a for a in argv]
     argv[argv.index("--workers") + 1] = str(workers)
-    bin_dir = Path(sys.executable).parent
-    return [str(bin_dir / argv[0]), *argv[1:]]
+    return [str(Path(sys.executable).parent / argv[0]), *argv[1:]]
+
+
+def gunicorn_command(port: int, workers: int = 2) -> list[str]:
+    """The Dockerfile's CMD, bound to a loopback port."""
+    return dockerfile_command(f"127.0.0.1:{port}", workers)
+
+
+def dockerfile_env() -> dict[str, str]:
+    """The Dockerfile's ENV: what the image's processes find in their environment."""
+    text = (REPO / "Dockerfile").read_text().replace("\\\n", " ")
+    pairs = [line.split()[1:] for line in text.splitlines() if line.startswith("ENV ")]
+    return dict(pair.split("=", 1) for words in pairs for pair in words)
 
 
 def serve_command(*flags: str) -> list[str]:
@@ -100,11 +113,5 @@ def serve_command(*flags: str) -> list[str]:
 @contextmanager
 def serve_in_thread(app: Flask) -> Iterator[str]:
     """Serve a Flask app on a free loopback port in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
+    with serving(bind("127.0.0.1"), app) as url:
+        yield url

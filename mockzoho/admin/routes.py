@@ -9,18 +9,31 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 
 from .. import __version__
 from ..config import Settings
+from ..exposure import LISTENERS, open_without_token
 from ..nesting import MAX_NESTING, nesting
 from ..store import LARGEST_INTEGER, Store
 from ..zoho.errors import json_response
 from ..zoho.product import Product
 from . import hooks
 from .errors import AdminError
-from .models import (EARLIEST, LATEST, AdminConflict, code_fits, Faults, Journal, JournalFilter, Limits,
-                     advance_clock, clock_state, mint_tokens, set_clock)
+from .models import (
+    EARLIEST,
+    LATEST,
+    AdminConflict,
+    Faults,
+    Journal,
+    JournalFilter,
+    Limits,
+    advance_clock,
+    clock_state,
+    code_fits,
+    mint_tokens,
+    set_clock,
+)
 
 MAX_FIXTURE_BODY = 64 << 20
 MAX_JSON_BODY = 4 << 20  # the control API's JSON calls are a few fields: a larger body is refused unread
@@ -67,18 +80,33 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
     started = time.monotonic()
     journal, faults, limits = Journal(store, settings.journal_cap), Faults(store), Limits(store)
 
-    @bp.before_request
-    def require_admin_token() -> None:
-        request.max_content_length = MAX_JSON_BODY  # PUT /fixtures raises it for itself
-        if not settings.admin_token or request.endpoint == "admin.health":
-            return
+    def trusted() -> bool:
+        """True if this request may use the whole control API: it brings the admin token, or none is set and
+        the server listens on loopback alone."""
+        if not settings.admin_token:
+            return open_without_token(request.environ)
         auth = request.authorization
         given = auth.token if auth is not None and auth.type == "bearer" else None
-        if given is None or not secrets.compare_digest(given.encode(), settings.admin_token.encode()):
+        return given is not None and secrets.compare_digest(given.encode(), settings.admin_token.encode())
+
+    @bp.before_request
+    def require_trust() -> None:
+        request.max_content_length = MAX_JSON_BODY  # PUT /fixtures raises it for itself
+        g.trusted = trusted()
+        if g.trusted or request.endpoint == "admin.health":
+            return
+        if settings.admin_token:
             raise AdminError(401, "unauthorized", "the control API needs `Authorization: Bearer <admin token>`")
+        where = ("this WSGI server does not say which address it listens on (serve the app with `mockzoho serve`"
+                 " or `gunicorn --config python:mockzoho.server`)" if request.environ.get(LISTENERS) is None
+                 else "this server listens beyond loopback")
+        raise AdminError(403, "control_api_closed", f"the control API is closed: {where} and has no admin token; "
+                                                    "start it with MOCKZOHO_ADMIN_TOKEN set")
 
     @bp.get("/health")
     def health() -> Response:
+        if not g.trusted:  # open to probes, but where the state lives and who serves it is the admin's
+            return json_response({"status": "ok", "version": __version__})
         return json_response({"status": "ok", "version": __version__, "pid": os.getpid(),
                               "uptime_seconds": round(time.monotonic() - started, 3), "state": str(settings.state),
                               "fixtures": str(settings.fixtures), "fixture_digest": store.seeded_digest()})
@@ -95,7 +123,11 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
 
     @bp.put("/fixtures")
     def replace_fixtures() -> Response:
-        from ..fixtures import FixtureError, FixtureSource, parse_fixtures  # YAML: loaded on use, as in seed.py
+        from ..fixtures import (  # YAML: loaded on use, as in seed.py
+            FixtureError,
+            FixtureSource,
+            parse_fixtures,
+        )
 
         request.max_content_length = MAX_FIXTURE_BODY
         try:

@@ -1,0 +1,111 @@
+"""The pytest plugin as a project uses it, in pytest runs of their own: where its server listens, its marker,
+and a server of a test's own."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from conftest import REPO
+
+CUSTOM = REPO / "tests" / "data" / "custom.yaml"
+
+
+def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
+    """Run a test file in a pytest of its own (a subprocess: the plugin's session server is its own too)."""
+    pytester.makepyfile(test_project=source)
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+
+def test_a_server_beyond_loopback_gets_an_admin_token(pytester: pytest.Pytester) -> None:
+    result = run(pytester, """
+        import requests
+
+        def test_it(mockzoho_server, mockzoho_org):
+            assert len(mockzoho_server.admin.admin_token) >= 32
+            assert mockzoho_server.url.startswith("http://127.0.0.1:")
+            assert requests.post(mockzoho_server.url + "/__admin/reset").status_code == 401
+            assert mockzoho_org.requests() == []  # the plugin's own calls carry the token
+    """, "--mockzoho-host", "0.0.0.0")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_given_token_is_the_started_servers_token(pytester: pytest.Pytester) -> None:
+    result = run(pytester, """
+        import requests
+
+        def test_it(mockzoho_server):
+            assert mockzoho_server.admin.admin_token == "t0ken"
+            reset = requests.post(mockzoho_server.url + "/__admin/reset", headers={"Authorization": "Bearer t0ken"})
+            assert reset.status_code == 200
+    """, "--mockzoho-admin-token", "t0ken")
+    result.assert_outcomes(passed=1)
+
+
+def two_free_ports() -> int:
+    """A port P such that P and P+1 are both free right now."""
+    for _ in range(50):
+        with socket.socket() as first, socket.socket() as second:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            try:
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no two consecutive free ports")
+
+
+def test_a_pinned_port_shifts_by_the_xdist_worker(pytester: pytest.Pytester) -> None:
+    port = two_free_ports()
+    result = run(pytester, f"""
+        import os
+        import pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_it(mockzoho_server, n):
+            worker = int(os.environ["PYTEST_XDIST_WORKER"][2:])
+            assert mockzoho_server.url == f"http://127.0.0.1:{{{port} + worker}}"
+    """, "--mockzoho-port", str(port), "-n", "2")
+    result.assert_outcomes(passed=4)
+
+
+def test_the_marker_cannot_give_the_shared_server_fixtures(pytester: pytest.Pytester) -> None:
+    result = run(pytester, f"""
+        import pytest
+
+        @pytest.mark.mockzoho(fixtures={str(CUSTOM)!r})
+        def test_org(mockzoho_org):
+            pass
+
+        @pytest.mark.mockzoho(fixture={str(CUSTOM)!r})
+        def test_typo(mockzoho_app):
+            pass
+    """)
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines([
+        "*pytest.mark.mockzoho(fixtures=...) cannot apply to mockzoho_server and mockzoho_org: the session shares "
+        "that server. Use mockzoho_own_server*",
+        "*pytest.mark.mockzoho takes only fixtures=PATH, not fixture argument*"])
+
+
+def test_a_server_of_its_own_takes_the_marker_and_keeps_its_clock(pytester: pytest.Pytester) -> None:
+    result = run(pytester, f"""
+        import time
+        from datetime import datetime
+
+        import pytest
+        import requests
+
+        @pytest.mark.mockzoho(fixtures={str(CUSTOM)!r})
+        def test_own(mockzoho_own_server):
+            headers = {{"Authorization": "Zoho-oauthtoken custom-token"}}
+            url = mockzoho_own_server.url + "/crm/v8/Leads/10/Attachments/11"
+            assert requests.delete(url, headers=headers).json()["data"][0]["code"] == "SUCCESS"
+            mockzoho_own_server.advance_clock(7200)
+
+        def test_the_shared_servers_clock_did_not_move(mockzoho_server):
+            now = mockzoho_server.admin.call("GET", "/clock")["now"]
+            assert abs(datetime.fromisoformat(now.replace("Z", "+00:00")).timestamp() - time.time()) < 600
+    """)
+    result.assert_outcomes(passed=2)
