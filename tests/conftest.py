@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mockzoho.app import create_app
+
+# The suite tests mockzoho's defaults: a MOCKZOHO_* variable the caller exported (an admin token, a server URL)
+# must not change what the apps, the servers it starts and the plugin see. Tests that want one set it themselves.
+for name in [name for name in os.environ if name.startswith("MOCKZOHO_")]:
+    del os.environ[name]
+
+pytest_plugins = ["pytester"]
 
 SEED_TOKEN = "1000.8cb99dxxxxxxxxxxxxx9be93.9b8xxxxxxxxxxxxxxxf"
 REPO = Path(__file__).resolve().parent.parent
