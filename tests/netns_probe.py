@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import requests
-from servers import Server, dockerfile_command, dockerfile_env, serve_command
+from servers import Server, dockerfile_argv, dockerfile_command, dockerfile_env, serve_command
 
 HOST = "192.0.2.1"
 PORT = 8000  # the namespace is the probe's own: the image's port is free there
@@ -43,6 +43,11 @@ def main(folder: Path) -> None:
         "serve_without_token": refused(serve_command("--host", HOST, "--port", str(PORT)), env)}
     with Server(image, PORT, env={**env, "MOCKZOHO_ADMIN_TOKEN": "s3cret"}, cwd=folder, host=HOST) as server:
         seen["image_with_token"] = control_api(server, "s3cret")
+    # The image as Docker runs it: a network of its own, its CMD unchanged (0.0.0.0:8000), its HEALTHCHECK.
+    with Server(dockerfile_command(), PORT, env={**env, "MOCKZOHO_ADMIN_TOKEN": "s3cret"}, cwd=folder, host=HOST) as server:
+        seen["image_as_docker_runs_it"] = {**control_api(server, "s3cret"),
+                                           "healthcheck": subprocess.run(dockerfile_argv("HEALTHCHECK"), env=env,
+                                                                         timeout=30).returncode}
     plain = [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"{HOST}:{PORT}", "mockzoho.wsgi:app"]
     with Server(plain, PORT, env=env, cwd=folder, host=HOST) as server:
         seen["plain_gunicorn"] = control_api(server)

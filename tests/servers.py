@@ -84,13 +84,23 @@ class Server:
         self.stop()
 
 
-def dockerfile_command(bind: str, workers: int = 2) -> list[str]:
-    """The Dockerfile's CMD (from this venv), bound to `bind` (a `host:port` or `fd://N`) instead of 0.0.0.0:8000."""
-    cmd = next(line for line in (REPO / "Dockerfile").read_text().splitlines() if line.startswith("CMD"))
-    argv = json.loads(cmd[len("CMD"):])
-    argv = [bind if a == "0.0.0.0:8000" else a for a in argv]
-    argv[argv.index("--workers") + 1] = str(workers)
+def dockerfile_lines() -> list[str]:
+    """The Dockerfile's instructions, a line each (continued lines joined)."""
+    return (REPO / "Dockerfile").read_text().replace("\\\n", " ").splitlines()
+
+
+def dockerfile_argv(instruction: str) -> list[str]:
+    """The exec-form command of the Dockerfile's CMD (or its HEALTHCHECK's CMD), from this venv."""
+    line = next(line for line in dockerfile_lines() if line.startswith(instruction))
+    argv = json.loads(line[line.index("CMD ") + len("CMD "):])
     return [str(Path(sys.executable).parent / argv[0]), *argv[1:]]
+
+
+def dockerfile_command(bind: str = "0.0.0.0:8000", workers: int = 2) -> list[str]:
+    """The Dockerfile's CMD, bound to `bind` (a `host:port` or `fd://N`) instead of 0.0.0.0:8000."""
+    argv = [bind if a == "0.0.0.0:8000" else a for a in dockerfile_argv("CMD")]
+    argv[argv.index("--workers") + 1] = str(workers)
+    return argv
 
 
 def gunicorn_command(port: int, workers: int = 2) -> list[str]:
@@ -100,8 +110,7 @@ def gunicorn_command(port: int, workers: int = 2) -> list[str]:
 
 def dockerfile_env() -> dict[str, str]:
     """The Dockerfile's ENV: what the image's processes find in their environment."""
-    text = (REPO / "Dockerfile").read_text().replace("\\\n", " ")
-    pairs = [line.split()[1:] for line in text.splitlines() if line.startswith("ENV ")]
+    pairs = [line.split()[1:] for line in dockerfile_lines() if line.startswith("ENV ")]
     return dict(pair.split("=", 1) for words in pairs for pair in words)
 
 

@@ -181,5 +181,6 @@ def test_bound_to_a_non_loopback_address_in_a_network_namespace(tmp_path: Path) 
         "image_without_token": [2, "mockzoho: refusing to serve on 192.0.2.1:8000 without an admin token"],
         "serve_without_token": [2, "mockzoho: refusing to serve on 192.0.2.1:8000 without an admin token"],
         "image_with_token": {"health": ["status", "version"], "no_token": 401, "token": 200},
+        "image_as_docker_runs_it": {"health": ["status", "version"], "no_token": 401, "token": 200, "healthcheck": 0},
         "plain_gunicorn": {"health": ["status", "version"], "no_token": 403, "api": "AUTHENTICATION_FAILURE"},
     }
