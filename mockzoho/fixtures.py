@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from .accounts.clients import Client
 from .cosmos.fixtures import AccountFixture, CosmosSchema, build_accounts
 from .fixture_files import files_digest, fixture_files
+from .fixture_messages import FixtureSchema, Known, unknown
 from .nesting import MAX_NESTING, nesting
 from .zoho.actions import PERMISSIONS
 from .zoho.datacentres import DATA_CENTRES
@@ -162,7 +163,7 @@ def link_url_rule(url: str) -> None:
         raise ValidationError(f"must be an http or https URL of at most {MAX_LINK_URL} characters")
 
 
-class NamedAttachmentSchema(Schema):
+class NamedAttachmentSchema(FixtureSchema):
     """An attachment given by id, name and size only: the common case of big generated fixtures, validated with
     three fields instead of the full schema's twelve (marshmallow's cost is per declared field)."""
 
@@ -213,7 +214,7 @@ class AttachmentField(fields.Field):
             raise ValidationError(exc.messages, valid_data=exc.valid_data) from None
 
 
-class RecordSchema(Schema):
+class RecordSchema(FixtureSchema):
     module = fields.String(required=True)
     id = ZohoId(required=True, validate=ZOHO_ID)
     name = fields.String(load_default="")
@@ -223,19 +224,19 @@ class RecordSchema(Schema):
     attachments = fields.List(AttachmentField(), load_default=list)
 
 
-class ProductRecordsSchema(Schema):
+class ProductRecordsSchema(FixtureSchema):
     records = fields.List(fields.Nested(RecordSchema), load_default=list)
 
 
-class UserSchema(Schema):
+class UserSchema(FixtureSchema):
     id = ZohoId(required=True, validate=ZOHO_ID)
     name = fields.String(required=True)
     email = fields.Email(required=True)
-    permissions = AllOrList(fields.String(validate=validate.OneOf(sorted(PERMISSIONS))), load_default=None)
+    permissions = AllOrList(fields.String(validate=Known("permission", PERMISSIONS)), load_default=None)
     records = AllOrList(ZohoId(validate=ZOHO_ID), load_default=None)
 
 
-class TokenSchema(Schema):
+class TokenSchema(FixtureSchema):
     token = fields.String(required=True, validate=validate.Length(1, 512))
     user = ZohoId(required=True, validate=ZOHO_ID)
     scopes = Scopes(required=True)
@@ -243,28 +244,28 @@ class TokenSchema(Schema):
     revoked = fields.Boolean(load_default=False)
 
 
-class RefreshTokenSchema(Schema):
+class RefreshTokenSchema(FixtureSchema):
     token = fields.String(required=True, validate=validate.Length(1, 512))
     client = fields.String(required=True)
     user = ZohoId(required=True, validate=ZOHO_ID)
     scopes = Scopes(required=True)
 
 
-class ClientSchema(Schema):
+class ClientSchema(FixtureSchema):
     id = fields.String(required=True, validate=validate.Length(1, 128))
     secret = fields.String(required=True, validate=validate.Length(1, 256))
-    dc = fields.String(load_default="us", validate=validate.OneOf(sorted(DATA_CENTRES)))
+    dc = fields.String(load_default="us", validate=Known("data centre", DATA_CENTRES))
     redirect_uris = fields.List(fields.String(validate=validate.Length(1, 2048)), required=True,
                                 validate=validate.Length(min=1))
     org = fields.String()
     user = ZohoId(validate=ZOHO_ID)
 
 
-class OrgSchema(Schema):
+class OrgSchema(FixtureSchema):
     id = fields.String(required=True, validate=validate.Regexp(
         r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1 to 64 letters, digits, '_', '.' or '-'"))
     name = fields.String(load_default="")
-    dc = fields.String(load_default="us", validate=validate.OneOf(sorted(DATA_CENTRES)))
+    dc = fields.String(load_default="us", validate=Known("data centre", DATA_CENTRES))
     time_zone = fields.String(load_default="UTC")
     users = fields.List(fields.Nested(UserSchema), required=True, validate=validate.Length(min=1))
     tokens = fields.List(fields.Nested(TokenSchema), load_default=list)
@@ -277,10 +278,10 @@ class OrgSchema(Schema):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValidationError(f"unknown time zone {value!r}") from exc
+            raise ValidationError(unknown("time zone", value, available_timezones(), listed=False)) from exc
 
 
-class ModuleSchema(Schema):
+class ModuleSchema(FixtureSchema):
     api_name = fields.String(required=True, validate=validate.Regexp(
         r"^[A-Za-z][A-Za-z0-9_]{0,63}$", error="must be a letter, then up to 63 letters, digits or '_'"))
     scope_name = fields.String()
@@ -289,10 +290,10 @@ class ModuleSchema(Schema):
 
 
 
-class FileSchema(Schema):
+class FileSchema(FixtureSchema):
     orgs = fields.List(fields.Nested(OrgSchema), load_default=list)
     clients = fields.List(fields.Nested(ClientSchema), load_default=list)
-    modules = fields.Dict(keys=fields.String(validate=validate.OneOf(["crm", "bigin"])),
+    modules = fields.Dict(keys=fields.String(validate=Known("product", ("crm", "bigin"))),
                           values=fields.List(fields.Nested(ModuleSchema)), load_default=dict)
     cosmos = fields.Nested(CosmosSchema, load_default=dict)
 

@@ -59,12 +59,12 @@ modules:
 
 EXPECTED = [
     "orgs.0.id: must be 1 to 64 letters, digits, '_', '.' or '-'",
-    "orgs.0.dc: Must be one of: au, ca, cn, eu, in, jp, sa, us.",
+    "orgs.0.dc: unknown data centre 'mars' (data centres: au, ca, cn, eu, in, jp, sa, us)",
     "orgs.0.time_zone: unknown time zone 'Nowhere/City'",
     "orgs.0.users.0.id: must be a numeric id of at most 19 digits",
     "orgs.0.users.0.email: Not a valid email address.",
-    "orgs.0.users.1.permissions.0: Must be one of: attachments.create, attachments.delete, "
-    "attachments.read, records.delete.",
+    "orgs.0.users.1.permissions.0: unknown permission 'fly' (permissions: attachments.create, attachments.delete, "
+    "attachments.read, records.delete)",
     "orgs.0.tokens.0.scopes: must be a non-empty comma-separated string or list of scopes",
     "orgs.0.tokens.0.user: no user 99 in this org",
     "orgs.0.crm.records.0.module: unknown crm module 'Leadz'",
@@ -89,7 +89,7 @@ EXPECTED = [
     "orgs.1.crm.records.2.attachments.1.size: Must be greater than or equal to 0 and less than or equal to",
     "orgs.1.crm.records.0.attachments.0.path: cannot read",
     "modules.crm.0.api_name: must be a letter, then up to 63 letters, digits or '_'",
-    "modules.mail.key: Must be one of: crm, bigin.",
+    "modules.mail.key: unknown product 'mail' (products: bigin, crm)",
 ]
 
 
@@ -252,3 +252,36 @@ def test_fixture_links_follow_the_upload_rule(tmp_path: Path, url: str) -> None:
         load_fixtures(path, PRODUCTS)
     assert caught.value.problems == [f"{path}: orgs.0.crm.records.0.attachments.0.link_url: must be an http or "
                                      "https URL of at most 2048 characters"]
+
+
+def check_fixtures_output(path: Path, capsys: pytest.CaptureFixture) -> list[str]:
+    """What `mockzoho check-fixtures` prints for `path`, which must have problems."""
+    assert main(["check-fixtures", str(path)]) == 1
+    return capsys.readouterr().out.splitlines()
+
+
+def test_unknown_names_say_what_was_probably_meant_and_list_the_known_ones(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "names.yaml"
+    path.write_text("""
+orgz: []
+modules: {crn: []}
+orgs:
+  - id: one
+    dc: US
+    time_zone: europe/pariss
+    users: [{id: "1", name: A, email: a@x.example, permissions: [attachment.read]}]
+    crm: {records: [{module: Leads, id: "1", atachments: []}]}
+""")
+    problems = [
+        "orgs.0.dc: unknown data centre 'US': did you mean 'us'? (data centres: au, ca, cn, eu, in, jp, sa, us)",
+        "orgs.0.users.0.permissions.0: unknown permission 'attachment.read': did you mean 'attachments.read'? "
+        "(permissions: attachments.create, attachments.delete, attachments.read, records.delete)",
+        "orgs.0.crm.records.0.atachments: unknown field 'atachments': did you mean 'attachments'? "
+        "(fields: attachments, created_time, id, modified_time, module, name, owner)",
+        "orgs.0.time_zone: unknown time zone 'europe/pariss': did you mean 'Europe/Paris'?",
+        "modules.crn.key: unknown product 'crn': did you mean 'crm'? (products: bigin, crm)",
+        "orgz: unknown field 'orgz': did you mean 'orgs'? (fields: clients, cosmos, modules, orgs)",
+    ]
+    expected = [f"{path}: {problem}" for problem in problems]
+    assert check_fixtures_output(path, capsys) == [*expected, f"{len(expected)} problem(s) found"]

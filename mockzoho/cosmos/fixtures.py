@@ -8,8 +8,9 @@ import binascii
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import ValidationError, fields, validate, validates
 
+from ..fixture_messages import FixtureSchema
 from . import rids
 from .limits import MAX_DOCUMENT_BYTES, document_bytes
 
@@ -26,7 +27,7 @@ def _key(value: str) -> None:
         raise ValidationError("must be a base64 master key") from exc
 
 
-class AttachmentSchema(Schema):
+class AttachmentSchema(FixtureSchema):
     id = fields.String(required=True, validate=ID)
     rid = fields.String()
     contentType = fields.String(load_default="application/octet-stream")  # noqa: N815 - the API's name
@@ -37,27 +38,27 @@ class AttachmentSchema(Schema):
     properties = fields.Dict(keys=fields.String(), load_default=dict)
 
 
-class DocumentSchema(Schema):
+class DocumentSchema(FixtureSchema):
     id = fields.String(required=True, validate=ID)
     rid = fields.String()
     properties = fields.Dict(keys=fields.String(), load_default=dict)
     attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list)
 
 
-class CollectionSchema(Schema):
+class CollectionSchema(FixtureSchema):
     id = fields.String(required=True, validate=ID)
     rid = fields.String()
     partition_key = fields.String(load_default=None)
     documents = fields.List(fields.Nested(DocumentSchema), load_default=list)
 
 
-class DatabaseSchema(Schema):
+class DatabaseSchema(FixtureSchema):
     id = fields.String(required=True, validate=ID)
     rid = fields.String()
     collections = fields.List(fields.Nested(CollectionSchema), load_default=list)
 
 
-class AccountSchema(Schema):
+class AccountSchema(FixtureSchema):
     name = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9-]{3,44}$", error=(
         "must be 3 to 44 lower-case letters, digits or '-'")))
     primary_key = fields.String(load_default=EMULATOR_KEY)
@@ -78,7 +79,7 @@ class AccountSchema(Schema):
             _key(value)
 
 
-class CosmosSchema(Schema):
+class CosmosSchema(FixtureSchema):
     accounts = fields.List(fields.Nested(AccountSchema), load_default=list)
 
 
