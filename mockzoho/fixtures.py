@@ -18,7 +18,7 @@ from marshmallow import ValidationError, fields, validate, validates, validates_
 from .accounts.clients import Client
 from .cosmos.fixtures import AccountFixture, CosmosSchema, build_accounts
 from .fixture_files import files_digest, fixture_files
-from .fixture_messages import FixtureSchema, Known, unknown
+from .fixture_messages import FixtureSchema, Known, did_you_mean, unknown
 from .nesting import MAX_NESTING, nesting
 from .zoho.actions import PERMISSIONS
 from .zoho.datacentres import DATA_CENTRES
@@ -410,6 +410,17 @@ class _Builder:
         extra = {m.api_name.lower(): m for m in self.modules[product]}
         return extra.get(api_name.lower()) or self.products[product].module(api_name)
 
+    def unknown_module(self, product: str, name: str) -> str:
+        """The message for a module no catalogue has: another name of one it has, a close spelling of one, or
+        else the product that has it."""
+        catalogue = self.products[product].with_modules(self.modules[product])
+        known = [m.api_name for m in catalogue.modules if m.api_supported]
+        renamed = catalogue.renamed(name)
+        elsewhere = [other for other in self.products if other != product and self.module(other, name)]
+        hint = f"did you mean {renamed.api_name!r}?" if renamed else did_you_mean(name, known) or (
+            f"that is a {elsewhere[0]} module" if elsewhere else "")
+        return unknown(f"{product} module", name, known, hint)
+
     def org(self, file: FixtureSource, index: int, data: dict) -> OrgFixture:
         # `data` may be only the valid part of a document with errors: every key is optional here.
         where = f"orgs.{index}"
@@ -490,7 +501,7 @@ class _Builder:
                 continue
             module = self.module(product, rec["module"])
             if module is None:
-                self.problem(file, f"{at}.module", f"unknown {product} module {rec['module']!r}")
+                self.problem(file, f"{at}.module", self.unknown_module(product, rec["module"]))
             elif not module.api_supported:
                 self.problem(file, f"{at}.module", f"{product} module {module.api_name} is not supported in the API")
             elif rec.get("attachments") and not module.attachments:

@@ -285,3 +285,45 @@ orgs:
     ]
     expected = [f"{path}: {problem}" for problem in problems]
     assert check_fixtures_output(path, capsys) == [*expected, f"{len(expected)} problem(s) found"]
+
+
+BIGIN_MODULES = "(bigin modules: Accounts, Calls, Contacts, Events, Notes, Pipelines, Products, Tasks, Vehicles)"
+CRM_MODULES = ("(crm modules: Accounts, Appointments__s, Appointments_Rescheduled_History__s, Calls, Campaigns, Cases, "
+               "Contacts, Deals, Events, Invoices, Leads, Notes, Price_Books, Products, Purchase_Orders, Quotes, "
+               "Sales_Orders, Services__s, Solutions, Tasks, Vendors, Visits)")
+
+
+def test_an_unknown_module_says_which_was_probably_meant_and_lists_the_product_s(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "modules.yaml"
+    path.write_text("""
+modules:
+  bigin: [{api_name: Vehicles}]
+orgs:
+  - id: one
+    users: [{id: "1", name: A, email: a@x.example}]
+    bigin:
+      records:
+        - {module: Leads, id: "1"}
+        - {module: Deals, id: "2"}
+        - {module: companies, id: "3"}
+        - {module: Contatcs, id: "4"}
+        - {module: Vehicle, id: "5"}
+    crm:
+      records:
+        - {module: Meetings, id: "1"}
+        - {module: Potentials, id: "2"}
+        - {module: Zzz, id: "3"}
+""")
+    problems = [
+        f"orgs.0.crm.records.0.module: unknown crm module 'Meetings': did you mean 'Events'? {CRM_MODULES}",
+        f"orgs.0.crm.records.1.module: unknown crm module 'Potentials': did you mean 'Deals'? {CRM_MODULES}",
+        f"orgs.0.crm.records.2.module: unknown crm module 'Zzz' {CRM_MODULES}",
+        f"orgs.0.bigin.records.0.module: unknown bigin module 'Leads': that is a crm module {BIGIN_MODULES}",
+        f"orgs.0.bigin.records.1.module: unknown bigin module 'Deals': did you mean 'Pipelines'? {BIGIN_MODULES}",
+        f"orgs.0.bigin.records.2.module: unknown bigin module 'companies': did you mean 'Accounts'? {BIGIN_MODULES}",
+        f"orgs.0.bigin.records.3.module: unknown bigin module 'Contatcs': did you mean 'Contacts'? {BIGIN_MODULES}",
+        f"orgs.0.bigin.records.4.module: unknown bigin module 'Vehicle': did you mean 'Vehicles'? {BIGIN_MODULES}",
+    ]
+    expected = [f"{path}: {problem}" for problem in problems]
+    assert check_fixtures_output(path, capsys) == [*expected, f"{len(expected)} problem(s) found"]
