@@ -1,9 +1,10 @@
-"""Fixture messages a new user can act on: an unknown name with the closest known one and the list of all."""
+"""Fixture messages a new user can act on: an unknown name with the closest known one and the list of all,
+and a duplicate with the place its first definition stands."""
 
 from __future__ import annotations
 
 import difflib
-from typing import Any, Collection
+from typing import Any, Collection, Hashable
 
 from marshmallow import Schema, ValidationError
 
@@ -20,6 +21,12 @@ def unknown(kind: str, name: str, known: Collection[str], hint: str | None = Non
     hint = did_you_mean(name, known) if hint is None else hint
     listing = f" ({kind}s: {', '.join(sorted(known, key=str.lower))})" if listed else ""
     return f"unknown {kind} {name!r}{': ' + hint if hint else ''}{listing}"
+
+
+def shown_token(token: str) -> str:
+    """A token as messages show it: whole, or its two ends if it is long (fixture tokens are no secret, but
+    may have 512 characters)."""
+    return token if len(token) <= 40 else f"{token[:20]}...{token[-12:]}"
 
 
 class Known:
@@ -44,3 +51,18 @@ class FixtureSchema(Schema):
         for key, messages in error.messages.items():
             if messages == [self.error_messages["unknown"]]:
                 error.messages[key] = [unknown("field", str(key), names)]
+
+
+class FirstDefined:
+    """Where each id was first defined, so that a duplicate's message can point there (in another file too)."""
+
+    def __init__(self) -> None:
+        self._places: dict[Hashable, str] = {}
+
+    def duplicate(self, key: Hashable | None, place: str, what: str) -> str | None:
+        """None if `key` is new (remembering `place`, "file: path") or missing; else the duplicate's message."""
+        if key in self._places:
+            return f"duplicate {what} (first defined at {self._places[key]})"
+        if key is not None:  # a missing id is reported as missing, not as a duplicate of another missing one
+            self._places[key] = place
+        return None

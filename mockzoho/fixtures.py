@@ -18,7 +18,7 @@ from marshmallow import ValidationError, fields, validate, validates, validates_
 from .accounts.clients import Client
 from .cosmos.fixtures import AccountFixture, CosmosSchema, build_accounts
 from .fixture_files import files_digest, fixture_files
-from .fixture_messages import FixtureSchema, Known, did_you_mean, unknown
+from .fixture_messages import FirstDefined, FixtureSchema, Known, did_you_mean, shown_token, unknown
 from .nesting import MAX_NESTING, nesting
 from .zoho.actions import PERMISSIONS
 from .zoho.datacentres import DATA_CENTRES
@@ -382,23 +382,28 @@ class _Builder:
     def __init__(self, products: Iterable[Product]) -> None:
         self.products = {p.name: p for p in products}
         self.problems: list[str] = []
-        self.org_ids: set[str] = set()
-        self.tokens: set[str] = set()
+        self.org_ids, self.tokens, self.client_ids = FirstDefined(), FirstDefined(), FirstDefined()
+        self.module_names = {name: FirstDefined() for name in self.products}
         self.modules: dict[str, list[Module]] = {name: [] for name in self.products}
         self.pending_clients: list[tuple[FixtureSource, str, str | None, str]] = []  # refresh tokens' clients to check
 
     def problem(self, file: FixtureSource, path: str, message: str) -> None:
         self.problems.append(f"{file}: {path}: {message}")
 
+    def unique(self, seen: FirstDefined, key: str | None, file: FixtureSource, path: str, what: str) -> bool:
+        """True if `key` is new to `seen`; else report the duplicate (`what`) with where the first one is."""
+        duplicate = seen.duplicate(key, f"{file}: {path}", what)
+        if duplicate:
+            self.problem(file, path, duplicate)
+        return not duplicate
+
     def add_modules(self, file: FixtureSource, declared: dict[str, list[dict]]) -> None:
         """Fixture modules: a redeclared built-in keeps its scope name; a new one is custom (`custom`)."""
         for product, modules in declared.items():
             for index, data in enumerate(modules if product in self.modules else ()):
-                if "api_name" not in data:
-                    continue
-                if data["api_name"].lower() in {m.api_name.lower() for m in self.modules[product]}:
-                    self.problem(file, f"modules.{product}.{index}.api_name",
-                                 f"module {data['api_name']} is declared twice")
+                if "api_name" not in data or not self.unique(
+                        self.module_names[product], data["api_name"].lower(), file,
+                        f"modules.{product}.{index}.api_name", f"{product} module {data['api_name']!r}"):
                     continue
                 builtin = self.products[product].module(data["api_name"])
                 scope = data.get("scope_name") or (builtin.scope_name if builtin else "custom")
@@ -425,13 +430,11 @@ class _Builder:
         # `data` may be only the valid part of a document with errors: every key is optional here.
         where = f"orgs.{index}"
         org_id = data.get("id")
-        if org_id is not None and org_id in self.org_ids:
-            self.problem(file, f"{where}.id", f"duplicate org id {org_id!r}")
-        self.org_ids.add(org_id)
+        self.unique(self.org_ids, org_id, file, f"{where}.id", f"org id {org_id!r}")
         users: dict[str, dict] = {}
+        user_ids = FirstDefined()
         for i, user in enumerate(data.get("users", [])):
-            if user.get("id") in users:
-                self.problem(file, f"{where}.users.{i}.id", f"duplicate user id {user['id']}")
+            self.unique(user_ids, user.get("id"), file, f"{where}.users.{i}.id", f"user id {user.get('id')}")
             users.setdefault(user.get("id", f"#{i}"), user)
         records: dict[str, tuple[RecordFixture, ...]] = {}
         for product in self.products:
@@ -463,9 +466,8 @@ class _Builder:
     def _tokens(self, file: FixtureSource, where: str, items: list[dict], users: dict[str, dict]) -> list[dict]:
         """Access or refresh tokens: unique across every file, and held by a user of the org."""
         for i, token in enumerate(items):
-            if token.get("token") in self.tokens:
-                self.problem(file, f"{where}.{i}.token", "duplicate token")
-            self.tokens.add(token.get("token"))
+            self.unique(self.tokens, token.get("token"), file, f"{where}.{i}.token",
+                        f"token {shown_token(token.get('token', ''))!r}")
             if "user" in token and token["user"] not in users:
                 self.problem(file, f"{where}.{i}.user", f"no user {token['user']} in this org")
         return items
@@ -484,16 +486,16 @@ class _Builder:
     def cosmos(self, declared: list[tuple[FixtureSource, dict]]) -> tuple[AccountFixture, ...]:
         """Cosmos DB accounts of every file; account names are unique across files."""
         accounts: list[AccountFixture] = []
-        names: set[str | None] = set()
+        names = FirstDefined()
         for file, section in declared:
-            accounts.extend(build_accounts(section, lambda where, message: self.problem(file, where, message),
+            accounts.extend(build_accounts(section, str(file),
+                                           lambda where, message: self.problem(file, where, message),
                                            lambda where, path: self.read(file, where, path), names))
         return tuple(accounts)
 
     def _records(self, file: FixtureSource, where: str, product: str, items: list[dict],
                  users: dict[str, dict]) -> tuple[RecordFixture, ...]:
-        record_ids: set[str] = set()
-        attachment_ids: set[str] = set()
+        record_ids, attachment_ids = FirstDefined(), FirstDefined()
         built = []
         for i, rec in enumerate(items):
             at = f"{where}.{i}"
@@ -506,18 +508,13 @@ class _Builder:
                 self.problem(file, f"{at}.module", f"{product} module {module.api_name} is not supported in the API")
             elif rec.get("attachments") and not module.attachments:
                 self.problem(file, f"{at}.attachments", f"{product} module {module.api_name} has no attachments")
-            if rec.get("id") in record_ids:
-                self.problem(file, f"{at}.id", f"duplicate record id {rec['id']}")
-            if "id" in rec:
-                record_ids.add(rec["id"])
+            self.unique(record_ids, rec.get("id"), file, f"{at}.id", f"record id {rec.get('id')}")
             owner = self._owner(file, f"{at}.owner", rec.get("owner"), users)
             created = rec.get("created_time", EPOCH)
             attachments = []
             for j, att in enumerate(rec.get("attachments", [])):
-                if att.get("id") in attachment_ids:
-                    self.problem(file, f"{at}.attachments.{j}.id", f"duplicate attachment id {att['id']}")
-                if "id" in att:
-                    attachment_ids.add(att["id"])
+                self.unique(attachment_ids, att.get("id"), file, f"{at}.attachments.{j}.id",
+                            f"attachment id {att.get('id')}")
                 attachments.append(self._attachment(file, f"{at}.attachments.{j}", att, owner, users))
             built.append(RecordFixture(
                 module=module.api_name if module else rec["module"], id=rec.get("id", ""), name=rec.get("name", ""),
@@ -558,8 +555,7 @@ class _Builder:
         built, seen = [], {}
         for file, index, client in declared:
             where = f"clients.{index}"
-            if client.get("id") in seen:
-                self.problem(file, f"{where}.id", f"duplicate client id {client['id']!r}")
+            self.unique(self.client_ids, client.get("id"), file, f"{where}.id", f"client id {client.get('id')!r}")
             dc = client.get("dc", "us")
             org = next((o for o in orgs if o.id == client["org"]), None) if "org" in client \
                 else next((o for o in orgs if o.dc == dc), None)

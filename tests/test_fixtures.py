@@ -10,6 +10,7 @@ import yaml
 from mockzoho.app import PRODUCTS, create_app
 from mockzoho.cli import main
 from mockzoho.config import bundled_fixtures
+from mockzoho.cosmos.rids import child_rid
 from mockzoho.fixtures import FixtureError, load_fixtures
 
 from test_attachments import BAD_LINKS
@@ -154,7 +155,8 @@ orgs:
     (tmp_path / "notes.txt").write_text("not a fixture")
     with pytest.raises(FixtureError) as caught:
         load_fixtures(tmp_path, PRODUCTS)
-    assert caught.value.problems == [f"{tmp_path / 'b.yml'}: orgs.0.tokens.0.token: duplicate token"]
+    assert caught.value.problems == [f"{tmp_path / 'b.yml'}: orgs.0.tokens.0.token: duplicate token 'shared' "
+                                     f"(first defined at {tmp_path / 'a.yaml'}: orgs.0.tokens.0.token)"]
 
 
 def test_cosmos_names_are_unique_within_and_across_files(tmp_path: Path) -> None:
@@ -174,11 +176,13 @@ cosmos:
     with pytest.raises(FixtureError) as caught:
         load_fixtures(tmp_path, PRODUCTS)
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    documents = "cosmos.accounts.0.databases.0.collections.0.documents"
     assert caught.value.problems == [
-        f"{a}: cosmos.accounts.0.databases.0.collections.0.documents.1.id: duplicate id 'd'",
-        f"{a}: cosmos.accounts.0.databases.1.id: duplicate id 'db'",
-        f"{a}: cosmos.accounts.1.name: duplicate account 'one'",
-        f"{b}: cosmos.accounts.1.name: duplicate account 'one'",
+        f"{a}: {documents}.1.id: duplicate id 'd' (first defined at {a}: {documents}.0.id)",
+        f"{a}: cosmos.accounts.0.databases.1.id: duplicate id 'db' "
+        f"(first defined at {a}: cosmos.accounts.0.databases.0.id)",
+        f"{a}: cosmos.accounts.1.name: duplicate account 'one' (first defined at {a}: cosmos.accounts.0.name)",
+        f"{b}: cosmos.accounts.1.name: duplicate account 'one' (first defined at {a}: cosmos.accounts.0.name)",
     ]
 
 
@@ -327,3 +331,79 @@ orgs:
     ]
     expected = [f"{path}: {problem}" for problem in problems]
     assert check_fixtures_output(path, capsys) == [*expected, f"{len(expected)} problem(s) found"]
+
+
+def test_duplicates_name_where_the_first_is_defined_in_any_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("""
+modules: {crm: [{api_name: Vehicles}]}
+clients: [{id: app, secret: s, redirect_uris: ["http://localhost:*"]}]
+orgs:
+  - id: one
+    users: [{id: "1", name: A, email: a@x.example}, {id: "1", name: B, email: b@x.example}]
+    tokens: [{token: shared, user: "1", scopes: ZohoCRM.modules.ALL}]
+    crm:
+      records:
+        - {module: Leads, id: "7", attachments: [{id: "8", file_name: a.txt}]}
+        - {module: Leads, id: "7", attachments: [{id: "8", file_name: b.txt}]}
+""")
+    b.write_text("""
+modules: {crm: [{api_name: vehicles}]}
+clients: [{id: app, secret: s, redirect_uris: ["http://localhost:*"]}]
+orgs:
+  - id: one
+    users: [{id: "1", name: A, email: a@x.example}]
+    refresh_tokens: [{token: shared, client: app, user: "1", scopes: ZohoCRM.modules.ALL}]
+""")
+    expected = [
+        f"{b}: modules.crm.0.api_name: duplicate crm module 'vehicles' (first defined at {a}: modules.crm.0.api_name)",
+        f"{a}: orgs.0.users.1.id: duplicate user id 1 (first defined at {a}: orgs.0.users.0.id)",
+        f"{a}: orgs.0.crm.records.1.id: duplicate record id 7 (first defined at {a}: orgs.0.crm.records.0.id)",
+        f"{a}: orgs.0.crm.records.1.attachments.0.id: duplicate attachment id 8 "
+        f"(first defined at {a}: orgs.0.crm.records.0.attachments.0.id)",
+        f"{b}: orgs.0.id: duplicate org id 'one' (first defined at {a}: orgs.0.id)",
+        f"{b}: orgs.0.refresh_tokens.0.token: duplicate token 'shared' (first defined at {a}: orgs.0.tokens.0.token)",
+        f"{b}: clients.0.id: duplicate client id 'app' (first defined at {a}: clients.0.id)",
+    ]
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(tmp_path, PRODUCTS)
+    assert caught.value.problems == expected
+    assert check_fixtures_output(tmp_path, capsys) == [*expected, f"{len(expected)} problem(s) found"]
+
+
+def test_a_long_duplicate_token_is_named_by_its_ends(tmp_path: Path) -> None:
+    token = "1000." + "a" * 30 + "." + "b" * 20 + "end"
+    path = tmp_path / "f.yaml"
+    path.write_text(yaml.safe_dump({"orgs": [
+        {"id": org, "users": [{"id": "1", "name": "A", "email": "a@x.example"}],
+         "tokens": [{"token": token, "user": "1", "scopes": "ZohoCRM.modules.ALL"}]} for org in ("a", "b")]}))
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(path, PRODUCTS)
+    assert caught.value.problems == [f"{path}: orgs.1.tokens.0.token: duplicate token '1000.aaaaaaaaaaaaaaa..."
+                                     f"bbbbbbbbbend' (first defined at {path}: orgs.0.tokens.0.token)"]
+
+
+def test_missing_ids_are_reported_as_missing_not_as_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("""
+clients: [{secret: s, redirect_uris: ["http://x"]}, {secret: s, redirect_uris: ["http://x"]}]
+orgs: [{id: a, users: [{id: "1", name: A, email: a@x.example}], tokens: [{user: "1", scopes: x}, {user: "1", scopes: x}]}]
+""")
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(path, PRODUCTS)
+    assert caught.value.problems == [f"{path}: {where}: Missing data for required field." for where in (
+        "orgs.0.tokens.0.token", "orgs.0.tokens.1.token", "clients.0.id", "clients.1.id")]
+
+
+def test_a_duplicate_rid_names_the_first_one_or_the_item_its_rid_was_made_up_for(tmp_path: Path) -> None:
+    made_up, given = child_rid("", "dbs", 1), child_rid("", "dbs", 9)
+    path = tmp_path / "rids.yaml"
+    path.write_text(yaml.safe_dump({"cosmos": {"accounts": [{"name": "acc", "databases": [
+        {"id": "a"}, {"id": "b", "rid": made_up}, {"id": "c", "rid": given}, {"id": "d", "rid": given}]}]}}))
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(path, PRODUCTS)
+    databases = f"{path}: cosmos.accounts.0.databases"
+    assert caught.value.problems == [
+        f"{databases}.1.rid: duplicate rid {made_up!r} (first defined at {databases}.0)",
+        f"{databases}.3.rid: duplicate rid {given!r} (first defined at {databases}.2.rid)",
+    ]
