@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 import pytest
 import yaml
@@ -12,7 +13,9 @@ from mockzoho.cli import main
 from mockzoho.config import bundled_fixtures
 from mockzoho.cosmos.rids import child_rid
 from mockzoho.fixtures import FixtureError, load_fixtures
+from mockzoho.zoho.product import Module, Product
 
+from conftest import REPO
 from test_attachments import BAD_LINKS
 
 BROKEN = """\
@@ -407,3 +410,24 @@ def test_a_duplicate_rid_names_the_first_one_or_the_item_its_rid_was_made_up_for
         f"{databases}.1.rid: duplicate rid {made_up!r} (first defined at {databases}.0)",
         f"{databases}.3.rid: duplicate rid {given!r} (first defined at {databases}.2.rid)",
     ]
+
+
+def module_table(products: Iterable[Product]) -> str:
+    """The table of built-in modules in docs/fixtures.md, made from the catalogue."""
+    def names(modules: Iterable[Module]) -> str:
+        return ", ".join(sorted((m.api_name for m in modules), key=str.lower))
+
+    rows = ["| product | versions | with attachments | records only | not supported in the API | other names |",
+            "|---|---|---|---|---|---|"]
+    for p in products:
+        groups = ([m for m in p.modules if m.attachments],
+                  [m for m in p.modules if m.api_supported and not m.attachments],
+                  [m for m in p.modules if not m.api_supported])
+        other = ", ".join(f"{name} → {api_name}" for name, api_name in sorted(p.other_module_names.items()))
+        rows.append(f"| `{p.name}` | {', '.join(p.versions)} | {' | '.join(names(g) for g in groups)} | {other} |")
+    return "\n".join(rows) + "\n"
+
+
+def test_the_docs_table_of_modules_is_the_catalogue() -> None:
+    table = module_table(PRODUCTS)
+    assert table in (REPO / "docs" / "fixtures.md").read_text(), f"docs/fixtures.md should have this table:\n{table}"
