@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from .accounts.clients import Client
 from .cosmos.fixtures import AccountFixture, CosmosSchema, build_accounts
 from .fixture_files import files_digest, fixture_files
+from .fixture_messages import FirstDefined, FixtureSchema, Known, did_you_mean, shown_token, unknown
 from .nesting import MAX_NESTING, nesting
 from .zoho.actions import PERMISSIONS
 from .zoho.datacentres import DATA_CENTRES
@@ -162,7 +163,7 @@ def link_url_rule(url: str) -> None:
         raise ValidationError(f"must be an http or https URL of at most {MAX_LINK_URL} characters")
 
 
-class NamedAttachmentSchema(Schema):
+class NamedAttachmentSchema(FixtureSchema):
     """An attachment given by id, name and size only: the common case of big generated fixtures, validated with
     three fields instead of the full schema's twelve (marshmallow's cost is per declared field)."""
 
@@ -213,7 +214,7 @@ class AttachmentField(fields.Field):
             raise ValidationError(exc.messages, valid_data=exc.valid_data) from None
 
 
-class RecordSchema(Schema):
+class RecordSchema(FixtureSchema):
     module = fields.String(required=True)
     id = ZohoId(required=True, validate=ZOHO_ID)
     name = fields.String(load_default="")
@@ -223,19 +224,19 @@ class RecordSchema(Schema):
     attachments = fields.List(AttachmentField(), load_default=list)
 
 
-class ProductRecordsSchema(Schema):
+class ProductRecordsSchema(FixtureSchema):
     records = fields.List(fields.Nested(RecordSchema), load_default=list)
 
 
-class UserSchema(Schema):
+class UserSchema(FixtureSchema):
     id = ZohoId(required=True, validate=ZOHO_ID)
     name = fields.String(required=True)
     email = fields.Email(required=True)
-    permissions = AllOrList(fields.String(validate=validate.OneOf(sorted(PERMISSIONS))), load_default=None)
+    permissions = AllOrList(fields.String(validate=Known("permission", PERMISSIONS)), load_default=None)
     records = AllOrList(ZohoId(validate=ZOHO_ID), load_default=None)
 
 
-class TokenSchema(Schema):
+class TokenSchema(FixtureSchema):
     token = fields.String(required=True, validate=validate.Length(1, 512))
     user = ZohoId(required=True, validate=ZOHO_ID)
     scopes = Scopes(required=True)
@@ -243,28 +244,28 @@ class TokenSchema(Schema):
     revoked = fields.Boolean(load_default=False)
 
 
-class RefreshTokenSchema(Schema):
+class RefreshTokenSchema(FixtureSchema):
     token = fields.String(required=True, validate=validate.Length(1, 512))
     client = fields.String(required=True)
     user = ZohoId(required=True, validate=ZOHO_ID)
     scopes = Scopes(required=True)
 
 
-class ClientSchema(Schema):
+class ClientSchema(FixtureSchema):
     id = fields.String(required=True, validate=validate.Length(1, 128))
     secret = fields.String(required=True, validate=validate.Length(1, 256))
-    dc = fields.String(load_default="us", validate=validate.OneOf(sorted(DATA_CENTRES)))
+    dc = fields.String(load_default="us", validate=Known("data centre", DATA_CENTRES))
     redirect_uris = fields.List(fields.String(validate=validate.Length(1, 2048)), required=True,
                                 validate=validate.Length(min=1))
     org = fields.String()
     user = ZohoId(validate=ZOHO_ID)
 
 
-class OrgSchema(Schema):
+class OrgSchema(FixtureSchema):
     id = fields.String(required=True, validate=validate.Regexp(
         r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1 to 64 letters, digits, '_', '.' or '-'"))
     name = fields.String(load_default="")
-    dc = fields.String(load_default="us", validate=validate.OneOf(sorted(DATA_CENTRES)))
+    dc = fields.String(load_default="us", validate=Known("data centre", DATA_CENTRES))
     time_zone = fields.String(load_default="UTC")
     users = fields.List(fields.Nested(UserSchema), required=True, validate=validate.Length(min=1))
     tokens = fields.List(fields.Nested(TokenSchema), load_default=list)
@@ -277,10 +278,10 @@ class OrgSchema(Schema):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValidationError(f"unknown time zone {value!r}") from exc
+            raise ValidationError(unknown("time zone", value, available_timezones(), listed=False)) from exc
 
 
-class ModuleSchema(Schema):
+class ModuleSchema(FixtureSchema):
     api_name = fields.String(required=True, validate=validate.Regexp(
         r"^[A-Za-z][A-Za-z0-9_]{0,63}$", error="must be a letter, then up to 63 letters, digits or '_'"))
     scope_name = fields.String()
@@ -289,10 +290,10 @@ class ModuleSchema(Schema):
 
 
 
-class FileSchema(Schema):
+class FileSchema(FixtureSchema):
     orgs = fields.List(fields.Nested(OrgSchema), load_default=list)
     clients = fields.List(fields.Nested(ClientSchema), load_default=list)
-    modules = fields.Dict(keys=fields.String(validate=validate.OneOf(["crm", "bigin"])),
+    modules = fields.Dict(keys=fields.String(validate=Known("product", ("crm", "bigin"))),
                           values=fields.List(fields.Nested(ModuleSchema)), load_default=dict)
     cosmos = fields.Nested(CosmosSchema, load_default=dict)
 
@@ -381,23 +382,28 @@ class _Builder:
     def __init__(self, products: Iterable[Product]) -> None:
         self.products = {p.name: p for p in products}
         self.problems: list[str] = []
-        self.org_ids: set[str] = set()
-        self.tokens: set[str] = set()
+        self.org_ids, self.tokens, self.client_ids = FirstDefined(), FirstDefined(), FirstDefined()
+        self.module_names = {name: FirstDefined() for name in self.products}
         self.modules: dict[str, list[Module]] = {name: [] for name in self.products}
         self.pending_clients: list[tuple[FixtureSource, str, str | None, str]] = []  # refresh tokens' clients to check
 
     def problem(self, file: FixtureSource, path: str, message: str) -> None:
         self.problems.append(f"{file}: {path}: {message}")
 
+    def unique(self, seen: FirstDefined, key: str | None, file: FixtureSource, path: str, what: str) -> bool:
+        """True if `key` is new to `seen`; else report the duplicate (`what`) with where the first one is."""
+        duplicate = seen.duplicate(key, f"{file}: {path}", what)
+        if duplicate:
+            self.problem(file, path, duplicate)
+        return not duplicate
+
     def add_modules(self, file: FixtureSource, declared: dict[str, list[dict]]) -> None:
         """Fixture modules: a redeclared built-in keeps its scope name; a new one is custom (`custom`)."""
         for product, modules in declared.items():
             for index, data in enumerate(modules if product in self.modules else ()):
-                if "api_name" not in data:
-                    continue
-                if data["api_name"].lower() in {m.api_name.lower() for m in self.modules[product]}:
-                    self.problem(file, f"modules.{product}.{index}.api_name",
-                                 f"module {data['api_name']} is declared twice")
+                if "api_name" not in data or not self.unique(
+                        self.module_names[product], data["api_name"].lower(), file,
+                        f"modules.{product}.{index}.api_name", f"{product} module {data['api_name']!r}"):
                     continue
                 builtin = self.products[product].module(data["api_name"])
                 scope = data.get("scope_name") or (builtin.scope_name if builtin else "custom")
@@ -409,17 +415,26 @@ class _Builder:
         extra = {m.api_name.lower(): m for m in self.modules[product]}
         return extra.get(api_name.lower()) or self.products[product].module(api_name)
 
+    def unknown_module(self, product: str, name: str) -> str:
+        """The message for a module no catalogue has: another name of one it has, a close spelling of one, or
+        else the product that has it."""
+        catalogue = self.products[product].with_modules(self.modules[product])
+        known = [m.api_name for m in catalogue.modules if m.api_supported]
+        renamed = catalogue.renamed(name)
+        elsewhere = [other for other in self.products if other != product and self.module(other, name)]
+        hint = f"did you mean {renamed.api_name!r}?" if renamed else did_you_mean(name, known) or (
+            f"that is a {elsewhere[0]} module" if elsewhere else "")
+        return unknown(f"{product} module", name, known, hint)
+
     def org(self, file: FixtureSource, index: int, data: dict) -> OrgFixture:
         # `data` may be only the valid part of a document with errors: every key is optional here.
         where = f"orgs.{index}"
         org_id = data.get("id")
-        if org_id is not None and org_id in self.org_ids:
-            self.problem(file, f"{where}.id", f"duplicate org id {org_id!r}")
-        self.org_ids.add(org_id)
+        self.unique(self.org_ids, org_id, file, f"{where}.id", f"org id {org_id!r}")
         users: dict[str, dict] = {}
+        user_ids = FirstDefined()
         for i, user in enumerate(data.get("users", [])):
-            if user.get("id") in users:
-                self.problem(file, f"{where}.users.{i}.id", f"duplicate user id {user['id']}")
+            self.unique(user_ids, user.get("id"), file, f"{where}.users.{i}.id", f"user id {user.get('id')}")
             users.setdefault(user.get("id", f"#{i}"), user)
         records: dict[str, tuple[RecordFixture, ...]] = {}
         for product in self.products:
@@ -451,9 +466,8 @@ class _Builder:
     def _tokens(self, file: FixtureSource, where: str, items: list[dict], users: dict[str, dict]) -> list[dict]:
         """Access or refresh tokens: unique across every file, and held by a user of the org."""
         for i, token in enumerate(items):
-            if token.get("token") in self.tokens:
-                self.problem(file, f"{where}.{i}.token", "duplicate token")
-            self.tokens.add(token.get("token"))
+            self.unique(self.tokens, token.get("token"), file, f"{where}.{i}.token",
+                        f"token {shown_token(token.get('token', ''))!r}")
             if "user" in token and token["user"] not in users:
                 self.problem(file, f"{where}.{i}.user", f"no user {token['user']} in this org")
         return items
@@ -472,16 +486,16 @@ class _Builder:
     def cosmos(self, declared: list[tuple[FixtureSource, dict]]) -> tuple[AccountFixture, ...]:
         """Cosmos DB accounts of every file; account names are unique across files."""
         accounts: list[AccountFixture] = []
-        names: set[str | None] = set()
+        names = FirstDefined()
         for file, section in declared:
-            accounts.extend(build_accounts(section, lambda where, message: self.problem(file, where, message),
+            accounts.extend(build_accounts(section, str(file),
+                                           lambda where, message: self.problem(file, where, message),
                                            lambda where, path: self.read(file, where, path), names))
         return tuple(accounts)
 
     def _records(self, file: FixtureSource, where: str, product: str, items: list[dict],
                  users: dict[str, dict]) -> tuple[RecordFixture, ...]:
-        record_ids: set[str] = set()
-        attachment_ids: set[str] = set()
+        record_ids, attachment_ids = FirstDefined(), FirstDefined()
         built = []
         for i, rec in enumerate(items):
             at = f"{where}.{i}"
@@ -489,23 +503,18 @@ class _Builder:
                 continue
             module = self.module(product, rec["module"])
             if module is None:
-                self.problem(file, f"{at}.module", f"unknown {product} module {rec['module']!r}")
+                self.problem(file, f"{at}.module", self.unknown_module(product, rec["module"]))
             elif not module.api_supported:
                 self.problem(file, f"{at}.module", f"{product} module {module.api_name} is not supported in the API")
             elif rec.get("attachments") and not module.attachments:
                 self.problem(file, f"{at}.attachments", f"{product} module {module.api_name} has no attachments")
-            if rec.get("id") in record_ids:
-                self.problem(file, f"{at}.id", f"duplicate record id {rec['id']}")
-            if "id" in rec:
-                record_ids.add(rec["id"])
+            self.unique(record_ids, rec.get("id"), file, f"{at}.id", f"record id {rec.get('id')}")
             owner = self._owner(file, f"{at}.owner", rec.get("owner"), users)
             created = rec.get("created_time", EPOCH)
             attachments = []
             for j, att in enumerate(rec.get("attachments", [])):
-                if att.get("id") in attachment_ids:
-                    self.problem(file, f"{at}.attachments.{j}.id", f"duplicate attachment id {att['id']}")
-                if "id" in att:
-                    attachment_ids.add(att["id"])
+                self.unique(attachment_ids, att.get("id"), file, f"{at}.attachments.{j}.id",
+                            f"attachment id {att.get('id')}")
                 attachments.append(self._attachment(file, f"{at}.attachments.{j}", att, owner, users))
             built.append(RecordFixture(
                 module=module.api_name if module else rec["module"], id=rec.get("id", ""), name=rec.get("name", ""),
@@ -546,8 +555,7 @@ class _Builder:
         built, seen = [], {}
         for file, index, client in declared:
             where = f"clients.{index}"
-            if client.get("id") in seen:
-                self.problem(file, f"{where}.id", f"duplicate client id {client['id']!r}")
+            self.unique(self.client_ids, client.get("id"), file, f"{where}.id", f"client id {client.get('id')!r}")
             dc = client.get("dc", "us")
             org = next((o for o in orgs if o.id == client["org"]), None) if "org" in client \
                 else next((o for o in orgs if o.dc == dc), None)

@@ -109,7 +109,8 @@ def test_bad_fixtures_change_nothing(client: FlaskClient) -> None:
     body = big + filler + "bogus_top_level_key: 1\n"
     response = client.put("/__admin/fixtures", data=body, content_type="application/yaml")
     assert (response.status_code, response.json["error"]) == (400, "invalid_fixtures")
-    assert response.json["details"] == ["request body: bogus_top_level_key: Unknown field."]
+    assert response.json["details"] == ["request body: bogus_top_level_key: unknown field 'bogus_top_level_key' "
+                                        "(fields: clients, cosmos, modules, orgs)"]
     for bad, problem in (("orgs: [\n", "not valid YAML"),
                          ("orgs: [{id: a, users: [{id: '1', name: A, email: a@b.example}], crm: {records: "
                           "[{module: Leads, id: '2', attachments: [{id: '3', path: /etc/passwd}]}]}}]",

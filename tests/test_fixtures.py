@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 import pytest
 import yaml
@@ -10,8 +11,11 @@ import yaml
 from mockzoho.app import PRODUCTS, create_app
 from mockzoho.cli import main
 from mockzoho.config import bundled_fixtures
+from mockzoho.cosmos.rids import child_rid
 from mockzoho.fixtures import FixtureError, load_fixtures
+from mockzoho.zoho.product import Module, Product
 
+from conftest import REPO
 from test_attachments import BAD_LINKS
 
 BROKEN = """\
@@ -59,12 +63,12 @@ modules:
 
 EXPECTED = [
     "orgs.0.id: must be 1 to 64 letters, digits, '_', '.' or '-'",
-    "orgs.0.dc: Must be one of: au, ca, cn, eu, in, jp, sa, us.",
+    "orgs.0.dc: unknown data centre 'mars' (data centres: au, ca, cn, eu, in, jp, sa, us)",
     "orgs.0.time_zone: unknown time zone 'Nowhere/City'",
     "orgs.0.users.0.id: must be a numeric id of at most 19 digits",
     "orgs.0.users.0.email: Not a valid email address.",
-    "orgs.0.users.1.permissions.0: Must be one of: attachments.create, attachments.delete, "
-    "attachments.read, records.delete.",
+    "orgs.0.users.1.permissions.0: unknown permission 'fly' (permissions: attachments.create, attachments.delete, "
+    "attachments.read, records.delete)",
     "orgs.0.tokens.0.scopes: must be a non-empty comma-separated string or list of scopes",
     "orgs.0.tokens.0.user: no user 99 in this org",
     "orgs.0.crm.records.0.module: unknown crm module 'Leadz'",
@@ -89,7 +93,7 @@ EXPECTED = [
     "orgs.1.crm.records.2.attachments.1.size: Must be greater than or equal to 0 and less than or equal to",
     "orgs.1.crm.records.0.attachments.0.path: cannot read",
     "modules.crm.0.api_name: must be a letter, then up to 63 letters, digits or '_'",
-    "modules.mail.key: Must be one of: crm, bigin.",
+    "modules.mail.key: unknown product 'mail' (products: bigin, crm)",
 ]
 
 
@@ -154,7 +158,8 @@ orgs:
     (tmp_path / "notes.txt").write_text("not a fixture")
     with pytest.raises(FixtureError) as caught:
         load_fixtures(tmp_path, PRODUCTS)
-    assert caught.value.problems == [f"{tmp_path / 'b.yml'}: orgs.0.tokens.0.token: duplicate token"]
+    assert caught.value.problems == [f"{tmp_path / 'b.yml'}: orgs.0.tokens.0.token: duplicate token 'shared' "
+                                     f"(first defined at {tmp_path / 'a.yaml'}: orgs.0.tokens.0.token)"]
 
 
 def test_cosmos_names_are_unique_within_and_across_files(tmp_path: Path) -> None:
@@ -174,11 +179,13 @@ cosmos:
     with pytest.raises(FixtureError) as caught:
         load_fixtures(tmp_path, PRODUCTS)
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    documents = "cosmos.accounts.0.databases.0.collections.0.documents"
     assert caught.value.problems == [
-        f"{a}: cosmos.accounts.0.databases.0.collections.0.documents.1.id: duplicate id 'd'",
-        f"{a}: cosmos.accounts.0.databases.1.id: duplicate id 'db'",
-        f"{a}: cosmos.accounts.1.name: duplicate account 'one'",
-        f"{b}: cosmos.accounts.1.name: duplicate account 'one'",
+        f"{a}: {documents}.1.id: duplicate id 'd' (first defined at {a}: {documents}.0.id)",
+        f"{a}: cosmos.accounts.0.databases.1.id: duplicate id 'db' "
+        f"(first defined at {a}: cosmos.accounts.0.databases.0.id)",
+        f"{a}: cosmos.accounts.1.name: duplicate account 'one' (first defined at {a}: cosmos.accounts.0.name)",
+        f"{b}: cosmos.accounts.1.name: duplicate account 'one' (first defined at {a}: cosmos.accounts.0.name)",
     ]
 
 
@@ -252,3 +259,175 @@ def test_fixture_links_follow_the_upload_rule(tmp_path: Path, url: str) -> None:
         load_fixtures(path, PRODUCTS)
     assert caught.value.problems == [f"{path}: orgs.0.crm.records.0.attachments.0.link_url: must be an http or "
                                      "https URL of at most 2048 characters"]
+
+
+def check_fixtures_output(path: Path, capsys: pytest.CaptureFixture) -> list[str]:
+    """What `mockzoho check-fixtures` prints for `path`, which must have problems."""
+    assert main(["check-fixtures", str(path)]) == 1
+    return capsys.readouterr().out.splitlines()
+
+
+def test_unknown_names_say_what_was_probably_meant_and_list_the_known_ones(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "names.yaml"
+    path.write_text("""
+orgz: []
+modules: {crn: []}
+orgs:
+  - id: one
+    dc: US
+    time_zone: europe/pariss
+    users: [{id: "1", name: A, email: a@x.example, permissions: [attachment.read]}]
+    crm: {records: [{module: Leads, id: "1", atachments: []}]}
+""")
+    problems = [
+        "orgs.0.dc: unknown data centre 'US': did you mean 'us'? (data centres: au, ca, cn, eu, in, jp, sa, us)",
+        "orgs.0.users.0.permissions.0: unknown permission 'attachment.read': did you mean 'attachments.read'? "
+        "(permissions: attachments.create, attachments.delete, attachments.read, records.delete)",
+        "orgs.0.crm.records.0.atachments: unknown field 'atachments': did you mean 'attachments'? "
+        "(fields: attachments, created_time, id, modified_time, module, name, owner)",
+        "orgs.0.time_zone: unknown time zone 'europe/pariss': did you mean 'Europe/Paris'?",
+        "modules.crn.key: unknown product 'crn': did you mean 'crm'? (products: bigin, crm)",
+        "orgz: unknown field 'orgz': did you mean 'orgs'? (fields: clients, cosmos, modules, orgs)",
+    ]
+    expected = [f"{path}: {problem}" for problem in problems]
+    assert check_fixtures_output(path, capsys) == [*expected, f"{len(expected)} problem(s) found"]
+
+
+BIGIN_MODULES = "(bigin modules: Accounts, Calls, Contacts, Events, Notes, Pipelines, Products, Tasks, Vehicles)"
+CRM_MODULES = ("(crm modules: Accounts, Appointments__s, Appointments_Rescheduled_History__s, Calls, Campaigns, Cases, "
+               "Contacts, Deals, Events, Invoices, Leads, Notes, Price_Books, Products, Purchase_Orders, Quotes, "
+               "Sales_Orders, Services__s, Solutions, Tasks, Vendors, Visits)")
+
+
+def test_an_unknown_module_says_which_was_probably_meant_and_lists_the_product_s(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "modules.yaml"
+    path.write_text("""
+modules:
+  bigin: [{api_name: Vehicles}]
+orgs:
+  - id: one
+    users: [{id: "1", name: A, email: a@x.example}]
+    bigin:
+      records:
+        - {module: Leads, id: "1"}
+        - {module: Deals, id: "2"}
+        - {module: companies, id: "3"}
+        - {module: Contatcs, id: "4"}
+        - {module: Vehicle, id: "5"}
+    crm:
+      records:
+        - {module: Meetings, id: "1"}
+        - {module: Potentials, id: "2"}
+        - {module: Zzz, id: "3"}
+""")
+    problems = [
+        f"orgs.0.crm.records.0.module: unknown crm module 'Meetings': did you mean 'Events'? {CRM_MODULES}",
+        f"orgs.0.crm.records.1.module: unknown crm module 'Potentials': did you mean 'Deals'? {CRM_MODULES}",
+        f"orgs.0.crm.records.2.module: unknown crm module 'Zzz' {CRM_MODULES}",
+        f"orgs.0.bigin.records.0.module: unknown bigin module 'Leads': that is a crm module {BIGIN_MODULES}",
+        f"orgs.0.bigin.records.1.module: unknown bigin module 'Deals': did you mean 'Pipelines'? {BIGIN_MODULES}",
+        f"orgs.0.bigin.records.2.module: unknown bigin module 'companies': did you mean 'Accounts'? {BIGIN_MODULES}",
+        f"orgs.0.bigin.records.3.module: unknown bigin module 'Contatcs': did you mean 'Contacts'? {BIGIN_MODULES}",
+        f"orgs.0.bigin.records.4.module: unknown bigin module 'Vehicle': did you mean 'Vehicles'? {BIGIN_MODULES}",
+    ]
+    expected = [f"{path}: {problem}" for problem in problems]
+    assert check_fixtures_output(path, capsys) == [*expected, f"{len(expected)} problem(s) found"]
+
+
+def test_duplicates_name_where_the_first_is_defined_in_any_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("""
+modules: {crm: [{api_name: Vehicles}]}
+clients: [{id: app, secret: s, redirect_uris: ["http://localhost:*"]}]
+orgs:
+  - id: one
+    users: [{id: "1", name: A, email: a@x.example}, {id: "1", name: B, email: b@x.example}]
+    tokens: [{token: shared, user: "1", scopes: ZohoCRM.modules.ALL}]
+    crm:
+      records:
+        - {module: Leads, id: "7", attachments: [{id: "8", file_name: a.txt}]}
+        - {module: Leads, id: "7", attachments: [{id: "8", file_name: b.txt}]}
+""")
+    b.write_text("""
+modules: {crm: [{api_name: vehicles}]}
+clients: [{id: app, secret: s, redirect_uris: ["http://localhost:*"]}]
+orgs:
+  - id: one
+    users: [{id: "1", name: A, email: a@x.example}]
+    refresh_tokens: [{token: shared, client: app, user: "1", scopes: ZohoCRM.modules.ALL}]
+""")
+    expected = [
+        f"{b}: modules.crm.0.api_name: duplicate crm module 'vehicles' (first defined at {a}: modules.crm.0.api_name)",
+        f"{a}: orgs.0.users.1.id: duplicate user id 1 (first defined at {a}: orgs.0.users.0.id)",
+        f"{a}: orgs.0.crm.records.1.id: duplicate record id 7 (first defined at {a}: orgs.0.crm.records.0.id)",
+        f"{a}: orgs.0.crm.records.1.attachments.0.id: duplicate attachment id 8 "
+        f"(first defined at {a}: orgs.0.crm.records.0.attachments.0.id)",
+        f"{b}: orgs.0.id: duplicate org id 'one' (first defined at {a}: orgs.0.id)",
+        f"{b}: orgs.0.refresh_tokens.0.token: duplicate token 'shared' (first defined at {a}: orgs.0.tokens.0.token)",
+        f"{b}: clients.0.id: duplicate client id 'app' (first defined at {a}: clients.0.id)",
+    ]
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(tmp_path, PRODUCTS)
+    assert caught.value.problems == expected
+    assert check_fixtures_output(tmp_path, capsys) == [*expected, f"{len(expected)} problem(s) found"]
+
+
+def test_a_long_duplicate_token_is_named_by_its_ends(tmp_path: Path) -> None:
+    token = "1000." + "a" * 30 + "." + "b" * 20 + "end"
+    path = tmp_path / "f.yaml"
+    path.write_text(yaml.safe_dump({"orgs": [
+        {"id": org, "users": [{"id": "1", "name": "A", "email": "a@x.example"}],
+         "tokens": [{"token": token, "user": "1", "scopes": "ZohoCRM.modules.ALL"}]} for org in ("a", "b")]}))
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(path, PRODUCTS)
+    assert caught.value.problems == [f"{path}: orgs.1.tokens.0.token: duplicate token '1000.aaaaaaaaaaaaaaa..."
+                                     f"bbbbbbbbbend' (first defined at {path}: orgs.0.tokens.0.token)"]
+
+
+def test_missing_ids_are_reported_as_missing_not_as_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("""
+clients: [{secret: s, redirect_uris: ["http://x"]}, {secret: s, redirect_uris: ["http://x"]}]
+orgs: [{id: a, users: [{id: "1", name: A, email: a@x.example}], tokens: [{user: "1", scopes: x}, {user: "1", scopes: x}]}]
+""")
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(path, PRODUCTS)
+    assert caught.value.problems == [f"{path}: {where}: Missing data for required field." for where in (
+        "orgs.0.tokens.0.token", "orgs.0.tokens.1.token", "clients.0.id", "clients.1.id")]
+
+
+def test_a_duplicate_rid_names_the_first_one_or_the_item_its_rid_was_made_up_for(tmp_path: Path) -> None:
+    made_up, given = child_rid("", "dbs", 1), child_rid("", "dbs", 9)
+    path = tmp_path / "rids.yaml"
+    path.write_text(yaml.safe_dump({"cosmos": {"accounts": [{"name": "acc", "databases": [
+        {"id": "a"}, {"id": "b", "rid": made_up}, {"id": "c", "rid": given}, {"id": "d", "rid": given}]}]}}))
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(path, PRODUCTS)
+    databases = f"{path}: cosmos.accounts.0.databases"
+    assert caught.value.problems == [
+        f"{databases}.1.rid: duplicate rid {made_up!r} (first defined at {databases}.0)",
+        f"{databases}.3.rid: duplicate rid {given!r} (first defined at {databases}.2.rid)",
+    ]
+
+
+def module_table(products: Iterable[Product]) -> str:
+    """The table of built-in modules in docs/fixtures.md, made from the catalogue."""
+    def names(modules: Iterable[Module]) -> str:
+        return ", ".join(sorted((m.api_name for m in modules), key=str.lower))
+
+    rows = ["| product | versions | with attachments | records only | not supported in the API | other names |",
+            "|---|---|---|---|---|---|"]
+    for p in products:
+        groups = ([m for m in p.modules if m.attachments],
+                  [m for m in p.modules if m.api_supported and not m.attachments],
+                  [m for m in p.modules if not m.api_supported])
+        other = ", ".join(f"{name} → {api_name}" for name, api_name in sorted(p.other_module_names.items()))
+        rows.append(f"| `{p.name}` | {', '.join(p.versions)} | {' | '.join(names(g) for g in groups)} | {other} |")
+    return "\n".join(rows) + "\n"
+
+
+def test_the_docs_table_of_modules_is_the_catalogue() -> None:
+    table = module_table(PRODUCTS)
+    assert table in (REPO / "docs" / "fixtures.md").read_text(), f"docs/fixtures.md should have this table:\n{table}"

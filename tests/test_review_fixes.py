@@ -92,7 +92,9 @@ orgs: [{id: a, users: [{id: "1", name: A, email: a@b.example}]}]
     assert main(["check-fixtures", str(tmp_path / "f.yaml")]) == 1
     client = create_app({"state": tmp_path / "s.db"}).test_client()
     response = client.put("/__admin/fixtures", data=(tmp_path / "f.yaml").read_text())
-    assert response.status_code == 400 and "declared twice" in response.json["details"][0]
+    assert response.status_code == 400 and response.json["details"] == [
+        "request body: modules.crm.1.api_name: duplicate crm module 'foo' "
+        "(first defined at request body: modules.crm.0.api_name)"]
 
 
 @pytest.mark.parametrize("headers", [{"X-Bad": "a\r\nb"}, {"Content-Length": "1"}, {"Bad Name": "x"}])

@@ -6,10 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import ValidationError, fields, validate, validates
 
+from ..fixture_messages import FirstDefined, FixtureSchema
 from . import rids
 from .limits import MAX_DOCUMENT_BYTES, document_bytes
 
@@ -26,7 +27,7 @@ def _key(value: str) -> None:
         raise ValidationError("must be a base64 master key") from exc
 
 
-class AttachmentSchema(Schema):
+class AttachmentSchema(FixtureSchema):
     id = fields.String(required=True, validate=ID)
     rid = fields.String()
     contentType = fields.String(load_default="application/octet-stream")  # noqa: N815 - the API's name
@@ -37,27 +38,27 @@ class AttachmentSchema(Schema):
     properties = fields.Dict(keys=fields.String(), load_default=dict)
 
 
-class DocumentSchema(Schema):
+class DocumentSchema(FixtureSchema):
     id = fields.String(required=True, validate=ID)
     rid = fields.String()
     properties = fields.Dict(keys=fields.String(), load_default=dict)
     attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list)
 
 
-class CollectionSchema(Schema):
+class CollectionSchema(FixtureSchema):
     id = fields.String(required=True, validate=ID)
     rid = fields.String()
     partition_key = fields.String(load_default=None)
     documents = fields.List(fields.Nested(DocumentSchema), load_default=list)
 
 
-class DatabaseSchema(Schema):
+class DatabaseSchema(FixtureSchema):
     id = fields.String(required=True, validate=ID)
     rid = fields.String()
     collections = fields.List(fields.Nested(CollectionSchema), load_default=list)
 
 
-class AccountSchema(Schema):
+class AccountSchema(FixtureSchema):
     name = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9-]{3,44}$", error=(
         "must be 3 to 44 lower-case letters, digits or '-'")))
     primary_key = fields.String(load_default=EMULATOR_KEY)
@@ -78,7 +79,7 @@ class AccountSchema(Schema):
             _key(value)
 
 
-class CosmosSchema(Schema):
+class CosmosSchema(FixtureSchema):
     accounts = fields.List(fields.Nested(AccountSchema), load_default=list)
 
 
@@ -105,19 +106,22 @@ class AccountFixture:
     resources: tuple[ResourceFixture, ...]
 
 
-def build_accounts(data: dict, problem: Callable[[str, str], None], read: Callable[[str, str], bytes | None],
-                   names: set[str | None]) -> tuple[AccountFixture, ...]:
-    """Accounts from the validated section; `problem(path, message)` reports, `read(path, file)` loads a path,
-    and `names` holds the account names taken so far (in earlier files too)."""
+def build_accounts(data: dict, file: str, problem: Callable[[str, str], None],
+                   read: Callable[[str, str], bytes | None], names: FirstDefined) -> tuple[AccountFixture, ...]:
+    """Accounts from the validated section of `file`; `problem(path, message)` reports, `read(path, file)` loads
+    a path, and `names` holds the account names taken so far (in earlier files too)."""
     accounts = []
+
+    def unique(seen: FirstDefined, key: Hashable | None, at: str, what: str) -> None:
+        duplicate = seen.duplicate(key, f"{file}: {at}", what)
+        if duplicate:
+            problem(at, duplicate)
+
     for a, account in enumerate(data.get("accounts", [])):
         where = f"cosmos.accounts.{a}"
-        if account.get("name") in names:
-            problem(f"{where}.name", f"duplicate account {account['name']!r}")
-        names.add(account.get("name"))
+        unique(names, account.get("name"), f"{where}.name", f"account {account.get('name')!r}")
         resources: list[ResourceFixture] = []
-        taken: set[str] = set()
-        ids: set[tuple[str, str, str]] = set()  # (kind, parent, id)
+        taken, ids = FirstDefined(), FirstDefined()  # rids; (kind, parent, id)
 
         def add(kind: str, parent: str, index: int, item: dict, at: str) -> str:
             rid = item.get("rid") or rids.child_rid(parent, kind, index + 1)
@@ -125,12 +129,12 @@ def build_accounts(data: dict, problem: Callable[[str, str], None], read: Callab
             size = rids.rid_size(kind)
             if raw is None or len(raw) != size or not raw.startswith(rids.decode(parent) or b""):
                 problem(f"{at}.rid", f"must be the base64 of {size} bytes starting with the parent's rid")
-            elif rid in taken or not rids.url_safe(rid):
-                problem(f"{at}.rid", "duplicate rid" if rid in taken else "must not contain '/'")
-            taken.add(rid)
-            if (kind, parent, item.get("id")) in ids:
-                problem(f"{at}.id", f"duplicate id {item['id']!r}")
-            ids.add((kind, parent, item.get("id", "")))
+            elif not rids.url_safe(rid):
+                problem(f"{at}.rid", "must not contain '/'")
+            else:  # a rid made up from the parent's has no `rid` key to point at: the item it names stands for it
+                unique(taken, rid, f"{at}.rid" if item.get("rid") else at, f"rid {rid!r}")
+            unique(ids, (kind, parent, item.get("id")) if "id" in item else None, f"{at}.id",
+                   f"id {item.get('id')!r}")
             content, properties = None, dict(item.get("properties", {}))
             if kind == "colls" and item.get("partition_key"):
                 properties["partitionKey"] = {"paths": [item["partition_key"]], "kind": "Hash"}

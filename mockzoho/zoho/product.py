@@ -54,6 +54,9 @@ class Product:
     multi_status_versions: frozenset[str] = frozenset()
     fields_required_versions: frozenset[str] = frozenset()  # GET Attachments needs `fields`
     page_token_versions: frozenset[str] = frozenset()
+    # Names Zoho gives a module that are not its API name (an older version's, another product's), name ->
+    # API name: what a fixture using one is told it probably meant.
+    other_names: Mapping[str, str] = field(default_factory=dict, compare=False)
     _by_name: dict[str, Module] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +65,17 @@ class Product:
     def module(self, name: str) -> Module | None:
         """The module with this API name (case-insensitive), or None."""
         return self._by_name.get(name.lower())
+
+    @property
+    def other_module_names(self) -> dict[str, str]:
+        """Every other name of a module -> its API name: its `GET /settings/modules` name (CRM's Meetings are its
+        Events) and `other_names`."""
+        return {**{m.module_name: m.api_name for m in self.modules if m.module_name}, **self.other_names}
+
+    def renamed(self, name: str) -> Module | None:
+        """The module another name of it (in any case) stands for, or None."""
+        by_lower = {other.lower(): api_name for other, api_name in self.other_module_names.items()}
+        return self.module(by_lower[name.lower()]) if name.lower() in by_lower else None
 
     def with_modules(self, extra: Iterable[Module]) -> Product:
         """This product with fixture-declared modules added (replacing same-named ones)."""
