@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
+import urllib.parse
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from importlib import resources
@@ -12,10 +14,27 @@ from typing import Any, Mapping
 
 from .zoho.datacentres import DATA_CENTRES
 
+# Where the control commands (and the pytest plugin's --mockzoho-url) find a running server.
+URL_VARIABLE = "MOCKZOHO_URL"
+DEFAULT_URL = "http://127.0.0.1:8000"
+TEN_YEARS = 10 * 365 * 86400  # the longest token lifetime: the control API's cap, and far from SQLite's integers
+
 
 def bundled_fixtures() -> Path:
     """The fixtures folder shipped inside the package (the repository's `fixtures/`)."""
     return Path(str(resources.files("mockzoho.bundled")))
+
+
+def variable(name: str) -> str:
+    """The environment variable of a setting."""
+    return f"MOCKZOHO_{name.upper()}"
+
+
+class SettingError(ValueError):
+    """A setting that cannot be used, named as it was given: `MOCKZOHO_<NAME>`, or `setting <name>`."""
+
+    def __init__(self, where: str, value: object, need: str) -> None:
+        super().__init__(f"{where}={value!r}: {need}")
 
 
 @dataclass(frozen=True)
@@ -41,22 +60,33 @@ class Settings:
         if isinstance(overrides, Settings):
             return overrides
         environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
         names = {f.name for f in dataclasses.fields(cls)}
-        for name in names:
-            env_value = environ.get(f"MOCKZOHO_{name.upper()}")
-            if env_value:
-                values[name] = env_value
         unknown = set(overrides or {}) - names
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
-        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-        for name, value in values.items():
+        given = {name: (variable(name), environ[variable(name)]) for name in names if environ.get(variable(name))}
+        given.update({name: (f"setting {name}", value) for name, value in (overrides or {}).items()
+                      if value is not None})
+        values: dict[str, Any] = {}
+        for name, (where, value) in given.items():
             try:
                 values[name] = _CONVERTERS[name](value)
             except ValueError as exc:
-                raise ValueError(f"setting {name}: {value!r} is not valid ({exc})") from exc
+                raise SettingError(where, value, str(exc)) from None
         return cls(**values)
+
+
+def stray_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each MOCKZOHO_* variable mockzoho does not read: a typo would otherwise go unseen."""
+    known = {variable(f.name) for f in dataclasses.fields(Settings)} | {URL_VARIABLE}
+    prefix = len("MOCKZOHO_")
+    warnings = []
+    for name in sorted(n for n in environ if n.upper().startswith("MOCKZOHO_") and n not in known):
+        # Compared without the prefix they all share, which would make any two names look alike.
+        guess = difflib.get_close_matches(name.upper()[prefix:], sorted(k[prefix:] for k in known), n=1)
+        hint = f" (did you mean MOCKZOHO_{guess[0]}?)" if guess else ""
+        warnings.append(f"{name} is not a mockzoho variable: ignored{hint}")
+    return warnings
 
 
 def instant(value: str) -> float:
@@ -68,7 +98,10 @@ def instant(value: str) -> float:
 def _clock(value: object) -> str:
     text = str(value)
     if text:
-        instant(text)  # refuse a bad time now, not at the first request
+        try:
+            instant(text)  # refuse a bad time now, not at the first request
+        except ValueError:
+            raise ValueError("an ISO 8601 date-time is needed, e.g. 2027-01-01T00:00:00Z") from None
     return text
 
 
@@ -87,10 +120,30 @@ def _boolean(value: object) -> bool:
     return text in ("true", "1", "yes", "on")
 
 
-def _whole_number(value: object) -> int:
-    if isinstance(value, bool) or int(value) < 0:  # type: ignore[call-overload]
-        raise ValueError("a whole number of at least 0 is needed")
-    return int(value)  # type: ignore[call-overload]
+def _whole_number(value: object, most: int | None = None) -> int:
+    need = f"a whole number {'of at least 0' if most is None else f'from 0 to {most}'} is needed"
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise ValueError(need) from None
+    if isinstance(value, bool) or number < 0 or (most is not None and number > most):
+        raise ValueError(need)
+    return number
+
+
+def http_url(value: object) -> str:
+    """An http:// or https:// URL with a host, without a trailing slash; or ''."""
+    text = str(value).rstrip("/")
+    if text and not _reachable(urllib.parse.urlsplit(text)):
+        raise ValueError(f"an http:// or https:// URL is needed, e.g. {DEFAULT_URL}")
+    return text
+
+
+def _reachable(parts: urllib.parse.SplitResult) -> bool:
+    try:
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+    except ValueError:  # .port: out of range, or not a number
+        return False
 
 
 _CONVERTERS = {
@@ -99,8 +152,8 @@ _CONVERTERS = {
     "default_dc": lambda v: _one_of(str(v).lower(), DATA_CENTRES),
     "max_upload_bytes": _whole_number,
     "id_seed": _whole_number,
-    "token_lifetime": _whole_number,
-    "public_url": lambda v: str(v).rstrip("/"),
+    "token_lifetime": lambda v: _whole_number(v, TEN_YEARS),
+    "public_url": http_url,
     "clock": _clock,
     "admin_token": str,
     "journal_cap": _whole_number,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from mockzoho.config import Settings, bundled_fixtures
+from mockzoho.config import SettingError, Settings, bundled_fixtures, stray_variables
 
 
 def test_defaults() -> None:
@@ -33,11 +33,42 @@ def test_unknown_settings_are_refused() -> None:
         Settings.load({"colour": "blue"}, environ={})
 
 
-@pytest.mark.parametrize("setting,value", [("default_dc", "mars"), ("max_upload_bytes", "-1"),
-                                           ("id_seed", "many"), ("clock", "yesterday")])
-def test_bad_values_are_refused(setting: str, value: str) -> None:
-    with pytest.raises(ValueError, match=f"setting {setting}"):
-        Settings.load(environ={f"MOCKZOHO_{setting.upper()}": value})
+@pytest.mark.parametrize("variable,value,need", [
+    ("MOCKZOHO_DEFAULT_DC", "mars", "one of au, ca, cn, eu, in, jp, sa, us is needed"),
+    ("MOCKZOHO_MAX_UPLOAD_BYTES", "lots", "a whole number of at least 0 is needed"),
+    ("MOCKZOHO_MAX_UPLOAD_BYTES", "-1", "a whole number of at least 0 is needed"),
+    ("MOCKZOHO_ID_SEED", "1.5", "a whole number of at least 0 is needed"),
+    ("MOCKZOHO_TOKEN_LIFETIME", "315360001", "a whole number from 0 to 315360000 is needed"),
+    ("MOCKZOHO_CLOCK", "yesterday", "an ISO 8601 date-time is needed, e.g. 2027-01-01T00:00:00Z"),
+    ("MOCKZOHO_PUBLIC_URL", "mock.example", "an http:// or https:// URL is needed, e.g. http://127.0.0.1:8000"),
+    ("MOCKZOHO_PUBLIC_URL", "http://mock:99999", "an http:// or https:// URL is needed, e.g. http://127.0.0.1:8000"),
+    ("MOCKZOHO_JOURNAL_CAP", "ten", "a whole number of at least 0 is needed"),
+    ("MOCKZOHO_COSMOS_VERIFY", "maybe", "true or false is needed"),
+])
+def test_bad_values_are_refused_naming_the_variable(variable: str, value: str, need: str) -> None:
+    with pytest.raises(SettingError) as refused:
+        Settings.load(environ={variable: value})
+    assert str(refused.value) == f"{variable}={value!r}: {need}"
+
+
+def test_a_bad_override_is_named_as_a_setting() -> None:
+    with pytest.raises(SettingError, match="^setting id_seed='x': a whole number of at least 0 is needed$"):
+        Settings.load({"id_seed": "x"}, environ={"MOCKZOHO_ID_SEED": "1"})
+
+
+def test_the_largest_values_that_fit_are_taken() -> None:
+    settings = Settings.load(environ={"MOCKZOHO_TOKEN_LIFETIME": "315360000", "MOCKZOHO_PUBLIC_URL": "https://m:8/"})
+    assert (settings.token_lifetime, settings.public_url) == (315360000, "https://m:8")
+
+
+def test_stray_variables_are_named_with_a_guess() -> None:
+    environ = {"MOCKZOHO_ADMINTOKEN": "t", "mockzoho_state": "s", "MOCKZOHO_PORT": "1", "MOCKZOHO_URL": "u",
+               "MOCKZOHO_STATE": "s", "HOME": "/"}
+    assert stray_variables(environ) == [
+        "MOCKZOHO_ADMINTOKEN is not a mockzoho variable: ignored (did you mean MOCKZOHO_ADMIN_TOKEN?)",
+        "MOCKZOHO_PORT is not a mockzoho variable: ignored",
+        "mockzoho_state is not a mockzoho variable: ignored (did you mean MOCKZOHO_STATE?)",
+    ]
 
 
 # A value for every setting that changes what the apps do, and a server URL nobody answers at.
