@@ -9,17 +9,25 @@ import sqlite3
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 from . import __version__
-from .config import Settings
-from .exposure import refusal
+from .config import DEFAULT_URL, URL_VARIABLE, SettingError, Settings, stray_variables
+from .exposure import refusal, shown
 from .store import StateError, Store, remove_state
+
+
+MAX_WORKERS = 64  # each is a process holding the whole app, all on one SQLite file: past this, only contention
+WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # a server on every interface, seen from here
 
 
 def serve(args: argparse.Namespace) -> int:
     """Seed the state once, then run gunicorn with the requested workers."""
-    settings = Settings.load({"state": args.state, "fixtures": args.fixtures, "admin_token": args.admin_token})
+    try:
+        settings = Settings.load({"state": args.state, "fixtures": args.fixtures, "admin_token": args.admin_token})
+    except SettingError as exc:  # from the environment: the flags' values are all usable
+        print(f"mockzoho: {exc}", file=sys.stderr)
+        return 2
     problem = host_problem(args.host, args.port, settings.admin_token)
     if problem:
         print(problem, file=sys.stderr)
@@ -48,9 +56,9 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     # SQLite handles must not cross a fork: each worker opens its own.
     app.extensions["mockzoho"]["store"].close()
-    print(f"mockzoho: http://{args.host}:{args.port}  state={settings.state}  fixtures={settings.fixtures}",
-          file=sys.stderr, flush=True)
-    Server(app, {"bind": f"{args.host}:{args.port}", "workers": args.workers}).run()
+    server = Server(app, {"bind": shown((args.host, args.port)), "workers": args.workers})
+    announce_when_ready(server, args.host, settings)
+    server.run()
     return 0
 
 
@@ -62,6 +70,29 @@ def host_problem(host: str, port: int, admin_token: str) -> str | None:
     except (socket.gaierror, UnicodeError) as exc:
         return f"mockzoho: --host {host!r} is not an address this machine can listen on ({exc})"
     return refusal(addresses, admin_token)
+
+
+def announce_when_ready(server: Any, host: str, settings: Settings) -> None:
+    """Have the server say where it listens once bound, after its own when_ready has judged the sockets (it
+    stops a server whose control API anyone could reach, and must not be replaced)."""
+    judge = server.cfg.when_ready
+
+    def when_ready(arbiter: Any) -> None:
+        judge(arbiter)
+        announce(host, arbiter.LISTENERS[0].getsockname()[1], settings)
+    server.cfg.set("when_ready", when_ready)
+
+
+def announce(host: str, port: int, settings: Settings) -> None:
+    """Say where the server listens, on the port it got (--port 0 takes any), and what to export when the
+    control commands would look for it elsewhere."""
+    print(f"mockzoho: http://{shown((host, port))}  state={settings.state}  fixtures={settings.fixtures}",
+          file=sys.stderr)
+    url = f"http://{shown((WILDCARDS.get(host, host), port))}"
+    if url != (os.environ.get(URL_VARIABLE) or DEFAULT_URL).rstrip("/"):
+        print(f"mockzoho: for `mockzoho reset`, `requests`, `fault` and `token`: export {URL_VARIABLE}={url}",
+              file=sys.stderr)
+    sys.stderr.flush()
 
 
 STATE_PROBLEMS = (StateError, OSError, sqlite3.Error)
@@ -140,24 +171,62 @@ def control(name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
-def parser() -> argparse.ArgumentParser:
+class Parser(argparse.ArgumentParser):
+    """argparse, refusing a command line in one line that names what is wrong; the usage is one --help away."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def within(low: float, high: float, number: Callable[[str], float] = int) -> Callable[[str], Any]:
+    """An argparse type: a number (whole, unless `number` is float) from `low` to `high`."""
+    kind = "a whole number" if number is int else "a number"
+
+    def parse(text: str) -> Any:
+        try:
+            value = number(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:  # NaN is not within anything either
+            raise argparse.ArgumentTypeError(f"{kind} from {low} to {high} is needed, not {text!r}")
+        return value
+    return parse
+
+
+def parser() -> Parser:
     """The command-line grammar."""
-    root = argparse.ArgumentParser(prog="mockzoho", description=__doc__)
+    root = Parser(prog="mockzoho", description=__doc__)
     root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("serve", help="serve the mock under gunicorn")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8000)
-    run.add_argument("--workers", type=int, default=2)
-    run.add_argument("--state", help="SQLite state file (default: $MOCKZOHO_STATE or ./.mockzoho/state.db)")
-    run.add_argument("--fixtures", help="fixtures file or folder (default: $MOCKZOHO_FIXTURES or the bundled ones)")
-    run.add_argument("--fresh", action="store_true", help="discard the state and start from the fixtures again")
-    run.add_argument("--admin-token", help="protect the control API (needed on a non-loopback host)")
-    run.set_defaults(handler=serve)
+    add_serve(commands)
     check = commands.add_parser("check-fixtures", help="validate fixtures and list every problem")
     check.add_argument("path")
     check.set_defaults(handler=check_fixtures)
+    add_control_commands(commands)
+    return root
 
+
+def add_serve(commands: argparse._SubParsersAction) -> None:
+    """`mockzoho serve` and its flags."""
+    run = commands.add_parser("serve", help="serve the mock under gunicorn")
+    run.add_argument("--host", default="127.0.0.1",
+                     help="the address to listen on; any but loopback needs --admin-token (default: %(default)s)")
+    run.add_argument("--port", type=within(0, 65535), default=8000,
+                     help="the TCP port; 0 takes a free one, printed once bound (default: %(default)s)")
+    run.add_argument("--workers", metavar="N", type=within(1, MAX_WORKERS), default=2,
+                     help=f"gunicorn worker processes, 1 to {MAX_WORKERS} (default: %(default)s)")
+    run.add_argument("--state", metavar="PATH", help="the SQLite state file (default: $MOCKZOHO_STATE or "
+                                                     f"{Settings.state})")
+    run.add_argument("--fixtures", metavar="PATH", help="the fixtures file or folder that seeds a new state "
+                                                        "(default: $MOCKZOHO_FIXTURES or the bundled ones)")
+    run.add_argument("--fresh", action="store_true", help="discard the state and seed it from the fixtures again")
+    run.add_argument("--admin-token", metavar="TOKEN", help="require `Authorization: Bearer TOKEN` on the control "
+                                                            "API (default: $MOCKZOHO_ADMIN_TOKEN, or none)")
+    run.set_defaults(handler=serve)
+
+
+def add_control_commands(commands: argparse._SubParsersAction) -> None:
+    """The commands that drive a running server, each with --url and --admin-token."""
     def client_command(name: str, help_text: str, handler: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--url", help="the server (default: $MOCKZOHO_URL or http://127.0.0.1:8000)")
@@ -189,12 +258,13 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--user", required=True)
     sub.add_argument("--scopes", required=True, help="comma-separated")
     sub.add_argument("--expires-in", type=int, default=3600)
-    return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `mockzoho` console script."""
     args = parser().parse_args(argv)
+    for warning in stray_variables(os.environ):
+        print(f"mockzoho: warning: {warning}", file=sys.stderr)
     return args.handler(args)
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,8 +16,9 @@ import requests
 
 from conftest import REPO, auth
 from mockzoho.app import create_app
-from mockzoho.cli import main
-from servers import Server, free_port, serve_in_thread
+from mockzoho.cli import announce, main
+from mockzoho.config import Settings, bundled_fixtures
+from servers import Server, free_port, serve_command, serve_in_thread
 
 SEED_URL = "/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261017"
 CUSTOM = Path(__file__).parent / "data" / "custom.yaml"
@@ -103,3 +108,121 @@ def test_control_commands(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
 def test_serve_needs_an_admin_token_off_loopback(capsys: pytest.CaptureFixture) -> None:
     assert main(["serve", "--host", "0.0.0.0"]) == 2
     assert "without an admin token" in capsys.readouterr().err
+
+
+def refused_by_argparse(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    return exited.value.code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,line", [
+    (["serve", "--workers", "0"], "argument --workers: a whole number from 1 to 64 is needed, not '0'"),
+    (["serve", "--workers", "65"], "argument --workers: a whole number from 1 to 64 is needed, not '65'"),
+    (["serve", "--port", "65536"], "argument --port: a whole number from 0 to 65535 is needed, not '65536'"),
+    (["serve", "--port", "http"], "argument --port: a whole number from 0 to 65535 is needed, not 'http'"),
+])
+def test_a_bad_flag_is_refused_in_one_line(argv: list[str], line: str, capsys: pytest.CaptureFixture) -> None:
+    prog = f"mockzoho {argv[0]}"
+    assert refused_by_argparse(argv, capsys) == (2, f"{prog}: {line} (see {prog} --help)\n")
+
+
+def test_a_stray_variable_is_warned_of(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("MOCKZOHO_ADMINTOKEN", "tok")
+    assert main(["check-fixtures", str(bundled_fixtures())]) == 0
+    assert capsys.readouterr().err == ("mockzoho: warning: MOCKZOHO_ADMINTOKEN is not a mockzoho variable: ignored "
+                                       "(did you mean MOCKZOHO_ADMIN_TOKEN?)\n")
+
+
+@pytest.mark.parametrize("flags,env,line", [
+    (["--workers", "0"], {}, "mockzoho serve: argument --workers: a whole number from 1 to 64 is needed, not '0' "
+                             "(see mockzoho serve --help)"),
+    ([], {"MOCKZOHO_MAX_UPLOAD_BYTES": "lots"},
+     "mockzoho: MOCKZOHO_MAX_UPLOAD_BYTES='lots': a whole number of at least 0 is needed"),
+    ([], {"MOCKZOHO_DEFAULT_DC": "mars"}, "mockzoho: MOCKZOHO_DEFAULT_DC='mars': one of au, ca, cn, eu, in, jp, sa, "
+                                          "us is needed"),
+])
+def test_serve_refuses_before_it_seeds_or_binds(flags: list[str], env: dict[str, str], line: str,
+                                                tmp_path: Path) -> None:
+    state = tmp_path / "s.db"
+    with socket.socket() as taken:  # held: a serve that got as far as binding would say the port is in use
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        done = subprocess.run(serve_command("--port", str(port), "--state", str(state), *flags), capture_output=True,
+                              text=True, timeout=60, env={**os.environ, **env})
+    assert (done.returncode, done.stderr, done.stdout) == (2, f"{line}\n", "")
+    assert time.monotonic() - started < 10 and not state.exists()
+
+
+def test_serve_on_port_0_says_the_port_it_got_and_what_to_export(tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        serve = subprocess.Popen(serve_command("--port", "0", "--workers", "1", "--state", str(tmp_path / "s.db")),
+                                 stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while not (found := re.search(r"^mockzoho: for .*: export MOCKZOHO_URL=(http://127\.0\.0\.1:(\d+))$",
+                                      log.read_text(), re.M)) and serve.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert found, log.read_text()
+        url, port = found[1], found[2]
+        assert f"mockzoho: {url}  state={tmp_path / 's.db'}" in log.read_text() and port != "0"
+        assert requests.get(f"{url}/__admin/health", timeout=5).json()["status"] == "ok"
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+
+
+@pytest.mark.parametrize("host,port,env,lines", [
+    ("127.0.0.1", 8000, {}, ["mockzoho: http://127.0.0.1:8000  state=s.db  fixtures=f"]),
+    ("127.0.0.1", 8011, {}, ["mockzoho: http://127.0.0.1:8011  state=s.db  fixtures=f",
+                             "mockzoho: for `mockzoho reset`, `requests`, `fault` and `token`: "
+                             "export MOCKZOHO_URL=http://127.0.0.1:8011"]),
+    ("127.0.0.1", 8011, {"MOCKZOHO_URL": "http://127.0.0.1:8011/"},
+     ["mockzoho: http://127.0.0.1:8011  state=s.db  fixtures=f"]),
+    ("127.0.0.1", 8000, {"MOCKZOHO_URL": "http://127.0.0.1:8011"},
+     ["mockzoho: http://127.0.0.1:8000  state=s.db  fixtures=f",
+      "mockzoho: for `mockzoho reset`, `requests`, `fault` and `token`: export MOCKZOHO_URL=http://127.0.0.1:8000"]),
+    ("0.0.0.0", 8000, {}, ["mockzoho: http://0.0.0.0:8000  state=s.db  fixtures=f"]),
+    ("::1", 8000, {}, ["mockzoho: http://[::1]:8000  state=s.db  fixtures=f",
+                       "mockzoho: for `mockzoho reset`, `requests`, `fault` and `token`: "
+                       "export MOCKZOHO_URL=http://[::1]:8000"]),
+])
+def test_serve_announces_what_to_export_when_the_control_commands_would_look_elsewhere(
+        host: str, port: int, env: dict[str, str], lines: list[str], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    announce(host, port, Settings(state=Path("s.db"), fixtures=Path("f")))
+    assert capsys.readouterr().err.splitlines() == lines
+
+
+
+
+class Listener:
+    """A bound socket as gunicorn's arbiter holds it, for its when_ready hook."""
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.address = address
+
+    def getsockname(self) -> tuple[str, int]:
+        return self.address
+
+
+def test_the_announcement_comes_after_the_servers_own_judgement(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    from types import SimpleNamespace
+
+    from mockzoho.cli import announce_when_ready
+    from mockzoho.server import Server as Gunicorn
+
+    settings = Settings(state=tmp_path / "s.db", fixtures=bundled_fixtures())
+    server = Gunicorn(create_app(settings), {"bind": "127.0.0.1:0"})
+    announce_when_ready(server, "127.0.0.1", settings)
+    with pytest.raises(SystemExit, match="^2$"):  # bound beyond loopback, no token: stopped, nothing announced
+        server.cfg.when_ready(SimpleNamespace(LISTENERS=[Listener(("0.0.0.0", 8011))]))
+    assert capsys.readouterr().err.startswith("mockzoho: refusing to serve on 0.0.0.0:8011 without an admin token")
+    server.cfg.when_ready(SimpleNamespace(LISTENERS=[Listener(("127.0.0.1", 8011))]))
+    assert capsys.readouterr().err.splitlines()[0] == (f"mockzoho: http://127.0.0.1:8011  state={settings.state}  "
+                                                       f"fixtures={settings.fixtures}")
