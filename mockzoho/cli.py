@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
 from . import __version__
-from .config import DEFAULT_URL, URL_VARIABLE, SettingError, Settings, stray_variables
+from .config import DEFAULT_URL, TEN_YEARS, URL_VARIABLE, SettingError, Settings, http_url, stray_variables
 from .exposure import refusal, shown
-from .store import StateError, Store, remove_state
+from .store import LARGEST_INTEGER, SMALLEST_INTEGER, StateError, Store, remove_state
 
 
 MAX_WORKERS = 64  # each is a process holding the whole app, all on one SQLite file: past this, only contention
@@ -193,14 +193,30 @@ def within(low: float, high: float, number: Callable[[str], float] = int) -> Cal
     return parse
 
 
+def server_url(text: str) -> str:
+    """An argparse type: the URL of a running server."""
+    try:
+        return http_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, not {text!r}") from None
+
+
+def scope_list(text: str) -> list[str]:
+    """An argparse type: scopes, separated by commas (or spaces)."""
+    scopes = text.replace(",", " ").split()
+    if not scopes:
+        raise argparse.ArgumentTypeError("a comma-separated list of scopes is needed, e.g. ZohoCRM.modules.ALL")
+    return scopes
+
+
 def parser() -> Parser:
     """The command-line grammar."""
     root = Parser(prog="mockzoho", description=__doc__)
     root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = root.add_subparsers(dest="command", required=True)
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_serve(commands)
     check = commands.add_parser("check-fixtures", help="validate fixtures and list every problem")
-    check.add_argument("path")
+    check.add_argument("path", metavar="PATH", help="a fixtures file or folder")
     check.set_defaults(handler=check_fixtures)
     add_control_commands(commands)
     return root
@@ -229,35 +245,63 @@ def add_control_commands(commands: argparse._SubParsersAction) -> None:
     """The commands that drive a running server, each with --url and --admin-token."""
     def client_command(name: str, help_text: str, handler: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--url", help="the server (default: $MOCKZOHO_URL or http://127.0.0.1:8000)")
-        sub.add_argument("--admin-token", help="the control API's token (default: $MOCKZOHO_ADMIN_TOKEN)")
+        sub.add_argument("--url", type=server_url, help=f"the server (default: ${URL_VARIABLE} or {DEFAULT_URL})")
+        sub.add_argument("--admin-token", metavar="TOKEN",
+                         help="the token the server was started with (default: $MOCKZOHO_ADMIN_TOKEN)")
         sub.set_defaults(handler=control(handler))
         return sub
 
     sub = client_command("reset", "put a running server back to its fixtures", "reset")
-    sub.add_argument("--org", help="only this org")
-    sub = client_command("requests", "list (or count) the requests a running server journaled", "requests_")
-    for flag in ("--tag", "--org", "--method", "--path", "--code"):
-        sub.add_argument(flag)
-    sub.add_argument("--status", type=int)
-    sub.add_argument("--limit", type=int, default=100)
-    sub.add_argument("--count", action="store_true")
-    sub = client_command("fault", "set, list or clear faults on a running server", "fault")
-    for flag in ("--product", "--method", "--path", "--org", "--token", "--code", "--body"):
-        sub.add_argument(flag)
-    sub.add_argument("--status", type=int, help="a raw HTTP status to answer with (with --body JSON)")
-    sub.add_argument("--delay-ms", type=int)
-    sub.add_argument("--drop", action="store_true")
-    sub.add_argument("--times", type=int)
-    sub.add_argument("--probability", type=float)
-    sub.add_argument("--seed", type=int, default=0)
-    sub.add_argument("--list", action="store_true")
-    sub.add_argument("--clear", action="store_true")
+    sub.add_argument("--org", help="only this org (default: everything: every org, the clock, journal, faults and "
+                                   "limits; clones removed)")
+    sub = client_command("requests", "list (or count) the requests a running server journaled, newest first",
+                         "requests_")
+    sub.add_argument("--tag", help="only requests sent with `X-Mockzoho-Tag: TAG` (default: any)")
+    sub.add_argument("--org", help="only this org's requests (default: any)")
+    sub.add_argument("--method", help="only this HTTP method, e.g. DELETE (default: any)")
+    sub.add_argument("--path", metavar="GLOB", help="only paths this glob matches, e.g. '/crm/*' (default: any)")
+    sub.add_argument("--status", metavar="N", type=within(0, 999),
+                     help="only answers with this HTTP status; 0: a dropped connection (default: any)")
+    sub.add_argument("--code", help="only answers with this error code, e.g. INVALID_TOKEN (default: any)")
+    sub.add_argument("--limit", metavar="N", type=within(1, 100_000), default=100,
+                     help="list at most N, 1 to 100000 (default: %(default)s)")
+    sub.add_argument("--count", action="store_true", help="print how many match instead of listing them")
+    add_fault_flags(client_command("fault", "set, list or clear faults on a running server", "fault"))
     sub = client_command("token", "mint an access (and refresh) token on a running server", "token")
-    sub.add_argument("--org", required=True)
-    sub.add_argument("--user", required=True)
-    sub.add_argument("--scopes", required=True, help="comma-separated")
-    sub.add_argument("--expires-in", type=int, default=3600)
+    sub.add_argument("--org", required=True, help="the org the token is for")
+    sub.add_argument("--user", metavar="ID", required=True, help="the user (an id of the org's) the token acts as")
+    sub.add_argument("--scopes", metavar="LIST", type=scope_list, required=True,
+                     help="comma-separated scopes, e.g. ZohoCRM.modules.ALL,ZohoCRM.users.READ")
+    sub.add_argument("--expires-in", metavar="SECONDS", type=within(1, TEN_YEARS), default=3600,
+                     help=f"the access token's lifetime, 1 to {TEN_YEARS} (default: %(default)s)")
+
+
+def add_fault_flags(sub: argparse.ArgumentParser) -> None:
+    """`mockzoho fault`'s flags, in groups; argparse keeps apart those that exclude each other."""
+    which = sub.add_argument_group("which calls it hits (default: every call)")
+    which.add_argument("--product", choices=("crm", "bigin", "accounts", "cosmos"), help="only calls to this API")
+    which.add_argument("--method", help="only calls with this HTTP method, e.g. DELETE")
+    which.add_argument("--path", metavar="GLOB", help="only calls to paths this glob matches, e.g. '/crm/*'")
+    which.add_argument("--org", help="only this org's calls (with --list or --clear: only its faults)")
+    which.add_argument("--token", help="only calls with this access token")
+    does = sub.add_argument_group("what it does (--code, --status or --drop, and/or --delay-ms)")
+    action = does.add_mutually_exclusive_group()
+    action.add_argument("--code", help="answer with this Zoho or Cosmos DB error, e.g. INTERNAL_ERROR, TooManyRequests")
+    action.add_argument("--status", metavar="N", type=within(100, 599), help="answer with this HTTP status, 100 to 599")
+    action.add_argument("--drop", action="store_true", default=None, help="close the connection without an answer")
+    does.add_argument("--body", metavar="JSON", help="the body of the --status answer (default: none)")
+    does.add_argument("--delay-ms", metavar="MS", type=within(0, 60_000),
+                      help="wait MS milliseconds, 0 to 60000, before answering (alone: then answer as usual)")
+    often = sub.add_argument_group("how often (default: on every call it hits, until cleared)")
+    times = often.add_mutually_exclusive_group()
+    times.add_argument("--times", metavar="N", type=within(1, LARGEST_INTEGER), help="only on the next N calls")
+    times.add_argument("--probability", metavar="P", type=within(0, 1, float),
+                       help="on each call with probability P, 0 to 1")
+    often.add_argument("--seed", metavar="N", type=within(SMALLEST_INTEGER, LARGEST_INTEGER),
+                       help="the random seed of --probability: the same seed, the same calls hit (default: 0)")
+    instead = sub.add_argument_group("instead").add_mutually_exclusive_group()
+    instead.add_argument("--list", action="store_true", help="list the faults set, and how often each may still fire")
+    instead.add_argument("--clear", action="store_true", help="remove every fault (only --org's, with --org)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -16,7 +17,7 @@ import requests
 
 from conftest import REPO, auth
 from mockzoho.app import create_app
-from mockzoho.cli import announce, main
+from mockzoho.cli import announce, main, parser
 from mockzoho.config import Settings, bundled_fixtures
 from servers import Server, free_port, serve_command, serve_in_thread
 
@@ -108,8 +109,6 @@ def test_control_commands(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
 def test_serve_needs_an_admin_token_off_loopback(capsys: pytest.CaptureFixture) -> None:
     assert main(["serve", "--host", "0.0.0.0"]) == 2
     assert "without an admin token" in capsys.readouterr().err
-
-
 def refused_by_argparse(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
     with pytest.raises(SystemExit) as exited:
         main(argv)
@@ -121,10 +120,71 @@ def refused_by_argparse(argv: list[str], capsys: pytest.CaptureFixture) -> tuple
     (["serve", "--workers", "65"], "argument --workers: a whole number from 1 to 64 is needed, not '65'"),
     (["serve", "--port", "65536"], "argument --port: a whole number from 0 to 65535 is needed, not '65536'"),
     (["serve", "--port", "http"], "argument --port: a whole number from 0 to 65535 is needed, not 'http'"),
+    (["fault", "--status", "99"], "argument --status: a whole number from 100 to 599 is needed, not '99'"),
+    (["fault", "--code", "X", "--times", "0"],
+     "argument --times: a whole number from 1 to 9223372036854775807 is needed, not '0'"),
+    (["fault", "--code", "X", "--probability", "nan"],
+     "argument --probability: a number from 0 to 1 is needed, not 'nan'"),
+    (["fault", "--code", "X", "--drop"], "argument --drop: not allowed with argument --code"),
+    (["fault", "--code", "X", "--times", "1", "--probability", "1"],
+     "argument --probability: not allowed with argument --times"),
+    (["fault", "--list", "--clear"], "argument --clear: not allowed with argument --list"),
+    (["fault", "--product", "crmx", "--code", "X"],
+     "argument --product: invalid choice: 'crmx' (choose from 'crm', 'bigin', 'accounts', 'cosmos')"),
+    (["requests", "--limit", "0"], "argument --limit: a whole number from 1 to 100000 is needed, not '0'"),
+    (["requests", "--status", "-1"], "argument --status: a whole number from 0 to 999 is needed, not '-1'"),
+    (["token", "--org", "o", "--user", "u", "--scopes", " , "],
+     "argument --scopes: a comma-separated list of scopes is needed, e.g. ZohoCRM.modules.ALL"),
+    (["token", "--org", "o", "--user", "u", "--scopes", "s", "--expires-in", "0"],
+     "argument --expires-in: a whole number from 1 to 315360000 is needed, not '0'"),
+    (["reset", "--url", "localhost:8000"],
+     "argument --url: an http:// or https:// URL is needed, e.g. http://127.0.0.1:8000, not 'localhost:8000'"),
 ])
 def test_a_bad_flag_is_refused_in_one_line(argv: list[str], line: str, capsys: pytest.CaptureFixture) -> None:
     prog = f"mockzoho {argv[0]}"
     assert refused_by_argparse(argv, capsys) == (2, f"{prog}: {line} (see {prog} --help)\n")
+
+
+@pytest.mark.parametrize("argv,line", [
+    (["fault"], "say what the fault does: --code CODE, --status N [--body JSON], --delay-ms MS or --drop "
+                "(or --list, --clear)"),
+    (["fault", "--org", "o", "--times", "2"], "say what the fault does: --code CODE, --status N [--body JSON], "
+                                              "--delay-ms MS or --drop (or --list, --clear)"),
+    (["fault", "--clear", "--path", "/crm/*"], "--clear takes no fault flags but --org, not --path"),
+    (["fault", "--list", "--code", "X", "--delay-ms", "0"],
+     "--list takes no fault flags but --org, not --code, --delay-ms"),
+    (["fault", "--code", "X", "--body", "{}"], "--body goes with --status (a --code answers in its own envelope)"),
+    (["fault", "--status", "500", "--body", "{"],
+     "argument --body: JSON is needed (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"),
+    (["fault", "--code", "X", "--seed", "1"], "--seed goes with --probability"),
+])
+def test_a_fault_the_server_would_refuse_is_refused_first_in_flags(argv: list[str], line: str,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("MOCKZOHO_URL", f"http://127.0.0.1:{free_port()}")  # never called
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"mockzoho fault: {line}\n"
+
+
+def test_the_control_apis_refusals_are_said_in_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    app = create_app({"state": tmp_path / "s.db", "admin_token": "tok"})
+    with serve_in_thread(app) as url:
+        common = ("--url", url, "--admin-token", "tok")
+        assert main(["fault", *common, "--method", "M" * 17, "--code", "INTERNAL_ERROR"]) == 1
+        assert capsys.readouterr().err == "mockzoho fault: argument --method: Length must be between 1 and 16.\n"
+        assert main(["requests", *common, "--path", "*a" * 9]) == 1
+        assert capsys.readouterr().err == ("mockzoho requests: argument --path: the glob is too complex: at most 512 "
+                                           "characters and 8 '*'\n")
+        assert main(["fault", *common, "--delay-ms", "0", "--times", "1"]) == 0  # a zero is a value, not "unset"
+        [fault] = requests.get(f"{url}/__admin/faults", headers={"Authorization": "Bearer tok"}).json()["faults"]
+        assert (fault["delay_ms"], fault["times"]) == (0, 1), fault
+        assert main(["reset", "--url", url]) == 2
+        assert capsys.readouterr().err == ("mockzoho reset: this server's control API needs its admin token: pass "
+                                           "--admin-token TOKEN or set MOCKZOHO_ADMIN_TOKEN\n")
+        assert main(["reset", *common[2:], "--url", f"{url}/mock"]) == 1
+        assert capsys.readouterr().err == (f"mockzoho reset: what answers at {url}/mock is not mockzoho's control API "
+                                           "(POST /__admin/reset: 404)\n")
 
 
 def test_a_stray_variable_is_warned_of(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
@@ -132,6 +192,28 @@ def test_a_stray_variable_is_warned_of(monkeypatch: pytest.MonkeyPatch, capsys: 
     assert main(["check-fixtures", str(bundled_fixtures())]) == 0
     assert capsys.readouterr().err == ("mockzoho: warning: MOCKZOHO_ADMINTOKEN is not a mockzoho variable: ignored "
                                        "(did you mean MOCKZOHO_ADMIN_TOKEN?)\n")
+
+
+def test_no_server_says_where_the_url_came_from_and_how_to_point_elsewhere(monkeypatch: pytest.MonkeyPatch,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    from mockzoho.admin import commands
+
+    nobody = f"http://127.0.0.1:{free_port()}"
+    running = f"no mockzoho answers at {nobody} ([Errno 111] Connection refused): is `mockzoho serve` running?"
+    monkeypatch.setattr(commands, "DEFAULT_URL", nobody)
+    assert main(["reset"]) == 2
+    assert capsys.readouterr().err == (f"mockzoho reset: {running} That is the default URL: give another with "
+                                       "--url URL or MOCKZOHO_URL.\n")
+    monkeypatch.setenv("MOCKZOHO_URL", nobody)
+    assert main(["requests"]) == 2
+    assert capsys.readouterr().err == (f"mockzoho requests: {running} That URL is $MOCKZOHO_URL: give another with "
+                                       "--url URL or by changing it.\n")
+    assert main(["requests", "--url", nobody]) == 2
+    assert capsys.readouterr().err == f"mockzoho requests: {running}\n"
+    monkeypatch.setenv("MOCKZOHO_URL", "127.0.0.1:8000")
+    assert main(["token", "--org", "o", "--user", "u", "--scopes", "s"]) == 2
+    assert capsys.readouterr().err == ("mockzoho token: MOCKZOHO_URL='127.0.0.1:8000': an http:// or https:// URL "
+                                       "is needed, e.g. http://127.0.0.1:8000\n")
 
 
 @pytest.mark.parametrize("flags,env,line", [
@@ -198,8 +280,6 @@ def test_serve_announces_what_to_export_when_the_control_commands_would_look_els
     assert capsys.readouterr().err.splitlines() == lines
 
 
-
-
 class Listener:
     """A bound socket as gunicorn's arbiter holds it, for its when_ready hook."""
 
@@ -226,3 +306,35 @@ def test_the_announcement_comes_after_the_servers_own_judgement(tmp_path: Path,
     server.cfg.when_ready(SimpleNamespace(LISTENERS=[Listener(("127.0.0.1", 8011))]))
     assert capsys.readouterr().err.splitlines()[0] == (f"mockzoho: http://127.0.0.1:8011  state={settings.state}  "
                                                        f"fixtures={settings.fixtures}")
+
+
+def test_every_flag_has_help_and_says_its_default() -> None:
+    commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            assert action.help, f"mockzoho {name} {action.option_strings or action.dest}: no help"
+            if action.default not in (None, False, argparse.SUPPRESS):
+                assert "(default: %(default)s)" in action.help, f"mockzoho {name} {action.option_strings}"
+
+
+def test_the_cli_takes_the_ranges_the_control_api_takes() -> None:
+    from mockzoho.admin.schemas import FaultSchema, JournalQuerySchema, RespondSchema, TokenSchema
+
+    token = ["--org", "o", "--user", "u", "--scopes", "s"]
+    for argv, field in [(["fault", "--status"], RespondSchema().fields["status"]),
+                        (["fault", "--code", "X", "--delay-ms"], FaultSchema().fields["delay_ms"]),
+                        (["fault", "--code", "X", "--times"], FaultSchema().fields["times"]),
+                        (["fault", "--code", "X", "--probability"], FaultSchema().fields["probability"]),
+                        (["fault", "--code", "X", "--seed"], FaultSchema().fields["seed"]),
+                        (["requests", "--status"], JournalQuerySchema().fields["status"]),
+                        (["requests", "--limit"], JournalQuerySchema().fields["limit"]),
+                        (["token", *token, "--expires-in"], TokenSchema().fields["expires_in"])]:
+        [bounds] = field.validators
+        dest = argv[-1].lstrip("-").replace("-", "_")
+        assert getattr(parser().parse_args([*argv, str(bounds.min)]), dest) == bounds.min
+        assert getattr(parser().parse_args([*argv, str(bounds.max)]), dest) == bounds.max
+        for outside in (bounds.min - 1, bounds.max + 1):
+            with pytest.raises(SystemExit):
+                parser().parse_args([*argv, str(outside)])
+
+

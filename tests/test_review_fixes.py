@@ -105,12 +105,13 @@ def test_fault_headers_are_checked(client: FlaskClient, headers: dict) -> None:
 
 def test_cli_messages(capsys: pytest.CaptureFixture, app) -> None:
     with serve_in_thread(app) as url:
-        assert main(["fault", "--url", url, "--status", "503", "--body", "not json"]) == 1
-        assert "--body is not JSON" in capsys.readouterr().err
+        assert main(["fault", "--url", url, "--status", "503", "--body", "not json"]) == 2
+        assert "argument --body: JSON is needed" in capsys.readouterr().err
         assert main(["fault", "--url", url, "--code", "NOPE"]) == 1
         assert "not an error code" in capsys.readouterr().err
-    assert main(["reset", "--url", "127.0.0.1:8000"]) == 2
-    assert "give it with http://" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="^2$"):
+        main(["reset", "--url", "127.0.0.1:8000"])
+    assert "an http:// or https:// URL is needed" in capsys.readouterr().err
 
 
 def test_admin_token_may_not_be_a_zoho_token(tmp_path: Path) -> None:

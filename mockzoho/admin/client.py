@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.parse
@@ -15,6 +16,25 @@ class AdminClientError(Exception):
     def __init__(self, status: int, message: str, body: Any = None) -> None:
         self.status, self.body = status, body
         super().__init__(message)
+
+
+NOT_JSON = object()
+
+
+def _decoded(payload: bytes) -> Any:
+    """The JSON of an answer's body (None for an empty one), or NOT_JSON."""
+    try:
+        return json.loads(payload or b"null")
+    except ValueError:
+        return NOT_JSON
+
+
+def _from_control_api(status: int, answer: Any) -> bool:
+    """Every answer of the control API is JSON, and each of its errors names its kind: anything else is another
+    server answering (or a mockzoho under another path, in Zoho's envelope)."""
+    if status >= 400:
+        return isinstance(answer, dict) and "error" in answer
+    return answer is not NOT_JSON
 
 
 class AdminClient:
@@ -37,20 +57,22 @@ class AdminClient:
             request.add_header("Authorization", f"Bearer {self.admin_token}")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return json.loads(response.read() or b"null")
+                status, payload = response.status, response.read()
         except urllib.error.HTTPError as exc:
-            payload = exc.read()
-            try:
-                answer = json.loads(payload)
-            except ValueError:
-                answer = {"message": payload.decode(errors="replace")}
-            if exc.code == 401:
-                raise AdminClientError(401, "the admin token was refused: pass --admin-token or set "
-                                            "MOCKZOHO_ADMIN_TOKEN", answer) from None
-            raise AdminClientError(exc.code, answer.get("message", str(answer)), answer) from None
-        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            status, payload = exc.code, exc.read()
+        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as exc:
             raise AdminClientError(0, f"no mockzoho answers at {self.url} ({getattr(exc, 'reason', exc)}): "
                                       "is `mockzoho serve` running?") from None
+        answer = _decoded(payload)
+        if not _from_control_api(status, answer):
+            raise AdminClientError(status, f"what answers at {self.url} is not mockzoho's control API "
+                                           f"({method} /__admin{path}: {status})")
+        if status == 401:
+            raise AdminClientError(401, "the admin token was refused" if self.admin_token else
+                                        "this server's control API needs its admin token", answer)
+        if status >= 400:
+            raise AdminClientError(status, answer.get("message", str(answer)), answer)
+        return answer
 
     def health(self) -> dict[str, Any]:
         return self.call("GET", "/health")

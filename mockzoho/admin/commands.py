@@ -8,17 +8,33 @@ import os
 import sys
 from typing import Any, Callable
 
+from ..config import DEFAULT_URL, URL_VARIABLE, http_url
 from .client import AdminClient, AdminClientError
+
+# The flags that say which calls a fault hits and what it does (all None when not given, even --drop): none of
+# them goes with --list or --clear.
+FAULT_FLAGS = ("product", "method", "path", "token", "code", "status", "body", "delay_ms", "drop", "times",
+               "probability", "seed")
+
+# How to point a control command at another server, by where its URL came from.
+ELSEWHERE = {"--url": "", URL_VARIABLE: f" That URL is ${URL_VARIABLE}: give another with --url URL or by changing it.",
+             "default": f" That is the default URL: give another with --url URL or {URL_VARIABLE}."}
+
+
+class UsageError(Exception):
+    """A command line the CLI refuses itself, in its own terms, before it calls the server."""
 
 
 def run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace) -> int:
-    """Run a control-API command: print its JSON answer, or say plainly what went wrong."""
+    """Run a control-API command: print its JSON answer, or say plainly, in flags, what went wrong."""
     try:
         answer = command(args)
+    except UsageError as exc:
+        print(f"mockzoho {args.command}: {exc}", file=sys.stderr)
+        return 2
     except AdminClientError as exc:
-        details = exc.body.get("details") if isinstance(exc.body, dict) else None
-        print(f"mockzoho: {exc}" + (f": {json.dumps(details)}" if details else ""), file=sys.stderr)
-        return 2 if exc.status in (0, 2, 401) else 1
+        print(f"mockzoho {args.command}: {explained(exc, args)}", file=sys.stderr)
+        return 2 if exc.status in (0, 401) else 1
     if isinstance(answer, list):
         for item in answer:
             print(json.dumps(item, ensure_ascii=False))
@@ -27,10 +43,45 @@ def run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace) 
     return 0
 
 
+def explained(exc: AdminClientError, args: argparse.Namespace) -> str:
+    """The client's error in one line, with what to do about it, and the fields it names as flags."""
+    if exc.status == 0:
+        return f"{exc}{ELSEWHERE[url_of(args)[1]]}"
+    if exc.status == 401:
+        return f"{exc}: pass --admin-token TOKEN or set MOCKZOHO_ADMIN_TOKEN"
+    details = exc.body.get("details") if isinstance(exc.body, dict) else None
+    return "; ".join(as_flags(details)) if isinstance(details, dict) else str(exc)
+
+
+def as_flags(details: dict[str, Any]) -> list[str]:
+    """The control API's problems by field (nested as its body is), each field named as its flag: the flags
+    are named after the fields they set."""
+    lines = []
+    for name, problems in details.items():
+        if isinstance(problems, dict):
+            lines += as_flags(problems)
+            continue
+        text = " ".join(map(str, problems)) if isinstance(problems, list) else str(problems)
+        lines.append(text if name == "_schema" else f"argument --{name.replace('_', '-')}: {text}")
+    return lines
+
+
+def url_of(args: argparse.Namespace) -> tuple[str, str]:
+    """The server's URL, and where it came from: --url, MOCKZOHO_URL or the default."""
+    if args.url:
+        return args.url, "--url"
+    if os.environ.get(URL_VARIABLE):
+        return os.environ[URL_VARIABLE], URL_VARIABLE
+    return DEFAULT_URL, "default"
+
+
 def admin_client(args: argparse.Namespace) -> AdminClient:
-    url = args.url or os.environ.get("MOCKZOHO_URL", "http://127.0.0.1:8000")
-    if not url.startswith(("http://", "https://")):
-        raise AdminClientError(2, f"{url!r} is not a URL: give it with http:// (e.g. http://127.0.0.1:8000)")
+    """A client of the server the command line names (argparse checked --url; the environment is checked here)."""
+    url, source = url_of(args)
+    try:
+        http_url(url)
+    except ValueError as exc:
+        raise UsageError(f"{source}={url!r}: {exc}") from None
     return AdminClient(url, args.admin_token if args.admin_token is not None
                        else os.environ.get("MOCKZOHO_ADMIN_TOKEN", ""))
 
@@ -49,32 +100,46 @@ def requests_(args: argparse.Namespace) -> Any:
 
 
 def fault(args: argparse.Namespace) -> Any:
-    client = admin_client(args)
-    if args.list:
-        return client.faults(args.org)
-    if args.clear:
-        return {"deleted": client.clear_faults(args.org)}
-    match = {k: v for k, v in {"product": args.product, "method": args.method, "path": args.path,
-                               "org": args.org, "token": args.token}.items() if v is not None}
-    spec: dict[str, Any] = {"match": match}
-    if args.code:
-        spec["respond"] = {"code": args.code}
-    elif args.status:
-        try:
-            body = json.loads(args.body) if args.body else None
-        except ValueError as exc:
-            raise AdminClientError(400, f"--body is not JSON: {exc}") from None
-        spec["respond"] = {"status": args.status, "body": body}
-    if args.delay_ms:
-        spec["delay_ms"] = args.delay_ms
-    if args.drop:
-        spec["drop"] = True
-    if args.times:
-        spec["times"] = args.times
-    if args.probability is not None:
-        spec.update(probability=args.probability, seed=args.seed)
-    return {"id": client.add_fault(spec)}
+    if args.list or args.clear:
+        given = [f"--{name.replace('_', '-')}" for name in FAULT_FLAGS if getattr(args, name) is not None]
+        if given:
+            raise UsageError(f"--{'list' if args.list else 'clear'} takes no fault flags but --org, "
+                             f"not {', '.join(given)}")
+        client = admin_client(args)
+        return client.faults(args.org) if args.list else {"deleted": client.clear_faults(args.org)}
+    spec = fault_spec(args)
+    return {"id": admin_client(args).add_fault(spec)}
+
+
+def fault_spec(args: argparse.Namespace) -> dict[str, Any]:
+    """The control API's fault from the flags (argparse kept apart the flags that exclude each other)."""
+    if args.code is None and args.status is None and not args.drop and args.delay_ms is None:
+        raise UsageError("say what the fault does: --code CODE, --status N [--body JSON], --delay-ms MS or --drop "
+                         "(or --list, --clear)")
+    if args.body is not None and args.status is None:
+        raise UsageError("--body goes with --status (a --code answers in its own envelope)")
+    if args.seed is not None and args.probability is None:
+        raise UsageError("--seed goes with --probability")
+    match = {"product": args.product, "method": args.method, "path": args.path, "org": args.org,
+             "token": args.token}
+    respond = None
+    if args.code is not None:
+        respond = {"code": args.code}
+    elif args.status is not None:
+        respond = {"status": args.status, "body": json_body(args.body)}
+    spec = {"match": {k: v for k, v in match.items() if v is not None}, "respond": respond,
+            "delay_ms": args.delay_ms, "drop": args.drop, "times": args.times,
+            "probability": args.probability, "seed": args.seed}
+    return {k: v for k, v in spec.items() if v is not None}
+
+
+def json_body(text: str | None) -> Any:
+    """The value of --body (none: null)."""
+    try:
+        return None if text is None else json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"argument --body: JSON is needed ({exc})") from None
 
 
 def token(args: argparse.Namespace) -> Any:
-    return admin_client(args).mint_token(args.org, args.user, args.scopes.replace(",", " ").split(), args.expires_in)
+    return admin_client(args).mint_token(args.org, args.user, args.scopes, args.expires_in)
