@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import socket
 import sqlite3
@@ -12,7 +13,8 @@ from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
 from . import __version__
-from .config import DEFAULT_URL, TEN_YEARS, URL_VARIABLE, SettingError, Settings, http_url, stray_variables
+from .config import (DEFAULT_URL, HELP, TEN_YEARS, URL_VARIABLE, SettingError, Settings, http_url, stray_variables,
+                     variable)
 from .exposure import refusal, shown
 from .store import LARGEST_INTEGER, SMALLEST_INTEGER, StateError, Store, remove_state
 
@@ -209,6 +211,17 @@ def scope_list(text: str) -> list[str]:
     return scopes
 
 
+def environment_help() -> str:
+    """The serve command's epilog: every MOCKZOHO_* variable, what it sets and its default."""
+    lines = ["environment (a flag, where there is one, wins over its variable):"]
+    for setting in dataclasses.fields(Settings):
+        default = str(setting.default).lower() if isinstance(setting.default, bool) else str(setting.default)
+        # An empty or computed default is said in HELP's own words.
+        shown = "" if setting.default in ("", dataclasses.MISSING) else f" (default: {default})"
+        lines.append(f"  {variable(setting.name):<26} {HELP[setting.name]}{shown}")
+    return "\n".join(lines)
+
+
 def parser() -> Parser:
     """The command-line grammar."""
     root = Parser(prog="mockzoho", description=__doc__)
@@ -223,8 +236,9 @@ def parser() -> Parser:
 
 
 def add_serve(commands: argparse._SubParsersAction) -> None:
-    """`mockzoho serve` and its flags."""
-    run = commands.add_parser("serve", help="serve the mock under gunicorn")
+    """`mockzoho serve` and its flags; the environment it reads in its epilog."""
+    run = commands.add_parser("serve", help="serve the mock under gunicorn", epilog=environment_help(),
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--host", default="127.0.0.1",
                      help="the address to listen on; any but loopback needs --admin-token (default: %(default)s)")
     run.add_argument("--port", type=within(0, 65535), default=8000,

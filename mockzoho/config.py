@@ -39,19 +39,19 @@ class SettingError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything that can be configured; each field maps to MOCKZOHO_<FIELD> in the environment."""
+    """Everything that can be configured; each field maps to MOCKZOHO_<FIELD> in the environment (HELP says what)."""
 
     state: Path = Path(".mockzoho/state.db")
     fixtures: Path = field(default_factory=bundled_fixtures)
     default_dc: str = "us"
     max_upload_bytes: int = 100 * 1024 * 1024  # the v2 docs' 100 MB
-    id_seed: int = 0                           # same seed, same requests -> same new ids
-    token_lifetime: int = 3600                 # seconds an issued access token lives
-    public_url: str = ""                       # the base URL to announce as api_domain, if not the Host's
-    clock: str = ""                            # ISO time to freeze a new state's clock at
-    admin_token: str = ""                      # when set, the control API needs `Authorization: Bearer <it>`
-    journal_cap: int = 10_000                  # request journal entries kept (oldest dropped)
-    cosmos_verify: bool = True                 # check Cosmos DB master-key signatures (off only for replays)
+    id_seed: int = 0
+    token_lifetime: int = 3600
+    public_url: str = ""
+    clock: str = ""
+    admin_token: str = ""
+    journal_cap: int = 10_000
+    cosmos_verify: bool = True  # off only to replay the docs' samples, signed years ago
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | Settings | None = None,
@@ -74,6 +74,22 @@ class Settings:
             except ValueError as exc:
                 raise SettingError(where, value, str(exc)) from None
         return cls(**values)
+
+
+# What `mockzoho serve --help` says of each setting's variable.
+HELP = {
+    "state": "the SQLite state file; its blobs go beside it",
+    "fixtures": "the fixtures file or folder that seeds a new state (default: the bundled ones)",
+    "default_dc": f"the data centre of hosts not Zoho's: {', '.join(sorted(DATA_CENTRES))}",
+    "max_upload_bytes": "the largest upload, in bytes",
+    "id_seed": "new ids derive from it: same seed, same requests, same ids",
+    "token_lifetime": f"seconds an access token from /oauth/v2/token lives, 0 to {TEN_YEARS}",
+    "public_url": "the api_domain to announce (default: the URL the client used)",
+    "clock": "an ISO time at which a new state's clock stands still (default: it runs)",
+    "admin_token": "the control API's token (default: none, the control API is open: on loopback only)",
+    "journal_cap": "request journal entries kept, oldest dropped",
+    "cosmos_verify": "check Cosmos DB signatures and dates: true or false",
+}
 
 
 def stray_variables(environ: Mapping[str, str]) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from mockzoho.config import SettingError, Settings, bundled_fixtures, stray_variables
+from mockzoho.config import HELP, SettingError, Settings, bundled_fixtures, stray_variables
 
 
 def test_defaults() -> None:
@@ -93,3 +93,7 @@ def test_the_suite_ignores_the_callers_mockzoho_variables() -> None:
                           cwd=REPO, env={**os.environ, **CALLERS_ENVIRONMENT}, capture_output=True, text=True,
                           timeout=240)
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_every_setting_has_help() -> None:
+    assert set(HELP) == {f.name for f in dataclasses.fields(Settings)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import requests
 from conftest import REPO, auth
 from mockzoho.app import create_app
 from mockzoho.cli import announce, main, parser
-from mockzoho.config import Settings, bundled_fixtures
+from mockzoho.config import Settings, bundled_fixtures, variable
 from servers import Server, free_port, serve_command, serve_in_thread
 
 SEED_URL = "/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261017"
@@ -315,6 +316,14 @@ def test_every_flag_has_help_and_says_its_default() -> None:
             assert action.help, f"mockzoho {name} {action.option_strings or action.dest}: no help"
             if action.default not in (None, False, argparse.SUPPRESS):
                 assert "(default: %(default)s)" in action.help, f"mockzoho {name} {action.option_strings}"
+
+
+def test_serve_help_lists_every_variable(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    out = capsys.readouterr().out
+    assert all(f"  {variable(f.name)} " in out for f in dataclasses.fields(Settings))
+    assert "MOCKZOHO_MAX_UPLOAD_BYTES  the largest upload, in bytes (default: 104857600)" in out
 
 
 def test_the_cli_takes_the_ranges_the_control_api_takes() -> None:
