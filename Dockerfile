@@ -8,6 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 COPY pyproject.toml setup.cfg README.md LICENSE /src/
 COPY mockzoho /src/mockzoho
 COPY fixtures /src/fixtures
+COPY docs /src/docs
 RUN pip install --no-cache-dir /src \
     && mkdir /app /data && rm -rf /src \
     && useradd --system --uid 10001 --home-dir /app mockzoho && chown mockzoho /data

@@ -1,4 +1,4 @@
-"""The `mockzoho` command: serve the mock, check fixtures, and drive a running server's control API."""
+"""The `mockzoho` command: serve the mock, check fixtures, read the docs, and drive a running server's control API."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import socket
 import sqlite3
 import sys
 import traceback
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
 from . import __version__
-from .config import (DEFAULT_URL, HELP, TEN_YEARS, URL_VARIABLE, SettingError, Settings, http_url, stray_variables,
-                     variable)
+from .config import (DEFAULT_URL, HELP, TEN_YEARS, URL_VARIABLE, SettingError, Settings, bundled_fixtures, http_url,
+                     stray_variables, variable)
 from .exposure import refusal, shown
 from .store import LARGEST_INTEGER, SMALLEST_INTEGER, StateError, Store, remove_state
 
@@ -164,6 +165,34 @@ def check_fixtures(args: argparse.Namespace) -> int:
     return 0
 
 
+def docs_folder() -> Path:
+    """The docs shipped inside the package (the repository's `docs/`)."""
+    return Path(str(resources.files("mockzoho.docs")))
+
+
+def show_docs(args: argparse.Namespace) -> int:
+    """List the docs shipped with the package, or print one."""
+    pages = {page.stem: page for page in sorted(docs_folder().glob("*.md"))}
+    if args.name is None:
+        list_docs(pages)
+        return 0
+    name = Path(args.name).name.removesuffix(".md")  # the README's `docs/fixtures.md` names `fixtures`
+    if name not in pages:
+        print(f"mockzoho docs: no doc {args.name!r}: one of {', '.join(pages)}", file=sys.stderr)
+        return 2
+    sys.stdout.write(pages[name].read_text(encoding="utf-8"))
+    return 0
+
+
+def list_docs(pages: dict[str, Path]) -> None:
+    """One line per doc: its name, its title and where it is installed."""
+    titles = {name: page.read_text(encoding="utf-8").partition("\n")[0].lstrip("# ") for name, page in pages.items()}
+    name_width, title_width = max(map(len, pages)), max(map(len, titles.values()))
+    for name, page in pages.items():
+        print(f"{name:<{name_width}}  {titles[name]:<{title_width}}  {page}")
+    print(f"(`mockzoho docs NAME` prints one; the bundled fixtures, a full example: {bundled_fixtures()})")
+
+
 def control(name: str) -> Callable[[argparse.Namespace], int]:
     """The handler of a control-API command; its module loads only when one runs (urllib.request and
     http.client are 17 ms that `serve` would spend before it forks its seeder)."""
@@ -224,13 +253,18 @@ def environment_help() -> str:
 
 def parser() -> Parser:
     """The command-line grammar."""
-    root = Parser(prog="mockzoho", description=__doc__)
+    root = Parser(prog="mockzoho", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                  epilog="Each command's flags: mockzoho COMMAND --help. The docs (the control API, the fixture "
+                         "format,\nthe fidelity decisions) come with the package: `mockzoho docs` lists them.")
     root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_serve(commands)
     check = commands.add_parser("check-fixtures", help="validate fixtures and list every problem")
     check.add_argument("path", metavar="PATH", help="a fixtures file or folder")
     check.set_defaults(handler=check_fixtures)
+    docs = commands.add_parser("docs", help="list the docs that come with the package, or print one")
+    docs.add_argument("name", metavar="NAME", nargs="?", help="the doc to print, e.g. fixtures (default: list them)")
+    docs.set_defaults(handler=show_docs)
     add_control_commands(commands)
     return root
 

@@ -1,5 +1,6 @@
-"""The package as a user installs it: the wheel carries the bundled fixtures, and installed (not editable) into
-a fresh venv it runs from any folder: `python -m mockzoho`, gunicorn, and the pytest plugin under xdist."""
+"""The package as a user installs it: the wheel carries the bundled fixtures and the docs, and installed (not
+editable) into a fresh venv it runs from any folder: `python -m mockzoho`, `mockzoho docs`, gunicorn, and the
+pytest plugin under xdist."""
 
 from __future__ import annotations
 
@@ -30,13 +31,15 @@ def build_wheel(folder: Path) -> Path:
     return wheel
 
 
-def test_wheel_contains_the_bundled_fixtures(tmp_path: Path) -> None:
+def test_wheel_contains_the_bundled_fixtures_and_the_docs(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     assert "mockzoho/bundled/demo.yaml" in names
     assert {"mockzoho/zoho/routes.py", "mockzoho/wsgi.py", "mockzoho/__main__.py"} <= set(names)
     assert [n for n in names if n.endswith("/LICENSE")]
-    assert not [n for n in names if n.startswith(("tests/", "fixtures/"))]
+    assert not [n for n in names if n.startswith(("tests/", "fixtures/", "docs/"))]
+    docs = {f"mockzoho/docs/{page.name}" for page in (REPO / "docs").glob("*.md")}
+    assert len(docs) == 3 and docs <= set(names)
 
 
 def test_python_m_mockzoho_and_its_version() -> None:
@@ -81,6 +84,17 @@ def test_the_installed_wheel_runs_from_another_folder(installed: Path, tmp_path:
     for argv in (("python", "-m", "mockzoho", "--version"), ("mockzoho", "--version")):
         done = in_venv(installed, *argv, cwd=tmp_path)
         assert (done.returncode, done.stdout) == (0, f"mockzoho {__version__}\n"), done.stderr
+
+
+def test_the_installed_wheel_lists_and_prints_its_docs(installed: Path, tmp_path: Path) -> None:
+    done = in_venv(installed, "mockzoho", "docs", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    *pages, fixtures = done.stdout.splitlines()
+    paths = [Path(line.split()[-1]) for line in pages]
+    assert [path.name for path in paths] == ["admin-api.md", "fidelity.md", "fixtures.md"]
+    assert all(path.is_relative_to(installed) for path in paths) and str(installed) in fixtures
+    done = in_venv(installed, "mockzoho", "docs", "fixtures", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, (REPO / "docs" / "fixtures.md").read_text()), done.stderr
 
 
 def test_the_installed_wheel_under_gunicorn(installed: Path, tmp_path: Path) -> None:
