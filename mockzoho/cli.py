@@ -59,9 +59,8 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     # SQLite handles must not cross a fork: each worker opens its own.
     app.extensions["mockzoho"]["store"].close()
-    server = Server(app, {"bind": shown((args.host, args.port)), "workers": args.workers})
-    announce_when_ready(server, args.host, settings)
-    server.run()
+    Server(app, {"bind": shown((args.host, args.port)), "workers": args.workers},
+           on_ready=lambda arbiter: announce(args.host, arbiter.LISTENERS[0].getsockname()[1], settings)).run()
     return 0
 
 
@@ -73,17 +72,6 @@ def host_problem(host: str, port: int, admin_token: str) -> str | None:
     except (socket.gaierror, UnicodeError) as exc:
         return f"mockzoho: --host {host!r} is not an address this machine can listen on ({exc})"
     return refusal(addresses, admin_token)
-
-
-def announce_when_ready(server: Any, host: str, settings: Settings) -> None:
-    """Have the server say where it listens once bound, after its own when_ready has judged the sockets (it
-    stops a server whose control API anyone could reach, and must not be replaced)."""
-    judge = server.cfg.when_ready
-
-    def when_ready(arbiter: Any) -> None:
-        judge(arbiter)
-        announce(host, arbiter.LISTENERS[0].getsockname()[1], settings)
-    server.cfg.set("when_ready", when_ready)
 
 
 def announce(host: str, port: int, settings: Settings) -> None:

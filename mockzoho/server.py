@@ -7,7 +7,7 @@ import json
 import socket
 import sys
 from http import HTTPStatus
-from typing import Any, NoReturn
+from typing import Any, Callable, NoReturn
 
 from flask import Flask
 from gunicorn import util as gunicorn_util
@@ -90,8 +90,8 @@ def stop(message: str) -> NoReturn:
 class Server(BaseApplication):
     """gunicorn serving an app built (and its state seeded) before the workers fork."""
 
-    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
-        self.application = app
+    def __init__(self, app: Flask, options: dict[str, Any], on_ready: Callable[[Arbiter], None] | None = None) -> None:
+        self.application, self.on_ready = app, on_ready
         self.options = {"worker_class": worker_class, "limit_request_line": limit_request_line, "timeout": timeout,
                         "control_socket_disable": control_socket_disable, "when_ready": self.when_ready, **options}
         super().__init__()
@@ -105,4 +105,7 @@ class Server(BaseApplication):
         return self.application
 
     def when_ready(self, arbiter: Arbiter) -> None:
+        """Judge the bound sockets, then (if they may serve) run `on_ready`."""
         refuse_an_open_control_api(arbiter, self.application.extensions["mockzoho"]["settings"].admin_token)
+        if self.on_ready is not None:
+            self.on_ready(arbiter)

@@ -291,16 +291,14 @@ class Listener:
         return self.address
 
 
-def test_the_announcement_comes_after_the_servers_own_judgement(tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture) -> None:
+def test_on_ready_comes_after_the_servers_own_judgement(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from types import SimpleNamespace
 
-    from mockzoho.cli import announce_when_ready
     from mockzoho.server import Server as Gunicorn
 
     settings = Settings(state=tmp_path / "s.db", fixtures=bundled_fixtures())
-    server = Gunicorn(create_app(settings), {"bind": "127.0.0.1:0"})
-    announce_when_ready(server, "127.0.0.1", settings)
+    server = Gunicorn(create_app(settings), {"bind": "127.0.0.1:0"},
+                      on_ready=lambda arbiter: announce("127.0.0.1", arbiter.LISTENERS[0].getsockname()[1], settings))
     with pytest.raises(SystemExit, match="^2$"):  # bound beyond loopback, no token: stopped, nothing announced
         server.cfg.when_ready(SimpleNamespace(LISTENERS=[Listener(("0.0.0.0", 8011))]))
     assert capsys.readouterr().err.startswith("mockzoho: refusing to serve on 0.0.0.0:8011 without an admin token")
