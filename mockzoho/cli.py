@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 import os
 import socket
-import sqlite3
 import sys
 import traceback
 from importlib import resources
@@ -17,7 +16,7 @@ from . import __version__
 from .config import (DEFAULT_URL, HELP, TEN_YEARS, URL_VARIABLE, SettingError, Settings, bundled_fixtures, http_url,
                      stray_variables, variable)
 from .exposure import refusal, shown
-from .store import LARGEST_INTEGER, SMALLEST_INTEGER, StateError, Store, remove_state
+from .store import LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, Store, remove_state, state_problem
 
 
 MAX_WORKERS = 64  # each is a process holding the whole app, all on one SQLite file: past this, only contention
@@ -40,7 +39,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         seeder = None if state_is_seeded(settings) else seed_in_child(settings)
     except STATE_PROBLEMS as exc:
-        print(state_problem(settings, exc), file=sys.stderr)
+        print(state_problem(settings.state, exc), file=sys.stderr)
         return 1
     try:
         # Meanwhile (the seeding child has the other core): Flask, gunicorn and the routes.
@@ -55,7 +54,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         app = create_app(settings)  # finds the state seeded: only builds the app
     except STATE_PROBLEMS as exc:
-        print(state_problem(settings, exc), file=sys.stderr)
+        print(state_problem(settings.state, exc), file=sys.stderr)
         return 1
     # SQLite handles must not cross a fork: each worker opens its own.
     app.extensions["mockzoho"]["store"].close()
@@ -86,14 +85,6 @@ def announce(host: str, port: int, settings: Settings) -> None:
     sys.stderr.flush()
 
 
-STATE_PROBLEMS = (StateError, OSError, sqlite3.Error)
-
-
-def state_problem(settings: Settings, exc: Exception) -> str:
-    """One line saying why the state file cannot be used."""
-    return str(exc) if isinstance(exc, StateError) else f"mockzoho: cannot use the state {settings.state}: {exc}"
-
-
 def state_is_seeded(settings: Settings) -> bool:
     """True if the state file was seeded already (from these fixtures or others): nothing to fork for."""
     store = Store(settings.state)
@@ -111,15 +102,11 @@ def seed_in_child(settings: Settings) -> int:
         return pid
     code = 1
     try:
-        from .fixtures import FixtureError
-        from .seed import open_state
-        try:
-            open_state(settings).close()
-            code = 0
-        except FixtureError as exc:
-            print("\n".join(exc.problems), file=sys.stderr)
-        except STATE_PROBLEMS as exc:
-            print(state_problem(settings, exc), file=sys.stderr)
+        from .seed import seeding_problem
+        problem = seeding_problem(settings)
+        if problem:
+            print(problem, file=sys.stderr)
+        code = 1 if problem else 0
     except KeyboardInterrupt:
         code = 130
     except BaseException:

@@ -8,7 +8,7 @@ from .bigin import BIGIN
 from .config import Settings, instant
 from .crm import CRM
 from .fixture_files import fixture_digest
-from .store import Store
+from .store import STATE_PROBLEMS, Store, state_problem
 
 PRODUCTS = (CRM, BIGIN)
 
@@ -27,3 +27,17 @@ def open_state(settings: Settings) -> Store:
                    instant(settings.clock) if settings.clock else None)
     store.sweep()  # what a killed worker left; safe even where every gunicorn worker opens the state itself
     return store
+
+
+def seeding_problem(settings: Settings) -> str | None:
+    """Seed the state (or find it seeded) and close it; what is wrong with the fixtures or the state file
+    (every problem, a line each), or None."""
+    from .fixtures import FixtureError
+
+    try:
+        open_state(settings).close()
+    except FixtureError as exc:
+        return "\n".join(exc.problems)
+    except STATE_PROBLEMS as exc:
+        return state_problem(settings.state, exc)
+    return None

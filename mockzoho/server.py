@@ -18,6 +18,7 @@ from gunicorn.workers.sync import SyncWorker
 
 from .config import Settings
 from .exposure import Listening, refusal
+from .seed import seeding_problem
 from .zoho.errors import CATALOGUE, CONTENT_TYPE
 
 # gunicorn reads these names when started with `--config python:mockzoho.server`.
@@ -65,13 +66,17 @@ class JsonErrorWorker(SyncWorker):
 
 
 def when_ready(arbiter: Arbiter) -> None:
-    """Refuse to serve, before any worker starts, a control API anyone could reach: bound beyond loopback
-    with no admin token (MOCKZOHO_ADMIN_TOKEN, read as the workers will)."""
+    """Before any worker starts (the config module's hook): refuse a control API anyone could reach, bound
+    beyond loopback with no admin token, and seed the state once, so that a bad setting, fixture or state file
+    is said once, in full, rather than as a traceback from every worker. Settings are read as the workers will."""
     try:
-        admin_token = Settings.load().admin_token
+        settings = Settings.load()
     except ValueError as exc:
         stop(f"mockzoho: {exc}")
-    refuse_an_open_control_api(arbiter, admin_token)
+    refuse_an_open_control_api(arbiter, settings.admin_token)
+    problem = seeding_problem(settings)
+    if problem:
+        stop(problem)
 
 
 def refuse_an_open_control_api(arbiter: Arbiter, admin_token: str) -> None:
@@ -82,7 +87,7 @@ def refuse_an_open_control_api(arbiter: Arbiter, admin_token: str) -> None:
 
 
 def stop(message: str) -> NoReturn:
-    """Say why in one line and exit 2, with no worker started."""
+    """Say why and exit 2, with no worker started."""
     print(message, file=sys.stderr, flush=True)
     sys.exit(2)
 

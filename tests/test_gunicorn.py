@@ -147,6 +147,23 @@ def test_serve_refuses_broken_fixtures(tmp_path: Path) -> None:
         server.start()
 
 
+@pytest.mark.parametrize(("variable", "value", "said"), [
+    ("MOCKZOHO_FIXTURES", "broken.yaml", ["{tmp}/broken.yaml: orgs.0.users: Shorter than minimum length 1."]),
+    ("MOCKZOHO_JOURNAL_CAP", "lots", ["mockzoho: MOCKZOHO_JOURNAL_CAP='lots': a whole number of at least 0 is needed"]),
+    ("MOCKZOHO_STATE", "broken.yaml", ["mockzoho: cannot use the state {tmp}/broken.yaml: file is not a database"])])
+def test_the_images_command_says_what_is_wrong_once_before_any_worker(tmp_path: Path, variable: str, value: str,
+                                                                      said: list[str]) -> None:
+    (tmp_path / "broken.yaml").write_text("orgs:\n  - id: x\n    users: []\n")
+    env = {**os.environ, "MOCKZOHO_STATE": str(tmp_path / "s.db"),
+           variable: str(tmp_path / value) if value.endswith(".yaml") else value}
+    done = subprocess.run(gunicorn_command(free_port()), cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert [line for line in done.stderr.splitlines() if "[INFO]" not in line] == [
+        line.format(tmp=tmp_path) for line in said]
+    assert "Booting worker" not in done.stderr
+
+
 def test_serve_refuses_a_state_of_another_version(tmp_path: Path) -> None:
     state = tmp_path / "s.db"
     with sqlite3.connect(state) as conn:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .blobs import StagedBlob
-from .core import LARGEST_INTEGER, SMALLEST_INTEGER, StateError, blob_dir, remove_state, state_files
+from .core import (LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, StateError, blob_dir, remove_state,
+                   state_files, state_problem)
 from .seeding import Seeding
 from .zoho import (AttachmentRow, StoreConflict, TokenRow, UserRef, ZohoQueries, issue_access_token,
                    issue_refresh_token)
@@ -13,6 +14,6 @@ class Store(Seeding, ZohoQueries):
     """The state: seeding, resets and clones, the Zoho queries, blobs, clock, transactions."""
 
 
-__all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "AttachmentRow", "StagedBlob", "StateError", "Store",
+__all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "STATE_PROBLEMS", "AttachmentRow", "StagedBlob", "StateError", "Store",
            "StoreConflict", "TokenRow", "UserRef", "blob_dir", "issue_access_token", "issue_refresh_token",
-           "remove_state", "state_files"]
+           "remove_state", "state_files", "state_problem"]

@@ -33,6 +33,14 @@ class StateError(Exception):
     """The state file cannot be used (another schema version, unreadable, ...)."""
 
 
+STATE_PROBLEMS = (StateError, OSError, sqlite3.Error)  # what opening a state file may raise
+
+
+def state_problem(path: Path, exc: Exception) -> str:
+    """One line saying why the state file at path cannot be used."""
+    return str(exc) if isinstance(exc, StateError) else f"mockzoho: cannot use the state {path}: {exc}"
+
+
 def blob_dir(path: Path) -> Path:
     """Where the blobs of the state at `path` live: beside it, `<name>.blobs/`."""
     return path.with_name(path.name + ".blobs")
