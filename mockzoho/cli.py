@@ -15,12 +15,13 @@ from typing import Any, Callable, NoReturn, Sequence
 from . import __version__
 from .config import (DEFAULT_URL, HELP, TEN_YEARS, URL_VARIABLE, SettingError, Settings, bundled_fixtures, http_url,
                      stray_variables, variable)
-from .exposure import refusal, shown
+from .exposure import CLI_REMEDY, refusal, shown
 from .store import LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, Store, remove_state, state_problem
 
 
+MAX_PORT = 65535
 MAX_WORKERS = 64  # each is a process holding the whole app, all on one SQLite file: past this, only contention
-WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # a server on every interface, seen from here
+WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # a server on every interface, seen from here
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -70,7 +71,7 @@ def host_problem(host: str, port: int, admin_token: str) -> str | None:
         addresses = [info[4] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
     except (socket.gaierror, UnicodeError) as exc:
         return f"mockzoho: --host {host!r} is not an address this machine can listen on ({exc})"
-    return refusal(addresses, admin_token)
+    return refusal(addresses, admin_token, CLI_REMEDY)
 
 
 def announce(host: str, port: int, settings: Settings) -> None:
@@ -221,8 +222,8 @@ def environment_help() -> str:
     for setting in dataclasses.fields(Settings):
         default = str(setting.default).lower() if isinstance(setting.default, bool) else str(setting.default)
         # An empty or computed default is said in HELP's own words.
-        shown = "" if setting.default in ("", dataclasses.MISSING) else f" (default: {default})"
-        lines.append(f"  {variable(setting.name):<26} {HELP[setting.name]}{shown}")
+        said = "" if setting.default in ("", dataclasses.MISSING) else f" (default: {default})"
+        lines.append(f"  {variable(setting.name):<26} {HELP[setting.name]}{said}")
     return "\n".join(lines)
 
 
@@ -250,7 +251,7 @@ def add_serve(commands: argparse._SubParsersAction) -> None:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--host", default="127.0.0.1",
                      help="the address to listen on; any but loopback needs --admin-token (default: %(default)s)")
-    run.add_argument("--port", type=within(0, 65535), default=8000,
+    run.add_argument("--port", type=within(0, MAX_PORT), default=8000,
                      help="the TCP port; 0 takes a free one, printed once bound (default: %(default)s)")
     run.add_argument("--workers", metavar="N", type=within(1, MAX_WORKERS), default=2,
                      help=f"gunicorn worker processes, 1 to {MAX_WORKERS} (default: %(default)s)")
@@ -332,7 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     for warning in stray_variables(os.environ):
         print(f"mockzoho: warning: {warning}", file=sys.stderr)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except BrokenPipeError:  # `mockzoho docs | head`: the reader left; Python's own recipe for a quiet exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

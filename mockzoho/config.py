@@ -155,6 +155,13 @@ def http_url(value: object) -> str:
     return text
 
 
+def _header_token(text: str) -> str:
+    """A token an `Authorization: Bearer` header can carry: printable ASCII, no spaces."""
+    if not all("!" <= char <= "~" for char in text):
+        raise ValueError("printable ASCII without spaces is needed (it travels in an HTTP header)")
+    return text
+
+
 def _reachable(parts: urllib.parse.SplitResult) -> bool:
     try:
         return parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
@@ -171,7 +178,7 @@ _CONVERTERS = {
     "token_lifetime": lambda v: _whole_number(v, TEN_YEARS),
     "public_url": http_url,
     "clock": _clock,
-    "admin_token": str,
+    "admin_token": lambda v: _header_token(str(v)),
     "journal_cap": _whole_number,
     "cosmos_verify": _boolean,
 }

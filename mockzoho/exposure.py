@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any, Iterable
+from urllib.parse import urlsplit
 
+CLI_REMEDY = "Pass --admin-token or set MOCKZOHO_ADMIN_TOKEN."  # what `mockzoho serve` takes
 LISTENERS = "mockzoho.listeners"  # WSGI environ key: the bound addresses of the sockets the request came through
 
 
@@ -31,17 +33,59 @@ def loopback_only(addresses: Iterable[Any] | None) -> bool:
 
 def open_without_token(environ: dict[str, Any]) -> bool:
     """True if a request may use the control API with no admin token configured."""
-    return loopback_only(environ.get(LISTENERS))
+    return closed_because(environ) is None
 
 
-def refusal(addresses: Iterable[Any], admin_token: str) -> str | None:
+def closed_because(environ: dict[str, Any]) -> str | None:
+    """Why a request may not use the control API without an admin token, or None if it may."""
+    listeners = environ.get(LISTENERS)
+    if listeners is None:
+        return ("this WSGI server does not say which address it listens on (serve the app with `mockzoho serve` "
+                "or `gunicorn --config python:mockzoho.server`)")
+    if not loopback_only(listeners):
+        return "this server listens beyond loopback"
+    return from_elsewhere(environ)
+
+
+def from_elsewhere(environ: dict[str, Any]) -> str | None:
+    """How a request that came in over loopback shows it was sent from elsewhere, or None: a proxy forwarded it,
+    or a web page sent it (its Origin, or a Host name that is not this machine's, as DNS rebinding makes)."""
+    if any(name in environ for name in PROXY_HEADERS):
+        return "the request came through a proxy"
+    origin = environ.get("HTTP_ORIGIN")
+    if (origin is not None and not local_name(hostname(origin))) or \
+            environ.get("HTTP_SEC_FETCH_SITE") == "cross-site":
+        return "a web page of another site sent the request"
+    host = environ.get("HTTP_HOST")
+    if host is not None and not local_name(hostname(f"//{host}")):
+        return f"the request names the host {host!r}, which is not this machine"
+    return None
+
+
+PROXY_HEADERS = ("HTTP_FORWARDED", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST", "HTTP_X_REAL_IP")
+
+
+def hostname(url: str) -> str | None:
+    """The host of a URL (`//host:port` for a Host header), lower-cased; None if there is none or it is malformed."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
+def local_name(host: str | None) -> bool:
+    """True for `localhost` or a loopback IP literal."""
+    return host is not None and (host == "localhost" or is_loopback((host,)))
+
+
+def refusal(addresses: Iterable[Any], admin_token: str, remedy: str = "Set MOCKZOHO_ADMIN_TOKEN.") -> str | None:
     """Why a server bound to these addresses must not start (its control API open to all), or None."""
     addresses = list(addresses)
     if admin_token or loopback_only(addresses):
         return None
     exposed = ", ".join(shown(a) for a in addresses if not is_loopback(a))
     return (f"mockzoho: refusing to serve on {exposed} without an admin token: anyone who can reach it could "
-            "reset or rewrite the state. Set MOCKZOHO_ADMIN_TOKEN (or pass --admin-token).")
+            f"reset or rewrite the state. {remedy}")
 
 
 def shown(address: Any) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import socket
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from .admin.client import AdminClient, AdminClientError
 from .app import create_app
+from .cli import MAX_PORT, within
 from .exposure import Listening, loopback_only
 
 SEED_TOKEN = "1000.8cb99dxxxxxxxxxxxxx9be93.9b8xxxxxxxxxxxxxxxf"
@@ -43,7 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(default: $MOCKZOHO_ADMIN_TOKEN; generated for a server started beyond loopback)")
     group.addoption("--mockzoho-host", metavar="HOST", default="127.0.0.1",
                     help="address the started servers listen on (default: %(default)s)")
-    group.addoption("--mockzoho-port", metavar="PORT", type=int, default=0,
+    group.addoption("--mockzoho-port", metavar="PORT", type=within(0, MAX_PORT), default=0,
                     help="port of the started mockzoho_server; under pytest-xdist, worker gwN takes PORT+N "
                          "(default: 0, a free port)")
 
@@ -59,10 +61,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     marker = item.get_closest_marker("mockzoho")
     if marker is None:
         return
-    unknown = sorted(set(marker.kwargs) - MARKER_ARGUMENTS)
-    if marker.args or unknown:
-        pytest.fail(f"pytest.mark.mockzoho takes only fixtures=PATH, not {', '.join(unknown) or 'a positional'}"
-                    " argument", pytrace=False)
+    unknown = [repr(arg) for arg in marker.args] + sorted(set(marker.kwargs) - MARKER_ARGUMENTS)
+    if unknown:
+        pytest.fail(f"pytest.mark.mockzoho takes only fixtures=PATH, not {', '.join(unknown)}", pytrace=False)
     shared = [name for name in SHARED_FIXTURES if name in getattr(item, "fixturenames", ())]
     if "fixtures" in marker.kwargs and shared:
         pytest.fail(f"pytest.mark.mockzoho(fixtures=...) cannot apply to {' and '.join(shared)}: the session "
@@ -140,15 +141,32 @@ def _fixtures(config: pytest.Config, marker: pytest.Mark | None = None) -> dict[
     return {"fixtures": str(path)} if path else {}
 
 
+def app_or_fail(config: dict[str, Any]) -> Flask:
+    """A mockzoho app; bad fixtures fail the test with every problem, not a traceback."""
+    from .fixtures import FixtureError  # marshmallow and YAML: loaded when a test wants an app, not with pytest
+
+    try:
+        return create_app(config)
+    except FixtureError as exc:
+        pytest.fail("mockzoho fixtures:\n" + "\n".join(exc.problems), pytrace=False)
+
+
 def xdist_port(port: int) -> int:
     """A pinned port, shifted by the pytest-xdist worker's number so that workers do not collide."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    return port + int(worker[2:]) if port and worker.startswith("gw") else port
+    if not (port and worker.startswith("gw")):
+        return port
+    if port + int(worker[2:]) > MAX_PORT:
+        pytest.fail(f"--mockzoho-port {port}: xdist worker {worker} would take port {port + int(worker[2:])}, "
+                    f"past {MAX_PORT}: pin a lower port", pytrace=False)
+    return port + int(worker[2:])
 
 
 def bind(host: str, port: int = 0) -> BaseWSGIServer:
-    """A threaded werkzeug server bound to host and port; its app is given by `serving`."""
-    return make_server(host, port, None, threaded=True)  # type: ignore[arg-type]
+    """A threaded werkzeug server bound to host and port (OSError if it cannot be: werkzeug would exit the
+    process instead); its app is given by `serving`."""
+    with socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        return make_server(host, sock.getsockname()[1], None, threaded=True, fd=sock.fileno())  # type: ignore[arg-type]
 
 
 @contextmanager
@@ -171,10 +189,14 @@ def live_server(config: pytest.Config, state: Path, port: int = 0,
                 marker: pytest.Mark | None = None) -> Iterator[LiveServer]:
     """A mockzoho in a thread on --mockzoho-host. Bound before the app is built: a server reachable beyond
     loopback gets an admin token (the one given, else a new one)."""
-    server = bind(config.getoption("--mockzoho-host"), port)
+    host = config.getoption("--mockzoho-host")
+    try:
+        server = bind(host, port)
+    except OSError as exc:  # a name that does not resolve, a port taken
+        pytest.fail(f"mockzoho: cannot listen on --mockzoho-host {host!r} port {port}: {exc}", pytrace=False)
     token = option(config, "admin-token") or ("" if loopback_only([server.socket.getsockname()])
                                               else secrets.token_urlsafe(24))
-    app = create_app({"state": state, "admin_token": token, **_fixtures(config, marker)})
+    app = app_or_fail({"state": state, "admin_token": token, **_fixtures(config, marker)})
     with serving(server, app) as url:
         yield LiveServer(url, AdminClient(url, token))
 
@@ -191,7 +213,10 @@ def base_url(address: tuple[Any, ...]) -> str:
 def mockzoho_app(request: pytest.FixtureRequest, tmp_path: Path) -> Flask:
     """A mockzoho app on a fresh state, for `mockzoho_app.test_client()`."""
     marker = request.node.get_closest_marker("mockzoho")
-    return create_app({"state": tmp_path / "mockzoho" / "state.db", **_fixtures(request.config, marker)})
+    # No admin token: the test client reaches the app in-process, and a MOCKZOHO_ADMIN_TOKEN exported for a
+    # server elsewhere (--mockzoho-url) must not lock it.
+    return app_or_fail({"state": tmp_path / "mockzoho" / "state.db", "admin_token": "",
+                        **_fixtures(request.config, marker)})
 
 
 @pytest.fixture(scope="session")

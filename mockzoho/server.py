@@ -14,10 +14,11 @@ from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.http.errors import ConfigurationProblem, InvalidHeader
+from gunicorn.workers.base import Worker
 from gunicorn.workers.sync import SyncWorker
 
 from .config import Settings
-from .exposure import Listening, refusal
+from .exposure import CLI_REMEDY, Listening, refusal
 from .seed import seeding_problem
 from .zoho.errors import CATALOGUE, CONTENT_TYPE
 
@@ -47,15 +48,11 @@ def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: st
 
 
 class JsonErrorWorker(SyncWorker):
-    """gunicorn's sync worker, writing its own errors in JSON, and telling the app where it listens."""
+    """gunicorn's sync worker, writing its own errors in JSON."""
 
     def init_process(self) -> None:
         gunicorn_util.write_error = write_json_error  # type: ignore[assignment]
         super().init_process()
-
-    def load_wsgi(self) -> None:
-        super().load_wsgi()
-        self.wsgi = Listening(self.wsgi, [listener.getsockname() for listener in self.sockets])
 
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: Exception) -> None:
         # gunicorn takes SCRIPT_NAME from a request header (from loopback, its trusted address) and calls a
@@ -63,6 +60,11 @@ class JsonErrorWorker(SyncWorker):
         if isinstance(exc, ConfigurationProblem):
             exc = InvalidHeader("SCRIPT_NAME", req=req)
         super().handle_error(req, client, addr, exc)
+
+
+def post_worker_init(worker: Worker) -> None:
+    """Tell the app, in every worker of any class, the addresses its listening sockets are bound to."""
+    worker.wsgi = Listening(worker.wsgi, [listener.getsockname() for listener in worker.sockets])
 
 
 def when_ready(arbiter: Arbiter) -> None:
@@ -79,9 +81,9 @@ def when_ready(arbiter: Arbiter) -> None:
         stop(problem)
 
 
-def refuse_an_open_control_api(arbiter: Arbiter, admin_token: str) -> None:
+def refuse_an_open_control_api(arbiter: Arbiter, admin_token: str, remedy: str = "Set MOCKZOHO_ADMIN_TOKEN.") -> None:
     """Stop the arbiter if its listeners and this token would leave the control API open to all."""
-    problem = refusal((listener.getsockname() for listener in arbiter.LISTENERS), admin_token)
+    problem = refusal((listener.getsockname() for listener in arbiter.LISTENERS), admin_token, remedy)
     if problem:
         stop(problem)
 
@@ -98,7 +100,8 @@ class Server(BaseApplication):
     def __init__(self, app: Flask, options: dict[str, Any], on_ready: Callable[[Arbiter], None] | None = None) -> None:
         self.application, self.on_ready = app, on_ready
         self.options = {"worker_class": worker_class, "limit_request_line": limit_request_line, "timeout": timeout,
-                        "control_socket_disable": control_socket_disable, "when_ready": self.when_ready, **options}
+                        "control_socket_disable": control_socket_disable, "post_worker_init": post_worker_init,
+                        "when_ready": self.when_ready, **options}
         super().__init__()
 
     def load_config(self) -> None:
@@ -111,6 +114,7 @@ class Server(BaseApplication):
 
     def when_ready(self, arbiter: Arbiter) -> None:
         """Judge the bound sockets, then (if they may serve) run `on_ready`."""
-        refuse_an_open_control_api(arbiter, self.application.extensions["mockzoho"]["settings"].admin_token)
+        refuse_an_open_control_api(arbiter, self.application.extensions["mockzoho"]["settings"].admin_token,
+                                   CLI_REMEDY)
         if self.on_ready is not None:
             self.on_ready(arbiter)

@@ -97,3 +97,19 @@ def test_the_suite_ignores_the_callers_mockzoho_variables() -> None:
 
 def test_every_setting_has_help() -> None:
     assert set(HELP) == {f.name for f in dataclasses.fields(Settings)}
+
+
+@pytest.mark.parametrize("token", ["p€ss", "a b", "tab\there", "nl\n"])
+def test_an_admin_token_a_header_cannot_carry_is_refused(token: str) -> None:
+    with pytest.raises(ValueError, match="printable ASCII without spaces is needed"):
+        Settings.load({"admin_token": token}, environ={})
+
+
+def test_the_control_client_says_what_it_cannot_send() -> None:
+    from mockzoho.admin.client import AdminClient, AdminClientError
+
+    for client, query in ((AdminClient("http://127.0.0.1:9", "€"), None),
+                          (AdminClient("http://127.0.0.1:9"), {"tag": "\udcff"})):  # argv's undecodable bytes
+        with pytest.raises(AdminClientError, match="^the call cannot be sent") as caught:
+            client.call("GET", "/requests", query=query)
+        assert caught.value.status == 0

@@ -14,7 +14,7 @@ from typing import Iterator
 import pytest
 import requests
 from conftest import REPO
-from servers import Server, dockerfile_command, dockerfile_env
+from servers import Server, dockerfile_command, dockerfile_env, free_port, gunicorn_command
 from werkzeug.test import Client
 
 from mockzoho import __version__
@@ -64,13 +64,45 @@ def test_a_server_that_does_not_say_where_it_listens_gets_a_closed_control_api(a
     status, body = admin_call(client)
     assert status == 403 and body["error"] == "control_api_closed"
     assert "does not say which address it listens on" in body["message"]
-    assert admin_call(client, listeners=(("0.0.0.0", 8000),))[1]["message"].startswith(
-        "the control API is closed: this server listens beyond loopback")
+    assert admin_call(client, listeners=(("0.0.0.0", 8000),))[1]["message"] == (
+        "the control API is closed without an admin token: this server listens beyond loopback; start the server "
+        "with MOCKZOHO_ADMIN_TOKEN set to use it")
     assert admin_call(client, listeners=(("127.0.0.1", 8000),))[0] == 200
     for listeners in (None, (("::", 1, 0, 0),)):
         assert admin_call(client, "/__admin/health", listeners=listeners) == (
             200, {"status": "ok", "version": __version__})
     assert client.post("/__admin/reset").status_code == 403
+
+
+@pytest.mark.parametrize(("headers", "why"), [
+    ({"Origin": "http://evil.example"}, "a web page of another site sent the request"),
+    ({"Origin": "null"}, "a web page of another site sent the request"),
+    ({"Sec-Fetch-Site": "cross-site"}, "a web page of another site sent the request"),
+    ({"Host": "rebind.evil.example:8000"}, "the request names the host 'rebind.evil.example:8000', which is not "
+                                           "this machine"),
+    ({"Host": "127.0.0.1.evil.example"}, "the request names the host '127.0.0.1.evil.example', which is not "
+                                         "this machine"),
+    ({"Host": "[::1"}, "the request names the host '[::1', which is not this machine"),
+    ({"X-Forwarded-For": "203.0.113.9"}, "the request came through a proxy"),
+    ({"Forwarded": "for=203.0.113.9"}, "the request came through a proxy"),
+    ({"X-Real-IP": "203.0.113.9"}, "the request came through a proxy")])
+def test_a_request_over_loopback_sent_from_elsewhere_is_refused(app, headers: dict[str, str], why: str) -> None:
+    # A browser on this machine is "loopback" too: a page must not drive (or, by DNS rebinding, read) it.
+    client = app.test_client()
+    for method in ("GET", "POST"):
+        response = client.open("/__admin/faults", method=method, headers=headers, data="{}")
+        assert response.status_code == 403, (method, headers)
+        assert response.get_json()["message"] == (f"the control API is closed without an admin token: {why}; start "
+                                                  "the server with MOCKZOHO_ADMIN_TOKEN set to use it")
+    assert client.get("/__admin/faults").get_json() == {"faults": []}  # nothing was set
+    assert client.get("/__admin/health", headers=headers).get_json() == {"status": "ok", "version": __version__}
+
+
+@pytest.mark.parametrize("headers", [{"Host": "localhost:8000"}, {"Host": "127.0.0.1:8000"}, {"Host": "[::1]:8000"},
+                                     {"Host": "LOCALHOST"}, {"Origin": "http://127.0.0.1:8000"},
+                                     {"Origin": "http://localhost:8000", "Sec-Fetch-Site": "same-origin"}])
+def test_a_request_from_this_machine_by_its_local_names_is_served(app, headers: dict[str, str]) -> None:
+    assert app.test_client().post("/__admin/reset", headers=headers).status_code == 200
 
 
 def test_with_a_token_health_shows_only_status_and_version_to_callers_without_it(tmp_path: Path) -> None:
@@ -184,3 +216,22 @@ def test_bound_to_a_non_loopback_address_in_a_network_namespace(tmp_path: Path) 
         "image_as_docker_runs_it": {"health": ["status", "version"], "no_token": 401, "token": 200, "healthcheck": 0},
         "plain_gunicorn": {"health": ["status", "version"], "no_token": 403, "api": "AUTHENTICATION_FAILURE"},
     }
+
+
+def raw_post(port: int, path: str, host: str) -> tuple[int, dict]:
+    """A POST sent as a browser's page or a rebinding attack would send it, byte for byte."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
+                     "Connection: close\r\n\r\n{}".encode())
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def test_any_worker_class_tells_the_app_where_it_listens(tmp_path: Path) -> None:
+    port = free_port()
+    argv = [*gunicorn_command(port), "--worker-class", "gthread", "--threads", "2"]  # not mockzoho's own worker
+    with Server(argv, port, env={"MOCKZOHO_STATE": str(tmp_path / "s.db")}, cwd=tmp_path):
+        assert raw_post(port, "/__admin/reset", f"127.0.0.1:{port}")[0] == 200
+        status, body = raw_post(port, "/__admin/reset", f"rebind.evil.example:{port}")
+        assert (status, body["error"]) == (403, "control_api_closed")

@@ -81,12 +81,47 @@ def test_the_marker_cannot_give_the_shared_server_fixtures(pytester: pytest.Pyte
         @pytest.mark.mockzoho(fixture={str(CUSTOM)!r})
         def test_typo(mockzoho_app):
             pass
+
+        @pytest.mark.mockzoho("custom.yaml", colour=1)
+        def test_positional(mockzoho_app):
+            pass
     """)
-    result.assert_outcomes(errors=2)
+    result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines([
         "*pytest.mark.mockzoho(fixtures=...) cannot apply to mockzoho_server and mockzoho_org: the session shares "
         "that server. Use mockzoho_own_server*",
-        "*pytest.mark.mockzoho takes only fixtures=PATH, not fixture argument*"])
+        "*pytest.mark.mockzoho takes only fixtures=PATH, not fixture",
+        "*pytest.mark.mockzoho takes only fixtures=PATH, not 'custom.yaml', colour"])
+
+
+def test_bad_options_and_fixtures_fail_in_a_line_not_a_traceback(pytester: pytest.Pytester, tmp_path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("orgs: []\n")
+    source = """
+        def test_app(mockzoho_app):
+            pass
+
+        def test_server(mockzoho_server):
+            pass
+    """
+    result = run(pytester, source, "--mockzoho-port", "70000")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*argument --mockzoho-port: a whole number from 0 to 65535 is needed, not '70000'"])
+    result = run(pytester, source, "--mockzoho-host", "bogus.invalid", "--mockzoho-fixtures", str(broken))
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["mockzoho fixtures:", f"{broken}: orgs: *",
+                                 "mockzoho: cannot listen on --mockzoho-host 'bogus.invalid' port 0: *"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_an_exported_admin_token_does_not_lock_the_in_process_app(pytester: pytest.Pytester,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOCKZOHO_ADMIN_TOKEN", "for-a-server-elsewhere")  # as the README's CI job exports it
+    result = run(pytester, """
+        def test_it(mockzoho_app):
+            assert mockzoho_app.test_client().post("/__admin/reset").status_code == 200
+    """)
+    result.assert_outcomes(passed=1)
 
 
 def test_a_server_of_its_own_takes_the_marker_and_keeps_its_clock(pytester: pytest.Pytester) -> None:

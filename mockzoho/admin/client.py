@@ -49,13 +49,13 @@ class AdminClient:
              raw: bytes | None = None) -> Any:
         """One control-API call; the decoded JSON answer."""
         params = {k: v for k, v in (query or {}).items() if v is not None}
-        url = f"{self.url}/__admin{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
-        data = raw if raw is not None else None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method=method)
-        request.add_header("Content-Type", "application/yaml" if raw is not None else "application/json")
-        if self.admin_token:
-            request.add_header("Authorization", f"Bearer {self.admin_token}")
         try:
+            url = f"{self.url}/__admin{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
+            data = raw if raw is not None else None if body is None else json.dumps(body).encode()
+            request = urllib.request.Request(url, data=data, method=method)
+            request.add_header("Content-Type", "application/yaml" if raw is not None else "application/json")
+            if self.admin_token:
+                request.add_header("Authorization", f"Bearer {self.admin_token}")
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 status, payload = response.status, response.read()
         except urllib.error.HTTPError as exc:
@@ -63,6 +63,9 @@ class AdminClient:
         except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as exc:
             raise AdminClientError(0, f"no mockzoho answers at {self.url} ({getattr(exc, 'reason', exc)}): "
                                       "is `mockzoho serve` running?") from None
+        except UnicodeError:  # a token or URL a header cannot carry, a value that is not text (bytes from argv)
+            raise AdminClientError(0, "the call cannot be sent: the URL, the admin token or a value is not text "
+                                      "HTTP can carry (the token must be printable ASCII)") from None
         answer = _decoded(payload)
         if not _from_control_api(status, answer):
             raise AdminClientError(status, f"what answers at {self.url} is not mockzoho's control API "

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, g, request
 
 from .. import __version__
 from ..config import Settings
-from ..exposure import LISTENERS, open_without_token
+from ..exposure import closed_because, open_without_token
 from ..nesting import MAX_NESTING, nesting
 from ..store import LARGEST_INTEGER, Store
 from ..zoho.errors import json_response
@@ -82,7 +82,7 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
 
     def trusted() -> bool:
         """True if this request may use the whole control API: it brings the admin token, or none is set and
-        the server listens on loopback alone."""
+        it came over loopback to a server that listens on loopback alone."""
         if not settings.admin_token:
             return open_without_token(request.environ)
         auth = request.authorization
@@ -97,11 +97,9 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
             return
         if settings.admin_token:
             raise AdminError(401, "unauthorized", "the control API needs `Authorization: Bearer <admin token>`")
-        where = ("this WSGI server does not say which address it listens on (serve the app with `mockzoho serve`"
-                 " or `gunicorn --config python:mockzoho.server`)" if request.environ.get(LISTENERS) is None
-                 else "this server listens beyond loopback")
-        raise AdminError(403, "control_api_closed", f"the control API is closed: {where} and has no admin token; "
-                                                    "start it with MOCKZOHO_ADMIN_TOKEN set")
+        raise AdminError(403, "control_api_closed", f"the control API is closed without an admin token: "
+                                                    f"{closed_because(request.environ)}; start the server with "
+                                                    "MOCKZOHO_ADMIN_TOKEN set to use it")
 
     @bp.get("/health")
     def health() -> Response:
