@@ -489,7 +489,7 @@ def signed(rng: random.Random, draft: Draft, resource_type: str, link: str, own:
         draft.headers.append((b"authorization", rng.choice([b"type%3dmaster%26ver%3d1.0%26sig%3d", b"%zz%ff",
                                                             b"\xe9\xff", b"type=master&ver=1.0&sig=\xe9",
                                                             b"type=resource&ver=1.0&sig=abc", b"&&&=="])))
-        draft.headers.append((b"x-ms-date", formatdate(usegmt=True).encode()))
+        draft.headers.append((b"x-ms-date", b"{{now}}"))  # dated when sent: the sequence is the seed's alone
     return draft
 
 
@@ -745,7 +745,7 @@ PLACEHOLDER = re.compile(rb"\{\{([a-z_]+)(?::([^}]*))?\}\}")
 
 
 def substitute(data: bytes, ctx: Context) -> bytes:
-    """Fill `{{host}}`, `{{org:<fixture token>}}`, `{{media}}` in."""
+    """Fill `{{host}}`, `{{org:<fixture token>}}`, `{{media}}`, `{{now}}` (the server's time, as x-ms-date) in."""
     def one(match: re.Match[bytes]) -> bytes:
         name, arg = match.group(1), (match.group(2) or b"").decode()
         if name == b"host":
@@ -756,6 +756,8 @@ def substitute(data: bytes, ctx: Context) -> bytes:
             return ctx.media.encode()
         if name == b"media_signed":
             return media_signed_link(ctx.media).encode()
+        if name == b"now":
+            return formatdate(time.time() + ctx.clock_offset, usegmt=True).encode()
         return match.group(0)
     return PLACEHOLDER.sub(one, data) if b"{{" in data else data
 
