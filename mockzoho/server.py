@@ -15,7 +15,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.http.errors import ConfigurationProblem, InvalidHeader
 from gunicorn.workers.base import Worker
-from gunicorn.workers.sync import SyncWorker
+from gunicorn.workers.gthread import ThreadWorker, TConn
 
 from .config import Settings
 from .exposure import CLI_REMEDY, Listening, refusal
@@ -24,6 +24,10 @@ from .zoho.errors import CATALOGUE, CONTENT_TYPE
 
 # gunicorn reads these names when started with `--config python:mockzoho.server`.
 worker_class = "mockzoho.server.JsonErrorWorker"
+# Threads, not processes, carry connections: a client that idles, sends half a request or a 60 s delay fault
+# holds a thread (or, idle, only a place in the worker's poller), never the whole worker.
+threads = 128
+keepalive = 5  # seconds a connection may idle between requests
 limit_request_line = 8190  # gunicorn's maximum: 100 ids of 19 digits fit with room to spare
 timeout = 300  # a slow 100 MB upload or download, or a 60 s delay fault, must not get the worker killed
 # gunicorn 25.1+ serves a control socket at one path per user (~/.gunicorn/gunicorn.ctl): each mock server
@@ -47,12 +51,32 @@ def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: st
     gunicorn_util.write_nonblock(sock, head + body)
 
 
-class JsonErrorWorker(SyncWorker):
-    """gunicorn's sync worker, writing its own errors in JSON."""
+READ_TIMEOUT = 30.0  # seconds a client may leave a request (its head or its body) or an answer without a byte
+
+
+class PatientSocket(socket.socket):
+    """A client socket whose blocking mode waits at most READ_TIMEOUT for each read or write: a client that
+    stops mid-request loses its connection, and the thread serving it is free again."""
+
+    def setblocking(self, flag: bool) -> None:
+        if flag:
+            self.settimeout(READ_TIMEOUT)
+        else:
+            super().setblocking(False)
+
+
+class JsonErrorWorker(ThreadWorker):
+    """gunicorn's threaded worker, writing its own errors in JSON, with a read timeout on every connection."""
 
     def init_process(self) -> None:
         gunicorn_util.write_error = write_json_error  # type: ignore[assignment]
         super().init_process()
+
+    def enqueue_req(self, conn: TConn) -> None:
+        if not isinstance(conn.sock, PatientSocket):  # a connection just accepted
+            plain = conn.sock
+            conn.sock = PatientSocket(plain.family, plain.type, plain.proto, fileno=plain.detach())
+        super().enqueue_req(conn)
 
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: Exception) -> None:
         # gunicorn takes SCRIPT_NAME from a request header (from loopback, its trusted address) and calls a
@@ -99,7 +123,8 @@ class Server(BaseApplication):
 
     def __init__(self, app: Flask, options: dict[str, Any], on_ready: Callable[[Arbiter], None] | None = None) -> None:
         self.application, self.on_ready = app, on_ready
-        self.options = {"worker_class": worker_class, "limit_request_line": limit_request_line, "timeout": timeout,
+        self.options = {"worker_class": worker_class, "threads": threads, "keepalive": keepalive,
+                        "limit_request_line": limit_request_line, "timeout": timeout,
                         "control_socket_disable": control_socket_disable, "post_worker_init": post_worker_init,
                         "when_ready": self.when_ready, **options}
         super().__init__()

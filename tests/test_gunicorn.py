@@ -53,12 +53,17 @@ def docker_like_cwd(tmp_path: Path) -> Path:
     return app_dir
 
 
-def gunicorn(state: Path, cwd: Path, fixtures: Path | None = None) -> Server:
+def gunicorn(state: Path, cwd: Path, fixtures: Path | None = None, *flags: str) -> Server:
     port = free_port()
     env = {"MOCKZOHO_STATE": str(state)}
     if fixtures is not None:
         env["MOCKZOHO_FIXTURES"] = str(fixtures)
-    return Server(gunicorn_command(port), port, env=env, cwd=cwd)
+    return Server([*gunicorn_command(port), *flags], port, env=env, cwd=cwd)
+
+
+# One connection per worker at a time: a held request keeps its worker from accepting, so the next one goes to
+# the other worker (a worker of many threads would take every connection itself).
+ONE_CONNECTION_PER_WORKER = ("--threads", "1", "--worker-connections", "1", "--keep-alive", "0")
 
 
 class HeldRequest:
@@ -87,7 +92,7 @@ class HeldRequest:
 def test_workers_share_state_and_it_survives_a_restart(tmp_path: Path, docker_like_cwd: Path) -> None:
     state = tmp_path / "state.db"
     gone = (400, "INVALID_DATA")
-    with gunicorn(state, docker_like_cwd) as server:
+    with gunicorn(state, docker_like_cwd, None, *ONE_CONNECTION_PER_WORKER) as server:
         first = requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5)
         assert first.status_code == 200
         health = HeldRequest(server.url, "GET", "/__admin/health", {})  # keeps one worker (A) busy
@@ -321,3 +326,31 @@ def test_no_control_socket_in_the_home_folder(tmp_path: Path, docker_like_cwd: P
         while time.monotonic() < deadline and not any(home.iterdir()):
             time.sleep(0.02)
         assert list(home.iterdir()) == []
+
+
+def held_connections(port: int, each: int) -> list[socket.socket]:
+    """`each` idle connections, `each` stopped inside their head and `each` stopped inside their body."""
+    held = []
+    for _ in range(each):
+        held.append(socket.create_connection(("127.0.0.1", port)))
+        half_head = socket.create_connection(("127.0.0.1", port))
+        half_head.sendall(b"GET /__admin/health HTTP/1.1\r\nHo")
+        half_body = socket.create_connection(("127.0.0.1", port))
+        half_body.sendall(b"POST /__admin/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{")
+        held += [half_head, half_body]
+    return held
+
+
+def test_idle_and_stalled_clients_cost_a_connection_not_a_worker(tmp_path: Path, docker_like_cwd: Path) -> None:
+    with gunicorn(tmp_path / "state.db", docker_like_cwd) as server:
+        held = held_connections(server.port, 64)
+        try:
+            with requests.Session() as session:  # 100 calls on one kept-alive connection, and 100 on new ones
+                answers = [session.get(f"{server.url}/__admin/health", timeout=10) for _ in range(100)]
+                answers += [requests.get(f"{server.url}/__admin/health", timeout=10) for _ in range(100)]
+            assert {a.status_code for a in answers} == {200}
+            assert answers[0].headers["Connection"] == "keep-alive"
+            assert requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=10).status_code == 200
+        finally:
+            for sock in held:
+                sock.close()
