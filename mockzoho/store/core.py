@@ -69,7 +69,7 @@ def _lock(lock: BinaryIO) -> None:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
-            pass
+            time.sleep(0)  # the spin must not hold the GIL from this process's other threads
     fcntl.flock(lock, fcntl.LOCK_EX)
 
 
@@ -105,6 +105,9 @@ class Core:
         self.path = Path(path).absolute()  # relative: to the start-up folder, not Flask's root
         self.blobs = blob_dir(self.path)
         self._local = threading.local()
+        # A process's threads queue for writing on this lock, which sleeps them, before the lock file: only one
+        # of them at a time spins for the file against the other workers.
+        self._writing = threading.Lock()
         self._checkpointer: threading.Thread | None = None
         self._checkpoints: tuple[int, sqlite3.Connection, BinaryIO] | None = None  # pid, connection, lock
 
@@ -135,11 +138,12 @@ class Core:
         handler would sleep a millisecond or more each time two workers write together."""
         conn = self.connection()
         local = self._local
-        _lock(local.lock)
-        try:
-            yield conn
-        finally:
-            fcntl.flock(local.lock, fcntl.LOCK_UN)
+        with self._writing:
+            _lock(local.lock)
+            try:
+                yield conn
+            finally:
+                fcntl.flock(local.lock, fcntl.LOCK_UN)
         if conn.total_changes - local.checkpointed >= CHECKPOINT_ROWS:
             local.checkpointed = conn.total_changes
             self._checkpoint_in_background()
