@@ -15,13 +15,12 @@ from typing import Any, Callable, NoReturn, Sequence
 from . import __version__
 from .config import (DEFAULT_URL, HELP, TEN_YEARS, URL_VARIABLE, SettingError, Settings, bundled_fixtures, http_url,
                      stray_variables, variable)
-from .exposure import CLI_REMEDY, refusal, shown
+from .exposure import CLI_REMEDY, local_url, refusal, shown
 from .store import LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, Store, remove_state, state_problem
 
 
 MAX_PORT = 65535
 MAX_WORKERS = 64  # each is a process holding the whole app, all on one SQLite file: past this, only contention
-WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # a server on every interface, seen from here
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -79,7 +78,7 @@ def announce(host: str, port: int, settings: Settings) -> None:
     control commands would look for it elsewhere."""
     print(f"mockzoho: http://{shown((host, port))}  state={settings.state}  fixtures={settings.fixtures}",
           file=sys.stderr)
-    url = f"http://{shown((WILDCARDS.get(host, host), port))}"
+    url = local_url((host, port))
     if url != (os.environ.get(URL_VARIABLE) or DEFAULT_URL).rstrip("/"):
         print(f"mockzoho: for `mockzoho reset`, `requests`, `fault` and `token`: export {URL_VARIABLE}={url}",
               file=sys.stderr)

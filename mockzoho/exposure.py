@@ -9,7 +9,10 @@ import ipaddress
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
+ENV_REMEDY = "Set MOCKZOHO_ADMIN_TOKEN."  # what gunicorn with the config module reads
 CLI_REMEDY = "Pass --admin-token or set MOCKZOHO_ADMIN_TOKEN."  # what `mockzoho serve` takes
+WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # a server on every interface, as this machine reaches it
+PROXY_HEADERS = ("HTTP_FORWARDED", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST", "HTTP_X_REAL_IP")
 LISTENERS = "mockzoho.listeners"  # WSGI environ key: the bound addresses of the sockets the request came through
 
 
@@ -62,9 +65,6 @@ def from_elsewhere(environ: dict[str, Any]) -> str | None:
     return None
 
 
-PROXY_HEADERS = ("HTTP_FORWARDED", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST", "HTTP_X_REAL_IP")
-
-
 def hostname(url: str) -> str | None:
     """The host of a URL (`//host:port` for a Host header), lower-cased; None if there is none or it is malformed."""
     try:
@@ -78,7 +78,7 @@ def local_name(host: str | None) -> bool:
     return host is not None and (host == "localhost" or is_loopback((host,)))
 
 
-def refusal(addresses: Iterable[Any], admin_token: str, remedy: str = "Set MOCKZOHO_ADMIN_TOKEN.") -> str | None:
+def refusal(addresses: Iterable[Any], admin_token: str, remedy: str = ENV_REMEDY) -> str | None:
     """Why a server bound to these addresses must not start (its control API open to all), or None."""
     addresses = list(addresses)
     if admin_token or loopback_only(addresses):
@@ -94,6 +94,11 @@ def shown(address: Any) -> str:
         return str(address)
     host, port = address[0], address[1]
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def local_url(address: tuple[Any, ...]) -> str:
+    """The http:// URL this machine reaches a host and port at (loopback for a wildcard address)."""
+    return f"http://{shown((WILDCARDS.get(address[0], address[0]), address[1]))}"
 
 
 class Listening:

@@ -8,7 +8,6 @@ Registered through the `pytest11` entry point, so installing mockzoho is enough.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 import socket
@@ -25,7 +24,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from .admin.client import AdminClient, AdminClientError
 from .app import create_app
 from .cli import MAX_PORT, within
-from .exposure import Listening, loopback_only
+from .config import variable
+from .exposure import Listening, local_url, loopback_only
 
 SEED_TOKEN = "1000.8cb99dxxxxxxxxxxxxx9be93.9b8xxxxxxxxxxxxxxxf"
 MARKER_ARGUMENTS = {"fixtures"}
@@ -74,7 +74,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def option(config: pytest.Config, name: str) -> Any:
     """An option's value, else its MOCKZOHO_* variable's (read when used, not when pytest starts)."""
     value = config.getoption(f"--mockzoho-{name}")
-    return value if value is not None else os.environ.get(f"MOCKZOHO_{name.upper().replace('-', '_')}")
+    return value if value is not None else os.environ.get(variable(name.replace("-", "_")))
 
 
 @dataclass
@@ -156,10 +156,11 @@ def xdist_port(port: int) -> int:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     if not (port and worker.startswith("gw")):
         return port
-    if port + int(worker[2:]) > MAX_PORT:
-        pytest.fail(f"--mockzoho-port {port}: xdist worker {worker} would take port {port + int(worker[2:])}, "
-                    f"past {MAX_PORT}: pin a lower port", pytrace=False)
-    return port + int(worker[2:])
+    shifted = port + int(worker[2:])
+    if shifted > MAX_PORT:
+        pytest.fail(f"--mockzoho-port {port}: xdist worker {worker} would take port {shifted}, past {MAX_PORT}: "
+                    "pin a lower port", pytrace=False)
+    return shifted
 
 
 def bind(host: str, port: int = 0) -> BaseWSGIServer:
@@ -177,7 +178,7 @@ def serving(server: BaseWSGIServer, app: Flask) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, name="mockzoho", daemon=True)
     thread.start()
     try:
-        yield base_url(address)
+        yield local_url(address)
     finally:
         server.shutdown()
         server.server_close()
@@ -199,14 +200,6 @@ def live_server(config: pytest.Config, state: Path, port: int = 0,
     app = app_or_fail({"state": state, "admin_token": token, **_fixtures(config, marker)})
     with serving(server, app) as url:
         yield LiveServer(url, AdminClient(url, token))
-
-
-def base_url(address: tuple[Any, ...]) -> str:
-    """The URL a test reaches a bound address at (loopback for a wildcard address)."""
-    host, port = address[0], address[1]
-    if ipaddress.ip_address(host).is_unspecified:
-        host = "::1" if ":" in host else "127.0.0.1"
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker, TConn
 
 from .config import Settings
-from .exposure import CLI_REMEDY, Listening, refusal
+from .exposure import CLI_REMEDY, ENV_REMEDY, Listening, refusal
 from .seed import seeding_problem
 from .zoho.errors import CATALOGUE, CONTENT_TYPE
 
@@ -105,7 +105,7 @@ def when_ready(arbiter: Arbiter) -> None:
         stop(problem)
 
 
-def refuse_an_open_control_api(arbiter: Arbiter, admin_token: str, remedy: str = "Set MOCKZOHO_ADMIN_TOKEN.") -> None:
+def refuse_an_open_control_api(arbiter: Arbiter, admin_token: str, remedy: str = ENV_REMEDY) -> None:
     """Stop the arbiter if its listeners and this token would leave the control API open to all."""
     problem = refusal((listener.getsockname() for listener in arbiter.LISTENERS), admin_token, remedy)
     if problem:

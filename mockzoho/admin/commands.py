@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any, Callable
 
-from ..config import DEFAULT_URL, URL_VARIABLE, http_url
+from ..config import DEFAULT_URL, URL_VARIABLE, http_url, variable
 from .client import AdminClient, AdminClientError
 
 # The flags that say which calls a fault hits and what it does (all None when not given, even --drop): none of
@@ -83,7 +83,7 @@ def admin_client(args: argparse.Namespace) -> AdminClient:
     except ValueError as exc:
         raise UsageError(f"{source}={url!r}: {exc}") from None
     return AdminClient(url, args.admin_token if args.admin_token is not None
-                       else os.environ.get("MOCKZOHO_ADMIN_TOKEN", ""))
+                       else os.environ.get(variable("admin_token"), ""))
 
 
 def reset(args: argparse.Namespace) -> Any:
