@@ -49,16 +49,21 @@ def timed_writer(self: core.Core) -> Iterator[Any]:
 ORIGINAL_WRITER = core.Core._writer
 
 
-def deleter(app: Callable) -> Callable[[int], None]:
-    """A function sending the DELETE of the k-th generated attachment straight to the WSGI app."""
+UNKNOWN_ID = 900_000_000_000_000  # where bench/load.lua's unknown attachments start
+
+
+def deleter(app: Callable, unknown: bool = False) -> Callable[[int], None]:
+    """A function sending the DELETE of the k-th generated attachment (or of the k-th unknown one, the error
+    path) straight to the WSGI app."""
+    first, expected = (UNKNOWN_ID, "400") if unknown else (FIRST_ID, "200")
     def start_response(status: str, headers: list, exc_info: Any = None) -> None:
         start_response.status = status  # type: ignore[attr-defined]
 
     def delete(k: int) -> None:
         environ = {**ENVIRON, "wsgi.input": io.BytesIO(b""),
-                   "PATH_INFO": f"/crm/v8/Leads/{FIRST_RECORD + k // PER_RECORD}/Attachments/{FIRST_ID + k}"}
+                   "PATH_INFO": f"/crm/v8/Leads/{FIRST_RECORD + k // PER_RECORD}/Attachments/{first + k}"}
         b"".join(app(environ, start_response))
-        assert start_response.status.startswith("200"), start_response.status  # type: ignore[attr-defined]
+        assert start_response.status.startswith(expected), start_response.status  # type: ignore[attr-defined]
     return delete
 
 
@@ -89,12 +94,14 @@ def in_two_processes(delete: Callable[[int], None], count: int) -> tuple[float, 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=4000, choices=range(100, 10_001), metavar="100..10000")
+    parser.add_argument("--unknown", action="store_true", help="delete attachments that do not exist (the mock's "
+                        "error path; the bare app answers as for any delete)")
     parser.add_argument("--profile", action="store_true", help="also print cProfile's top 30 (one process)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mockzoho-profile-"))
     generate_fixture(work / "f.json", 100_000)
     core.Core._writer = contextmanager(timed_writer)  # type: ignore[method-assign]
-    mock = deleter(create_app({"state": work / "s.db", "fixtures": work / "f.json"}))
+    mock = deleter(create_app({"state": work / "s.db", "fixtures": work / "f.json"}), args.unknown)
     base = deleter(bare.app)
     n = args.requests
     per_request(mock, 0, 200)  # warm up
@@ -113,6 +120,7 @@ def main() -> int:
         profiler = cProfile.Profile()
         profiler.runcall(per_request, mock, 20_000, n)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+        if os.environ.get("CALLERS"): pstats.Stats(profiler).print_callers(os.environ["CALLERS"])
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

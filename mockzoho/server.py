@@ -4,6 +4,7 @@ answers even HTTP gunicorn itself rejects (a request line too long, a malformed 
 from __future__ import annotations
 
 import json
+import select
 import socket
 import sys
 from http import HTTPStatus
@@ -51,6 +52,7 @@ def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: st
     gunicorn_util.write_nonblock(sock, head + body)
 
 
+LINGER_MS = 5
 READ_TIMEOUT = 30.0  # seconds a client may leave a request (its head or its body) or an answer without a byte
 
 
@@ -77,6 +79,20 @@ class JsonErrorWorker(ThreadWorker):
             plain = conn.sock
             conn.sock = PatientSocket(plain.family, plain.type, plain.proto, fileno=plain.detach())
         super().enqueue_req(conn)
+
+    def handle(self, conn: TConn) -> Any:
+        """Serve a connection's requests while its client keeps sending them, then give it back to the poller."""
+        while True:
+            result = super().handle(conn)
+            if result is not True or not self.alive:
+                return result
+            if not conn.parser.unreader.buf.getvalue():
+                poll = getattr(conn, "poll", None)
+                if poll is None:
+                    poll = conn.poll = select.poll()
+                    poll.register(conn.sock, select.POLLIN)
+                if not poll.poll(LINGER_MS):
+                    return result
 
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: Exception) -> None:
         # gunicorn takes SCRIPT_NAME from a request header (from loopback, its trusted address) and calls a
