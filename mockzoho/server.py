@@ -3,6 +3,7 @@ answers even HTTP gunicorn itself rejects (a request line too long, a malformed 
 
 from __future__ import annotations
 
+import errno
 import json
 import select
 import socket
@@ -58,13 +59,35 @@ READ_TIMEOUT = 30.0  # seconds a client may leave a request (its head or its bod
 
 class PatientSocket(socket.socket):
     """A client socket whose blocking mode waits at most READ_TIMEOUT for each read or write: a client that
-    stops mid-request loses its connection, and the thread serving it is free again."""
+    stops mid-request, or stops reading its answer, is taken for gone, and the thread serving it is free again.
+
+    gunicorn logs a timeout as a socket error with its traceback; what it takes quietly is a client that went
+    away: a read then finds the end of the stream (a head is dropped, a body is short: a 400), a write a
+    broken pipe."""
 
     def setblocking(self, flag: bool) -> None:
         if flag:
             self.settimeout(READ_TIMEOUT)
         else:
             super().setblocking(False)
+
+    def recv(self, size: int, flags: int = 0) -> bytes:
+        try:
+            return super().recv(size, flags)
+        except TimeoutError:
+            return b""
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        try:
+            super().sendall(data, flags)
+        except TimeoutError as exc:
+            raise BrokenPipeError(errno.EPIPE, "the client read nothing for READ_TIMEOUT") from exc
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        try:
+            return super().sendfile(file, offset, count)
+        except TimeoutError as exc:
+            raise BrokenPipeError(errno.EPIPE, "the client read nothing for READ_TIMEOUT") from exc
 
 
 class JsonErrorWorker(ThreadWorker):

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from conftest import SEED_TOKEN, auth
 from mockzoho.app import create_app
 from mockzoho.config import bundled_fixtures
-from mockzoho.store.schema import JOURNAL_TRIM
+from mockzoho.store.journal import TRIM_EVERY
 from servers import serve_in_thread
 
 SEED_URL = "/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261017"
@@ -234,7 +234,7 @@ def test_journal_cap(tmp_path: Path) -> None:
         "199", "198", "197", "196", "195"]
     assert client.get("/__admin/requests/count").json == {"count": 5}
     store = client.application.extensions["mockzoho"]["store"]
-    assert store.connection().execute("SELECT COUNT(*) FROM journal").fetchone()[0] <= 5 + JOURNAL_TRIM
+    assert store.journal.core.connection().execute("SELECT COUNT(*) FROM journal").fetchone()[0] <= 5 + TRIM_EVERY
 
 
 def test_upload_preview_names_the_file(client: FlaskClient) -> None:

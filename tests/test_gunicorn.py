@@ -354,3 +354,76 @@ def test_idle_and_stalled_clients_cost_a_connection_not_a_worker(tmp_path: Path,
         finally:
             for sock in held:
                 sock.close()
+
+
+def read_all(sock: socket.socket, wait: float) -> tuple[bytes, float]:
+    """Everything the server sends until it closes the connection (at most `wait` s), and how long that took."""
+    sock.settimeout(wait)
+    began, got = time.monotonic(), b""
+    while chunk := sock.recv(65536):
+        got += chunk
+    return got, time.monotonic() - began
+
+
+def test_a_connection_serves_request_after_request_and_closes_once_idle(tmp_path: Path,
+                                                                          docker_like_cwd: Path) -> None:
+    with gunicorn(tmp_path / "state.db", docker_like_cwd) as server, \
+            socket.create_connection(("127.0.0.1", server.port)) as sock:
+        reader = sock.makefile("rb")
+        for _ in range(3):
+            sock.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert reader.readline() == b"HTTP/1.1 200 OK\r\n"
+            head = {}
+            while (line := reader.readline()) != b"\r\n":
+                name, _, value = line.decode().partition(":")
+                head[name.lower()] = value.strip()
+            assert head["connection"] == "keep-alive"
+            assert json.loads(reader.read(int(head["content-length"])))["status"] == "ok"
+        rest, idle = read_all(sock, 15)
+        assert rest == b"" and 4 < idle < 10  # keepalive: 5 s
+
+
+def test_a_client_stalled_mid_request_is_let_go_quietly(tmp_path: Path, docker_like_cwd: Path) -> None:
+    """The read timeout (1 s here, 30 s as served): a head never finished is dropped without an answer, a body
+    never finished is the client's 400 and changes nothing; no traceback is logged for either."""
+    port = free_port()
+    argv = [a if a != "python:mockzoho.server" else "python:short_read_timeout" for a in gunicorn_command(port)]
+    env = {"MOCKZOHO_STATE": str(tmp_path / "state.db"), "PYTHONPATH": str(Path(__file__).parent)}
+    with Server(argv, port, env=env, cwd=docker_like_cwd) as server:
+        assert requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5).status_code == 200
+        with socket.create_connection(("127.0.0.1", port)) as head:
+            head.sendall(b"GET /__admin/health HTTP/1.1\r\nHo")
+            assert read_all(head, 10)[0] == b""
+        with socket.create_connection(("127.0.0.1", port)) as body:
+            body.sendall(b"POST /__admin/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 100\r\n\r\n{")
+            answer = read_all(body, 20)[0]
+        status, _, rest = answer.partition(b"\r\n")
+        assert status == b"HTTP/1.1 400 BAD REQUEST"
+        assert json.loads(rest.partition(b"\r\n\r\n")[2])["error"] == "invalid_request"
+        assert requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5).status_code == 400  # no reset
+        output = server.stop()
+    assert "Traceback" not in output and "[ERROR]" not in output, output
+
+
+def test_slow_answers_hold_up_no_one_else(tmp_path: Path, docker_like_cwd: Path) -> None:
+    """Delayed requests (a delay fault) and a download nobody reads hold a thread each, not the server."""
+    with gunicorn(tmp_path / "state.db", docker_like_cwd) as server:
+        upload = requests.post(server.url + SEED_URL.rsplit("/", 1)[0], headers=HEADERS, timeout=30,
+                               files={"file": ("big.bin", os.urandom(8 * 1024 * 1024))})
+        attachment = upload.json()["data"][0]["details"]["id"]
+        with socket.create_connection(("127.0.0.1", server.port)) as stalled:
+            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            stalled.sendall(f"GET {SEED_URL.rsplit('/', 1)[0]}/{attachment} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            f"Authorization: {HEADERS['Authorization']}\r\n\r\n".encode())
+            assert stalled.recv(12) == b"HTTP/1.1 200"  # and then reads no more of its 8 MB
+            fault = {"match": {"path": "/crm/v8/org"}, "delay_ms": 3000}
+            assert requests.post(server.url + "/__admin/faults", json=fault, timeout=5).status_code == 201
+            with ThreadPoolExecutor(16) as pool:
+                delayed = [pool.submit(requests.get, server.url + "/crm/v8/org", headers=HEADERS, timeout=30)
+                           for _ in range(16)]
+                time.sleep(0.5)  # all 16 are waiting out their delay now
+                began = time.monotonic()
+                assert requests.get(server.url + "/crm/v8/users", headers=HEADERS, timeout=5).status_code == 200
+                assert time.monotonic() - began < 1
+                assert {d.result().status_code for d in delayed} == {200}

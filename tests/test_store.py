@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import multiprocessing
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -87,6 +89,35 @@ def test_state_of_another_schema_is_refused(tmp_path: Path) -> None:
         create_app({"state": tmp_path / "s.db"})
 
 
+def test_calls_that_change_nothing_write_nothing_to_the_state(tmp_path: Path) -> None:
+    """Every call writes its journal entry, in a file of its own: a commit to the state file would make every
+    other worker read the state's pages again."""
+    client = create_app({"state": tmp_path / "s.db"}).test_client()
+    watcher = sqlite3.connect(tmp_path / "s.db")  # data_version moves when another connection commits
+    before = watcher.execute("PRAGMA data_version").fetchone()[0]
+    missing = "/crm/v5/Leads/2883756000000261075/Attachments/2883756000000269999"
+    assert client.delete(missing, headers=auth()).json["code"] == "INVALID_DATA"
+    assert client.get("/crm/v5/Leads/2883756000000261075/Attachments?fields=id", headers=auth()).status_code == 200
+    assert watcher.execute("PRAGMA data_version").fetchone()[0] == before
+    assert client.get("/__admin/requests/count").json == {"count": 2}
+    assert client.delete(missing[:-4] + "1017", headers=auth()).status_code == 200  # a delete does write
+    assert watcher.execute("PRAGMA data_version").fetchone()[0] != before
+    watcher.close()
+
+
+def test_a_miss_waits_for_no_writer(tmp_path: Path) -> None:
+    """Deleting what is not there is settled by a read: it does not queue behind another worker's write."""
+    client = create_app({"state": tmp_path / "s.db"}).test_client()
+    missing = "/crm/v5/Leads/2883756000000261075/Attachments/2883756000000269999"
+    with open(tmp_path / "s.db.lock", "ab") as lock, ThreadPoolExecutor(1) as pool:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a writer in another worker holds it
+        try:
+            miss = pool.submit(client.delete, missing, headers=auth())
+            assert miss.result(timeout=10).json["code"] == "INVALID_DATA"
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def test_other_fixtures_keep_the_state_until_fresh(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     state = tmp_path / "s.db"
     client = create_app({"state": state}).test_client()
@@ -98,7 +129,7 @@ def test_other_fixtures_keep_the_state_until_fresh(tmp_path: Path, caplog: pytes
     assert "seeded from other fixtures" in caplog.text
     assert client.delete(url, headers=auth()).status_code == 400
     remove_state(state)
-    assert not state.exists() and not (tmp_path / "s.db.blobs").exists()
+    assert list(tmp_path.iterdir()) == [other]  # the journal's file (s.db.requests) and its companions too
     client = create_app({"state": state, "fixtures": other}).test_client()
     assert client.delete(url, headers=auth()).status_code == 200
 
@@ -163,7 +194,7 @@ def test_the_write_ahead_log_stays_bounded_while_requests_write(tmp_path: Path, 
     single worker), and SQLite only starts the log over once one has: the log would grow by every page
     written for as long as the load lasts (36 MB here; it is reused from 8 MiB on, about 10 MB)."""
     clients = [create_app({"state": tmp_path / "s.db"}).test_client() for _ in range(workers)]
-    wal, largest = tmp_path / "s.db-wal", 0
+    wal, largest = tmp_path / "s.db.requests-wal", 0  # what these requests write is their journal entries
 
     def load(client: FlaskClient) -> None:
         nonlocal largest
@@ -186,7 +217,7 @@ def test_checkpoints_run_beside_the_requests(tmp_path: Path, monkeypatch: pytest
     client = create_app({"state": tmp_path / "s.db"}).test_client()
     for _ in range(400):
         assert client.get("/crm/v8/org", headers=auth()).status_code == 200
-    client.application.extensions["mockzoho"]["store"]._checkpointer.join()
+    client.application.extensions["mockzoho"]["store"].journal.core._checkpointer.join()  # what they wrote
     assert threads and threading.current_thread() not in threads
 
 

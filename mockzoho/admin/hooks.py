@@ -18,7 +18,7 @@ from ..store import LARGEST_INTEGER, Store
 from ..ticks import request_tick
 from ..wire import refuse_undeliverable_length
 from ..zoho.errors import ZohoError, json_response
-from .models import Faults, Journal, Limits
+from .models import Faults, Limits
 
 PREVIEW_BYTES = 256
 PREVIEWED_BODY = 64 * 1024  # bodies up to this size that no route read are read for the preview
@@ -98,8 +98,8 @@ def body_preview(req: Request) -> str:
 
 def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
     """Register the toolkit's request hooks on the app."""
-    journal, faults, limits = Journal(store, settings.journal_cap), Faults(store), Limits(store)
-    journal.set_cap()
+    journal, faults, limits = store.journal, Faults(store), Limits(store)
+    journal.open(settings.journal_cap)
 
     def org_and_token() -> tuple[str | None, str | None]:
         """The org a call acts for (from its access token, or on the accounts server from the refresh token,

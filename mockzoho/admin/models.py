@@ -1,4 +1,5 @@
-"""The control API's state: the request journal, faults, rate limits, minted tokens and the clock (no HTTP)."""
+"""The control API's state: faults, rate limits, minted tokens and the clock (no HTTP; the journal is in
+`store.journal`)."""
 
 from __future__ import annotations
 
@@ -8,102 +9,18 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from ..cosmos.errors import CATALOGUE as COSMOS_CATALOGUE
 from ..store import Store, issue_access_token, issue_refresh_token
-from ..store.schema import TRIM_JOURNAL, VISIBLE_JOURNAL
 from ..zoho.errors import CATALOGUE as ZOHO_CATALOGUE
 
 # The server clock's range (Zoho dates stay four-digit years; 1971 keeps epochs positive).
 EARLIEST, LATEST = datetime(1971, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc)
 
-JOURNAL_COLUMNS = ("id", "time", "method", "path", "query", "headers", "body_size", "body_preview", "status",
-                   "code", "duration_ms", "org", "tag", "product")
-
 
 class AdminConflict(Exception):
     """A control-API request the state refuses; the message says why."""
-
-
-# -- the journal ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class JournalFilter:
-    """Which journal entries a query is about; None matches anything."""
-
-    method: str | None = None
-    path: str | None = None      # a glob
-    status: int | None = None
-    code: str | None = None
-    org: str | None = None
-    tag: str | None = None
-    since: float | None = None   # epoch seconds
-
-    def sql(self) -> tuple[str, list[Any]]:
-        """A WHERE clause over the entries within the cap (the path glob is applied in Python: SQLite's GLOB
-        is case-sensitive too, but differs from fnmatch on `[!...]`)."""
-        clauses, args = [VISIBLE_JOURNAL], []
-        for column, value in (("method", self.method), ("status", self.status), ("code", self.code),
-                              ("org", self.org), ("tag", self.tag)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                args.append(value.upper() if column == "method" else value)
-        if self.since is not None:
-            clauses.append("time >= ?")
-            args.append(self.since)
-        return " AND ".join(clauses), args
-
-
-_INSERT = f"INSERT INTO journal({', '.join(JOURNAL_COLUMNS[1:])}) VALUES ({', '.join('?' * 13)})"
-
-
-class Journal:
-    """Every API request the mock served, newest last, capped, shared by all workers."""
-
-    def __init__(self, store: Store, cap: int) -> None:
-        self.store = store
-        self.cap = cap
-
-    def record(self, entry: Mapping[str, Any]) -> None:
-        """One entry, in one statement (a trigger drops what has passed the cap)."""
-        self.store.write_one(_INSERT, [entry[c] if c != "headers" else json.dumps(entry[c])
-                                       for c in JOURNAL_COLUMNS[1:]])
-
-    def set_cap(self) -> None:
-        """Make this server's cap the one the trigger keeps (every worker sets the same)."""
-        with self.store.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('journal_cap', ?)", (str(self.cap),))
-
-    def find(self, where: JournalFilter, limit: int) -> list[dict[str, Any]]:
-        """Matching entries, newest first."""
-        clause, args = where.sql()
-        rows = self.store.connection().execute(
-            f"SELECT {', '.join(JOURNAL_COLUMNS)} FROM journal WHERE {clause} ORDER BY id DESC", args)
-        found = []
-        for row in rows:
-            entry = dict(zip(JOURNAL_COLUMNS, row))
-            if where.path is not None and not fnmatchcase(entry["path"], where.path):
-                continue
-            entry["headers"] = json.loads(entry["headers"])
-            found.append(entry)
-            if len(found) >= limit:
-                break
-        return found
-
-    def count(self, where: JournalFilter) -> int:
-        clause, args = where.sql()
-        if where.path is None:
-            return self.store.connection().execute(f"SELECT COUNT(*) FROM journal WHERE {clause}", args).fetchone()[0]
-        return sum(1 for (path,) in self.store.connection().execute(
-            f"SELECT path FROM journal WHERE {clause}", args) if fnmatchcase(path, where.path))
-
-    def clear(self, org: str | None, tag: str | None) -> int:
-        where = JournalFilter(org=org, tag=tag)
-        clause, args = where.sql()
-        with self.store.write() as conn:
-            conn.execute(TRIM_JOURNAL)
-            return conn.execute(f"DELETE FROM journal WHERE {clause}", args).rowcount
 
 
 # -- faults --------------------------------------------------------------------------------------

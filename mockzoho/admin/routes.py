@@ -16,6 +16,7 @@ from ..config import Settings
 from ..exposure import closed_because, open_without_token
 from ..nesting import MAX_NESTING, nesting
 from ..store import LARGEST_INTEGER, Store
+from ..store.journal import JournalFilter
 from ..zoho.errors import json_response
 from ..zoho.product import Product
 from . import hooks
@@ -25,8 +26,6 @@ from .models import (
     LATEST,
     AdminConflict,
     Faults,
-    Journal,
-    JournalFilter,
     Limits,
     advance_clock,
     clock_state,
@@ -78,7 +77,7 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
     products = tuple(products)
     bp = Blueprint("admin", __name__, url_prefix="/__admin")
     started = time.monotonic()
-    journal, faults, limits = Journal(store, settings.journal_cap), Faults(store), Limits(store)
+    journal, faults, limits = store.journal, Faults(store), Limits(store)
 
     def trusted() -> bool:
         """True if this request may use the whole control API: it brings the admin token, or none is set and

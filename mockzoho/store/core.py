@@ -1,4 +1,4 @@
-"""The SQLite file: one connection per thread and process, write transactions, and the state's files."""
+"""A SQLite file: one connection per thread and process, write transactions, and the state's files."""
 
 from __future__ import annotations
 
@@ -46,9 +46,19 @@ def blob_dir(path: Path) -> Path:
     return path.with_name(path.name + ".blobs")
 
 
+def requests_path(path: Path) -> Path:
+    """Where the request journal of the state at `path` lives: beside it, `<name>.requests`."""
+    return Path(f"{path}.requests")
+
+
+def _sqlite_files(path: Path) -> list[Path]:
+    """A SQLite file, its log and shared index, and the writers' lock file beside it."""
+    return [path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}.lock")]
+
+
 def state_files(path: Path) -> list[Path]:
     """Every file and folder that makes up the state at `path`."""
-    return [path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}.lock"), blob_dir(path)]
+    return [*_sqlite_files(path), *_sqlite_files(requests_path(path)), blob_dir(path)]
 
 
 def remove_state(path: Path) -> None:

@@ -1,8 +1,8 @@
-"""The SQLite schema: live tables, their pristine copies (what a reset restores), and the control tables."""
+"""The state's SQLite schema: live tables, their pristine copies (what a reset restores), and the control tables."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"  # 8: the journal moved to a file of its own
 
 LIVE = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -58,10 +58,6 @@ CREATE TABLE IF NOT EXISTS clock(
     faults INTEGER NOT NULL DEFAULT 0,   -- how many faults are set: none, no fault lookup per request
     limits INTEGER NOT NULL DEFAULT 0,   -- how many orgs have rate limits
     credentials INTEGER NOT NULL DEFAULT 0);  -- bumped by any change to tokens, users or orgs (triggers)
-CREATE TABLE IF NOT EXISTS journal(
-    id INTEGER PRIMARY KEY, time REAL NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
-    query TEXT NOT NULL, headers TEXT NOT NULL, body_size INTEGER NOT NULL, body_preview TEXT NOT NULL,
-    status INTEGER NOT NULL, code TEXT, duration_ms REAL NOT NULL, org TEXT, tag TEXT, product TEXT);
 CREATE TABLE IF NOT EXISTS faults(
     id INTEGER PRIMARY KEY AUTOINCREMENT, spec TEXT NOT NULL, org TEXT,
     remaining INTEGER,                   -- calls left to fail, NULL when a probability decides
@@ -93,20 +89,6 @@ PRISTINE = {"orgs": "id", "users": "org", "user_records": "org", "tokens": "org"
             "records": "org", "attachments": "org"}
 
 
-# Keeps the journal within its cap (meta `journal_cap`) as entries arrive, inside each insert's own transaction:
-# every JOURNAL_TRIM-th entry drops those that have passed it, which writes one page less per request than
-# dropping one entry each time. Readers see only the newest `journal_cap` ids (`VISIBLE_JOURNAL`).
-JOURNAL_TRIM = 64
-JOURNAL_CAP = "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_cap')"
-VISIBLE_JOURNAL = f"id > (SELECT COALESCE(MAX(id), 0) FROM journal) - {JOURNAL_CAP}"
-# Run before deleting entries by org or tag, which could take the newest ids and so bring old ones back in view.
-TRIM_JOURNAL = f"DELETE FROM journal WHERE NOT ({VISIBLE_JOURNAL})"
-JOURNAL_CAP_TRIGGER = f"""
-CREATE TRIGGER IF NOT EXISTS journal_cap AFTER INSERT ON journal WHEN NEW.id % {JOURNAL_TRIM} = 0 BEGIN
-    DELETE FROM journal WHERE id <= NEW.id - {JOURNAL_CAP};
-END"""
-
-
 # Workers keep the tokens they have seen (with their user and org) while this counter stands still.
 CREDENTIAL_TABLES = ("tokens", "users", "orgs")
 CREDENTIAL_TRIGGERS = [
@@ -117,7 +99,7 @@ CREDENTIAL_TRIGGERS = [
 
 def statements() -> list[str]:
     """Every statement that creates the schema, pristine copies included (all idempotent)."""
-    result = [s for s in LIVE.split(";") if s.strip()] + [JOURNAL_CAP_TRIGGER, *CREDENTIAL_TRIGGERS]
+    result = [s for s in LIVE.split(";") if s.strip()] + CREDENTIAL_TRIGGERS
     for table, org_column in PRISTINE.items():
         result.append(f"CREATE TABLE IF NOT EXISTS fixture_{table} AS SELECT * FROM {table} WHERE 0")
         result.append(f"CREATE INDEX IF NOT EXISTS fixture_{table}_by_org ON fixture_{table}({org_column})")

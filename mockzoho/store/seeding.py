@@ -13,12 +13,14 @@ import sqlite3
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..ids import id_prefix, new_client_id, new_token
 from .blobs import BLOB_TABLES, Blobs
 from .core import StateError
-from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, TRIM_JOURNAL, statements
+from .journal import Journal
+from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, statements
 
 if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
     from ..cosmos.fixtures import AccountFixture
@@ -27,8 +29,9 @@ if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seede
 log = logging.getLogger(__name__)
 
 RECORD_TABLES = ("user_records", "records", "attachments")  # what an empty clone leaves out
-# What requests leave behind that is not a fixture: a reset forgets it (issued tokens go with the tokens table).
-RUNTIME_TABLES = ("grant_codes", "faults", "limits", "journal")
+# What requests leave behind that is not a fixture: a reset forgets it (issued tokens go with the tokens table;
+# the journal, in its own file, is cleared once the state's transaction is done).
+RUNTIME_TABLES = ("grant_codes", "faults", "limits")
 
 
 def _epoch(moment: object) -> int | None:
@@ -36,7 +39,15 @@ def _epoch(moment: object) -> int | None:
 
 
 class Seeding(Blobs):
-    """Loading, restoring and cloning the fixtures."""
+    """Loading, restoring and cloning the fixtures, and forgetting the journal of what they replace."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.journal = Journal(self.path)
+
+    def close(self) -> None:
+        super().close()
+        self.journal.close()
 
     def seed(self, fixtures: Fixtures, id_seed: int = 0, clock: float | None = None) -> bool:
         """Load the fixtures once per state file, atomically; return True if this call seeded it."""
@@ -92,6 +103,7 @@ class Seeding(Blobs):
             conn.execute("UPDATE meta SET value = ? WHERE key = 'fixture_digest'", (fixtures.digest,))
             conn.execute("UPDATE clock SET generation = generation + 1")
             self.free_blobs(conn, stale)
+        self.journal.clear()
 
     def reset(self, org: str | None = None) -> None:
         """Back to the fixtures: everything (clones removed), or one org (a clone back to its template); then
@@ -106,6 +118,7 @@ class Seeding(Blobs):
                 self._restore(conn, org)
                 self._forget_org(conn, org)
             self.free_blobs(conn, stale)
+        self.journal.clear(org)
         self.sweep()
 
     def clone_org(self, template: str | None, new_id: str | None,
@@ -155,6 +168,7 @@ class Seeding(Blobs):
             conn.execute("DELETE FROM clients WHERE org = ?", (org,))
             self._forget_org(conn, org)
             self.free_blobs(conn, stale)
+        self.journal.clear(org)
 
     def org_ids(self) -> list[tuple[str, str | None]]:
         """Every org and the fixture org it was cloned from (None for fixture orgs)."""
@@ -187,8 +201,7 @@ class Seeding(Blobs):
 
     @staticmethod
     def _forget_org(conn: sqlite3.Connection, org: str) -> None:
-        """Drop an org's grant codes, faults, rate limits and journal."""
-        conn.execute(TRIM_JOURNAL)
+        """Drop an org's grant codes, faults and rate limits."""
         for table in RUNTIME_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE org = ?", (org,))
         conn.execute("UPDATE clock SET faults = (SELECT COUNT(*) FROM faults), limits = (SELECT COUNT(*) FROM limits)")

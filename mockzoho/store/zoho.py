@@ -74,6 +74,11 @@ LEFT JOIN users mu ON mu.org = a.org AND mu.id = a.modified_by
 WHERE a.org = ? AND a.product = ? AND a.record_id = ?"""
 
 
+# An attachment (?4) of a record (?3) of a module (?5), in an org (?1) and product (?2).
+_LIVE_ATTACHMENT = ("org = ?1 AND product = ?2 AND record_id = ?3 AND id = ?4 AND EXISTS "
+                    "(SELECT 1 FROM records WHERE org = ?1 AND product = ?2 AND id = ?3 AND module = ?5)")
+
+
 def _attachment_row(row: Sequence) -> AttachmentRow:
     def user(i: int) -> UserRef | None:
         return None if row[i] is None or row[i + 1] is None else UserRef(row[i], row[i + 1], row[i + 2])
@@ -227,11 +232,12 @@ class ZohoQueries(Blobs):
                 return candidate
 
     def delete_attachment(self, org: str, product: str, module: str, record_id: str, attachment_id: str) -> bool:
-        """Delete one attachment of a live record of `module` in one statement; True if it was there."""
-        rows = self.write_one(
-            "DELETE FROM attachments WHERE org = ?1 AND product = ?2 AND record_id = ?3 AND id = ?4 AND EXISTS "
-            "(SELECT 1 FROM records WHERE org = ?1 AND product = ?2 AND id = ?3 AND module = ?5) RETURNING blob",
-            (org, product, record_id, attachment_id, module))
+        """Delete one attachment of a live record of `module`; True if it was there. A miss is settled by a read:
+        it takes no write lock, and leaves every worker's cache of the state valid (a commit would drop it)."""
+        params = (org, product, record_id, attachment_id, module)
+        if self.connection().execute(f"SELECT 1 FROM attachments WHERE {_LIVE_ATTACHMENT}", params).fetchone() is None:
+            return False
+        rows = self.write_one(f"DELETE FROM attachments WHERE {_LIVE_ATTACHMENT} RETURNING blob", params)
         if rows and rows[0][0]:
             with self.write() as conn:  # blobs are freed under the write lock, as uploads place them
                 self.free_blobs(conn, [rows[0][0]])

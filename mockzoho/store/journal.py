@@ -1,0 +1,123 @@
+"""The request journal, in a SQLite file of its own beside the state (`<state>.requests`).
+
+Kept apart because every API request writes an entry: in the state file, each entry committed by one worker
+dropped the other workers' page cache of the whole state, so requests that change nothing paid for reading it
+again. Now a request that changes no state writes nothing to the state file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any, Mapping
+
+from .core import Core, requests_path
+
+COLUMNS = ("id", "time", "method", "path", "query", "headers", "body_size", "body_preview", "status", "code",
+           "duration_ms", "org", "tag", "product")
+
+# Keeps the journal within its cap (meta `cap`) as entries arrive, inside each insert's own transaction: every
+# TRIM_EVERY-th entry drops those that have passed it, which writes one page less per request than dropping one
+# entry each time. Readers see only the newest `cap` ids (VISIBLE).
+TRIM_EVERY = 64
+CAP = "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'cap')"
+VISIBLE = f"id > (SELECT COALESCE(MAX(id), 0) FROM journal) - {CAP}"
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS journal(
+        id INTEGER PRIMARY KEY, time REAL NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+        query TEXT NOT NULL, headers TEXT NOT NULL, body_size INTEGER NOT NULL, body_preview TEXT NOT NULL,
+        status INTEGER NOT NULL, code TEXT, duration_ms REAL NOT NULL, org TEXT, tag TEXT, product TEXT)""",
+    f"""CREATE TRIGGER IF NOT EXISTS journal_cap AFTER INSERT ON journal WHEN NEW.id % {TRIM_EVERY} = 0 BEGIN
+        DELETE FROM journal WHERE id <= NEW.id - {CAP};
+    END""")
+# Run before deleting entries by org or tag, which could take the newest ids and so bring old ones back in view.
+TRIM = f"DELETE FROM journal WHERE NOT ({VISIBLE})"
+INSERT = f"INSERT INTO journal({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * (len(COLUMNS) - 1))})"
+
+
+@dataclass(frozen=True)
+class JournalFilter:
+    """Which journal entries a query is about; None matches anything."""
+
+    method: str | None = None
+    path: str | None = None      # a glob
+    status: int | None = None
+    code: str | None = None
+    org: str | None = None
+    tag: str | None = None
+    since: float | None = None   # epoch seconds
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """A WHERE clause over the entries within the cap (the path glob is applied in Python: SQLite's GLOB
+        is case-sensitive too, but differs from fnmatch on `[!...]`)."""
+        clauses, args = [VISIBLE], []
+        for column, value in (("method", self.method), ("status", self.status), ("code", self.code),
+                              ("org", self.org), ("tag", self.tag)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value.upper() if column == "method" else value)
+        if self.since is not None:
+            clauses.append("time >= ?")
+            args.append(self.since)
+        return " AND ".join(clauses), args
+
+
+def _lay_out(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA:
+        conn.execute(statement)
+
+
+class Journal:
+    """Every API request the mock served, newest last, capped, shared by all workers."""
+
+    def __init__(self, state: Path) -> None:
+        self.core = Core(requests_path(state))
+
+    def open(self, cap: int) -> None:
+        """Lay out the file if new, and make `cap` the one the trigger keeps (every worker sets the same)."""
+        with self.core.write() as conn:
+            _lay_out(conn)
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('cap', ?)", (str(cap),))
+
+    def record(self, entry: Mapping[str, Any]) -> None:
+        """One entry, in one statement (the trigger drops what has passed the cap)."""
+        self.core.write_one(INSERT, [entry[c] if c != "headers" else json.dumps(entry[c]) for c in COLUMNS[1:]])
+
+    def find(self, where: JournalFilter, limit: int) -> list[dict[str, Any]]:
+        """Matching entries, newest first."""
+        clause, args = where.sql()
+        rows = self.core.connection().execute(
+            f"SELECT {', '.join(COLUMNS)} FROM journal WHERE {clause} ORDER BY id DESC", args)
+        found = []
+        for row in rows:
+            entry = dict(zip(COLUMNS, row))
+            if where.path is not None and not fnmatchcase(entry["path"], where.path):
+                continue
+            entry["headers"] = json.loads(entry["headers"])
+            found.append(entry)
+            if len(found) >= limit:
+                break
+        return found
+
+    def count(self, where: JournalFilter) -> int:
+        clause, args = where.sql()
+        conn = self.core.connection()
+        if where.path is None:
+            return conn.execute(f"SELECT COUNT(*) FROM journal WHERE {clause}", args).fetchone()[0]
+        return sum(1 for (path,) in conn.execute(f"SELECT path FROM journal WHERE {clause}", args)
+                   if fnmatchcase(path, where.path))
+
+    def clear(self, org: str | None = None, tag: str | None = None) -> int:
+        """Drop the entries of an org, of a tag, of both, or (neither given) all; how many were visible."""
+        clause, args = JournalFilter(org=org, tag=tag).sql()
+        with self.core.write() as conn:
+            _lay_out(conn)  # a reset may come before any app opened the journal
+            conn.execute(TRIM)
+            return conn.execute(f"DELETE FROM journal WHERE {clause}", args).rowcount
+
+    def close(self) -> None:
+        self.core.close()
