@@ -1,6 +1,6 @@
 """mockzoho's benchmarks, each against a baseline measured in the same run; prints a table, writes results.md.
 
-Run from the repository root, in the venv of the README's commands: `python bench/run.py` (about 12 minutes;
+Run from the repository root, in the venv of the README's commands: `python bench/run.py` (about 9 minutes;
 `--quick` for a rough pass, `--only SECTION,...` for some sections). Needs `wrk` (Debian: `apt-get install wrk`).
 The peers (WireMock, json-server) are measured where installed beforehand, see bench/README.md; nothing is fetched.
 """
