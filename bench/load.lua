@@ -1,6 +1,8 @@
 -- The requests of one wrk run. MODE=delete: each request deletes a different attachment (thread t takes
--- attachments START + t, START + t + THREADS, ...); MODE=unknown: deletes of attachments that do not exist;
--- MODE=mixed: a third each of small uploads, listings and deletes.
+-- attachments START + t, START + t + THREADS, ...); MODE=unknown: deletes of attachments that do not exist,
+-- on the first generated record (one that does); MODE=mixed: a third each of small uploads, listings and deletes.
+-- CLOSE=1: every request says `Connection: close`, so each has a connection of its own. ROUTE: unknown deletes go
+-- to ROUTE .. id instead (a peer's own route).
 local counter = 0
 local threads = 0
 function setup(thread)
@@ -15,6 +17,8 @@ function init(args)
   first_record = tonumber(os.getenv("FIRST_RECORD"))
   step = tonumber(os.getenv("THREADS"))
   token = os.getenv("TOKEN")
+  close = os.getenv("CLOSE") == "1"
+  route = os.getenv("ROUTE") or ""
   boundary = "mockzohobench"
   upload_body = "--" .. boundary .. "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bench.txt\"\r\n" ..
                 "Content-Type: text/plain\r\n\r\n" .. string.rep("x", 1024) .. "\r\n--" .. boundary .. "--\r\n"
@@ -24,8 +28,13 @@ function request()
   counter = counter + 1
   local record = first_record + math.floor(n / per_record)
   local headers = {["Authorization"] = "Zoho-oauthtoken " .. token}
+  if close then headers["Connection"] = "close" end
   local id = first + n
-  if mode == "unknown" then id = 900000000000000 + n end
+  if mode == "unknown" then
+    -- A record past the generated ones would be a different error (an unknown record), answered earlier.
+    id, record = 900000000000000 + n, first_record
+    if route ~= "" then return wrk.format("DELETE", string.format("%s%d", route, id), headers) end
+  end
   if mode == "mixed" and n % 3 == 0 then
     headers["Content-Type"] = "multipart/form-data; boundary=" .. boundary
     return wrk.format("POST", string.format("/crm/v8/Leads/%d/Attachments", first_record), headers, upload_body)

@@ -1,4 +1,4 @@
-"""A raw WSGI callable under the same gunicorn settings: what gunicorn's sync worker costs without Flask."""
+"""A raw WSGI callable under the same gunicorn settings: what gunicorn's worker costs without Flask."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """mockzoho's benchmarks, each against a baseline measured in the same run; prints a table, writes results.md.
 
-Run from the repository root, in the venv of the README's commands: `python bench/run.py` (about 6 minutes;
-`--quick` for a rough pass). Needs `wrk` (Debian: `apt-get install wrk`).
+Run from the repository root, in the venv of the README's commands: `python bench/run.py` (about 9 minutes;
+`--quick` for a rough pass, `--only SECTION,...` for some sections). Needs `wrk` (Debian: `apt-get install wrk`).
+The peers (WireMock, json-server) are measured where installed beforehand, see bench/README.md; nothing is fetched.
 """
 
 from __future__ import annotations
@@ -22,9 +23,13 @@ import tempfile
 import threading
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
+
+from mockzoho import server as served
+from mockzoho.zoho.errors import CONTENT_TYPE
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -32,6 +37,15 @@ BIN = Path(sys.executable).parent
 TOKEN = "bench-token"
 FIRST_ID, FIRST_RECORD, PER_RECORD = 10**14, 10**12, 1000  # below 2**53: wrk counts in doubles
 MB = 1024 * 1024
+WORKERS, WRK_THREADS, WRK_CONNECTIONS = 2, 2, 8
+PEERS = BENCH / "peers" / "node_modules"  # `npm install --prefix bench/peers ...` puts the peers there
+PEERS_INSTALL = "npm install --prefix bench/peers wiremock@3 json-server@0.17"
+SECTIONS = ("throughput", "peers", "idle", "ready", "reset", "memory", "in-process")
+MOONSHOT = "moonshot: mock's DELETE unknown attachment, keep-alive, req/s against WireMock's"
+MOONSHOT_TARGET = ">= 1x (moonshot)"
+HELD = 32  # idle connections held open in section idle, and as many half-open ones
+ANSWER_TIMEOUT_MS = 2000  # how long the idle section waits for an answer
+HALF_HEAD = b"GET /crm/v8/org HTTP/1.1\r\nHost: x\r\n"  # a request head without the blank line that ends it
 
 
 @dataclass
@@ -57,20 +71,35 @@ class Figure:
 
 @dataclass
 class Row:
-    """A line of the table: the mock's figure, the baseline's, their ratio, and the target."""
+    """A line of the table: the figure measured (the mock's, or a peer's), the baseline's, their ratio, and the
+    target; `section` is set by the section's place in SECTIONS."""
 
-    section: str
     what: str
-    mock: Figure
+    figure: Figure
     base: Figure | None
     target: str
     met: bool | None
+    section: str = ""
 
     @property
     def ratio(self) -> str:
-        if self.base is None or not self.base.runs or not self.mock.runs:
+        if self.base is None or not self.base.runs or not self.figure.runs:
             return ""
-        return f"{self.mock.median / self.base.median:.2f}x"
+        return f"{self.figure.median / self.base.median:.2f}x"
+
+
+@dataclass
+class Load:
+    """One server's figures under one wrk workload."""
+
+    rate: Figure
+    p50: Figure
+    p99: Figure
+    cpu: Figure
+
+
+class NotRun(Exception):
+    """A peer that cannot run here; the message says why."""
 
 
 def free_port() -> int:
@@ -103,11 +132,13 @@ def generate_fixture(path: Path, attachments: int) -> None:
 
 
 class Server:
-    """A server process started from a command line; `ready_seconds` is spawn to first correct answer."""
+    """A server process started from a command line; `ready_seconds` is spawn to first correct answer. `route`,
+    if given, is where wrk's unknown deletes go instead of the Zoho attachment path (a peer's own route)."""
 
-    def __init__(self, argv: list[str], port: int, probe: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, argv: list[str], port: int, probe: str, env: dict[str, str] | None = None,
+                 route: str = "") -> None:
         self.port, self.url = port, f"http://127.0.0.1:{port}"
-        self.probe = probe
+        self.probe, self.route = probe, route
         started = time.perf_counter()
         self.process = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **(env or {})},
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
@@ -126,8 +157,9 @@ class Server:
         raise RuntimeError(f"{argv} not ready in 120 s")
 
     def worker_pids(self) -> list[int]:
+        """gunicorn's workers; a peer that forks none (a JVM, node) is its own worker."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        return [int(p) for p in children]
+        return [int(p) for p in children] or [self.process.pid]
 
     def rss_mb(self) -> float:
         """The largest resident set among the workers, in MB."""
@@ -145,6 +177,12 @@ class Server:
             total += int(fields[11]) + int(fields[12])  # utime, stime
         return total / os.sysconf("SC_CLK_TCK")
 
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -157,7 +195,7 @@ class Server:
 
 def mock_server(state: Path, fixtures: Path | None, fresh: bool = True) -> Server:
     port = free_port()
-    argv = [str(BIN / "mockzoho"), "serve", "--port", str(port), "--workers", "2", "--state", str(state)]
+    argv = [str(BIN / "mockzoho"), "serve", "--port", str(port), "--workers", str(WORKERS), "--state", str(state)]
     argv += ["--fixtures", str(fixtures)] if fixtures else []
     argv += ["--fresh"] if fresh else []
     probe = "/crm/v8/org" if fixtures else "/__admin/health"
@@ -165,19 +203,24 @@ def mock_server(state: Path, fixtures: Path | None, fresh: bool = True) -> Serve
 
 
 def bare_server(app: str = "bare:app") -> Server:
-    """A baseline under the mock's gunicorn settings: the bare Flask app, or `raw:app` (no Flask)."""
+    """A baseline under the mock's gunicorn settings (bench/bare_config.py): the bare Flask app, or `raw:app`
+    (no Flask)."""
     port = free_port()
-    argv = [str(BIN / "gunicorn"), "--config", "python:mockzoho.server", "--bind", f"127.0.0.1:{port}",
-            "--workers", "2", "--chdir", str(BENCH), app]
-    return Server(argv, port, "/crm/v8/org")
+    argv = [str(BIN / "gunicorn"), "--config", "python:bare_config", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(WORKERS), "--chdir", str(BENCH), app]
+    return Server(argv, port, "/crm/v8/org", {"PYTHONPATH": str(BENCH)})
 
 
-def wrk(url: str, mode: str, seconds: float, start: int = 0) -> tuple[float, float, float, int]:
-    """Requests per second, p50 and p99 latency (ms) and the request count of one wrk run (2 threads, 8
-    connections) of `bench/load.lua` in `mode`; deletes take attachments from the `start`-th generated one on."""
+def wrk(server: Server, mode: str, seconds: float, start: int = 0,
+        close: bool = False) -> tuple[float, float, float, int]:
+    """Requests per second, p50 and p99 latency (ms) and the request count of one wrk run of `bench/load.lua` in
+    `mode`, on connections kept alive or (`close`) one per request; deletes take attachments from the `start`-th
+    generated one on."""
     env = {**os.environ, "MODE": mode, "FIRST_ID": str(FIRST_ID), "START": str(start),
-           "FIRST_RECORD": str(FIRST_RECORD), "PER_RECORD": str(PER_RECORD), "THREADS": "2", "TOKEN": TOKEN}
-    out = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", str(BENCH / "load.lua"), url],
+           "FIRST_RECORD": str(FIRST_RECORD), "PER_RECORD": str(PER_RECORD), "THREADS": str(WRK_THREADS),
+           "TOKEN": TOKEN, "CLOSE": "1" if close else "0", "ROUTE": server.route}
+    out = subprocess.run(["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency",
+                          "-s", str(BENCH / "load.lua"), server.url],
                          env=env, capture_output=True, text=True, check=True).stdout
 
     def latency(label: str) -> float:
@@ -273,9 +316,21 @@ def in_process_rate(make: Callable[[], tuple[object, Iterator[str]]], requests: 
     return requests / (time.perf_counter() - began)
 
 
+def sections(text: str) -> list[str]:
+    """`--only`'s argument: section names, comma-separated, each one of SECTIONS."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"{', '.join(unknown) or text!r}: choose among {', '.join(SECTIONS)}")
+    return names
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer and shorter runs (rough figures)")
+    parser.add_argument("--only", type=sections, default=list(SECTIONS), metavar="SECTION[,SECTION]",
+                        help=f"run only these sections ({', '.join(SECTIONS)}); results.md is written only when "
+                             "all run")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench/run.py needs wrk: apt-get install wrk", file=sys.stderr)
@@ -286,43 +341,58 @@ def main() -> int:
     compileall.compile_dir(ROOT / "mockzoho", quiet=1)
     compileall.compile_file(BENCH / "bare.py", quiet=1)
     compileall.compile_file(BENCH / "raw.py", quiet=1)
+    compileall.compile_file(BENCH / "bare_config.py", quiet=1)
     work = Path(tempfile.mkdtemp(prefix="mockzoho-bench-"))
-    rows: list[Row] = []
     fixtures = {n: work / f"f{n}.json" for n in (1_000, 10_000, 100_000)}
     for n, path in fixtures.items():
         generate_fixture(path, n)
+    measures: dict[str, Callable[[], list[Row]]] = {
+        "throughput": lambda: throughput(work, fixtures[100_000], runs, seconds),
+        "peers": lambda: peers(work, fixtures[100_000], runs, seconds),
+        "idle": lambda: idle(work, runs),
+        "ready": lambda: ready_times(work, fixtures, runs),
+        "reset": lambda: resets(work, fixtures[100_000], runs),
+        "memory": lambda: memory(work, fixtures[1_000], runs),
+        "in-process": lambda: in_process(work, fixtures[1_000], runs),
+    }
+    rows: list[Row] = []
     try:
-        rows += throughput(work, fixtures[100_000], runs, seconds)
-        rows += ready_times(work, fixtures, runs)
-        rows += resets(work, fixtures[100_000], runs)
-        rows += memory(work, fixtures[1_000], runs)
-        rows += in_process(work, fixtures[1_000], runs)
+        for number, name in enumerate(SECTIONS, 1):
+            if name in args.only:
+                for row in measures[name]():
+                    row.section = f"{number}. {name}"
+                    rows.append(row)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    # The breakdown is the in-process section's detail: a partial run without that section skips its 30 s.
     breakdown = subprocess.run([sys.executable, str(BENCH / "breakdown.py")], cwd=ROOT, capture_output=True,
-                               text=True, check=True).stdout
-    report(rows, runs, seconds, breakdown)
+                               text=True, check=True).stdout if "in-process" in args.only else ""
+    report(rows, runs, seconds, breakdown, full=len(args.only) == len(SECTIONS))
     return 0 if all(r.met is not False for r in rows) else 1
 
 
 def throughput(work: Path, fixture: Path, runs: int, seconds: float) -> list[Row]:
-    """DELETE throughput and latency, the error path, and a mixed workload, against the bare app; and what
-    gunicorn alone costs (a raw WSGI callable), to tell its share from Flask's and the mock's."""
+    """The error path (the target), on kept-alive connections and on one connection per request, distinct-id
+    deletes and a mixed workload, against the bare app; and what gunicorn alone costs (a raw WSGI callable), to
+    tell its share from Flask's and the mock's."""
     rows = []
     bare = bare_server()
     try:
-        for label, mode in (("DELETE attachment (distinct ids)", "delete"),
-                            ("DELETE unknown attachment (400)", "unknown"),
-                            ("mixed upload / list / delete", "mixed")):
+        for label, mode, close in (("DELETE unknown attachment (400)", "unknown", False),
+                                   ("DELETE unknown attachment (400), Connection: close", "unknown", True),
+                                   ("DELETE attachment (distinct ids)", "delete", False),
+                                   ("mixed upload / list / delete", "mixed", False)):
             # A fresh state for each workload, so that every delete finds its attachment.
-            mock = mock_server(work / f"tp-{mode}.db", fixture)
+            mock = mock_server(work / f"tp-{mode}-{close}.db", fixture)
             try:
-                rows += workload(bare, mock, label, mode, runs, seconds)
+                base, loaded = measure([bare, mock], mode, runs, seconds, close)
+                rows += load_rows(label, loaded, base, targets=not close and mode == "unknown")
             finally:
                 mock.stop()
         raw = bare_server("raw:app")
         try:
-            rate, _, _, cpu = workload(bare, raw, "raw WSGI app (no Flask) in the mock's place", "delete", runs, seconds)
+            base, loaded = measure([bare, raw], "delete", runs, seconds)
+            rate, _, _, cpu = load_rows("raw WSGI app (no Flask) in the mock's place", loaded, base)
             rows += [rate, cpu]  # its p50 and p99 tell nothing more
         finally:
             raw.stop()
@@ -331,29 +401,178 @@ def throughput(work: Path, fixture: Path, runs: int, seconds: float) -> list[Row
     return rows
 
 
-def workload(bare: Server, mock: Server, label: str, mode: str, runs: int, seconds: float) -> list[Row]:
-    rate_m, p50_m, p99_m = Figure(label, "req/s"), Figure(label, "ms"), Figure(label, "ms")
-    rate_b, p50_b, p99_b = Figure(label, "req/s"), Figure(label, "ms"), Figure(label, "ms")
-    cpu_m, cpu_b = Figure(label, "µs"), Figure(label, "µs")
-    used = 0
+def measure(servers: list[Server], mode: str, runs: int, seconds: float, close: bool = False) -> list[Load]:
+    """Each server's figures under one workload, the servers taking turns run by run, so that the machine's
+    drift during the measure falls on all of them alike."""
+    loads = [Load(Figure(mode, "req/s"), Figure(mode, "ms"), Figure(mode, "ms"), Figure(mode, "µs"))
+             for _ in servers]
+    used = [0] * len(servers)  # where each server's next distinct deletes start in the generated ids
     for _ in range(runs):
-        for server, rate, p50, p99, cpu in ((bare, rate_b, p50_b, p99_b, cpu_b), (mock, rate_m, p50_m, p99_m, cpu_m)):
+        for i, (server, load) in enumerate(zip(servers, loads)):
             spent = server.cpu_seconds()
-            r, l50, l99, count = wrk(server.url, mode, seconds, used)
-            cpu.runs.append((server.cpu_seconds() - spent) / count * 1e6)
-            rate.runs.append(r)
-            p50.runs.append(l50)
-            p99.runs.append(l99)
-            if server is mock:
-                used += count + count // 10 + 100  # wrk's two threads need not stop at the same id
-    main_row = label.startswith("DELETE attachment")
-    ratio = rate_m.median / rate_b.median
-    return [Row("1. throughput", f"{label}: req/s", rate_m, rate_b, ">= 0.8x" if main_row else "",
-                ratio >= 0.8 if main_row else None),
-            Row("1. throughput", f"{label}: p50", p50_m, p50_b, "", None),
-            Row("1. throughput", f"{label}: p99", p99_m, p99_b, "<= 2x" if main_row else "",
-                p99_m.median <= 2 * p99_b.median if main_row else None),
-            Row("1. throughput", f"{label}: worker CPU per request", cpu_m, cpu_b, "", None)]
+            rate, p50, p99, count = wrk(server, mode, seconds, used[i], close)
+            load.cpu.runs.append((server.cpu_seconds() - spent) / count * 1e6)
+            load.rate.runs.append(rate)
+            load.p50.runs.append(p50)
+            load.p99.runs.append(p99)
+            used[i] += count + count // 10 + 100  # wrk's two threads need not stop at the same id
+    return loads
+
+
+def load_rows(label: str, load: Load, base: Load, targets: bool = False) -> list[Row]:
+    """A workload's rows, `load` against `base`: req/s (>= 0.8x if `targets`), p50, p99 (<= 2x) and CPU."""
+    return [Row(f"{label}: req/s", load.rate, base.rate, ">= 0.8x" if targets else "",
+                load.rate.median >= 0.8 * base.rate.median if targets else None),
+            Row(f"{label}: p50", load.p50, base.p50, "", None),
+            Row(f"{label}: p99", load.p99, base.p99, "<= 2x" if targets else "",
+                load.p99.median <= 2 * base.p99.median if targets else None),
+            Row(f"{label}: worker CPU per request", load.cpu, base.cpu, "", None)]
+
+
+def peers(work: Path, fixture: Path, runs: int, seconds: float) -> list[Row]:
+    """Other mock servers answering a DELETE with an error, each against the bare app in the same run, on
+    kept-alive connections and with `Connection: close`; and the moonshot, the mock's kept-alive throughput
+    against WireMock's. The servers measured get a warm-up run first, not counted: a JVM compiles as it goes."""
+    rows = []
+    with bare_server() as bare, mock_server(work / "peers.db", fixture) as mock:
+        status, body = get(f"{mock.url}/crm/v8/Leads/{FIRST_RECORD}/Attachments/900000000000000",
+                           {"Authorization": f"Zoho-oauthtoken {TOKEN}"}, "DELETE")
+        starts: tuple[tuple[str, Callable[[], tuple[Server, str]], bool], ...] = (
+            ("WireMock", lambda: wiremock(work, status, body), True), ("json-server", lambda: json_server(work), False))
+        for name, start, moonshot in starts:
+            try:
+                peer, what = start()
+            except NotRun as reason:
+                print(f"peers: {name} not run: {reason}", file=sys.stderr)
+                rows.append(Row(f"{name}: not run: {reason}", Figure(name, ""), None, "", None))
+                if moonshot:
+                    rows.append(Row(f"{MOONSHOT}: not run: {reason}", Figure(name, ""), None, MOONSHOT_TARGET, None))
+                continue
+            with peer:
+                servers = [bare, peer, mock] if moonshot else [bare, peer]
+                for server in servers:
+                    wrk(server, "unknown", seconds)
+                base, kept, *ours = measure(servers, "unknown", runs, seconds)
+                rows += load_rows(f"{what}, keep-alive", kept, base)
+                base, closed = measure([bare, peer], "unknown", runs, seconds, close=True)
+                rows += load_rows(f"{what}, Connection: close", closed, base)
+                if ours:
+                    rows.append(Row(MOONSHOT, ours[0].rate, kept.rate, MOONSHOT_TARGET,
+                                    ours[0].rate.median >= kept.rate.median))
+    return rows
+
+
+def peer_package(name: str, runtime: str) -> tuple[Path, dict]:
+    """The directory and package.json of npm package `name` in bench/peers, if it and its runtime are there."""
+    if shutil.which(runtime) is None:
+        raise NotRun(f"{runtime} not on PATH")
+    manifest = PEERS / name / "package.json"
+    if not manifest.is_file():
+        raise NotRun(f"{name} not installed (`{PEERS_INSTALL}`)")
+    return manifest.parent, json.loads(manifest.read_text())
+
+
+def wiremock(work: Path, status: int, body: bytes) -> tuple[Server, str]:
+    """WireMock standalone, its request journal on (the default), with one stub answering every attachment
+    DELETE as the mock answers one of an unknown attachment (`status`, `body`); and what it is, for the table."""
+    home, package = peer_package("wiremock", "java")
+    jar = next(home.glob("build/wiremock-standalone-*.jar"), None)
+    if jar is None:
+        raise NotRun(f"no wiremock-standalone jar in {home}")
+    mappings = work / "wiremock" / "mappings"
+    mappings.mkdir(parents=True, exist_ok=True)
+    stub = {"request": {"method": "DELETE", "urlPathPattern": "/crm/v8/Leads/[^/]+/Attachments/[^/]+"},
+            "response": {"status": status, "body": body.decode(), "headers": {"Content-Type": CONTENT_TYPE}}}
+    (mappings / "unknown-attachment.json").write_text(json.dumps(stub))
+    port = free_port()
+    server = Server(["java", "-jar", str(jar), "--port", str(port), "--bind-address", "127.0.0.1",
+                     "--root-dir", str(mappings.parent), "--disable-banner"], port, "/__admin/health")
+    return server, f"WireMock {package['version']} (stub DELETE /crm/v8/Leads/*/Attachments/* {status}, journal on)"
+
+
+def json_server(work: Path) -> tuple[Server, str]:
+    """json-server 0.17 on a db.json of 1,000 attachments, quiet (no log line a request); and what it answers."""
+    home, package = peer_package("json-server", "node")
+    if not package["version"].startswith("0.17."):
+        raise NotRun(f"json-server {package['version']} installed, 0.17 wanted (`{PEERS_INSTALL}`)")
+    db = work / "db.json"
+    db.write_text(json.dumps({"attachments": [{"id": FIRST_ID + a} for a in range(1000)]}))
+    port = free_port()
+    server = Server(["node", str(home / package["bin"]), "--port", str(port), "--host", "127.0.0.1", "--quiet",
+                     str(db)], port, "/attachments", route="/attachments/")
+    return server, f"json-server {package['version']} (DELETE /attachments/<unknown id> 404)"
+
+
+def idle(work: Path, runs: int) -> list[Row]:
+    """Answers while other connections are held open sending nothing or stopped inside a request head: 100 calls
+    one after the other beside 64 of them, and the issue's reproducer, one call beside two idle ones. The mock on
+    `/__admin/health`, the bare app on `/crm/v8/org` (each its probe); every call on a new connection."""
+    with mock_server(work / "idle.db", None) as mock, bare_server() as bare:
+        (p99_m, left_m, alone_m), (p99_b, left_b, alone_b) = crowded(mock, runs), crowded(bare, runs)
+    return [Row(f"with {2 * HELD} idle or half-open connections held open, p99 of 100 health calls (still open "
+                f"after: mock {left_m}, bare {left_b})", p99_m, p99_b, "< 100 ms", p99_m.median < 100),
+            # Every run, not the median: one request stuck behind two idle connections is the bug.
+            Row("two idle connections held open, then one request: answered in", alone_m, alone_b, "< 1 s",
+                max(alone_m.runs) < 1000)]
+
+
+def crowded(server: Server, runs: int) -> tuple[Figure, int, Figure]:
+    """The p99 of 100 calls beside HELD idle and HELD half-open connections (and how many of those were, at
+    least, still open after the calls), and the time of one call beside two idle connections."""
+    p99, alone, left = Figure("held", "ms"), Figure("two idle", "ms"), 2 * HELD
+    for _ in range(runs):
+        with held_open(server.port, HELD, HELD) as held:
+            times: list[float] = []
+            while len(times) < 100 and times.count(ANSWER_TIMEOUT_MS) < 2:
+                times.append(answer_ms(server))
+            left = min(left, still_open(held))
+        # Two calls with no answer are the p99 already; the rest would only take as long (a server that does
+        # not serve beside held connections would keep this section for minutes).
+        times += [ANSWER_TIMEOUT_MS] * (100 - len(times))
+        p99.runs.append(statistics.quantiles(times, n=100, method="inclusive")[98])
+        with held_open(server.port, 2, 0):
+            alone.runs.append(answer_ms(server))
+    return p99, left, alone
+
+
+@contextmanager
+def held_open(port: int, idle: int, half_open: int) -> Iterator[list[socket.socket]]:
+    """`idle` connections that send nothing and `half_open` ones that stop inside a request head, open until
+    the block ends."""
+    held = [socket.create_connection(("127.0.0.1", port)) for _ in range(idle + half_open)]
+    try:
+        for connection in held[idle:]:
+            connection.sendall(HALF_HEAD)
+        time.sleep(0.1)  # let the workers take them (and read the half heads) before anything is timed
+        yield held
+    finally:
+        for connection in held:
+            connection.close()
+
+
+def still_open(held: list[socket.socket]) -> int:
+    """How many of `held` the server has neither closed nor answered."""
+    count = 0
+    for connection in held:
+        try:
+            connection.recv(1, socket.MSG_DONTWAIT)  # b"" if closed, a byte if answered: not held either way
+        except BlockingIOError:
+            count += 1
+        except ConnectionError:
+            pass
+    return count
+
+
+def answer_ms(server: Server) -> float:
+    """Milliseconds from connecting to the whole answer to GET `server.probe`; ANSWER_TIMEOUT_MS, a floor rather
+    than a figure, if none came by then (every target here is below it)."""
+    began = time.perf_counter()
+    try:
+        status, _ = get(server.url + server.probe, timeout=ANSWER_TIMEOUT_MS / 1000)
+    except OSError:  # refused, reset or timed out
+        return ANSWER_TIMEOUT_MS
+    assert status == 200, status
+    return (time.perf_counter() - began) * 1000
 
 
 def ready_times(work: Path, fixtures: dict[int, Path], runs: int) -> list[Row]:
@@ -369,7 +588,7 @@ def ready_times(work: Path, fixtures: dict[int, Path], runs: int) -> list[Row]:
         server = mock_server(work / f"ready-b{i}.db", None)
         bundled.runs.append(server.ready_seconds)
         server.stop()
-    rows.append(Row("2. ready time", "bundled fixtures, fresh state", bundled, bare, "<= 1.5x bare",
+    rows.append(Row("bundled fixtures, fresh state", bundled, bare, "<= 1.5x bare",
                     bundled.median <= 1.5 * bare.median))
     fresh_medians: dict[int, float] = {}
     for n, path in fixtures.items():
@@ -383,13 +602,13 @@ def ready_times(work: Path, fixtures: dict[int, Path], runs: int) -> list[Row]:
             server.stop()
         fresh_medians[n] = fresh.median
         target = "< 3 s" if n == 100_000 else ""
-        rows.append(Row("2. ready time", f"{n:,} attachments, fresh state", fresh, bare, target,
+        rows.append(Row(f"{n:,} attachments, fresh state", fresh, bare, target,
                         fresh.median < 3 if n == 100_000 else None))
-        rows.append(Row("2. ready time", f"{n:,} attachments, restart on the same state", restart, bare, "", None))
+        rows.append(Row(f"{n:,} attachments, restart on the same state", restart, bare, "", None))
     # Cost per extra attachment from 10k to 100k, against the same from 1k to 10k: 1.0 is linear growth.
     growth = Figure("growth", "x", [((fresh_medians[100_000] - fresh_medians[10_000]) / 90_000)
                                     / ((fresh_medians[10_000] - fresh_medians[1_000]) / 9_000)])
-    rows.append(Row("2. ready time", "cost per added attachment, 10k->100k over 1k->10k (1.0 = linear)", growth,
+    rows.append(Row("cost per added attachment, 10k->100k over 1k->10k (1.0 = linear)", growth,
                     None, "<= 1.0 (no worse than linear, 10% noise allowed)", growth.median <= 1.1))
     return rows
 
@@ -412,7 +631,7 @@ def resets(work: Path, fixture: Path, runs: int) -> list[Row]:
                 figure.runs.append((time.perf_counter() - began) * 1000)
         finally:
             server.stop()
-        rows.append(Row("3. reset", f"POST /__admin/reset, {label}", figure, None, f"< {limit * 1000:.0f} ms",
+        rows.append(Row(f"POST /__admin/reset, {label}", figure, None, f"< {limit * 1000:.0f} ms",
                         figure.median < limit * 1000))
     return rows
 
@@ -425,10 +644,10 @@ def memory(work: Path, fixture: Path, runs: int) -> list[Row]:
         rest = Figure("rest", "MB", [server.rss_mb()])
         total = 0
         while total < 100_000:
-            total += wrk(server.url, "unknown", 10)[3]
+            total += wrk(server, "unknown", 10)[3]
         after = Figure("after", "MB", [server.rss_mb()])
-        rows.append(Row("4. memory", "worker RSS at rest", rest, None, "", None))
-        rows.append(Row("4. memory", f"worker RSS after {total:,} requests (journal capped at 10,000)", after, rest,
+        rows.append(Row("worker RSS at rest", rest, None, "", None))
+        rows.append(Row(f"worker RSS after {total:,} requests (journal capped at 10,000)", after, rest,
                         "no growth beyond the journal", after.median - rest.median < 20))
         refused, both = Figure("refused", "MB"), Figure("up+down", "MB")
         for _ in range(runs):
@@ -436,9 +655,9 @@ def memory(work: Path, fixture: Path, runs: int) -> list[Row]:
             refused.runs.append(peak - base)
             base, peak = peak_rss_during(server, lambda: upload_and_download(server.url, 50 * MB))
             both.runs.append(peak - base)
-        rows.append(Row("4. memory", "RSS above rest while a 200 MB upload is refused (413)", refused, None,
+        rows.append(Row("RSS above rest while a 200 MB upload is refused (413)", refused, None,
                         "<= 30 MB", refused.median <= 30))
-        rows.append(Row("4. memory", "RSS above rest while 50 MB is uploaded and downloaded", both, None,
+        rows.append(Row("RSS above rest while 50 MB is uploaded and downloaded", both, None,
                         "<= 30 MB", both.median <= 30))
     finally:
         server.stop()
@@ -465,34 +684,50 @@ def in_process(work: Path, fixture: Path, runs: int) -> list[Row]:
 
         mock.runs.append(in_process_rate(make_mock, requests))
         base.runs.append(in_process_rate(make_bare, requests))
-    return [Row("5. in-process", "app.test_client() DELETE", mock, base, "", None)]
+    return [Row("app.test_client() DELETE", mock, base, "", None)]
 
 
-def report(rows: list[Row], runs: int, seconds: float, breakdown: str) -> None:
+def report(rows: list[Row], runs: int, seconds: float, breakdown: str, full: bool) -> None:
+    """Print the table (and the breakdown, if run); a full run also writes it, with the analysis, to results.md."""
     machine = (f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
                f"{platform.system()} {platform.release()}")
     lines = [
         "# mockzoho benchmarks",
         "",
         f"Machine: {machine}. Each figure is the median of {runs} run(s) (min-max in brackets); throughput runs "
-        f"last {seconds:.0f} s with wrk (2 threads, 8 connections) on the same machine as the servers. Absolute "
-        "figures are noisy and depend on the machine; the ratios against the baseline measured in the same run "
-        "are what count. Baseline: `bench/bare.py`, a bare Flask app with the same routes and bodies under the "
-        "same gunicorn settings (2 sync workers, `--config python:mockzoho.server`). The mock runs as the README "
-        "deploys it (`mockzoho serve`, 2 workers, SQLite state, journal on). Both load their Python code from "
-        "bytecode (the package is compiled first, as pip compiles the dependencies). Worker CPU per request is "
-        "the workers' user + system time over the requests wrk counted.",
+        f"last {seconds:.0f} s with wrk ({WRK_THREADS} threads, {WRK_CONNECTIONS} connections) on the same machine "
+        "as the servers, on connections kept alive unless the measure says `Connection: close` (every request "
+        "says it, so each has a connection of its own). Absolute figures are noisy and depend on the machine; the "
+        "ratios against the baseline measured in the same run are what count. Baseline: `bench/bare.py`, a bare "
+        "Flask app with the same routes and bodies under the same gunicorn settings (`bench/bare_config.py`: "
+        f"those of `mockzoho.server` but its hooks, which seed the mock's state; {WORKERS} workers of gunicorn's "
+        f"threaded worker, gthread, as `{served.worker_class}`, {served.threads} threads each, a connection kept "
+        f"alive {served.keepalive} s between requests). The mock runs as the README deploys it (`mockzoho serve "
+        f"--workers {WORKERS}`, same settings, SQLite state, journal on). Both load their Python code from "
+        "bytecode (the package is compiled first, as pip compiles the dependencies). Worker CPU per request is the "
+        "workers' user + system time over the requests wrk counted (a peer's one process is its worker).",
         "",
-        "| | measure | mockzoho | baseline | ratio | target | met |",
+        "The peers section measures other mock servers installed in `bench/peers` (bench/README.md) the same way, "
+        "each against the bare app in the same run, after one uncounted warm-up run of every server measured; its "
+        "figure column is the peer's (the moonshot's: the mock's, against WireMock's). The idle section holds "
+        f"connections open that send nothing, or stop inside a request head (`{HALF_HEAD.decode()!r}`, no blank "
+        "line after it), while calls are timed one after the other, each on a new connection.",
+        "",
+        "| | measure | figure | baseline | ratio | target | met |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         met = "" if row.met is None else "yes" if row.met else "**no**"
-        lines.append(f"| {row.section} | {row.what} | {row.mock.text()} | "
+        lines.append(f"| {row.section} | {row.what} | {row.figure.text()} | "
                      f"{row.base.text() if row.base else ''} | {row.ratio} | {row.target} | {met} |")
-    lines += ["", "In-process breakdown (`bench/breakdown.py`, same run: each DELETE sent straight to the WSGI app, "
-              "100,000 attachments):", "", breakdown.strip(), "", (BENCH / "analysis.md").read_text().strip()]
+    if breakdown:
+        lines += ["", "In-process breakdown (`bench/breakdown.py`, same run: each DELETE sent straight to the WSGI "
+                  "app, 100,000 attachments):", "", breakdown.strip()]
     text = "\n".join(lines) + "\n"
+    if not full:
+        print(text + "\nbench/results.md not written: a partial run (--only).")
+        return
+    text += "\n" + (BENCH / "analysis.md").read_text().strip() + "\n"
     print(text)
     (BENCH / "results.md").write_text(text)
 
