@@ -26,6 +26,7 @@ def open_state(settings: Settings) -> Store:
         store.seed(load_fixtures(settings.fixtures, PRODUCTS), settings.id_seed,
                    instant(settings.clock) if settings.clock else None)
     store.sweep()  # what a killed worker left; safe even where every gunicorn worker opens the state itself
+    store.journal.open(settings.journal_cap)  # its file is part of the state: a broken one is said here, once
     return store
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import errno
 import json
+import resource
 import select
 import socket
 import sys
 from http import HTTPStatus
+from concurrent import futures
 from typing import Any, Callable, NoReturn
 
 from flask import Flask
@@ -17,6 +19,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.http.errors import ConfigurationProblem, InvalidHeader
 from gunicorn.workers.base import Worker
+from gunicorn.workers.gthread import _DEFER as DEFER  # what `handle` returns to have the poller wait
 from gunicorn.workers.gthread import ThreadWorker, TConn
 
 from .config import Settings
@@ -53,7 +56,13 @@ def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: st
     gunicorn_util.write_nonblock(sock, head + body)
 
 
+# How long a thread waits on its connection for the client's next bytes before the poller takes it: a client
+# that keeps sending is served without a hand-off to the poller thread and back (5-10% of a request's cost
+# in the benchmark, kept alive).
 LINGER_MS = 5
+# Open files: a thread that has served requests keeps its SQLite connections to the state and the journal and
+# their lock files (about 4); a worker keeps its listeners, poller, logs and checkpoint connections besides.
+FILES_PER_THREAD, FILES_PER_WORKER = 5, 64
 READ_TIMEOUT = 30.0  # seconds a client may leave a request (its head or its body) or an answer without a byte
 
 
@@ -63,7 +72,10 @@ class PatientSocket(socket.socket):
 
     gunicorn logs a timeout as a socket error with its traceback; what it takes quietly is a client that went
     away: a read then finds the end of the stream (a head is dropped, a body is short: a 400), a write a
-    broken pipe."""
+    broken pipe. Once a read has timed out, every read finds the end, and the connection is closed after its
+    answer (`JsonErrorWorker.handle`): what the client sends later is not a request."""
+
+    timed_out = False
 
     def setblocking(self, flag: bool) -> None:
         if flag:
@@ -72,9 +84,12 @@ class PatientSocket(socket.socket):
             super().setblocking(False)
 
     def recv(self, size: int, flags: int = 0) -> bytes:
+        if self.timed_out:
+            return b""
         try:
             return super().recv(size, flags)
         except TimeoutError:
+            self.timed_out = True
             return b""
 
     def sendall(self, data: Any, flags: int = 0) -> None:
@@ -95,7 +110,26 @@ class JsonErrorWorker(ThreadWorker):
 
     def init_process(self) -> None:
         gunicorn_util.write_error = write_json_error  # type: ignore[assignment]
+        self.fit_open_files()
         super().init_process()
+
+    def fit_open_files(self) -> None:
+        """Take the hard limit on open files, and serve no more threads and connections than it allows: a
+        worker out of descriptors fails requests (a 500 on a write) and dies. (Docker's soft limit is 1024.)"""
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        spare = (hard if hard != resource.RLIM_INFINITY else 1 << 20) - FILES_PER_WORKER
+        self.threads = max(1, min(self.cfg.threads, spare // (FILES_PER_THREAD + 1) // 2))
+        self.worker_connections = max(self.threads, min(self.cfg.worker_connections,
+                                                        spare - FILES_PER_THREAD * self.threads))
+        self.max_keepalived = self.worker_connections - self.threads
+        if self.threads < self.cfg.threads or self.worker_connections < self.cfg.worker_connections:
+            self.log.warning("%d open files at most: serving %d threads and %d connections per worker",
+                             hard, self.threads, self.worker_connections)
+
+    def get_thread_pool(self) -> futures.ThreadPoolExecutor:
+        return futures.ThreadPoolExecutor(max_workers=self.threads)
 
     def enqueue_req(self, conn: TConn) -> None:
         if not isinstance(conn.sock, PatientSocket):  # a connection just accepted
@@ -104,18 +138,31 @@ class JsonErrorWorker(ThreadWorker):
         super().enqueue_req(conn)
 
     def handle(self, conn: TConn) -> Any:
-        """Serve a connection's requests while its client keeps sending them, then give it back to the poller."""
+        """Serve a connection's requests while its client keeps sending them, then give it back to the poller.
+
+        A new connection with nothing to read goes to the poller at once: gunicorn would have a thread wait 5 s
+        for its first bytes, so a crowd of idle connections held every thread (100 of them, 16 threads: 30 s)."""
+        if not conn.initialized and not conn.data_ready:
+            if not self.readable(conn):
+                return DEFER
+            conn.data_ready = True
         while True:
             result = super().handle(conn)
+            if getattr(conn.sock, "timed_out", False):
+                return False
             if result is not True or not self.alive:
                 return result
-            if not conn.parser.unreader.buf.getvalue():
-                poll = getattr(conn, "poll", None)
-                if poll is None:
-                    poll = conn.poll = select.poll()
-                    poll.register(conn.sock, select.POLLIN)
-                if not poll.poll(LINGER_MS):
-                    return result
+            if not conn.parser.unreader.buf.getvalue() and not self.readable(conn):
+                return result
+
+    @staticmethod
+    def readable(conn: TConn) -> bool:
+        """Whether the client sends something within LINGER_MS (a poll object kept with the connection)."""
+        poll = getattr(conn, "poll", None)
+        if poll is None:
+            poll = conn.poll = select.poll()
+            poll.register(conn.sock, select.POLLIN)
+        return bool(poll.poll(LINGER_MS))
 
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: Exception) -> None:
         # gunicorn takes SCRIPT_NAME from a request header (from loopback, its trusted address) and calls a

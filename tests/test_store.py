@@ -18,8 +18,9 @@ import yaml
 from flask.testing import FlaskClient
 
 from mockzoho.app import PRODUCTS, create_app
-from mockzoho.config import bundled_fixtures
+from mockzoho.config import Settings, bundled_fixtures
 from mockzoho.fixtures import load_fixtures
+from mockzoho.seed import seeding_problem
 from mockzoho.store import StagedBlob, StateError, Store, remove_state, blobs
 from mockzoho.store.core import Core
 
@@ -103,6 +104,20 @@ def test_calls_that_change_nothing_write_nothing_to_the_state(tmp_path: Path) ->
     assert client.delete(missing[:-4] + "1017", headers=auth()).status_code == 200  # a delete does write
     assert watcher.execute("PRAGMA data_version").fetchone()[0] != before
     watcher.close()
+
+
+def test_a_new_state_starts_with_an_empty_journal(tmp_path: Path) -> None:
+    """A state file removed by hand leaves its journal beside it: the state made anew does not take it over,
+    and a journal file that is not a database is a state problem, said before any worker starts."""
+    client = create_app({"state": tmp_path / "s.db"}).test_client()
+    client.get("/crm/v8/org", headers=auth())
+    client.application.extensions["mockzoho"]["store"].close()
+    for name in ("s.db", "s.db-wal", "s.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    assert create_app({"state": tmp_path / "s.db"}).test_client().get("/__admin/requests/count").json == {"count": 0}
+    (tmp_path / "t.db.requests").write_bytes(b"not a database" * 100)
+    problem = seeding_problem(Settings.load({"state": tmp_path / "t.db"}))
+    assert problem and "t.db" in problem and "not a database" in problem
 
 
 def test_a_miss_waits_for_no_writer(tmp_path: Path) -> None:

@@ -118,6 +118,7 @@ class Core:
         # A process's threads queue for writing on this lock, which sleeps them, before the lock file: only one
         # of them at a time spins for the file against the other workers.
         self._writing = threading.Lock()
+        self._starting = threading.Lock()
         self._checkpointer: threading.Thread | None = None
         self._checkpoints: tuple[int, sqlite3.Connection, BinaryIO] | None = None  # pid, connection, lock
 
@@ -162,13 +163,15 @@ class Core:
         """Start a checkpoint in a thread of its own, unless one is running: a checkpoint waits for the disk
         twice (it syncs the log, then the database), 1.4 ms every 100 requests that the worker would stand
         still for. (After a fork the parent's thread is not alive in the child.)"""
-        running = self._checkpointer
-        if running is None or not running.is_alive():
-            self._checkpointer = threading.Thread(target=self._checkpoint, name="mockzoho-checkpoint", daemon=True)
-            try:
-                self._checkpointer.start()
-            except RuntimeError:  # no thread to be had (a limit, or the interpreter exiting): the write stands
-                self._checkpointer = None
+        with self._starting:  # one checkpoint at a time, whichever of the process's threads asks
+            running = self._checkpointer
+            if running is None or not running.is_alive():
+                self._checkpointer = threading.Thread(target=self._checkpoint, name="mockzoho-checkpoint",
+                                                      daemon=True)
+                try:
+                    self._checkpointer.start()
+                except RuntimeError:  # no thread to be had (a limit, or the interpreter exiting): the write stands
+                    self._checkpointer = None
 
     def _checkpoint(self) -> None:
         """Copy the log into the database while the others write. Once the log is long, also finish the copy

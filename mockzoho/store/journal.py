@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from .core import Core, requests_path
 
@@ -71,6 +72,13 @@ def _lay_out(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _clear(conn: sqlite3.Connection, org: str | None, tag: str | None) -> int:
+    _lay_out(conn)  # a reset may come before any app opened the journal
+    clause, args = JournalFilter(org=org, tag=tag).sql()
+    conn.execute(TRIM)
+    return conn.execute(f"DELETE FROM journal WHERE {clause}", args).rowcount
+
+
 class Journal:
     """Every API request the mock served, newest last, capped, shared by all workers."""
 
@@ -113,11 +121,17 @@ class Journal:
 
     def clear(self, org: str | None = None, tag: str | None = None) -> int:
         """Drop the entries of an org, of a tag, of both, or (neither given) all; how many were visible."""
-        clause, args = JournalFilter(org=org, tag=tag).sql()
         with self.core.write() as conn:
-            _lay_out(conn)  # a reset may come before any app opened the journal
-            conn.execute(TRIM)
-            return conn.execute(f"DELETE FROM journal WHERE {clause}", args).rowcount
+            return _clear(conn, org, tag)
+
+    @contextmanager
+    def cleared_after(self, org: str | None = None) -> Iterator[None]:
+        """Clear the journal (of one org, or all) once the block is done, holding its write lock throughout:
+        a call answered after a reset keeps its entry, one answered before it does not. (Nothing is cleared
+        if the block raises.)"""
+        with self.core.write() as conn:
+            yield
+            _clear(conn, org, None)
 
     def close(self) -> None:
         self.core.close()

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 RECORD_TABLES = ("user_records", "records", "attachments")  # what an empty clone leaves out
 # What requests leave behind that is not a fixture: a reset forgets it (issued tokens go with the tokens table;
-# the journal, in its own file, is cleared once the state's transaction is done).
+# the journal, in its own file, is cleared under its own lock held around the state's transaction).
 RUNTIME_TABLES = ("grant_codes", "faults", "limits")
 
 
@@ -65,6 +65,7 @@ class Seeding(Blobs):
             conn.executemany("INSERT INTO meta VALUES (?, ?)", [
                 ("schema", SCHEMA_VERSION), ("fixture_digest", fixtures.digest),
                 ("id_prefix", str(id_prefix(id_seed))), ("id_counter", "0")])
+        self.journal.clear()  # a state made anew has no past: a journal left beside it is not its own
         return True
 
     def keep_seeded(self, seeded: str | None, digest: str) -> None:
@@ -91,8 +92,8 @@ class Seeding(Blobs):
                              f"(schema {meta.get('schema')}); start with --fresh or another state path")
 
     def replace_fixtures(self, fixtures: Fixtures) -> None:
-        """Make `fixtures` the fixtures and the state, in one transaction; clones and faults go too."""
-        with self.write() as conn:
+        """Make `fixtures` the fixtures and the state, in one transaction; clones, faults and the journal go too."""
+        with self.journal.cleared_after(), self.write() as conn:
             stale = self._blobs_in_use(conn)
             for table in (*PRISTINE, *COSMOS_PRISTINE):
                 conn.execute(f"DELETE FROM fixture_{table}")
@@ -103,12 +104,11 @@ class Seeding(Blobs):
             conn.execute("UPDATE meta SET value = ? WHERE key = 'fixture_digest'", (fixtures.digest,))
             conn.execute("UPDATE clock SET generation = generation + 1")
             self.free_blobs(conn, stale)
-        self.journal.clear()
 
     def reset(self, org: str | None = None) -> None:
         """Back to the fixtures: everything (clones removed), or one org (a clone back to its template); then
         sweep what crashed uploads left."""
-        with self.write() as conn:
+        with self.journal.cleared_after(org), self.write() as conn:
             stale = self._blobs_outside_fixtures(conn, org)
             if org is None:
                 self._reset_all(conn)
@@ -118,7 +118,6 @@ class Seeding(Blobs):
                 self._restore(conn, org)
                 self._forget_org(conn, org)
             self.free_blobs(conn, stale)
-        self.journal.clear(org)
         self.sweep()
 
     def clone_org(self, template: str | None, new_id: str | None,
@@ -155,7 +154,7 @@ class Seeding(Blobs):
 
     def delete_org(self, org: str) -> None:
         """Remove a clone and everything in it; fixture orgs cannot be removed (reset them instead)."""
-        with self.write() as conn:
+        with self.journal.cleared_after(org), self.write() as conn:
             row = conn.execute("SELECT template FROM fixture_orgs WHERE id = ?", (org,)).fetchone()
             if row is None:
                 raise KeyError(org)
@@ -168,7 +167,6 @@ class Seeding(Blobs):
             conn.execute("DELETE FROM clients WHERE org = ?", (org,))
             self._forget_org(conn, org)
             self.free_blobs(conn, stale)
-        self.journal.clear(org)
 
     def org_ids(self) -> list[tuple[str, str | None]]:
         """Every org and the fixture org it was cloned from (None for fixture orgs)."""

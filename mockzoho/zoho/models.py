@@ -82,14 +82,20 @@ class ZohoModels:
 
     def __init__(self, store: Store, product: Product) -> None:
         self.store = store
-        self.base = self.product = product
-        self._generation: int | None = None
+        self.base = product
+        # The fixtures' generation and the product with its modules as then, replaced as one: a worker's threads
+        # sync at once, and modules must never be taken for those of another generation.
+        self._synced: tuple[int | None, Product] = (None, product)
+
+    @property
+    def product(self) -> Product:
+        return self._synced[1]
 
     def sync(self, generation: int) -> None:
         """Take in the fixtures' modules again if they were replaced since this worker last looked."""
-        if generation != self._generation:
-            self.product = self.base.with_modules(Module(*row) for row in self.store.modules(self.base.name))
-            self._generation = generation
+        if generation != self._synced[0]:
+            self._synced = (generation, self.base.with_modules(
+                Module(*row) for row in self.store.modules(self.base.name)))
 
     def authorize(self, principal: Principal, module_name: str, action: Action) -> Module:
         """The module, once the token's scopes and the user's profile allow `action` on it."""
