@@ -3,11 +3,18 @@
 -- on the first generated record (one that does); MODE=mixed: a third each of small uploads, listings and deletes.
 -- CLOSE=1: every request says `Connection: close`, so each has a connection of its own. ROUTE: unknown deletes go
 -- to ROUTE .. id instead (a peer's own route).
-local counter = 0
-local threads = 0
+counter = 0  -- a global, for done() to read from each thread
+local threads = {}
 function setup(thread)
-  thread:set("offset", threads)
-  threads = threads + 1
+  thread:set("offset", #threads)
+  table.insert(threads, thread)
+end
+-- The ids this run took: its threads need not send as many requests each, and the next run must start past
+-- the ids of the busiest.
+function done(summary, latency, requests)
+  local most = 0
+  for _, thread in ipairs(threads) do most = math.max(most, thread:get("counter")) end
+  io.write(string.format("ids taken: %d\n", most * #threads))
 end
 function init(args)
   mode = os.getenv("MODE")

@@ -212,10 +212,10 @@ def bare_server(app: str = "bare:app") -> Server:
 
 
 def wrk(server: Server, mode: str, seconds: float, start: int = 0,
-        close: bool = False) -> tuple[float, float, float, int]:
-    """Requests per second, p50 and p99 latency (ms) and the request count of one wrk run of `bench/load.lua` in
-    `mode`, on connections kept alive or (`close`) one per request; deletes take attachments from the `start`-th
-    generated one on."""
+        close: bool = False) -> tuple[float, float, float, int, int]:
+    """Requests per second, p50 and p99 latency (ms), the request count and the ids taken (where the next run's
+    distinct deletes may start) of one wrk run of `bench/load.lua` in `mode`, on connections kept alive or
+    (`close`) one per request; deletes take attachments from the `start`-th generated one on."""
     env = {**os.environ, "MODE": mode, "FIRST_ID": str(FIRST_ID), "START": str(start),
            "FIRST_RECORD": str(FIRST_RECORD), "PER_RECORD": str(PER_RECORD), "THREADS": str(WRK_THREADS),
            "TOKEN": TOKEN, "CLOSE": "1" if close else "0", "ROUTE": server.route}
@@ -232,7 +232,7 @@ def wrk(server: Server, mode: str, seconds: float, start: int = 0,
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors and mode == "delete":
         raise RuntimeError(f"{errors.group(1)} failed deletes:\n{out}")
-    return rate, latency("50"), latency("99"), count
+    return rate, latency("50"), latency("99"), count, int(re.search(r"^ids taken: (\d+)$", out, re.M).group(1))
 
 
 def peak_rss_during(server: Server, action: Callable[[], object]) -> tuple[float, float]:
@@ -410,12 +410,12 @@ def measure(servers: list[Server], mode: str, runs: int, seconds: float, close: 
     for _ in range(runs):
         for i, (server, load) in enumerate(zip(servers, loads)):
             spent = server.cpu_seconds()
-            rate, p50, p99, count = wrk(server, mode, seconds, used[i], close)
+            rate, p50, p99, count, taken = wrk(server, mode, seconds, used[i], close)
             load.cpu.runs.append((server.cpu_seconds() - spent) / count * 1e6)
             load.rate.runs.append(rate)
             load.p50.runs.append(p50)
             load.p99.runs.append(p99)
-            used[i] += count + count // 10 + 100  # wrk's two threads need not stop at the same id
+            used[i] += taken
     return loads
 
 
