@@ -1,18 +1,17 @@
-"""The control API's state: faults, rate limits, minted tokens and the clock (no HTTP; the journal is in
-`store.journal`)."""
+"""The control API's rules: faults, rate limits, minted tokens and the clock (no HTTP, no SQL: the state is
+`store.control`'s, the journal `store.journal`'s)."""
 
 from __future__ import annotations
 
-import json
 import random
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
 from typing import Any, Iterable
 
 from ..cosmos.errors import CATALOGUE as COSMOS_CATALOGUE
-from ..store import Store, issue_access_token, issue_refresh_token
+from ..store import Store
+from ..store.control import LimitRow, UnknownUser
 from ..zoho.errors import CATALOGUE as ZOHO_CATALOGUE
 
 # The server clock's range (Zoho dates stay four-digit years; 1971 keeps epochs positive).
@@ -60,56 +59,30 @@ class Faults:
         self.store = store
 
     def add(self, spec: dict[str, Any]) -> int:
-        with self.store.write() as conn:
-            org = spec.get("match", {}).get("org")
-            cursor = conn.execute("INSERT INTO faults(spec, org, remaining) VALUES (?, ?, ?)",
-                                  (json.dumps(spec), org, spec.get("times")))
-            self._count(conn)
-            return cursor.lastrowid
+        return self.store.add_fault(spec, spec.get("match", {}).get("org"), spec.get("times"))
 
     def all(self, org: str | None = None) -> list[dict[str, Any]]:
-        rows = self.store.connection().execute(
-            "SELECT id, spec, remaining, hits FROM faults WHERE ?1 IS NULL OR org = ?1 ORDER BY id", (org,))
-        return [{"id": i, **json.loads(spec), "remaining": remaining, "hits": hits}
-                for i, spec, remaining, hits in rows]
+        return [{"id": i, **spec, "remaining": remaining, "hits": hits}
+                for i, spec, remaining, hits in self.store.faults(org)]
 
     def remove(self, fault_id: int | None, org: str | None = None) -> int:
-        with self.store.write() as conn:
-            if fault_id is not None:
-                removed = conn.execute("DELETE FROM faults WHERE id = ?", (fault_id,)).rowcount
-            elif org is not None:
-                removed = conn.execute("DELETE FROM faults WHERE org = ?", (org,)).rowcount
-            else:
-                removed = conn.execute("DELETE FROM faults").rowcount
-            self._count(conn)
-            return removed
+        return self.store.remove_faults(fault_id, org)
 
     def fire(self, product: str | None, method: str, path: str, org: str | None,
              token: str | None) -> dict[str, Any] | None:
         """The spec of the first fault that matches and fires on this call (consuming one of its `times`)."""
-        rows = self.store.connection().execute("SELECT id, spec, remaining FROM faults ORDER BY id").fetchall()
-        for fault in (Fault(i, json.loads(spec), remaining) for i, spec, remaining in rows):
+        for fault in (Fault(i, spec, remaining) for i, spec, remaining, _ in self.store.faults()):
             if fault.matches(product, method, path, org, token) and self._fires(fault):
                 return fault.spec
         return None
 
     def _fires(self, fault: Fault) -> bool:
         """Count the call; a fault with `times` fires while some are left, one with a probability by its seed."""
-        with self.store.write() as conn:
-            if fault.remaining is not None:
-                return bool(conn.execute("UPDATE faults SET remaining = remaining - 1, hits = hits + 1 "
-                                         "WHERE id = ? AND remaining > 0 RETURNING id", (fault.id,)).fetchall())
-            rows = conn.execute("UPDATE faults SET hits = hits + 1 WHERE id = ? RETURNING hits",
-                                (fault.id,)).fetchall()
-        if not rows:
-            return False  # removed meanwhile
-        [(hits,)] = rows
+        hits = self.store.count_fault_hit(fault.id, counted=fault.remaining is not None)
+        if hits is None or fault.remaining is not None:
+            return hits is not None  # none left, or removed meanwhile; or one of its `times`
         probability = fault.spec.get("probability")
         return probability is None or random.Random(f"{fault.spec.get('seed', 0)}:{hits}").random() < probability
-
-    @staticmethod
-    def _count(conn: sqlite3.Connection) -> None:
-        conn.execute("UPDATE clock SET faults = (SELECT COUNT(*) FROM faults)")
 
 
 # -- rate limits ---------------------------------------------------------------------------------
@@ -121,48 +94,30 @@ class Limits:
         self.store = store
 
     def set(self, org: str, calls: int | None, window: float | None, concurrency: int | None) -> None:
-        with self.store.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO limits(org, calls, window, concurrency) VALUES (?, ?, ?, ?)",
-                         (org, calls, window, concurrency))
-            self._count(conn)
+        self.store.set_limit(org, calls, window, concurrency)
 
     def all(self) -> list[dict[str, Any]]:
-        rows = self.store.connection().execute(
-            "SELECT org, calls, window, concurrency, used, inflight FROM limits ORDER BY org")
-        return [{"org": o, "calls": c, "window_seconds": w, "concurrency": k, "used": u, "in_flight": f}
-                for o, c, w, k, u, f in rows]
+        return [{"org": org, "calls": row.calls, "window_seconds": row.window, "concurrency": row.concurrency,
+                 "used": row.used, "in_flight": row.in_flight} for org, row in self.store.limits()]
 
     def remove(self, org: str | None) -> int:
-        with self.store.write() as conn:
-            removed = conn.execute("DELETE FROM limits WHERE org = ? OR ? IS NULL", (org, org)).rowcount
-            self._count(conn)
-            return removed
+        return self.store.remove_limits(org)
 
     def enter(self, org: str, now: float) -> str | None:
         """Take one call of the org's budget; the reason it is refused (`calls`, `concurrency`), or None."""
-        with self.store.write() as conn:
-            row = conn.execute("SELECT calls, window, concurrency, window_start, used, inflight FROM limits "
-                               "WHERE org = ?", (org,)).fetchone()
-            if row is None:
-                return None
-            calls, window, concurrency, start, used, inflight = row
-            if window is not None and now - start >= window:
-                start, used = now, 0
-            if calls is not None and used >= calls:
-                return "calls"
-            if concurrency is not None and inflight >= concurrency:
-                return "concurrency"
-            conn.execute("UPDATE limits SET window_start = ?, used = ?, inflight = inflight + 1 WHERE org = ?",
-                         (start, used + 1, org))
-            return None
+        def decide(row: LimitRow) -> tuple[str | None, float, int]:
+            start, used = row.window_start, row.used
+            if row.window is not None and now - start >= row.window:
+                start, used = now, 0  # a new window
+            if row.calls is not None and used >= row.calls:
+                return "calls", start, used
+            if row.concurrency is not None and row.in_flight >= row.concurrency:
+                return "concurrency", start, used
+            return None, start, used + 1
+        return self.store.enter_limit(org, decide)
 
     def leave(self, org: str) -> None:
-        with self.store.write() as conn:
-            conn.execute("UPDATE limits SET inflight = MAX(inflight - 1, 0) WHERE org = ?", (org,))
-
-    @staticmethod
-    def _count(conn: sqlite3.Connection) -> None:
-        conn.execute("UPDATE clock SET limits = (SELECT COUNT(*) FROM limits)")
+        self.store.leave_limit(org)
 
 
 # -- tokens and the clock ------------------------------------------------------------------------
@@ -170,33 +125,22 @@ class Limits:
 def mint_tokens(store: Store, org: str, user: str, scopes: Iterable[str], expires_in: int,
                 now: float) -> tuple[str, str | None]:
     """An access token (and, if the org's data centre has an OAuth client, a refresh token) for a user."""
-    scope_text = ",".join(scopes)
-    with store.write() as conn:
-        row = conn.execute("SELECT o.dc FROM orgs o JOIN users u ON u.org = o.id WHERE o.id = ? AND u.id = ?",
-                           (org, user)).fetchone()
-        if row is None:
-            raise AdminConflict(f"no user {user} in org {org}")
-        client = conn.execute("SELECT id FROM clients WHERE dc = ? ORDER BY org = ? DESC, rowid",
-                              (row[0], org)).fetchone()
-        refresh = None if client is None else issue_refresh_token(conn, client[0], org, user, scope_text)
-        access = issue_access_token(conn, org, user, scope_text, int(now) + expires_in, refresh)
-    return access, refresh
+    try:
+        return store.mint_tokens(org, user, ",".join(scopes), int(now) + expires_in)
+    except UnknownUser as exc:
+        raise AdminConflict(str(exc)) from None
 
 
 def set_clock(store: Store, now: float, frozen: bool, real_now: float) -> None:
     """Stand the clock still at `now`, or let it run on from `now`."""
-    with store.write() as conn:
-        conn.execute("UPDATE clock SET frozen = ?, offset = ?", (now if frozen else None,
-                                                                 0 if frozen else now - real_now))
+    store.set_clock(now if frozen else None, 0 if frozen else now - real_now)
 
 
 def advance_clock(store: Store, seconds: float) -> None:
     """Move the clock (frozen or running) by `seconds`."""
-    with store.write() as conn:
-        conn.execute("UPDATE clock SET frozen = frozen + ?, offset = offset + ?", (seconds, seconds))
+    store.advance_clock(seconds)
 
 
 def clock_state(store: Store) -> tuple[float, bool]:
     """The server time and whether it stands still."""
-    frozen, = store.connection().execute("SELECT frozen FROM clock").fetchone()
-    return store.now(), frozen is not None
+    return store.now(), store.clock_frozen()
