@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from ..ids import new_token
-from ..store import Store, issue_access_token, issue_refresh_token
+from ..store import Store
+from ..store.accounts import GrantCode, NoGrant
 from .clients import Client
 from .errors import OAuthError
 
@@ -37,11 +37,10 @@ class Accounts:
 
     def client(self, client_id: str | None, data_centre: str) -> Client:
         """A client of this data centre, or `invalid_client`."""
-        row = None if client_id is None else self.store.connection().execute(
-            "SELECT id, secret, dc, redirect_uris, org, user FROM clients WHERE id = ?", (client_id,)).fetchone()
+        row = None if client_id is None else self.store.client_row(client_id)
         if row is None or row[2] != data_centre:
             raise OAuthError("invalid_client")
-        return Client(row[0], row[1], row[2], tuple(row[3].split("\n")), row[4], row[5])
+        return Client(*row)
 
     def authenticated_client(self, params: Mapping[str, Sequence[str]], data_centre: str) -> Client:
         """The client named by `client_id`, once `client_secret` matches."""
@@ -62,8 +61,7 @@ class Accounts:
         if grant_type not in grants:
             raise OAuthError("unsupported_grant_type")
         client = self.authenticated_client(params, data_centre)
-        with self.store.write() as conn:
-            access, refresh, scopes = grants[grant_type](conn, client, params, int(now))
+        access, refresh, scopes = grants[grant_type](client, params, int(now))
         answer: dict[str, Any] = {"access_token": access}
         if refresh is not None:
             answer["refresh_token"] = refresh
@@ -71,33 +69,35 @@ class Accounts:
                        "expires_in": self.token_lifetime})
         return answer
 
-    def _authorization_code(self, conn: sqlite3.Connection, client: Client, params: Mapping[str, Sequence[str]],
+    def _authorization_code(self, client: Client, params: Mapping[str, Sequence[str]],
                             now: int) -> tuple[str, str | None, list[str]]:
         code = single(params, "code")
-        rows = [] if code is None else conn.execute(
-            "UPDATE grant_codes SET used = 1 WHERE code = ? AND client = ? AND used = 0 AND expires_at > ? "
-            "RETURNING org, user, scopes, redirect_uri, offline", (code, client.id, now)).fetchall()
-        if not rows:
-            raise OAuthError("invalid_code")
-        [(org, user, scopes, redirect_uri, offline)] = rows
         given = single(params, "redirect_uri")
-        if given is not None and given != redirect_uri:
-            raise OAuthError("invalid_redirect_uri")
-        refresh = issue_refresh_token(conn, client.id, org, user, scopes) if offline else None
-        return self._issue(conn, org, user, scopes, refresh, now), refresh, scope_list(scopes)
 
-    def _refresh_token(self, conn: sqlite3.Connection, client: Client, params: Mapping[str, Sequence[str]],
+        def accept(grant: GrantCode) -> None:  # a refusal leaves the code unspent
+            if given is not None and given != grant.redirect_uri:
+                raise OAuthError("invalid_redirect_uri")
+
+        if code is None:
+            raise OAuthError("invalid_code")
+        try:
+            access, refresh, scopes = self.store.redeem_code(code, client.id, now, now + self.token_lifetime, accept)
+        except NoGrant:
+            raise OAuthError("invalid_code") from None
+        return access, refresh, scope_list(scopes)
+
+    def _refresh_token(self, client: Client, params: Mapping[str, Sequence[str]],
                        now: int) -> tuple[str, None, list[str]]:
         refresh = single(params, "refresh_token")
-        row = None if refresh is None else conn.execute(
-            "SELECT org, user, scopes FROM refresh_tokens WHERE token = ? AND client = ? AND revoked = 0",
-            (refresh, client.id)).fetchone()
-        if row is None:
-            raise OAuthError("invalid_code")
-        org, user, scopes = row
-        return self._issue(conn, org, user, scopes, refresh, now), None, scope_list(scopes)
+        try:
+            if refresh is None:
+                raise NoGrant("no refresh token")
+            access, scopes = self.store.refresh(refresh, client.id, now + self.token_lifetime)
+        except NoGrant:
+            raise OAuthError("invalid_code") from None
+        return access, None, scope_list(scopes)
 
-    def _client_credentials(self, conn: sqlite3.Connection, client: Client, params: Mapping[str, Sequence[str]],
+    def _client_credentials(self, client: Client, params: Mapping[str, Sequence[str]],
                             now: int) -> tuple[str, None, list[str]]:
         scopes = scope_list(single(params, "scope"))
         if not scopes:
@@ -106,15 +106,11 @@ class Accounts:
         org_id = soid.split(".", 1)[1] if "." in soid else soid  # `ZohoCRM.<org id>` or the bare org id
         if org_id != client.org:  # a client's own org only: one test run's client gets no token for another's
             raise OAuthError("invalid_request")
-        first = conn.execute("SELECT id FROM users WHERE org = ? ORDER BY rowid LIMIT 1", (org_id,)).fetchone()
-        if first is None:  # the org (a clone) was removed since its client was looked up
-            raise OAuthError("invalid_client")
-        (user,) = first
-        return self._issue(conn, org_id, user, ",".join(scopes), None, now), None, scopes
-
-    def _issue(self, conn: sqlite3.Connection, org: str, user: str, scopes: str, refresh: str | None,
-               now: int) -> str:
-        return issue_access_token(conn, org, user, scopes, now + self.token_lifetime, refresh)
+        try:
+            access = self.store.org_token(org_id, ",".join(scopes), now + self.token_lifetime)
+        except NoGrant:  # the org (a clone) was removed since its client was looked up
+            raise OAuthError("invalid_client") from None
+        return access, None, scopes
 
     # -- authorize and revoke --------------------------------------------------------------------
 
@@ -134,11 +130,8 @@ class Accounts:
         else:
             code = new_token()
             offline = (single(params, "access_type") or "online").lower() == "offline"
-            with self.store.write() as conn:
-                conn.execute("INSERT INTO grant_codes(code, client, org, user, scopes, redirect_uri, offline, "
-                             "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                             (code, client.id, client.org, client.user, ",".join(scopes), redirect_uri,
-                              int(offline), int(now) + GRANT_CODE_LIFETIME))
+            self.store.add_grant_code(code, client.id, client.org, client.user, ",".join(scopes), redirect_uri,
+                                      offline, int(now) + GRANT_CODE_LIFETIME)
             reply.update({"code": code, "location": data_centre, "accounts-server": accounts_server})
         state = single(params, "state")
         if state is not None:
@@ -149,11 +142,5 @@ class Accounts:
 
     def revoke(self, token: str | None) -> None:
         """Revoke a refresh token (and every access token issued from it) or one access token."""
-        with self.store.write() as conn:
-            refreshed = token is not None and conn.execute(
-                "UPDATE refresh_tokens SET revoked = 1 WHERE token = ?", (token,)).rowcount
-            if refreshed:
-                conn.execute("UPDATE tokens SET revoked = 1 WHERE refresh_token = ?", (token,))
-            elif token is None or not conn.execute("UPDATE tokens SET revoked = 1 WHERE token = ?",
-                                                    (token,)).rowcount:
-                raise OAuthError("invalid_token", 400)
+        if token is None or not self.store.revoke(token):
+            raise OAuthError("invalid_token", 400)
