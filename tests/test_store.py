@@ -191,6 +191,35 @@ def test_fixtures_replaced_by_another_worker_change_who_may_do_what(tmp_path: Pa
     assert first.delete(SEED_ATTACHMENT, headers=auth()).json["code"] == "INVALID_TOKEN"
 
 
+def modules_fixture(*extra: str) -> str:
+    """One org whose token may delete attachments of any module, with custom CRM modules `extra`."""
+    modules = ", ".join(f"{{api_name: {name}}}" for name in extra)
+    return f"""
+modules:
+  crm: [{modules}]
+orgs:
+  - id: one
+    users: [{{id: "1", name: A, email: a@x.example}}]
+    tokens: [{{token: any-module, user: "1", scopes: "ZohoCRM.modules.ALL"}}]
+    crm: {{records: [{{module: Leads, id: "7"}}]}}
+"""
+
+
+def test_modules_follow_every_replacement_of_the_fixtures(tmp_path: Path) -> None:
+    """A worker takes in the modules again each time another replaces the fixtures, not only the first."""
+    first, second = _two_workers(tmp_path)
+    headers = {"Authorization": "Zoho-oauthtoken any-module"}
+
+    def vehicles() -> str:
+        return first.delete("/crm/v8/Vehicles/7/Attachments/8", headers=headers).json["code"]
+
+    for extra, code in ((("Vehicles",), "INVALID_DATA"), ((), "INVALID_MODULE"), (("Vehicles",), "INVALID_DATA"),
+                        (("Boats",), "INVALID_MODULE")):
+        assert second.put("/__admin/fixtures", data=modules_fixture(*extra),
+                          content_type="application/yaml").status_code == 200
+        assert vehicles() == code, extra
+
+
 def test_a_seeded_state_serves_without_yaml_or_marshmallow(tmp_path: Path) -> None:
     """`serve` seeds in a child and the server process only opens the state: it must not pay for the
     parsers' imports (a fifth of its start-up), nor for the admin schemas until an admin call needs one."""
