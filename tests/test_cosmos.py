@@ -308,6 +308,29 @@ cosmos:
     assert signed(client, "GET", ok.json["media"]).status_code == 404
 
 
+def test_media_replaced_counts_once_against_the_quota(tmp_path: Path) -> None:
+    """The quota counts the media an account keeps: bytes that replace an attachment's own are weighed without
+    the bytes they replace, whether by a media PUT or an upsert."""
+    (tmp_path / "f.yaml").write_text("""
+cosmos:
+  accounts:
+    - name: small
+      max_media_bytes: 1048576
+      media_quota_mb: 1
+      databases: [{id: d, collections: [{id: c, documents: [{id: x}]}]}]
+""")
+    client = create_app({"state": tmp_path / "s.db", "fixtures": tmp_path, "clock": NOW}).test_client()
+    path, size = "/dbs/d/colls/c/docs/x/attachments", 700 * 1024
+    first = signed(client, "POST", path, data=b"a" * size, content_type="application/pdf", extra={"Slug": "a.pdf"})
+    assert first.status_code == 201
+    assert signed(client, "PUT", first.json["media"], data=b"b" * size, content_type="text/plain").status_code == 200
+    upsert = signed(client, "POST", path, data=b"c" * size, content_type="application/pdf",
+                    extra={"Slug": "a.pdf", "x-ms-documentdb-is-upsert": "true"})
+    assert upsert.status_code == 200
+    other = signed(client, "POST", path, data=b"d" * size, content_type="application/pdf", extra={"Slug": "b.pdf"})
+    assert (other.status_code, other.json["code"]) == (413, "RequestEntityTooLarge")  # 1400 KiB kept: over 1 MB
+
+
 def test_activity_id_is_echoed(cosmos: FlaskClient) -> None:
     ok = signed(cosmos, "GET", f"/{DOC}/attachments", extra={"x-ms-activity-id": "abc-123"})
     missing = signed(cosmos, "GET", f"/{DOC}/attachments/nope", extra={"x-ms-activity-id": "abc-456"})
