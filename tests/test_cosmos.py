@@ -285,16 +285,21 @@ def test_paths_tolerate_doubled_and_trailing_slashes(cosmos: FlaskClient) -> Non
     assert response.status_code == 200 and response.json["_count"] == 1
 
 
-def test_media_limits(tmp_path: Path) -> None:
-    (tmp_path / "f.yaml").write_text("""
+def media_account(tmp_path: Path, max_media_bytes: int) -> FlaskClient:
+    """An app whose one Cosmos DB account takes media of up to `max_media_bytes` each, and 1 MB in all."""
+    (tmp_path / "f.yaml").write_text(f"""
 cosmos:
   accounts:
     - name: small
-      max_media_bytes: 100
+      max_media_bytes: {max_media_bytes}
       media_quota_mb: 1
-      databases: [{id: d, collections: [{id: c, documents: [{id: x}]}]}]
+      databases: [{{id: d, collections: [{{id: c, documents: [{{id: x}}]}}]}}]
 """)
-    client = create_app({"state": tmp_path / "s.db", "fixtures": tmp_path, "clock": NOW}).test_client()
+    return create_app({"state": tmp_path / "s.db", "fixtures": tmp_path, "clock": NOW}).test_client()
+
+
+def test_media_limits(tmp_path: Path) -> None:
+    client = media_account(tmp_path, 100)
     path = "/dbs/d/colls/c/docs/x/attachments"
     ok = signed(client, "POST", path, data=b"a" * 100, content_type="application/pdf", extra={"Slug": "ok.pdf"})
     assert ok.status_code == 201
@@ -311,15 +316,7 @@ cosmos:
 def test_media_replaced_counts_once_against_the_quota(tmp_path: Path) -> None:
     """The quota counts the media an account keeps: bytes that replace an attachment's own are weighed without
     the bytes they replace, whether by a media PUT or an upsert."""
-    (tmp_path / "f.yaml").write_text("""
-cosmos:
-  accounts:
-    - name: small
-      max_media_bytes: 1048576
-      media_quota_mb: 1
-      databases: [{id: d, collections: [{id: c, documents: [{id: x}]}]}]
-""")
-    client = create_app({"state": tmp_path / "s.db", "fixtures": tmp_path, "clock": NOW}).test_client()
+    client = media_account(tmp_path, 1024 * 1024)
     path, size = "/dbs/d/colls/c/docs/x/attachments", 700 * 1024
     first = signed(client, "POST", path, data=b"a" * size, content_type="application/pdf", extra={"Slug": "a.pdf"})
     assert first.status_code == 201
