@@ -50,7 +50,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(make_accounts_blueprint(store, settings))
     app.register_blueprint(make_cosmos_blueprint(store, settings))
     app.register_blueprint(make_admin_blueprint(store, settings, PRODUCTS))
-    install_hooks(app, store, settings)
+    install_hooks(app, store)
     app.wsgi_app = GuardInput(DropConnections(app.wsgi_app))  # type: ignore[method-assign]
     app.register_error_handler(Exception, render_error)
     app.before_request(refuse_leading_slashes)

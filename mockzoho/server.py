@@ -120,6 +120,7 @@ class JsonErrorWorker(ThreadWorker):
         if soft != hard:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         spare = (hard if hard != resource.RLIM_INFINITY else 1 << 20) - FILES_PER_WORKER
+        # Threads (each with its files and a connection) take at most half of what is spare; connections the rest.
         self.threads = max(1, min(self.cfg.threads, spare // (FILES_PER_THREAD + 1) // 2))
         self.worker_connections = max(self.threads, min(self.cfg.worker_connections,
                                                         spare - FILES_PER_THREAD * self.threads))

@@ -89,9 +89,9 @@ class Accounts:
     def _refresh_token(self, client: Client, params: Mapping[str, Sequence[str]],
                        now: int) -> tuple[str, None, list[str]]:
         refresh = single(params, "refresh_token")
+        if refresh is None:
+            raise OAuthError("invalid_code")
         try:
-            if refresh is None:
-                raise NoGrant("no refresh token")
             access, scopes = self.store.refresh(refresh, client.id, now + self.token_lifetime)
         except NoGrant:
             raise OAuthError("invalid_code") from None

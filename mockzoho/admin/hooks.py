@@ -12,7 +12,6 @@ from werkzeug.exceptions import HTTPException
 
 from ..accounts.errors import OAuthError
 from ..accounts.routes import MAX_BODY as ACCOUNTS_MAX_BODY
-from ..config import Settings
 from ..cosmos.errors import RETRY_AFTER_MS, CosmosError
 from ..store import LARGEST_INTEGER, Store
 from ..ticks import request_tick
@@ -96,10 +95,9 @@ def body_preview(req: Request) -> str:
     return data[:PREVIEW_BYTES].decode("utf-8", "replace")
 
 
-def install_hooks(app: Flask, store: Store, settings: Settings) -> None:
+def install_hooks(app: Flask, store: Store) -> None:
     """Register the toolkit's request hooks on the app."""
-    journal, faults, limits = store.journal, Faults(store), Limits(store)
-    journal.open(settings.journal_cap)
+    journal, faults, limits = store.journal, Faults(store), Limits(store)  # the journal opened with the state
 
     def org_and_token() -> tuple[str | None, str | None]:
         """The org a call acts for (from its access token, or on the accounts server from the refresh token,

@@ -17,6 +17,5 @@ class Store(Seeding, ZohoQueries, AccountsQueries, ControlQueries):
     transactions."""
 
 
-__all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "STATE_PROBLEMS", "AttachmentRow", "StagedBlob", "StateError", "Store",
-           "StoreConflict", "TokenRow", "UserRef", "blob_dir",
-           "remove_state", "state_files", "state_problem"]
+__all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "STATE_PROBLEMS", "AttachmentRow", "StagedBlob", "StateError",
+           "Store", "StoreConflict", "TokenRow", "UserRef", "blob_dir", "remove_state", "state_files", "state_problem"]

@@ -233,7 +233,7 @@ class ZohoQueries(Blobs):
 
     def delete_attachment(self, org: str, product: str, module: str, record_id: str, attachment_id: str) -> bool:
         """Delete one attachment of a live record of `module`; True if it was there. A miss is settled by a read:
-        it takes no write lock, and leaves every worker's cache of the state valid (a commit would drop it)."""
+        it takes no write lock, so it queues behind no writer of any worker."""
         params = (org, product, record_id, attachment_id, module)
         if self.connection().execute(f"SELECT 1 FROM attachments WHERE {_LIVE_ATTACHMENT}", params).fetchone() is None:
             return False
