@@ -57,7 +57,7 @@ def serve(args: argparse.Namespace) -> int:
         print(state_problem(settings.state, exc), file=sys.stderr)
         return 1
     # SQLite handles must not cross a fork: each worker opens its own.
-    app.extensions["mockzoho"]["store"].close()
+    app.extensions["mockzoho"].store.close()
     Server(app, {"bind": shown((args.host, args.port)), "workers": args.workers},
            on_ready=lambda arbiter: announce(args.host, arbiter.LISTENERS[0].getsockname()[1], settings)).run()
     return 0
@@ -127,10 +127,10 @@ def seeded_by(seeder: int) -> bool:
 def check_fixtures(args: argparse.Namespace) -> int:
     """Validate a fixtures file or folder; print every problem; exit 1 on any."""
     from .fixtures import FixtureError, load_fixtures
-    from .seed import PRODUCTS
+    from .seed import ZOHO_PRODUCTS
 
     try:
-        fixtures = load_fixtures(Path(args.path), PRODUCTS)
+        fixtures = load_fixtures(Path(args.path), ZOHO_PRODUCTS)
     except FixtureError as exc:
         print("\n".join(exc.problems))
         print(f"{len(exc.problems)} problem(s) found")

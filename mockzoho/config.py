@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from .zoho.datacentres import DATA_CENTRES
+from .core.datacentres import DATA_CENTRES
 
 # Where the control commands (and the pytest plugin's --mockzoho-url) find a running server.
 URL_VARIABLE = "MOCKZOHO_URL"

@@ -1,4 +1,4 @@
-"""Zoho CRM: its product definition (the blueprint comes from `zoho.routes.make_blueprint`)."""
+"""Zoho CRM: its product definition (served by the Zoho engine: `zoho.calls.zoho_family`)."""
 
 from __future__ import annotations
 

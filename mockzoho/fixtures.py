@@ -21,7 +21,7 @@ from .fixture_files import files_digest, fixture_files
 from .fixture_messages import FirstDefined, FixtureSchema, Known, did_you_mean, shown_token, unknown
 from .nesting import MAX_NESTING, nesting
 from .zoho.actions import PERMISSIONS
-from .zoho.datacentres import DATA_CENTRES
+from .core.datacentres import DATA_CENTRES
 from .zoho.links import MAX_LINK_URL, is_link_url
 from .zoho.product import Module, Product
 

@@ -10,7 +10,7 @@ from .crm import CRM
 from .fixture_files import fixture_digest
 from .store import STATE_PROBLEMS, Store, state_problem
 
-PRODUCTS = (CRM, BIGIN)
+ZOHO_PRODUCTS = (CRM, BIGIN)
 
 
 def open_state(settings: Settings) -> Store:
@@ -23,7 +23,7 @@ def open_state(settings: Settings) -> Store:
     else:
         # marshmallow compiles its validators and PyYAML its scanner on import: only load them to parse.
         from .fixtures import load_fixtures
-        store.seed(load_fixtures(settings.fixtures, PRODUCTS), settings.id_seed,
+        store.seed(load_fixtures(settings.fixtures, ZOHO_PRODUCTS), settings.id_seed,
                    instant(settings.clock) if settings.clock else None)
     store.sweep()  # what a killed worker left; safe even where every gunicorn worker opens the state itself
     store.journal.open(settings.journal_cap)  # its file is part of the state: a broken one is said here, once

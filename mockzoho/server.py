@@ -226,7 +226,7 @@ class Server(BaseApplication):
 
     def when_ready(self, arbiter: Arbiter) -> None:
         """Judge the bound sockets, then (if they may serve) run `on_ready`."""
-        refuse_an_open_control_api(arbiter, self.application.extensions["mockzoho"]["settings"].admin_token,
+        refuse_an_open_control_api(arbiter, self.application.extensions["mockzoho"].settings.admin_token,
                                    CLI_REMEDY)
         if self.on_ready is not None:
             self.on_ready(arbiter)

@@ -79,7 +79,7 @@ def test_reset_forgets_uploads_and_issued_tokens(client: FlaskClient, app: Flask
     url = f"/crm/v8/Leads/2883756000000261075/Attachments/{new_id}"
     assert client.get(url, headers=auth()).status_code == 204
     assert delete_seed(client, minted).json["code"] == "INVALID_TOKEN"
-    blobs = app.extensions["mockzoho"]["store"].blobs
+    blobs = app.extensions["mockzoho"].store.blobs
     assert not [p for p in blobs.rglob("*") if p.is_file() and p.read_bytes() == b"only until the reset"]
 
 
@@ -233,7 +233,7 @@ def test_journal_cap(tmp_path: Path) -> None:
     assert [e["tag"] for e in client.get("/__admin/requests?limit=50").json["requests"]] == [
         "199", "198", "197", "196", "195"]
     assert client.get("/__admin/requests/count").json == {"count": 5}
-    store = client.application.extensions["mockzoho"]["store"]
+    store = client.application.extensions["mockzoho"].store
     assert store.journal.core.connection().execute("SELECT COUNT(*) FROM journal").fetchone()[0] <= 5 + TRIM_EVERY
 
 

@@ -94,7 +94,7 @@ def test_invalid_token(client: FlaskClient, target: Target, token: str) -> None:
 
 
 def test_revoked_token(app, client: FlaskClient, target: Target) -> None:
-    store = app.extensions["mockzoho"]["store"]
+    store = app.extensions["mockzoho"].store
     store.connection().execute("UPDATE tokens SET revoked = 1 WHERE token = ?", (SEED_TOKEN,))
     assert answer(client.delete(target.attachment_url, headers=auth())) == INVALID_TOKEN
 
@@ -258,7 +258,7 @@ def test_unknown_versions_and_paths(client: FlaskClient, url: str) -> None:
 def test_internal_error_is_an_envelope(app, client: FlaskClient, target: Target, monkeypatch) -> None:
     def explode(token: str) -> None:
         raise RuntimeError("boom")
-    monkeypatch.setattr(app.extensions["mockzoho"]["store"], "find_token", explode)
+    monkeypatch.setattr(app.extensions["mockzoho"].store, "find_token", explode)
     assert answer(client.delete(target.attachment_url, headers=auth())) == (
         500, error("INTERNAL_ERROR", "Internal Server Error"))
 

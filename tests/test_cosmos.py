@@ -20,7 +20,8 @@ from flask.testing import FlaskClient
 from gunicorn.http.errors import InvalidChunkSize, NoMoreData
 from werkzeug.exceptions import ClientDisconnected
 
-from mockzoho.app import PRODUCTS, create_app
+from mockzoho.app import create_app
+from mockzoho.seed import ZOHO_PRODUCTS
 from mockzoho.cosmos.auth import payload, sign
 from mockzoho.cosmos.limits import MAX_DOCUMENT_BYTES
 from mockzoho.fixtures import FixtureError, load_fixtures
@@ -418,7 +419,7 @@ def test_refused_slug_stores_nothing(cosmos_app: Flask, cosmos: FlaskClient) -> 
     response = signed(cosmos, "POST", f"/{DOC}/attachments", data=b"x" * 1000, content_type="image/png",
                       extra={"Slug": "a/b"})
     assert response.status_code == 400
-    assert not list(cosmos_app.extensions["mockzoho"]["store"].blobs.rglob(".upload-*"))
+    assert not list(cosmos_app.extensions["mockzoho"].store.blobs.rglob(".upload-*"))
 
 
 @pytest.mark.parametrize("body", [b'{"id": "n1", "x": NaN}', b'{"id": "n2", "x": 1e400}', b"[" * 100_000])
@@ -546,7 +547,7 @@ def test_a_body_that_breaks_is_400_and_changes_nothing(cosmos_app: Flask, cosmos
     assert (response.status_code, response.json["code"]) == (400, "BadRequest")
     assert "could not be read" in response.json["message"]
     assert state_of(cosmos) == before
-    assert not list(cosmos_app.extensions["mockzoho"]["store"].blobs.rglob(".upload-*"))
+    assert not list(cosmos_app.extensions["mockzoho"].store.blobs.rglob(".upload-*"))
 
 
 @pytest.fixture(scope="module")
@@ -594,7 +595,7 @@ def test_uploads_that_name_no_media_type_are_400(cosmos_app: Flask, cosmos: Flas
     replaced = signed(cosmos, "PUT", media, data=b"two", content_type=content_type)
     assert (replaced.status_code, replaced.json["code"]) == (400, "BadRequest")
     assert signed(cosmos, "GET", media).data == b"one"
-    assert not list(cosmos_app.extensions["mockzoho"]["store"].blobs.rglob(".upload-*"))
+    assert not list(cosmos_app.extensions["mockzoho"].store.blobs.rglob(".upload-*"))
 
 
 @pytest.mark.parametrize("content_type", ["application/text", "Image/PNG", "application/vnd.ms-excel",
@@ -687,7 +688,7 @@ cosmos:
                   attachments: [{{id: a, media: m, properties: {{pad: {big}}}}}]
 """)
     with pytest.raises(FixtureError) as caught:
-        load_fixtures(tmp_path, PRODUCTS)
+        load_fixtures(tmp_path, ZOHO_PRODUCTS)
     at = f"{tmp_path / 'f.yaml'}: cosmos.accounts.0.databases.0.collections.0.documents"
     over = "over Cosmos DB's 2 MB document limit (2097152 bytes)"
     document = len(json.dumps({"id": "big", "pad": big}, separators=(",", ":")))
@@ -711,7 +712,7 @@ def test_a_content_length_beyond_64_bits_is_no_500(cosmos: FlaskClient) -> None:
 def test_fixture_media_quota_fits_sqlite(tmp_path: Path) -> None:
     (tmp_path / "f.yaml").write_text("cosmos: {accounts: [{name: huge, media_quota_mb: 99999999999999999999}]}\n")
     with pytest.raises(FixtureError) as caught:
-        load_fixtures(tmp_path, PRODUCTS)
+        load_fixtures(tmp_path, ZOHO_PRODUCTS)
     [problem] = caught.value.problems
     assert problem.startswith(f"{tmp_path / 'f.yaml'}: cosmos.accounts.0.media_quota_mb: ") and "1099511627776" in problem
 

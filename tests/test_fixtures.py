@@ -8,7 +8,8 @@ from typing import Iterable
 import pytest
 import yaml
 
-from mockzoho.app import PRODUCTS, create_app
+from mockzoho.app import create_app
+from mockzoho.seed import ZOHO_PRODUCTS
 from mockzoho.cli import main
 from mockzoho.config import bundled_fixtures
 from mockzoho.cosmos.rids import child_rid
@@ -98,7 +99,7 @@ EXPECTED = [
 
 
 def test_bundled_fixtures_are_valid_and_ship_in_the_package() -> None:
-    fixtures = load_fixtures(bundled_fixtures(), PRODUCTS)
+    fixtures = load_fixtures(bundled_fixtures(), ZOHO_PRODUCTS)
     tokens = {t.token for org in fixtures.orgs for t in org.tokens}
     assert {"1000.8cb99dxxxxxxxxxxxxx9be93.9b8xxxxxxxxxxxxxxxf", "1000.mock.no-attachments-scope",
             "1000.mock.bigin-modules-all", "1000.mock.expired", "1000.mock.no-permission",
@@ -114,7 +115,7 @@ def test_every_problem_is_listed(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text(BROKEN)
     with pytest.raises(FixtureError) as caught:
-        load_fixtures(broken, PRODUCTS)
+        load_fixtures(broken, ZOHO_PRODUCTS)
     problems = caught.value.problems
     for expected in EXPECTED:
         assert any(p.startswith(f"{broken}: {expected}") for p in problems), (expected, problems)
@@ -135,7 +136,7 @@ def test_yaml_syntax_errors_name_the_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text("orgs:\n  - id: x\n   users: [\n")
     with pytest.raises(FixtureError) as caught:
-        load_fixtures(bad, PRODUCTS)
+        load_fixtures(bad, ZOHO_PRODUCTS)
     assert caught.value.problems[0].startswith(f"{bad}: line 3, column 4: not valid YAML")
 
 
@@ -157,7 +158,7 @@ orgs:
 """)
     (tmp_path / "notes.txt").write_text("not a fixture")
     with pytest.raises(FixtureError) as caught:
-        load_fixtures(tmp_path, PRODUCTS)
+        load_fixtures(tmp_path, ZOHO_PRODUCTS)
     assert caught.value.problems == [f"{tmp_path / 'b.yml'}: orgs.0.tokens.0.token: duplicate token 'shared' "
                                      f"(first defined at {tmp_path / 'a.yaml'}: orgs.0.tokens.0.token)"]
 
@@ -177,7 +178,7 @@ cosmos:
 """)
     (tmp_path / "b.yaml").write_text("cosmos: {accounts: [{name: two}, {name: one}]}\n")
     with pytest.raises(FixtureError) as caught:
-        load_fixtures(tmp_path, PRODUCTS)
+        load_fixtures(tmp_path, ZOHO_PRODUCTS)
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     documents = "cosmos.accounts.0.databases.0.collections.0.documents"
     assert caught.value.problems == [
@@ -216,10 +217,10 @@ orgs:
 
 def test_empty_folder_and_no_orgs(tmp_path: Path) -> None:
     with pytest.raises(FixtureError, match="no fixture files"):
-        load_fixtures(tmp_path, PRODUCTS)
+        load_fixtures(tmp_path, ZOHO_PRODUCTS)
     (tmp_path / "empty.yaml").write_text("")
     with pytest.raises(FixtureError, match="no org is defined"):
-        load_fixtures(tmp_path, PRODUCTS)
+        load_fixtures(tmp_path, ZOHO_PRODUCTS)
 
 
 def test_content_sources(tmp_path: Path) -> None:
@@ -240,7 +241,7 @@ orgs:
             - {id: "4", link_url: "https://www.zohocorp.com"}
             - {id: "5", file_name: big.iso, size: 123456}
 """)
-    org = load_fixtures(tmp_path / "f.yaml", PRODUCTS).orgs[0]
+    org = load_fixtures(tmp_path / "f.yaml", ZOHO_PRODUCTS).orgs[0]
     a = {x.id: x for x in org.records["crm"][0].attachments}
     assert (a["1"].content, a["1"].size, a["1"].content_type) == ("héllo".encode(), 6, "text/plain")
     assert a["2"].content == a["3"].content == b"\x00\xffbinary"
@@ -256,7 +257,7 @@ def test_fixture_links_follow_the_upload_rule(tmp_path: Path, url: str) -> None:
                                               "crm": {"records": [{"module": "Leads", "id": "7", "attachments": [
                                                   {"id": "8", "file_name": "l", "link_url": url}]}]}}]}))
     with pytest.raises(FixtureError) as caught:
-        load_fixtures(path, PRODUCTS)
+        load_fixtures(path, ZOHO_PRODUCTS)
     assert caught.value.problems == [f"{path}: orgs.0.crm.records.0.attachments.0.link_url: must be an http or "
                                      "https URL of at most 2048 characters"]
 
@@ -369,7 +370,7 @@ orgs:
         f"{b}: clients.0.id: duplicate client id 'app' (first defined at {a}: clients.0.id)",
     ]
     with pytest.raises(FixtureError) as caught:
-        load_fixtures(tmp_path, PRODUCTS)
+        load_fixtures(tmp_path, ZOHO_PRODUCTS)
     assert caught.value.problems == expected
     assert check_fixtures_output(tmp_path, capsys) == [*expected, f"{len(expected)} problem(s) found"]
 
@@ -381,7 +382,7 @@ def test_a_long_duplicate_token_is_named_by_its_ends(tmp_path: Path) -> None:
         {"id": org, "users": [{"id": "1", "name": "A", "email": "a@x.example"}],
          "tokens": [{"token": token, "user": "1", "scopes": "ZohoCRM.modules.ALL"}]} for org in ("a", "b")]}))
     with pytest.raises(FixtureError) as caught:
-        load_fixtures(path, PRODUCTS)
+        load_fixtures(path, ZOHO_PRODUCTS)
     assert caught.value.problems == [f"{path}: orgs.1.tokens.0.token: duplicate token '1000.aaaaaaaaaaaaaaa..."
                                      f"bbbbbbbbbend' (first defined at {path}: orgs.0.tokens.0.token)"]
 
@@ -393,7 +394,7 @@ clients: [{secret: s, redirect_uris: ["http://x"]}, {secret: s, redirect_uris: [
 orgs: [{id: a, users: [{id: "1", name: A, email: a@x.example}], tokens: [{user: "1", scopes: x}, {user: "1", scopes: x}]}]
 """)
     with pytest.raises(FixtureError) as caught:
-        load_fixtures(path, PRODUCTS)
+        load_fixtures(path, ZOHO_PRODUCTS)
     assert caught.value.problems == [f"{path}: {where}: Missing data for required field." for where in (
         "orgs.0.tokens.0.token", "orgs.0.tokens.1.token", "clients.0.id", "clients.1.id")]
 
@@ -404,7 +405,7 @@ def test_a_duplicate_rid_names_the_first_one_or_the_item_its_rid_was_made_up_for
     path.write_text(yaml.safe_dump({"cosmos": {"accounts": [{"name": "acc", "databases": [
         {"id": "a"}, {"id": "b", "rid": made_up}, {"id": "c", "rid": given}, {"id": "d", "rid": given}]}]}}))
     with pytest.raises(FixtureError) as caught:
-        load_fixtures(path, PRODUCTS)
+        load_fixtures(path, ZOHO_PRODUCTS)
     databases = f"{path}: cosmos.accounts.0.databases"
     assert caught.value.problems == [
         f"{databases}.1.rid: duplicate rid {made_up!r} (first defined at {databases}.0)",
@@ -429,5 +430,5 @@ def module_table(products: Iterable[Product]) -> str:
 
 
 def test_the_docs_table_of_modules_is_the_catalogue() -> None:
-    table = module_table(PRODUCTS)
+    table = module_table(ZOHO_PRODUCTS)
     assert table in (REPO / "docs" / "fixtures.md").read_text(), f"docs/fixtures.md should have this table:\n{table}"

@@ -183,7 +183,7 @@ def test_serve_refuses_a_state_of_another_version(tmp_path: Path) -> None:
 def test_serve_keeps_a_state_seeded_from_other_fixtures_and_says_so_once(tmp_path: Path) -> None:
     """The files are not even parsed then (the state is kept whatever they say): broken ones do not stop it."""
     state = tmp_path / "s.db"
-    create_app({"state": state}).extensions["mockzoho"]["store"].close()
+    create_app({"state": state}).extensions["mockzoho"].store.close()
     broken = tmp_path / "broken.yaml"
     broken.write_text("orgs: [oops\n")
     port = free_port()

@@ -58,7 +58,7 @@ def test_v8_refreshes_its_token_from_the_mock(live: tuple[str, Flask, Path], v8:
     [response] = v8.AttachmentsOperations().delete_attachment(2883756000000261020, LEAD, "Leads").get_object().get_data()
     assert isinstance(response, v8.SuccessResponse)
     saved = (tmp / "v8/tokens.csv").read_text()
-    issued = app.extensions["mockzoho"]["store"].connection().execute(
+    issued = app.extensions["mockzoho"].store.connection().execute(
         "SELECT token FROM tokens WHERE refresh_token = '1000.mock.refresh.full'").fetchall()
     assert issued and all(t in saved for (t,) in issued)
     assert "patricia.boyle@zylker.example" in saved  # the SDK asked GET /users?type=CurrentUser

@@ -17,7 +17,8 @@ import pytest
 import yaml
 from flask.testing import FlaskClient
 
-from mockzoho.app import PRODUCTS, create_app
+from mockzoho.app import create_app
+from mockzoho.seed import ZOHO_PRODUCTS
 from mockzoho.config import Settings, bundled_fixtures
 from mockzoho.fixtures import load_fixtures
 from mockzoho.seed import seeding_problem
@@ -28,7 +29,7 @@ from conftest import REPO, SEED_TOKEN, auth
 
 
 def _seed(path: str, barrier, results) -> None:  # runs in a child process
-    fixtures = load_fixtures(bundled_fixtures(), PRODUCTS)
+    fixtures = load_fixtures(bundled_fixtures(), ZOHO_PRODUCTS)
     store = Store(Path(path))
     barrier.wait()
     results.put(store.seed(fixtures))
@@ -44,7 +45,7 @@ def test_racing_workers_seed_exactly_once(tmp_path: Path) -> None:
         worker.join(60)
     assert sorted(results.get(timeout=5) for _ in workers) == [False, False, False, True]
     count = Store(tmp_path / "s.db").connection().execute("SELECT COUNT(*) FROM attachments").fetchone()[0]
-    fixtures = load_fixtures(bundled_fixtures(), PRODUCTS)
+    fixtures = load_fixtures(bundled_fixtures(), ZOHO_PRODUCTS)
     assert count == sum(len(r.attachments) for o in fixtures.orgs for rs in o.records.values() for r in rs)
 
 
@@ -62,7 +63,7 @@ orgs:
             - {id: "1", file_name: a.txt, content: fixture}
 """)
     app = create_app({"state": tmp_path / "s.db", "fixtures": tmp_path / "f.yaml"})
-    store, client = app.extensions["mockzoho"]["store"], app.test_client()
+    store, client = app.extensions["mockzoho"].store, app.test_client()
 
     def blob_files() -> list[Path]:
         return [p for p in (tmp_path / "s.db.blobs").rglob("*") if p.is_file()]
@@ -111,7 +112,7 @@ def test_a_new_state_starts_with_an_empty_journal(tmp_path: Path) -> None:
     and a journal file that is not a database is a state problem, said before any worker starts."""
     client = create_app({"state": tmp_path / "s.db"}).test_client()
     client.get("/crm/v8/org", headers=auth())
-    client.application.extensions["mockzoho"]["store"].close()
+    client.application.extensions["mockzoho"].store.close()
     for name in ("s.db", "s.db-wal", "s.db-shm"):
         (tmp_path / name).unlink(missing_ok=True)
     assert create_app({"state": tmp_path / "s.db"}).test_client().get("/__admin/requests/count").json == {"count": 0}
@@ -261,7 +262,7 @@ def test_checkpoints_run_beside_the_requests(tmp_path: Path, monkeypatch: pytest
     client = create_app({"state": tmp_path / "s.db"}).test_client()
     for _ in range(400):
         assert client.get("/crm/v8/org", headers=auth()).status_code == 200
-    client.application.extensions["mockzoho"]["store"].journal.core._checkpointer.join()  # what they wrote
+    client.application.extensions["mockzoho"].store.journal.core._checkpointer.join()  # what they wrote
     assert threads and threading.current_thread() not in threads
 
 
@@ -324,7 +325,7 @@ def _stray_blob(store: Store, content: bytes) -> Path:
 
 
 def test_the_sweep_removes_staging_files_nobody_holds_and_keeps_live_ones(tmp_path: Path) -> None:
-    store = create_app({"state": tmp_path / "s.db"}).extensions["mockzoho"]["store"]
+    store = create_app({"state": tmp_path / "s.db"}).extensions["mockzoho"].store
     orphan = store.blobs / ".upload-left-by-a-killed-worker"
     orphan.write_bytes(b"half an upload")
     stream, staged = HeldStream(), []
@@ -345,7 +346,7 @@ def test_the_sweep_removes_staging_files_nobody_holds_and_keeps_live_ones(tmp_pa
 
 def test_a_staging_file_swept_before_its_writer_locks_it_is_made_again(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    store = create_app({"state": tmp_path / "s.db"}).extensions["mockzoho"]["store"]
+    store = create_app({"state": tmp_path / "s.db"}).extensions["mockzoho"].store
     made, mkstemp = [], blobs.tempfile.mkstemp
 
     def made_then_swept(**kwargs: object) -> tuple[int, str]:
@@ -363,7 +364,7 @@ def test_a_staging_file_swept_before_its_writer_locks_it_is_made_again(tmp_path:
 
 def test_the_sweep_and_a_reset_free_blobs_no_row_refers_to(tmp_path: Path) -> None:
     app = create_app({"state": tmp_path / "s.db"})
-    store, client = app.extensions["mockzoho"]["store"], app.test_client()
+    store, client = app.extensions["mockzoho"].store, app.test_client()
     upload = client.post(UPLOADS, headers=auth(), data={"file": (io.BytesIO(b"uploaded"), "u.txt")})
     uploaded = upload.json["data"][0]["details"]["id"]
     kept = _blob_files(store)  # the fixtures' (Zoho and Cosmos DB) and the upload's
@@ -379,7 +380,7 @@ def test_the_sweep_and_a_reset_free_blobs_no_row_refers_to(tmp_path: Path) -> No
 
 def test_a_blob_placed_but_not_yet_committed_is_not_swept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app({"state": tmp_path / "s.db"})
-    store, client = app.extensions["mockzoho"]["store"], app.test_client()
+    store, client = app.extensions["mockzoho"].store, app.test_client()
     place, sweeps = store.place_blob, []
 
     def place_and_sweep(staged: StagedBlob) -> bool:

@@ -10,18 +10,16 @@ from urllib.parse import urlencode
 from flask import Flask, Request, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from ..accounts.errors import OAuthError
-from ..accounts.routes import MAX_BODY as ACCOUNTS_MAX_BODY
-from ..cosmos.errors import RETRY_AFTER_MS, CosmosError
-from ..store import LARGEST_INTEGER, Store
-from ..ticks import request_tick
+from ..core.context import Call, app_state, call, family, tick
+from ..core.families import Family
+from ..core.responses import json_response
+from ..store import LARGEST_INTEGER
 from ..wire import refuse_undeliverable_length
-from ..zoho.errors import ZohoError, json_response
-from .models import Faults, Limits
+from ..zoho.errors import ZohoError
+from .routes import faults, limits
 
 PREVIEW_BYTES = 256
 PREVIEWED_BODY = 64 * 1024  # bodies up to this size that no route read are read for the preview
-PRODUCT_PREFIXES = (("/crm/", "crm"), ("/bigin/", "bigin"), ("/oauth/", "accounts"))
 
 
 DROPPED = "mockzoho.dropped"
@@ -46,10 +44,9 @@ class DropConnections:
 
 
 def product_of(path: str) -> str | None:
-    """The product a path belongs to (`crm`, `bigin`, `accounts`, `cosmos`), or None."""
-    if path == "/" or path.startswith(("/dbs", "/media")):
-        return "cosmos"
-    return next((name for prefix, name in PRODUCT_PREFIXES if path.startswith(prefix)), None)
+    """The journaled family a path belongs to (`crm`, `bigin`, `accounts`, `cosmos`), or None."""
+    owner = app_state().families.owner(path)
+    return owner.name if owner is not None and owner.journaled else None
 
 
 def redacted(environ: dict[str, Any]) -> dict[str, str]:
@@ -95,108 +92,120 @@ def body_preview(req: Request) -> str:
     return data[:PREVIEW_BYTES].decode("utf-8", "replace")
 
 
-def install_hooks(app: Flask, store: Store) -> None:
-    """Register the toolkit's request hooks on the app."""
-    journal, faults, limits = store.journal, Faults(store), Limits(store)  # the journal opened with the state
+def org_and_token(owner: Family) -> tuple[str | None, str | None]:
+    """The org a call acts for (from its access token, or from the credential parameters of a family that takes
+    them: the accounts server's refresh token, grant code or token), and its access token."""
+    store = app_state().store
+    auth = request.authorization
+    token = auth.token if auth is not None and auth.type == "zoho-oauthtoken" else None
+    if token:
+        return store.org_of_credential(token), token
+    if owner.credential_params:
+        request.max_content_length = owner.max_credential_body
+        for name in owner.credential_params:
+            value = request.values.get(name)
+            if value:
+                return store.org_of_credential(value), None
+    return None, None
 
-    def org_and_token() -> tuple[str | None, str | None]:
-        """The org a call acts for (from its access token, or on the accounts server from the refresh token,
-        grant code or token it sends), and its access token."""
-        auth = request.authorization
-        token = auth.token if auth is not None and auth.type == "zoho-oauthtoken" else None
-        if token:
-            return store.org_of_credential(token), token
-        if request.path.startswith("/oauth/"):
-            request.max_content_length = ACCOUNTS_MAX_BODY
-            for name in ("refresh_token", "code", "token"):
-                value = request.values.get(name)
-                if value:
-                    return store.org_of_credential(value), None
-        return None, None
 
-    def journal_org() -> str | None:
+def journal_org() -> str | None:
+    """The org to journal a call under when nothing settled it (a call refused before authentication)."""
+    try:
+        return org_and_token(family())[0]
+    except (HTTPException, UnicodeError):  # a body too big to read, or a query that is not UTF-8
+        return None
+
+
+def before() -> Response | None:
+    """Journal the call's start; then its org's rate limits and the faults, if any are set."""
+    control_api = request.environ.get("PATH_INFO", "").startswith("/__admin")
+    current = call()
+    if not control_api:
+        current.started = time.perf_counter()  # journaled, even when refused just below
+    refuse_undeliverable_length()  # before any fault, limit or route acts on it
+    if control_api:
+        return None
+    now = tick()
+    if not (now.faults or now.limits):
+        return None
+    owner = family()
+    org, token = org_and_token(owner)
+    if now.limits and org is not None:
+        refused = limits().enter(org, now.now)
+        if refused:
+            current.settle_org(org)
+            raise ZohoError("TOO_MANY_REQUESTS", details={"limit": refused})
+        current.in_flight = org
+    spec = (faults().fire(product_of(request.path), owner.error.has_code, request.method, request.path, org, token)
+            if now.faults else None)
+    return None if spec is None else fault_answer(spec, owner, org, current)
+
+
+def fault_answer(spec: dict[str, Any], owner: Family, org: str | None, current: Call) -> Response | None:
+    """What a fault that fired does: wait, drop the connection, answer in the family's terms, or let the call on."""
+    current.settle_org(org)
+    if spec.get("delay_ms"):
+        time.sleep(spec["delay_ms"] / 1000)
+        current.tick = None  # the request goes on as if it came in now: a token revoked meanwhile is refused
+    if spec.get("drop"):
+        return drop_connection()
+    respond = spec.get("respond")
+    if respond is None:
+        return None
+    if "code" in respond:
+        raise owner.error.from_code(respond["code"])
+    response = json_response(respond.get("body"), respond["status"], "application/json")
+    response.headers.update(respond.get("headers", {}))
+    if respond["status"] == 429:
+        owner.error.throttled(response)
+    return response
+
+
+def drop_connection() -> Response:
+    """Shut the socket; `DropConnections` then ends the request with no answer at all."""
+    record(status=0, code="DROPPED")
+    sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+    if sock is not None:
         try:
-            return org_and_token()[0]
-        except (HTTPException, UnicodeError):  # a body too big to read, or a query that is not UTF-8
-            return None
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    request.environ[DROPPED] = True
+    return Response(status=500)
 
-    def error_for(product: str | None, code: str) -> Exception:
-        if product == "cosmos":
-            return CosmosError(code)
-        return OAuthError(code.lower()) if product == "accounts" else ZohoError(code)
 
-    @app.before_request
-    def before() -> Response | None:
-        control_api = request.environ.get("PATH_INFO", "").startswith("/__admin")
-        if not control_api:
-            g.started = time.perf_counter()  # journaled, even when refused just below
-        refuse_undeliverable_length()  # before any fault, limit or route acts on it
-        if control_api:
-            return None
-        tick = request_tick(store)
-        if not (tick.faults or tick.limits):
-            return None
-        product = product_of(request.path)
-        org, token = org_and_token()
-        if tick.limits and org is not None:
-            refused = limits.enter(org, tick.now)
-            if refused:
-                g.org = org
-                raise ZohoError("TOO_MANY_REQUESTS", details={"limit": refused})
-            g.in_flight = org
-        spec = faults.fire(product, request.method, request.path, org, token) if tick.faults else None
-        if spec is None:
-            return None
-        g.org, g.fault = org, True
-        if spec.get("delay_ms"):
-            time.sleep(spec["delay_ms"] / 1000)
-            g.pop("tick")  # the request goes on as if it came in now: a token revoked meanwhile is refused
-        if spec.get("drop"):
-            return drop_connection()
-        respond = spec.get("respond")
-        if respond is None:
-            return None
-        if "code" in respond:
-            raise error_for(product, respond["code"])
-        response = json_response(respond.get("body"), respond["status"], "application/json")
-        response.headers.update(respond.get("headers", {}))
-        if product == "cosmos" and respond["status"] == 429:
-            response.headers.setdefault("x-ms-retry-after-ms", RETRY_AFTER_MS)  # what the SDKs wait on
-        return response
+def record(status: int, code: str | None) -> None:
+    """Journal this call with its answer's status and code."""
+    req, current = request._get_current_object(), call()  # proxies cost: resolve once
+    environ = req.environ
+    app_state().store.journal.record({
+        "time": tick().now, "method": req.method, "path": req.path,
+        "query": environ.get("QUERY_STRING", ""), "headers": redacted(environ),
+        "body_size": min(req.content_length or 0, LARGEST_INTEGER), "body_preview": body_preview(req),
+        "status": status, "code": code, "duration_ms": round((time.perf_counter() - current.started) * 1000, 3),
+        "org": current.org if current.org_known else journal_org(), "tag": environ.get("HTTP_X_MOCKZOHO_TAG"),
+        "product": product_of(req.path)})
+    current.recorded = True
 
-    def drop_connection() -> Response:
-        """Shut the socket; `DropConnections` then ends the request with no answer at all."""
-        record(status=0, code="DROPPED")
-        sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        request.environ[DROPPED] = True
-        return Response(status=500)
 
-    def record(status: int, code: str | None) -> None:
-        req, ctx = request._get_current_object(), g._get_current_object()  # proxies cost: resolve once
-        environ = req.environ
-        journal.record({
-            "time": request_tick(store).now, "method": req.method, "path": req.path,
-            "query": environ.get("QUERY_STRING", ""), "headers": redacted(environ),
-            "body_size": min(req.content_length or 0, LARGEST_INTEGER), "body_preview": body_preview(req),
-            "status": status, "code": code, "duration_ms": round((time.perf_counter() - ctx.started) * 1000, 3),
-            "org": ctx.org if "org" in ctx else journal_org(), "tag": environ.get("HTTP_X_MOCKZOHO_TAG"),
-            "product": product_of(req.path)})
-        ctx.recorded = True
+def after(response: Response) -> Response:
+    """Journal the call (unless it was already, or is the control API's)."""
+    current = call()
+    if current.started is not None and not current.recorded:
+        record(response.status_code, current.api_code)
+    return response
 
-    @app.after_request
-    def after(response: Response) -> Response:
-        ctx = g._get_current_object()
-        if "started" in ctx and "recorded" not in ctx:
-            record(response.status_code, ctx.get("api_code"))
-        return response
 
-    @app.teardown_request
-    def teardown(exc: BaseException | None) -> None:
-        org = g.get("in_flight")
-        if org is not None:
-            limits.leave(org)
+def teardown(exc: BaseException | None) -> None:
+    """Give back the concurrency slot the call held."""
+    current = g.get("call")
+    if current is not None and current.in_flight is not None:
+        limits().leave(current.in_flight)
+
+
+def install_hooks(app: Flask) -> None:
+    """Register the toolkit's request hooks on the app."""
+    app.before_request(before)
+    app.after_request(after)
+    app.teardown_request(teardown)

@@ -7,12 +7,10 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from fnmatch import fnmatchcase
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-from ..cosmos.errors import CATALOGUE as COSMOS_CATALOGUE
 from ..store import Store
 from ..store.control import LimitRow, UnknownUser
-from ..zoho.errors import CATALOGUE as ZOHO_CATALOGUE
 
 # The server clock's range (Zoho dates stay four-digit years; 1971 keeps epochs positive).
 EARLIEST, LATEST = datetime(1971, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc)
@@ -32,24 +30,18 @@ class Fault:
     spec: dict[str, Any]
     remaining: int | None
 
-    def matches(self, product: str | None, method: str, path: str, org: str | None, token: str | None) -> bool:
+    def matches(self, product: str | None, has_code: Callable[[str], bool], method: str, path: str,
+                org: str | None, token: str | None) -> bool:
+        """Whether this fault applies to a call of `product` (whose error codes `has_code` knows)."""
         match = self.spec.get("match", {})
         code = self.spec.get("respond", {}).get("code")
-        if code is not None and not code_fits(product, code):
+        if code is not None and not has_code(code):
             return False  # a Zoho code never answers a Cosmos DB call, nor the other way round
         return ((match.get("product") is None or match["product"] == product)
                 and (match.get("method") is None or match["method"].upper() == method)
                 and (match.get("path") is None or fnmatchcase(path, match["path"]))
                 and (match.get("org") is None or match["org"] == org)
                 and (match.get("token") is None or match["token"] == token))
-
-
-def code_fits(product: str | None, code: str) -> bool:
-    """Whether a fault's error code can answer a call of that product: Cosmos DB and Zoho codes come from
-    their catalogues; the accounts server answers any `{"error": "<code>"}`."""
-    if product == "accounts":
-        return True
-    return code in (COSMOS_CATALOGUE if product == "cosmos" else ZOHO_CATALOGUE)
 
 
 class Faults:
@@ -68,11 +60,11 @@ class Faults:
     def remove(self, fault_id: int | None, org: str | None = None) -> int:
         return self.store.remove_faults(fault_id, org)
 
-    def fire(self, product: str | None, method: str, path: str, org: str | None,
+    def fire(self, product: str | None, has_code: Callable[[str], bool], method: str, path: str, org: str | None,
              token: str | None) -> dict[str, Any] | None:
         """The spec of the first fault that matches and fires on this call (consuming one of its `times`)."""
         for fault in (Fault(i, spec, remaining) for i, spec, remaining, _ in self.store.faults()):
-            if fault.matches(product, method, path, org, token) and self._fires(fault):
+            if fault.matches(product, has_code, method, path, org, token) and self._fires(fault):
                 return fault.spec
         return None
 

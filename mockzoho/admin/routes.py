@@ -7,20 +7,19 @@ import os
 import secrets
 import time
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, request
 
 from .. import __version__
-from ..config import Settings
+from ..core.context import app_state, call
+from ..core.families import Family
 from ..exposure import closed_because, open_without_token
 from ..nesting import MAX_NESTING, nesting
-from ..store import LARGEST_INTEGER, Store
+from ..seed import ZOHO_PRODUCTS
+from ..store import LARGEST_INTEGER
 from ..store.journal import JournalFilter
-from ..zoho.errors import json_response
-from ..zoho.product import Product
-from . import hooks
-from .errors import AdminError
+from .errors import AdminError, admin_response
 from .models import (
     EARLIEST,
     LATEST,
@@ -29,7 +28,6 @@ from .models import (
     Limits,
     advance_clock,
     clock_state,
-    code_fits,
     mint_tokens,
     set_clock,
 )
@@ -37,7 +35,6 @@ from .models import (
 MAX_FIXTURE_BODY = 64 << 20
 MAX_JSON_BODY = 4 << 20  # the control API's JSON calls are a few fields: a larger body is refused unread
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
-PRODUCT_PREFIXES = {name: prefix for prefix, name in hooks.PRODUCT_PREFIXES}
 
 
 def iso(epoch: float) -> str:
@@ -72,206 +69,243 @@ def json_body() -> Any:
     return body
 
 
-def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Product]) -> Blueprint:
-    """The /__admin blueprint."""
-    products = tuple(products)
-    bp = Blueprint("admin", __name__, url_prefix="/__admin")
-    started = time.monotonic()
-    journal, faults, limits = store.journal, Faults(store), Limits(store)
+blueprint = Blueprint("admin", __name__)
+FAMILY = Family(name="admin", error=AdminError, blueprint=blueprint, prefixes=("/__admin",),
+                options={"url_prefix": "/__admin"}, journaled=False)
 
-    def trusted() -> bool:
-        """True if this request may use the whole control API: it brings the admin token, or none is set and
-        it came over loopback to a server that listens on loopback alone."""
-        if not settings.admin_token:
-            return open_without_token(request.environ)
-        auth = request.authorization
-        given = auth.token if auth is not None and auth.type == "bearer" else None
-        return given is not None and secrets.compare_digest(given.encode(), settings.admin_token.encode())
 
-    @bp.before_request
-    def require_trust() -> None:
-        request.max_content_length = MAX_JSON_BODY  # PUT /fixtures raises it for itself
-        g.trusted = trusted()
-        if g.trusted or request.endpoint == "admin.health":
-            return
-        if settings.admin_token:
-            raise AdminError(401, "unauthorized", "the control API needs `Authorization: Bearer <admin token>`")
-        raise AdminError(403, "control_api_closed", f"the control API is closed without an admin token: "
-                                                    f"{closed_because(request.environ)}; start the server with "
-                                                    "MOCKZOHO_ADMIN_TOKEN set to use it")
+def faults() -> Faults:
+    """The faults in this app."""
+    store = app_state().store
+    return app_state().shared("faults", lambda: Faults(store))
 
-    @bp.get("/health")
-    def health() -> Response:
-        if not g.trusted:  # open to probes, but where the state lives and who serves it is the admin's
-            return json_response({"status": "ok", "version": __version__})
-        return json_response({"status": "ok", "version": __version__, "pid": os.getpid(),
-                              "uptime_seconds": round(time.monotonic() - started, 3), "state": str(settings.state),
-                              "fixtures": str(settings.fixtures), "fixture_digest": store.seeded_digest()})
 
-    @bp.post("/reset")
-    def reset() -> Response:
-        org = load("ResetSchema", json_body())["org"]
-        began = time.perf_counter()
-        try:
-            store.reset(org)
-        except KeyError:
-            raise AdminError(404, "not_found", f"no org {org!r}") from None
-        return json_response({"reset": org or "all", "duration_ms": round((time.perf_counter() - began) * 1000, 3)})
+def limits() -> Limits:
+    """The rate limits in this app."""
+    store = app_state().store
+    return app_state().shared("limits", lambda: Limits(store))
 
-    @bp.put("/fixtures")
-    def replace_fixtures() -> Response:
-        from ..fixtures import (  # YAML: loaded on use, as in seed.py
-            FixtureError,
-            FixtureSource,
-            parse_fixtures,
-        )
 
-        request.max_content_length = MAX_FIXTURE_BODY
-        try:
-            fixtures = parse_fixtures([FixtureSource("request body", request.get_data(), None)], products)
-        except FixtureError as exc:
-            raise AdminError(400, "invalid_fixtures", f"{len(exc.problems)} problem(s) in the fixtures",
-                             exc.problems) from None
-        tokens = {t.token for org in fixtures.orgs for t in (*org.tokens, *org.refresh_tokens)}
-        if settings.admin_token and settings.admin_token in tokens:
-            raise AdminError(400, "invalid_fixtures", "a fixture token equals the admin token")
-        store.replace_fixtures(fixtures)
-        return json_response({"fixture_digest": fixtures.digest, "orgs": [o.id for o in fixtures.orgs]})
+def trusted() -> bool:
+    """True if this request may use the whole control API: it brings the admin token, or none is set and
+    it came over loopback to a server that listens on loopback alone."""
+    if not app_state().settings.admin_token:
+        return open_without_token(request.environ)
+    auth = request.authorization
+    given = auth.token if auth is not None and auth.type == "bearer" else None
+    return given is not None and secrets.compare_digest(given.encode(), app_state().settings.admin_token.encode())
 
-    @bp.get("/orgs")
-    def list_orgs() -> Response:
-        return json_response({"orgs": [{"id": i, "template": t} for i, t in store.org_ids()]})
 
-    @bp.post("/orgs")
-    def create_org() -> Response:
-        spec = load("OrgSchema", json_body())
-        try:
-            new_id, tokens, clients = store.clone_org(spec["from_"], spec["id"], spec["empty"])
-        except KeyError as exc:
-            raise AdminError(404, "not_found", f"no fixture org {exc.args[0]!r} to clone") from None
-        except ValueError as exc:
-            raise AdminError(409, "conflict", str(exc)) from None
-        return json_response({"id": new_id, "tokens": tokens, "clients": clients}, 201)
+@blueprint.before_request
+def require_trust() -> None:
+    request.max_content_length = MAX_JSON_BODY  # PUT /fixtures raises it for itself
+    call().trusted = trusted()
+    if call().trusted or request.endpoint == "admin.health":
+        return
+    if app_state().settings.admin_token:
+        raise AdminError(401, "unauthorized", "the control API needs `Authorization: Bearer <admin token>`")
+    raise AdminError(403, "control_api_closed", f"the control API is closed without an admin token: "
+                                                f"{closed_because(request.environ)}; start the server with "
+                                                "MOCKZOHO_ADMIN_TOKEN set to use it")
 
-    @bp.delete("/orgs/<org>")
-    def delete_org(org: str) -> Response:
-        try:
-            store.delete_org(org)
-        except KeyError:
-            raise AdminError(404, "not_found", f"no org {org!r}") from None
-        except ValueError as exc:
-            raise AdminError(409, "conflict", str(exc)) from None
-        return json_response({"deleted": org})
 
-    @bp.post("/tokens")
-    def mint() -> Response:
-        spec = load("TokenSchema", json_body())
-        now = store.now()
-        try:
-            access, refresh = mint_tokens(store, spec["org"], spec["user"], spec["scopes"], spec["expires_in"], now)
-        except AdminConflict as exc:
-            raise AdminError(404, "not_found", str(exc)) from None
-        return json_response({"access_token": access, "refresh_token": refresh,
-                              "expires_at": iso(now + spec["expires_in"])}, 201)
+@blueprint.get("/health")
+def health() -> Response:
+    if not call().trusted:  # open to probes, but where the state lives and who serves it is the admin's
+        return admin_response({"status": "ok", "version": __version__})
+    state = app_state()
+    return admin_response({"status": "ok", "version": __version__, "pid": os.getpid(),
+                           "uptime_seconds": round(time.monotonic() - state.started, 3),
+                           "state": str(state.settings.state), "fixtures": str(state.settings.fixtures),
+                           "fixture_digest": state.store.seeded_digest()})
 
-    @bp.get("/clock")
-    def clock() -> Response:
-        now, frozen = clock_state(store)
-        return json_response({"now": iso(now), "frozen": frozen})
 
-    @bp.put("/clock")
-    def put_clock() -> Response:
-        spec = load("ClockSchema", json_body())
-        set_clock(store, spec["now"].timestamp(), spec["frozen"], time.time())
-        return clock()
+@blueprint.post("/reset")
+def reset() -> Response:
+    org = load("ResetSchema", json_body())["org"]
+    began = time.perf_counter()
+    try:
+        app_state().store.reset(org)
+    except KeyError:
+        raise AdminError(404, "not_found", f"no org {org!r}") from None
+    return admin_response({"reset": org or "all", "duration_ms": round((time.perf_counter() - began) * 1000, 3)})
 
-    @bp.post("/clock/advance")
-    def advance() -> Response:
-        seconds = load("AdvanceSchema", json_body())["seconds"]
-        if not EARLIEST.timestamp() <= store.now() + seconds <= LATEST.timestamp():
-            raise AdminError(400, "invalid_request", "the clock must stay between 1971 and 9000")
-        advance_clock(store, seconds)
-        return clock()
 
-    def journal_filter() -> tuple[JournalFilter, int]:
-        query = load("JournalQuerySchema", request.args.to_dict())
-        since = query.pop("since")
-        limit = query.pop("limit")
-        return JournalFilter(**query, since=None if since is None else since.timestamp()), limit
+@blueprint.put("/fixtures")
+def replace_fixtures() -> Response:
+    from ..fixtures import (  # YAML: loaded on use, as in seed.py
+        FixtureError,
+        FixtureSource,
+        parse_fixtures,
+    )
 
-    @bp.get("/requests")
-    def requests_() -> Response:
-        where, limit = journal_filter()
-        entries = journal.find(where, limit)
-        for entry in entries:
-            entry["time"] = iso(entry["time"])
-        return json_response({"requests": entries})
+    request.max_content_length = MAX_FIXTURE_BODY
+    try:
+        fixtures = parse_fixtures([FixtureSource("request body", request.get_data(), None)], ZOHO_PRODUCTS)
+    except FixtureError as exc:
+        raise AdminError(400, "invalid_fixtures", f"{len(exc.problems)} problem(s) in the fixtures",
+                         exc.problems) from None
+    tokens = {t.token for org in fixtures.orgs for t in (*org.tokens, *org.refresh_tokens)}
+    if app_state().settings.admin_token and app_state().settings.admin_token in tokens:
+        raise AdminError(400, "invalid_fixtures", "a fixture token equals the admin token")
+    app_state().store.replace_fixtures(fixtures)
+    return admin_response({"fixture_digest": fixtures.digest, "orgs": [o.id for o in fixtures.orgs]})
 
-    @bp.get("/requests/count")
-    def count() -> Response:
-        return json_response({"count": journal.count(journal_filter()[0])})
 
-    @bp.delete("/requests")
-    def clear_requests() -> Response:
-        return json_response({"deleted": journal.clear(request.args.get("org"), request.args.get("tag"))})
+@blueprint.get("/orgs")
+def list_orgs() -> Response:
+    return admin_response({"orgs": [{"id": i, "template": t} for i, t in app_state().store.org_ids()]})
 
-    @bp.post("/faults")
-    def add_fault() -> Response:
-        spec = load("FaultSchema", json_body())
-        problem = unmatchable(spec.get("match", {}), spec.get("respond", {}).get("code"))
-        if problem:
-            raise AdminError(400, "matches_nothing", f"this fault would never fire: {problem}")
-        return json_response({"id": faults.add(spec)}, 201)
 
-    def unmatchable(match: dict[str, Any], spec_code: str | None) -> str | None:
-        """Why a fault's match can never be met, if it cannot."""
-        method, path, product = match.get("method"), match.get("path"), match.get("product")
-        if method is not None and method.upper() not in METHODS:
-            return f"{method!r} is not an HTTP method"
-        if path is not None and not path.startswith(("/", "*", "?", "[")):
-            return f"paths start with '/', {path!r} does not"
-        literal = (path or "").split("*")[0].split("?")[0].split("[")[0]
-        prefix = PRODUCT_PREFIXES.get(product or "")
-        if prefix and literal and not (literal.startswith(prefix) or prefix.startswith(literal)):
-            return f"{product} URLs start with {prefix}, the path {path!r} does not"
-        code = spec_code
-        if code is not None and product is not None and not code_fits(product, code):
-            return f"{code} is not an error of {product}"
-        if code is not None and product is None and not any(code_fits(p, code) for p in ("crm", "cosmos")):
-            return f"{code} is not an error code of the Zoho or Cosmos DB catalogue"
-        if match.get("org") is not None and match["org"] not in {i for i, _ in store.org_ids()}:
-            return f"there is no org {match['org']!r}"
-        if match.get("token") is not None and store.find_token(match["token"]) is None:
-            return "that token is unknown"
-        return None
+@blueprint.post("/orgs")
+def create_org() -> Response:
+    spec = load("OrgSchema", json_body())
+    try:
+        new_id, tokens, clients = app_state().store.clone_org(spec["from_"], spec["id"], spec["empty"])
+    except KeyError as exc:
+        raise AdminError(404, "not_found", f"no fixture org {exc.args[0]!r} to clone") from None
+    except ValueError as exc:
+        raise AdminError(409, "conflict", str(exc)) from None
+    return admin_response({"id": new_id, "tokens": tokens, "clients": clients}, 201)
 
-    @bp.get("/faults")
-    def list_faults() -> Response:
-        return json_response({"faults": faults.all(request.args.get("org"))})
 
-    @bp.delete("/faults")
-    def clear_faults() -> Response:
-        return json_response({"deleted": faults.remove(None, request.args.get("org"))})
+@blueprint.delete("/orgs/<org>")
+def delete_org(org: str) -> Response:
+    try:
+        app_state().store.delete_org(org)
+    except KeyError:
+        raise AdminError(404, "not_found", f"no org {org!r}") from None
+    except ValueError as exc:
+        raise AdminError(409, "conflict", str(exc)) from None
+    return admin_response({"deleted": org})
 
-    @bp.delete(f"/faults/<int(max={LARGEST_INTEGER}):fault_id>")  # a larger id is no fault's: 404
-    def delete_fault(fault_id: int) -> Response:
-        if not faults.remove(fault_id):
-            raise AdminError(404, "not_found", f"no fault {fault_id}")
-        return json_response({"deleted": 1})
 
-    @bp.put("/limits/<org>")
-    def set_limit(org: str) -> Response:
-        spec = load("LimitSchema", json_body())
-        limits.set(org, spec["calls"], spec["window_seconds"], spec["concurrency"])
-        return json_response({"org": org, **spec})
+@blueprint.post("/tokens")
+def mint() -> Response:
+    spec = load("TokenSchema", json_body())
+    store = app_state().store
+    now = store.now()
+    try:
+        access, refresh = mint_tokens(store, spec["org"], spec["user"], spec["scopes"], spec["expires_in"], now)
+    except AdminConflict as exc:
+        raise AdminError(404, "not_found", str(exc)) from None
+    return admin_response({"access_token": access, "refresh_token": refresh,
+                           "expires_at": iso(now + spec["expires_in"])}, 201)
 
-    @bp.get("/limits")
-    def list_limits() -> Response:
-        return json_response({"limits": limits.all()})
 
-    @bp.delete("/limits")
-    @bp.delete("/limits/<org>")
-    def delete_limits(org: str | None = None) -> Response:
-        return json_response({"deleted": limits.remove(org)})
+@blueprint.get("/clock")
+def clock() -> Response:
+    now, frozen = clock_state(app_state().store)
+    return admin_response({"now": iso(now), "frozen": frozen})
 
-    return bp
+
+@blueprint.put("/clock")
+def put_clock() -> Response:
+    spec = load("ClockSchema", json_body())
+    set_clock(app_state().store, spec["now"].timestamp(), spec["frozen"], time.time())
+    return clock()
+
+
+@blueprint.post("/clock/advance")
+def advance() -> Response:
+    seconds = load("AdvanceSchema", json_body())["seconds"]
+    if not EARLIEST.timestamp() <= app_state().store.now() + seconds <= LATEST.timestamp():
+        raise AdminError(400, "invalid_request", "the clock must stay between 1971 and 9000")
+    advance_clock(app_state().store, seconds)
+    return clock()
+
+
+def journal_filter() -> tuple[JournalFilter, int]:
+    query = load("JournalQuerySchema", request.args.to_dict())
+    since = query.pop("since")
+    limit = query.pop("limit")
+    return JournalFilter(**query, since=None if since is None else since.timestamp()), limit
+
+
+@blueprint.get("/requests")
+def requests_() -> Response:
+    where, limit = journal_filter()
+    entries = app_state().store.journal.find(where, limit)
+    for entry in entries:
+        entry["time"] = iso(entry["time"])
+    return admin_response({"requests": entries})
+
+
+@blueprint.get("/requests/count")
+def count() -> Response:
+    return admin_response({"count": app_state().store.journal.count(journal_filter()[0])})
+
+
+@blueprint.delete("/requests")
+def clear_requests() -> Response:
+    deleted = app_state().store.journal.clear(request.args.get("org"), request.args.get("tag"))
+    return admin_response({"deleted": deleted})
+
+
+@blueprint.post("/faults")
+def add_fault() -> Response:
+    spec = load("FaultSchema", json_body())
+    problem = unmatchable(spec.get("match", {}), spec.get("respond", {}).get("code"))
+    if problem:
+        raise AdminError(400, "matches_nothing", f"this fault would never fire: {problem}")
+    return admin_response({"id": faults().add(spec)}, 201)
+
+
+def unmatchable(match: dict[str, Any], spec_code: str | None) -> str | None:
+    """Why a fault's match can never be met, if it cannot."""
+    method, path, product = match.get("method"), match.get("path"), match.get("product")
+    if method is not None and method.upper() not in METHODS:
+        return f"{method!r} is not an HTTP method"
+    if path is not None and not path.startswith(("/", "*", "?", "[")):
+        return f"paths start with '/', {path!r} does not"
+    literal = (path or "").split("*")[0].split("?")[0].split("[")[0]
+    families = app_state().families
+    prefixes = families.named(product).prefixes if product else ()
+    if prefixes and literal and not any(literal.startswith(p) or p.startswith(literal) for p in prefixes):
+        return f"{product} URLs start with {' or '.join(prefixes)}, the path {path!r} does not"
+    code = spec_code
+    if code is not None and product is not None and not families.named(product).error.has_code(code):
+        return f"{code} is not an error of {product}"
+    closed = [f.error.CATALOGUE for f in families if f.journaled and f.error.CATALOGUE is not None]
+    if code is not None and product is None and not any(code in catalogue for catalogue in closed):
+        return f"{code} is not an error code of the Zoho or Cosmos DB catalogue"
+    if match.get("org") is not None and match["org"] not in {i for i, _ in app_state().store.org_ids()}:
+        return f"there is no org {match['org']!r}"
+    if match.get("token") is not None and app_state().store.find_token(match["token"]) is None:
+        return "that token is unknown"
+    return None
+
+
+@blueprint.get("/faults")
+def list_faults() -> Response:
+    return admin_response({"faults": faults().all(request.args.get("org"))})
+
+
+@blueprint.delete("/faults")
+def clear_faults() -> Response:
+    return admin_response({"deleted": faults().remove(None, request.args.get("org"))})
+
+
+@blueprint.delete(f"/faults/<int(max={LARGEST_INTEGER}):fault_id>")  # a larger id is no fault's: 404
+def delete_fault(fault_id: int) -> Response:
+    if not faults().remove(fault_id):
+        raise AdminError(404, "not_found", f"no fault {fault_id}")
+    return admin_response({"deleted": 1})
+
+
+@blueprint.put("/limits/<org>")
+def set_limit(org: str) -> Response:
+    spec = load("LimitSchema", json_body())
+    limits().set(org, spec["calls"], spec["window_seconds"], spec["concurrency"])
+    return admin_response({"org": org, **spec})
+
+
+@blueprint.get("/limits")
+def list_limits() -> Response:
+    return admin_response({"limits": limits().all()})
+
+
+@blueprint.delete("/limits")
+@blueprint.delete("/limits/<org>")
+def delete_limits(org: str | None = None) -> Response:
+    return admin_response({"deleted": limits().remove(org)})

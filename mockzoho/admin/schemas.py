@@ -9,11 +9,11 @@ from datetime import timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from ..store import LARGEST_INTEGER, SMALLEST_INTEGER
+from ..families import FAMILIES  # the schemas load on first use, once every family is registered
 from .models import EARLIEST, LATEST
 
 
 MAX_GLOB_STARS = 8  # a glob with more wildcards than this could backtrack badly; it is refused
-PRODUCTS = ("crm", "bigin", "accounts", "cosmos")
 
 
 def int64(low: int = SMALLEST_INTEGER, high: int = LARGEST_INTEGER, **kwargs: Any) -> fields.Integer:
@@ -69,7 +69,7 @@ class AdvanceSchema(Schema):
 
 
 class MatchSchema(Schema):
-    product = fields.String(validate=validate.OneOf(PRODUCTS))
+    product = fields.String(validate=validate.OneOf(FAMILIES.journaled))
     method = fields.String(validate=validate.Length(1, 16))
     path = fields.String(validate=check_glob)
     org = fields.String()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
-from flask import Response, g, has_request_context, request
+from flask import Response, has_request_context, request
+from werkzeug.exceptions import HTTPException
+
+from ..core.errors import ApiError
+from ..core.responses import json_response
 
 CONTENT_TYPE = "application/json"
 
@@ -26,10 +29,14 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "ServiceUnavailable": (503, "Service is currently unavailable."),
 }
 RETRY_AFTER_MS = "5"
+# werkzeug's own HTTP errors, in the service's terms; any other client error is a bad request.
+HTTP_ERROR_CODES = {404: "NotFound", 405: "MethodNotAllowed", 413: "RequestEntityTooLarge"}
 
 
-class CosmosError(Exception):
+class CosmosError(ApiError):
     """A Cosmos DB error; the message ends, like the service's, with the request's activity id."""
+
+    CATALOGUE = CATALOGUE
 
     def __init__(self, code: str, message: str | None = None) -> None:
         self.code = code
@@ -39,15 +46,24 @@ class CosmosError(Exception):
 
     def response(self) -> Response:
         """The error answer, echoing the request's x-ms-activity-id if it sent one."""
-        given = None
-        if has_request_context():
-            given = request.headers.get("x-ms-activity-id")
-            g.api_code = self.code
+        given = request.headers.get("x-ms-activity-id") if has_request_context() else None
         activity_id = given or str(uuid.uuid4())
-        body = json.dumps({"code": self.code, "message": f"{self.message}\r\nActivityId: {activity_id}"},
-                          separators=(",", ":"))
-        response = Response(body, status=self.status, content_type=CONTENT_TYPE)
+        response = json_response({"code": self.code, "message": f"{self.message}\r\nActivityId: {activity_id}"},
+                                 self.status, CONTENT_TYPE)
         response.headers["x-ms-activity-id"] = activity_id
         if self.status == 429:
-            response.headers["x-ms-retry-after-ms"] = RETRY_AFTER_MS
+            self.throttled(response)
         return response
+
+    @classmethod
+    def from_http(cls, exc: HTTPException) -> CosmosError:
+        return cls(HTTP_ERROR_CODES.get(exc.code or 400, "BadRequest"))
+
+    @classmethod
+    def internal(cls) -> CosmosError:
+        return cls("InternalServerError")
+
+    @staticmethod
+    def throttled(response: Response) -> None:
+        """A 429 (the service's or a fault's) says how long to wait: the SDKs retry on it."""
+        response.headers.setdefault("x-ms-retry-after-ms", RETRY_AFTER_MS)

@@ -15,9 +15,8 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter
 from werkzeug.sansio.utils import get_host
 
-from ..config import Settings
-from ..store import Store
-from ..ticks import request_tick
+from ..core.context import app_state, tick
+from ..core.families import Family
 from . import rids
 from .auth import authenticate
 from .errors import CONTENT_TYPE, CosmosError
@@ -123,216 +122,234 @@ def parse_target(rest: str) -> Target:
     return Target(segments, len(segments) > 1 and rids.is_rid(segments[1], "dbs"))
 
 
-def make_cosmos_blueprint(store: Store, settings: Settings) -> Blueprint:
-    """The Cosmos DB blueprint (at the root of the URL space, as the service is)."""
-    bp = Blueprint("cosmos", __name__)
-    bp.record_once(lambda state: state.app.url_map.converters.setdefault("cosmospath", CosmosPath))
-    models = CosmosModels(store)
+blueprint = Blueprint("cosmos", __name__)  # at the root of the URL space, as the service is
+blueprint.record_once(lambda setup: setup.app.url_map.converters.setdefault("cosmospath", CosmosPath))
+FAMILY = Family(name="cosmos", error=CosmosError, blueprint=blueprint, prefixes=("/dbs", "/media"), paths=("/",),
+                leading_slashes=True)
 
-    def own_url() -> str:
-        """This server as the client reached it (`http://[::1]:8000`); if the Host is empty or not a host
-        (werkzeug reads those as ""), the address it listens on. (Routing already refused hosts IDNA refuses.)"""
-        host = request.host or get_host(request.scheme, None, request.server) or "localhost"
-        return f"{request.scheme}://{host}"
 
-    def account_name() -> str | None:
-        host = request.host.rsplit(":", 1)[0].lower()
-        return host[:-len(ACCOUNT_SUFFIX)] if host.endswith(ACCOUNT_SUFFIX) else None
+def models() -> CosmosModels:
+    """The Cosmos DB models in this app."""
+    store = app_state().store
+    return app_state().shared("cosmos", lambda: CosmosModels(store))
 
-    def account() -> Account:
-        found = models.account(account_name())
-        if found is None:
-            raise CosmosError("NotFound", "No Cosmos DB account is defined in the fixtures.")
-        return found
 
-    def check(found: Account, resource_type: str, link: str) -> None:
-        if found.verify and settings.cosmos_verify:
-            authenticate(request.headers.get("authorization"), request.method, resource_type, link,
-                         request.headers.get("x-ms-date"), found.keys, request_tick(store).now)
+def own_url() -> str:
+    """This server as the client reached it (`http://[::1]:8000`); if the Host is empty or not a host
+    (werkzeug reads those as ""), the address it listens on. (Routing already refused hosts IDNA refuses.)"""
+    host = request.host or get_host(request.scheme, None, request.server) or "localhost"
+    return f"{request.scheme}://{host}"
 
-    @bp.after_request
-    def common_headers(response: Response) -> Response:
-        """What every answer carries, errors and media included (checklist 22)."""
-        found = models.account(account_name())
-        headers = {"x-ms-activity-id": request.headers.get("x-ms-activity-id") or str(uuid.uuid4()),
-                   "x-ms-request-charge": WRITE_CHARGE if request.method in ("POST", "PUT", "DELETE")
-                   and response.status_code < 400 else READ_CHARGE,
-                   "x-ms-schemaversion": "1.1"}
-        if found is not None:
-            headers.update({"x-ms-session-token": f"0:-1#{found.lsn}",
-                            "x-ms-max-media-storage-usage-mb": str(found.media_quota_mb),
-                            "x-ms-media-storage-usage-mb": str(models.media_usage(found.name) // MB)})
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)
-        return response
 
-    def respond(body: Any, status: int = 200, resource: Resource | None = None,
-                owner: list[Resource] | None = None, location: bool = False) -> Response:
-        text = "" if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-        response = Response(text, status=status, content_type=CONTENT_TYPE)
-        headers = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
-        if resource is not None:
-            headers["etag"] = resource.etag
-        if owner:
-            # Header values are Latin-1: names beyond it are percent-encoded, as in a URL.
-            headers["x-ms-alt-content-path"] = quote("/".join(f"{r.kind}/{r.id}" for r in owner), safe=URL_SAFE)
-            headers["x-ms-content-path"] = owner[-1].rid
-        if location:
-            headers["Content-Location"] = own_url() + quote(request.root_path + request.path, safe=URL_SAFE)
-        response.headers.update(headers)
-        return response
+def account_name() -> str | None:
+    host = request.host.rsplit(":", 1)[0].lower()
+    return host[:-len(ACCOUNT_SUFFIX)] if host.endswith(ACCOUNT_SUFFIX) else None
 
-    def resolve(found: Account, target: Target) -> list[Resource]:
-        """The resources a path walks through (all of them for an item, the owners for a feed)."""
-        chain: list[Resource] = []
-        parent = ""
-        for kind, key in zip(target.segments[0::2], target.segments[1::2]):
-            resource = (models.by_rid(found.name, key.replace("-", "/")) if target.rid_based
-                        else models.by_id(found.name, parent, kind, key))
-            if resource is None or resource.kind != kind or resource.parent != parent:
-                raise CosmosError("NotFound")
-            chain.append(resource)
-            parent = resource.rid
-        return chain
 
-    def json_body() -> dict[str, Any]:
-        request.max_content_length = MAX_DOCUMENT_BYTES  # checked on Content-Length, and as a chunked body is read
-        with reading_body():
-            data = request.get_data()
-        try:
-            body = json.loads(data or b"null", parse_constant=not_json, parse_float=finite)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise CosmosError("BadRequest", "The request payload is invalid: it is not valid JSON.") from None
-        if not isinstance(body, dict):
-            raise CosmosError("BadRequest", "The request payload is invalid: a JSON object is expected.")
-        try:
-            size = document_bytes(body)
-        except ValueError:  # "\ud800" parses, but no UTF-8 can hold it: it would be stored and never served
-            raise CosmosError("BadRequest", "The request payload is invalid: a string holds a lone UTF-16 "
-                                            "surrogate.") from None
-        if size > MAX_DOCUMENT_BYTES:  # the body was smaller: numbers such as 1e5 are served longer (100000.0)
-            raise CosmosError("RequestEntityTooLarge", f"The document has {size} bytes; the maximum allowable "
-                                                       f"document size is 2 MB ({MAX_DOCUMENT_BYTES} bytes).")
-        return body
+def account() -> Account:
+    found = models().account(account_name())
+    if found is None:
+        raise CosmosError("NotFound", "No Cosmos DB account is defined in the fixtures.")
+    return found
 
-    def checked_id(value: Any) -> str:
-        if not isinstance(value, str) or not value:
-            raise CosmosError("BadRequest", "The input content is invalid because the required properties - "
-                                            "'id; ' - are missing")
-        if len(value) > 255 or any(c in value for c in "/\\?#"):
-            raise CosmosError("BadRequest", "The input name is invalid: an id has at most 255 characters and "
-                                            "no '/', '\\', '?' or '#'.")
-        return value
 
-    def user_properties(body: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in body.items() if k != "id" and k not in SYSTEM_PROPERTIES}
+def check(found: Account, resource_type: str, link: str) -> None:
+    if found.verify and app_state().settings.cosmos_verify:
+        authenticate(request.headers.get("authorization"), request.method, resource_type, link,
+                     request.headers.get("x-ms-date"), found.keys, tick().now)
 
-    @bp.get("/")
-    def database_account() -> Response:
-        found = account()
-        check(found, "", "")
-        endpoint = (settings.public_url or own_url()) + "/"
-        location = [{"name": "mockzoho", "databaseAccountEndpoint": endpoint}]
-        body = {"_self": "", "id": found.name, "_rid": f"{found.name}{ACCOUNT_SUFFIX}", "media": "//media/",
-                "addresses": "//addresses/", "_dbs": "//dbs/", "writableLocations": location,
-                "readableLocations": location, "enableMultipleWriteLocations": False,
-                "userReplicationPolicy": {"asyncReplication": False, "minReplicaSetSize": 1, "maxReplicasetSize": 4},
-                "userConsistencyPolicy": {"defaultConsistencyLevel": "Session"},
-                "systemReplicationPolicy": {"minReplicaSetSize": 1, "maxReplicasetSize": 4},
-                "readPolicy": {"primaryReadCoefficient": 1, "secondaryReadCoefficient": 1}}
-        return respond(body, location=True)
 
-    @bp.route("/dbs<cosmospath:rest>", methods=["GET", "POST", "PUT", "DELETE"])
-    def resources(rest: str) -> Response:
-        found = account()
-        target = parse_target(rest)
-        check(found, target.kind, target.signed_link)
-        chain = resolve(found, target)
-        now = int(request_tick(store).now)
-        if target.is_feed:
-            parent = chain[-1].rid if chain else ""
-            if request.method == "GET":
-                return list_feed(found, target.kind, parent, chain)
-            if request.method == "POST":
-                return create(found, target.kind, parent, chain, now)
-            raise CosmosError("MethodNotAllowed")
-        resource, owner = chain[-1], chain[:-1]
+@blueprint.after_request
+def common_headers(response: Response) -> Response:
+    """What every answer carries, errors and media included."""
+    found = models().account(account_name())
+    headers = {"x-ms-activity-id": request.headers.get("x-ms-activity-id") or str(uuid.uuid4()),
+               "x-ms-request-charge": WRITE_CHARGE if request.method in ("POST", "PUT", "DELETE")
+               and response.status_code < 400 else READ_CHARGE,
+               "x-ms-schemaversion": "1.1"}
+    if found is not None:
+        headers.update({"x-ms-session-token": f"0:-1#{found.lsn}",
+                        "x-ms-max-media-storage-usage-mb": str(found.media_quota_mb),
+                        "x-ms-media-storage-usage-mb": str(models().media_usage(found.name) // MB)})
+    for name, value in headers.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def respond(body: Any, status: int = 200, resource: Resource | None = None,
+            owner: list[Resource] | None = None, location: bool = False) -> Response:
+    text = "" if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    response = Response(text, status=status, content_type=CONTENT_TYPE)
+    headers = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
+    if resource is not None:
+        headers["etag"] = resource.etag
+    if owner:
+        # Header values are Latin-1: names beyond it are percent-encoded, as in a URL.
+        headers["x-ms-alt-content-path"] = quote("/".join(f"{r.kind}/{r.id}" for r in owner), safe=URL_SAFE)
+        headers["x-ms-content-path"] = owner[-1].rid
+    if location:
+        headers["Content-Location"] = own_url() + quote(request.root_path + request.path, safe=URL_SAFE)
+    response.headers.update(headers)
+    return response
+
+
+def resolve(found: Account, target: Target) -> list[Resource]:
+    """The resources a path walks through (all of them for an item, the owners for a feed)."""
+    chain: list[Resource] = []
+    parent = ""
+    for kind, key in zip(target.segments[0::2], target.segments[1::2]):
+        resource = (models().by_rid(found.name, key.replace("-", "/")) if target.rid_based
+                    else models().by_id(found.name, parent, kind, key))
+        if resource is None or resource.kind != kind or resource.parent != parent:
+            raise CosmosError("NotFound")
+        chain.append(resource)
+        parent = resource.rid
+    return chain
+
+
+def json_body() -> dict[str, Any]:
+    request.max_content_length = MAX_DOCUMENT_BYTES  # checked on Content-Length, and as a chunked body is read
+    with reading_body():
+        data = request.get_data()
+    try:
+        body = json.loads(data or b"null", parse_constant=not_json, parse_float=finite)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise CosmosError("BadRequest", "The request payload is invalid: it is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise CosmosError("BadRequest", "The request payload is invalid: a JSON object is expected.")
+    try:
+        size = document_bytes(body)
+    except ValueError:  # "\ud800" parses, but no UTF-8 can hold it: it would be stored and never served
+        raise CosmosError("BadRequest", "The request payload is invalid: a string holds a lone UTF-16 "
+                                        "surrogate.") from None
+    if size > MAX_DOCUMENT_BYTES:  # the body was smaller: numbers such as 1e5 are served longer (100000.0)
+        raise CosmosError("RequestEntityTooLarge", f"The document has {size} bytes; the maximum allowable "
+                                                   f"document size is 2 MB ({MAX_DOCUMENT_BYTES} bytes).")
+    return body
+
+
+def checked_id(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise CosmosError("BadRequest", "The input content is invalid because the required properties - "
+                                        "'id; ' - are missing")
+    if len(value) > 255 or any(c in value for c in "/\\?#"):
+        raise CosmosError("BadRequest", "The input name is invalid: an id has at most 255 characters and "
+                                        "no '/', '\\', '?' or '#'.")
+    return value
+
+
+def user_properties(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != "id" and k not in SYSTEM_PROPERTIES}
+
+
+@blueprint.get("/")
+def database_account() -> Response:
+    found = account()
+    check(found, "", "")
+    endpoint = (app_state().settings.public_url or own_url()) + "/"
+    location = [{"name": "mockzoho", "databaseAccountEndpoint": endpoint}]
+    body = {"_self": "", "id": found.name, "_rid": f"{found.name}{ACCOUNT_SUFFIX}", "media": "//media/",
+            "addresses": "//addresses/", "_dbs": "//dbs/", "writableLocations": location,
+            "readableLocations": location, "enableMultipleWriteLocations": False,
+            "userReplicationPolicy": {"asyncReplication": False, "minReplicaSetSize": 1, "maxReplicasetSize": 4},
+            "userConsistencyPolicy": {"defaultConsistencyLevel": "Session"},
+            "systemReplicationPolicy": {"minReplicaSetSize": 1, "maxReplicasetSize": 4},
+            "readPolicy": {"primaryReadCoefficient": 1, "secondaryReadCoefficient": 1}}
+    return respond(body, location=True)
+
+
+@blueprint.route("/dbs<cosmospath:rest>", methods=["GET", "POST", "PUT", "DELETE"])
+def resources(rest: str) -> Response:
+    found = account()
+    target = parse_target(rest)
+    check(found, target.kind, target.signed_link)
+    chain = resolve(found, target)
+    now = int(tick().now)
+    if target.is_feed:
+        parent = chain[-1].rid if chain else ""
         if request.method == "GET":
-            return respond(resource.body(), resource=resource, owner=owner)
-        if request.method == "PUT":
-            body = json_body()
-            replaced = models.replace(found, resource, checked_id(body.get("id")), user_properties(body),
-                                      request.headers.get("If-Match"), now)
-            return respond(replaced.body(), resource=replaced, owner=owner)
-        if request.method == "DELETE":
-            models.delete(found, resource, request.headers.get("If-Match"))
-            return respond(None, 204, owner=owner, location=True)
+            return list_feed(found, target.kind, parent, chain)
+        if request.method == "POST":
+            return create(found, target.kind, parent, chain, now)
         raise CosmosError("MethodNotAllowed")
+    resource, owner = chain[-1], chain[:-1]
+    if request.method == "GET":
+        return respond(resource.body(), resource=resource, owner=owner)
+    if request.method == "PUT":
+        body = json_body()
+        replaced = models().replace(found, resource, checked_id(body.get("id")), user_properties(body),
+                                  request.headers.get("If-Match"), now)
+        return respond(replaced.body(), resource=replaced, owner=owner)
+    if request.method == "DELETE":
+        models().delete(found, resource, request.headers.get("If-Match"))
+        return respond(None, 204, owner=owner, location=True)
+    raise CosmosError("MethodNotAllowed")
 
-    def list_feed(found: Account, kind: str, parent: str, owner: list[Resource]) -> Response:
-        limit = int_header("x-ms-max-item-count", -1, *INT32)  # below 1 (-1 "dynamic"): all that is left
-        offset = int_header("x-ms-continuation", 0, 0, INT32[1])  # the mock's continuation is an offset
-        page = models.children(found.name, parent, kind, offset, None if limit < 1 else limit + 1)
-        more = limit >= 1 and len(page) > limit
-        page = page[:limit] if more else page
-        response = respond({"_rid": parent, FEEDS[kind]: [r.body() for r in page], "_count": len(page)},
-                           owner=owner, location=True)
-        response.headers["x-ms-item-count"] = str(len(page))
-        if more:
-            response.headers["x-ms-continuation"] = str(offset + len(page))
-        return response
 
-    def create(found: Account, kind: str, parent: str, owner: list[Resource], now: int) -> Response:
-        if request.headers.get("x-ms-documentdb-isquery", "").lower() == "true":
-            raise CosmosError("BadRequest", "Queries are not served by this mock; read the feed instead.")
-        upsert = request.headers.get("x-ms-documentdb-is-upsert", "").lower() == "true"
-        media_type = request.mimetype
-        if kind == "attachments" and media_type and media_type != "application/json":
-            content_type = upload_type()  # before any byte is read
-            slug = request.headers.get("Slug")
-            new_id = checked_id(slug) if slug else str(uuid.uuid4())
-            request.max_content_length = found.max_media_bytes
-            with reading_body():
-                staged = store.stage_blob(request.stream)
-            created, new = models.create(found, parent, kind, new_id, {"contentType": content_type}, now,
-                                         upsert, staged, content_type)
-        else:
-            body = json_body()
-            properties = user_properties(body)
-            if kind == "attachments":
-                properties = {"contentType": body.get("contentType"), "media": body.get("media"), **properties}
-            created, new = models.create(found, parent, kind, checked_id(body.get("id")), properties, now, upsert)
-        return respond(created.body(), 201 if new else 200, resource=created, owner=owner)
+def list_feed(found: Account, kind: str, parent: str, owner: list[Resource]) -> Response:
+    limit = int_header("x-ms-max-item-count", -1, *INT32)  # below 1 (-1 "dynamic"): all that is left
+    offset = int_header("x-ms-continuation", 0, 0, INT32[1])  # the mock's continuation is an offset
+    page = models().children(found.name, parent, kind, offset, None if limit < 1 else limit + 1)
+    more = limit >= 1 and len(page) > limit
+    page = page[:limit] if more else page
+    response = respond({"_rid": parent, FEEDS[kind]: [r.body() for r in page], "_count": len(page)},
+                       owner=owner, location=True)
+    response.headers["x-ms-item-count"] = str(len(page))
+    if more:
+        response.headers["x-ms-continuation"] = str(offset + len(page))
+    return response
 
-    @bp.route("/media<cosmospath:rest>", methods=["GET", "PUT"])
-    def media(rest: str) -> Response:
-        found = account()
-        parts = [p for p in rest.split("/") if p]
-        decoded = rids.attachment_rid_of_media(parts[0]) if len(parts) == 1 and rest.startswith("/") else None
-        if decoded is None:
-            raise CosmosError("NotFound")
-        rid, signed = decoded
-        check(found, "media", signed)
-        attachment = models.by_rid(found.name, rid)
-        if attachment is None or attachment.kind != "attachments" or attachment.blob is None:
-            raise CosmosError("NotFound")
-        if request.method == "PUT":
-            content_type = upload_type() if request.mimetype else "application/octet-stream"
-            request.max_content_length = found.max_media_bytes
-            with reading_body():
-                staged = store.stage_blob(request.stream)
-            updated = models.replace_media(found, attachment, staged, content_type, request.headers.get("If-Match"),
-                                           int(request_tick(store).now))
-            return respond(updated.body(), resource=updated)
-        try:
-            response = send_file(store.blob_path(attachment.blob), mimetype=attachment.media_type, etag=False,
-                                 conditional=False, max_age=None)
-        except FileNotFoundError:  # deleted since it was looked up
-            raise CosmosError("NotFound") from None
-        response.headers["Content-Type"] = attachment.media_type or "application/octet-stream"
-        response.headers["etag"] = attachment.etag
-        response.headers.pop("Content-Disposition", None)
-        return response
 
-    return bp
+def create(found: Account, kind: str, parent: str, owner: list[Resource], now: int) -> Response:
+    if request.headers.get("x-ms-documentdb-isquery", "").lower() == "true":
+        raise CosmosError("BadRequest", "Queries are not served by this mock; read the feed instead.")
+    upsert = request.headers.get("x-ms-documentdb-is-upsert", "").lower() == "true"
+    media_type = request.mimetype
+    if kind == "attachments" and media_type and media_type != "application/json":
+        content_type = upload_type()  # before any byte is read
+        slug = request.headers.get("Slug")
+        new_id = checked_id(slug) if slug else str(uuid.uuid4())
+        request.max_content_length = found.max_media_bytes
+        with reading_body():
+            staged = app_state().store.stage_blob(request.stream)
+        created, new = models().create(found, parent, kind, new_id, {"contentType": content_type}, now,
+                                     upsert, staged, content_type)
+    else:
+        body = json_body()
+        properties = user_properties(body)
+        if kind == "attachments":
+            properties = {"contentType": body.get("contentType"), "media": body.get("media"), **properties}
+        created, new = models().create(found, parent, kind, checked_id(body.get("id")), properties, now, upsert)
+    return respond(created.body(), 201 if new else 200, resource=created, owner=owner)
+
+
+@blueprint.route("/media<cosmospath:rest>", methods=["GET", "PUT"])
+def media(rest: str) -> Response:
+    found = account()
+    parts = [p for p in rest.split("/") if p]
+    decoded = rids.attachment_rid_of_media(parts[0]) if len(parts) == 1 and rest.startswith("/") else None
+    if decoded is None:
+        raise CosmosError("NotFound")
+    rid, signed = decoded
+    check(found, "media", signed)
+    attachment = models().by_rid(found.name, rid)
+    if attachment is None or attachment.kind != "attachments" or attachment.blob is None:
+        raise CosmosError("NotFound")
+    if request.method == "PUT":
+        content_type = upload_type() if request.mimetype else "application/octet-stream"
+        request.max_content_length = found.max_media_bytes
+        with reading_body():
+            staged = app_state().store.stage_blob(request.stream)
+        updated = models().replace_media(found, attachment, staged, content_type, request.headers.get("If-Match"),
+                                       int(tick().now))
+        return respond(updated.body(), resource=updated)
+    try:
+        response = send_file(app_state().store.blob_path(attachment.blob), mimetype=attachment.media_type, etag=False,
+                             conditional=False, max_age=None)
+    except FileNotFoundError:  # deleted since it was looked up
+        raise CosmosError("NotFound") from None
+    response.headers["Content-Type"] = attachment.media_type or "application/octet-stream"
+    response.headers["etag"] = attachment.etag
+    response.headers.pop("Content-Disposition", None)
+    return response
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from flask import Response, g, has_request_context
+from flask import Response
+from werkzeug.exceptions import HTTPException
+
+from ..core.errors import ApiError
+from ..core.responses import json_response
 
 CONTENT_TYPE = "application/json;charset=utf-8"
 
@@ -36,10 +39,15 @@ ID_INVALID = "the id given seems to be invalid"
 RECORD_NOT_DELETED = "record not deleted"
 RECORD_DELETED = "record deleted"
 ATTACHMENT_UPLOADED = "attachment uploaded successfully"
+# werkzeug's own HTTP errors, in Zoho's terms; any other client error is a request Zoho cannot parse.
+HTTP_ERROR_CODES = {404: "INVALID_URL_PATTERN", 405: "INVALID_REQUEST_METHOD", 308: "INVALID_URL_PATTERN",
+                    413: "FILE_SIZE_MORE_THAN_ALLOWED_SIZE"}
 
 
-class ZohoError(Exception):
+class ZohoError(ApiError):
     """An error Zoho reports as `{"code","details","message","status":"error"}`."""
+
+    CATALOGUE = CATALOGUE
 
     def __init__(self, code: str, message: str | None = None, details: dict[str, Any] | None = None,
                  status: int | None = None) -> None:
@@ -56,28 +64,22 @@ class ZohoError(Exception):
 
     def response(self) -> Response:
         """The error as a top-level answer."""
-        return json_response(self.body(), self.status)
+        return zoho_response(self.body(), self.status)
+
+    @classmethod
+    def from_http(cls, exc: HTTPException) -> ZohoError:
+        return cls(HTTP_ERROR_CODES.get(exc.code or 400, "UNABLE_TO_PARSE_DATA_TYPE"))
+
+    @classmethod
+    def internal(cls) -> ZohoError:
+        return cls("INTERNAL_ERROR")
+
+
+def zoho_response(payload: Any, status: int = 200) -> Response:
+    """A Zoho answer: compact JSON in the given key order, with Zoho's content type."""
+    return json_response(payload, status, CONTENT_TYPE)
 
 
 def success_entry(record_id: str, message: str = RECORD_DELETED) -> dict[str, Any]:
     """One successful item of a `data` array."""
     return {"code": "SUCCESS", "details": {"id": record_id}, "message": message, "status": "success"}
-
-
-def answer_code(payload: Any) -> str | None:
-    """The code an answer carries (for the journal): an error's code, an OAuth error, the first data entry's."""
-    if not isinstance(payload, dict):
-        return None
-    for key in ("code", "error"):
-        if isinstance(payload.get(key), str):
-            return payload[key]
-    data = payload.get("data")
-    return data[0].get("code") if isinstance(data, list) and data and isinstance(data[0], dict) else None
-
-
-def json_response(payload: Any, status: int = 200, content_type: str = CONTENT_TYPE) -> Response:
-    """Compact JSON in the given key order, with Zoho's content type."""
-    if has_request_context():
-        g.api_code = answer_code(payload)
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    return Response(body, status=status, content_type=content_type)

@@ -1,25 +1,18 @@
-"""The blueprint factory shared by CRM and Bigin: URLs, parameters and answers (no SQL here)."""
+"""The attachment and delete routes of CRM and Bigin: URLs, parameters and answers (no SQL here)."""
 
 from __future__ import annotations
 
-from typing import Callable
-
 from urllib.parse import quote
 
-from flask import Blueprint, Response, g, request, send_file
+from flask import Response, request, send_file
 
-from ..config import Settings
-from ..store import Store
-from ..ticks import request_tick
+from ..core.context import app_state, tick
 from .actions import DELETE_ATTACHMENT, DELETE_RECORD, DOWNLOAD_ATTACHMENT, LIST_ATTACHMENTS, UPLOAD_ATTACHMENT
-from .auth import Principal, authenticate
-from .datacentres import data_centre_for_host
-from .errors import ATTACHMENT_UPLOADED, CONTENT_TYPE, ZohoError, json_response, success_entry
-from .models import READ, Download, Upload, ZohoModels, parse_fields, parse_ids
+from .calls import blueprint, bulk_answer, check_wf_trigger, models, principal
+from .errors import ATTACHMENT_UPLOADED, CONTENT_TYPE, success_entry, zoho_response
+from .models import READ, Download, Upload, parse_fields, parse_ids
 from .paging import parse_page
 from .product import Product
-
-BOOLEANS = {"true": True, "false": False}
 FORM_OVERHEAD = 1 << 20  # multipart boundaries, part headers and small fields around the file
 ZEROS = bytes(1 << 16)
 
@@ -53,113 +46,94 @@ def download_response(download: Download) -> Response:
     return response
 
 
-def make_blueprint(product: Product, store: Store, settings: Settings) -> Blueprint:
-    """The blueprint serving `product` under its prefix, for every version it has."""
-    models = ZohoModels(store, product)
-    bp = Blueprint(product.name, __name__, url_prefix=product.prefix)
-    version = "/<any({}):version>".format(", ".join(repr(v) for v in product.versions))
+@blueprint.get("/users")
+def users(product: Product, version: str) -> Response:
+    caller = principal(product)
+    models(product).require_scope(caller, ("users",), READ)
+    return zoho_response(models(product).users(caller, request.args.get("type", "AllUsers")))
 
-    def route(rule: str, *methods: str) -> Callable:
-        return bp.route(version + rule, methods=list(methods))
 
-    def principal() -> Principal:
-        tick = request_tick(store)
-        models.sync(tick.generation)
-        data_centre = data_centre_for_host(request.host, settings.default_dc)
-        caller = authenticate(request.authorization, data_centre, store, tick.now, tick.credentials)
-        g.org = caller.org  # for the journal
-        return caller
+@blueprint.get("/org")
+def org(product: Product, version: str) -> Response:
+    caller = principal(product)
+    models(product).require_scope(caller, ("org",), READ)
+    return zoho_response(models(product).org(caller))
 
-    def bulk_answer(version: str, ids: list[str], errors: list[ZohoError | None]) -> Response:
-        failed = sum(e is not None for e in errors)
-        data = [success_entry(i) if e is None else e.body() for i, e in zip(ids, errors)]
-        return json_response({"data": data}, product.bulk_status(version, len(ids) - failed, failed))
 
-    def check_wf_trigger() -> None:
-        value = request.args.get("wf_trigger")
-        if value is not None and value.lower() not in BOOLEANS:
-            raise ZohoError("UNABLE_TO_PARSE_DATA_TYPE", details={"param_name": "wf_trigger"})
+@blueprint.get("/settings/modules")
+def modules(product: Product, version: str) -> Response:
+    models(product).require_scope(principal(product), ("settings", "settings.modules"), READ)
+    return zoho_response(models(product).modules())
 
-    @route("/users", "GET")
-    def users(version: str) -> Response:
-        caller = principal()
-        models.require_scope(caller, ("users",), READ)
-        return json_response(models.users(caller, request.args.get("type", "AllUsers")))
 
-    @route("/org", "GET")
-    def org(version: str) -> Response:
-        caller = principal()
-        models.require_scope(caller, ("org",), READ)
-        return json_response(models.org(caller))
+@blueprint.get("/<module>/<record_id>/Attachments")
+def list_attachments(product: Product, version: str, module: str, record_id: str) -> Response:
+    caller, found = principal(product), models(product)
+    allowed = found.authorize(caller, module, LIST_ATTACHMENTS)
+    fields = parse_fields(request.args.get("fields"), version in product.fields_required_versions)
+    now = int(tick().now)
+    token = request.args.get("page_token") if version in product.page_token_versions else None
+    page = parse_page(request.args.get("page"), request.args.get("per_page"), token,
+                      f"{caller.org}/{product.name}/{record_id}", now)
+    found.require_record(caller, allowed, record_id, LIST_ATTACHMENTS)
+    listing = found.list_attachments(caller, record_id, version, fields, page, now)
+    return no_content() if listing is None else zoho_response(listing)
 
-    @route("/settings/modules", "GET")
-    def modules(version: str) -> Response:
-        models.require_scope(principal(), ("settings", "settings.modules"), READ)
-        return json_response(models.modules())
 
-    @route("/<module>/<record_id>/Attachments", "GET")
-    def list_attachments(version: str, module: str, record_id: str) -> Response:
-        caller = principal()
-        found = models.authorize(caller, module, LIST_ATTACHMENTS)
-        fields = parse_fields(request.args.get("fields"), version in product.fields_required_versions)
-        now = int(request_tick(store).now)
-        token = request.args.get("page_token") if version in product.page_token_versions else None
-        page = parse_page(request.args.get("page"), request.args.get("per_page"), token,
-                          f"{caller.org}/{product.name}/{record_id}", now)
-        models.require_record(caller, found, record_id, LIST_ATTACHMENTS)
-        listing = models.list_attachments(caller, record_id, version, fields, page, now)
-        return no_content() if listing is None else json_response(listing)
+@blueprint.get("/<module>/<record_id>/Attachments/<attachment_id>")
+def download_attachment(product: Product, version: str, module: str, record_id: str, attachment_id: str) -> Response:
+    caller, found = principal(product), models(product)
+    allowed = found.authorize(caller, module, DOWNLOAD_ATTACHMENT)
+    found.require_record(caller, allowed, record_id, DOWNLOAD_ATTACHMENT)
+    download = found.open_download(caller, record_id, attachment_id)
+    return no_content() if download is None else download_response(download)
 
-    @route("/<module>/<record_id>/Attachments/<attachment_id>", "GET")
-    def download_attachment(version: str, module: str, record_id: str, attachment_id: str) -> Response:
-        caller = principal()
-        found = models.authorize(caller, module, DOWNLOAD_ATTACHMENT)
-        models.require_record(caller, found, record_id, DOWNLOAD_ATTACHMENT)
-        download = models.open_download(caller, record_id, attachment_id)
-        return no_content() if download is None else download_response(download)
 
-    @route("/<module>/<record_id>/Attachments", "POST")
-    def upload_attachment(version: str, module: str, record_id: str) -> Response:
-        caller = principal()
-        found = models.authorize(caller, module, UPLOAD_ATTACHMENT)
-        models.require_record(caller, found, record_id, UPLOAD_ATTACHMENT)
-        # Checked by werkzeug against Content-Length up front, and while reading a chunked body.
-        request.max_content_length = settings.max_upload_bytes + FORM_OVERHEAD
-        files = [Upload(f.filename or "", f.mimetype or None, f.stream) for f in request.files.getlist("file")]
-        details = models.upload(caller, record_id, files, request.values.get("attachmentUrl"),
-                                request.values.get("title"), settings.max_upload_bytes, int(request_tick(store).now))
-        return json_response({"data": [{"code": "SUCCESS", "details": details, "message": ATTACHMENT_UPLOADED,
-                                        "status": "success"}]})
+@blueprint.post("/<module>/<record_id>/Attachments")
+def upload_attachment(product: Product, version: str, module: str, record_id: str) -> Response:
+    caller, found = principal(product), models(product)
+    allowed = found.authorize(caller, module, UPLOAD_ATTACHMENT)
+    found.require_record(caller, allowed, record_id, UPLOAD_ATTACHMENT)
+    limit = app_state().settings.max_upload_bytes
+    # Checked by werkzeug against Content-Length up front, and while reading a chunked body.
+    request.max_content_length = limit + FORM_OVERHEAD
+    files = [Upload(f.filename or "", f.mimetype or None, f.stream) for f in request.files.getlist("file")]
+    details = found.upload(caller, record_id, files, request.values.get("attachmentUrl"),
+                           request.values.get("title"), limit, int(tick().now))
+    return zoho_response({"data": [{"code": "SUCCESS", "details": details, "message": ATTACHMENT_UPLOADED,
+                                    "status": "success"}]})
 
-    @route("/<module>/<record_id>/Attachments/<attachment_id>", "DELETE")
-    def delete_attachment(version: str, module: str, record_id: str, attachment_id: str) -> Response:
-        caller = principal()
-        found = models.authorize(caller, module, DELETE_ATTACHMENT)
-        models.delete_attachment(caller, found, record_id, attachment_id, DELETE_ATTACHMENT)
-        return json_response({"data": [success_entry(attachment_id)]})
 
-    @route("/<module>/<record_id>/Attachments", "DELETE")
-    def delete_attachments(version: str, module: str, record_id: str) -> Response:
-        caller = principal()
-        found = models.authorize(caller, module, DELETE_ATTACHMENT)
-        ids = parse_ids(request.args.getlist("ids"))
-        models.require_record(caller, found, record_id, DELETE_ATTACHMENT)
-        return bulk_answer(version, ids, models.delete_attachments(caller, record_id, ids))
+@blueprint.delete("/<module>/<record_id>/Attachments/<attachment_id>")
+def delete_attachment(product: Product, version: str, module: str, record_id: str, attachment_id: str) -> Response:
+    caller, found = principal(product), models(product)
+    allowed = found.authorize(caller, module, DELETE_ATTACHMENT)
+    found.delete_attachment(caller, allowed, record_id, attachment_id, DELETE_ATTACHMENT)
+    return zoho_response({"data": [success_entry(attachment_id)]})
 
-    @route("/<module>/<record_id>", "DELETE")
-    def delete_record(version: str, module: str, record_id: str) -> Response:
-        caller = principal()
-        found = models.authorize(caller, module, DELETE_RECORD)
-        check_wf_trigger()
-        models.delete_record(caller, found, record_id, DELETE_RECORD)
-        return json_response({"data": [success_entry(record_id)]})
 
-    @route("/<module>", "DELETE")
-    def delete_records(version: str, module: str) -> Response:
-        caller = principal()
-        found = models.authorize(caller, module, DELETE_RECORD)
-        ids = parse_ids(request.args.getlist("ids"))
-        check_wf_trigger()
-        return bulk_answer(version, ids, models.delete_records(caller, found, ids, DELETE_RECORD))
+@blueprint.delete("/<module>/<record_id>/Attachments")
+def delete_attachments(product: Product, version: str, module: str, record_id: str) -> Response:
+    caller, found = principal(product), models(product)
+    allowed = found.authorize(caller, module, DELETE_ATTACHMENT)
+    ids = parse_ids(request.args.getlist("ids"))
+    found.require_record(caller, allowed, record_id, DELETE_ATTACHMENT)
+    return bulk_answer(product, version, ids, found.delete_attachments(caller, record_id, ids))
 
-    return bp
+
+@blueprint.delete("/<module>/<record_id>")
+def delete_record(product: Product, version: str, module: str, record_id: str) -> Response:
+    caller, found = principal(product), models(product)
+    allowed = found.authorize(caller, module, DELETE_RECORD)
+    check_wf_trigger()
+    found.delete_record(caller, allowed, record_id, DELETE_RECORD)
+    return zoho_response({"data": [success_entry(record_id)]})
+
+
+@blueprint.delete("/<module>")
+def delete_records(product: Product, version: str, module: str) -> Response:
+    caller, found = principal(product), models(product)
+    allowed = found.authorize(caller, module, DELETE_RECORD)
+    ids = parse_ids(request.args.getlist("ids"))
+    check_wf_trigger()
+    return bulk_answer(product, version, ids, found.delete_records(caller, allowed, ids, DELETE_RECORD))

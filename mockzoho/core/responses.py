@@ -1,0 +1,29 @@
+"""JSON answers in a given key order, and the code they carry for the journal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, has_request_context
+
+from .context import call
+
+
+def answer_code(payload: Any) -> str | None:
+    """The code an answer carries (for the journal): an error's code, an OAuth error, the first data entry's."""
+    if not isinstance(payload, dict):
+        return None
+    for key in ("code", "error"):
+        if isinstance(payload.get(key), str):
+            return payload[key]
+    data = payload.get("data")
+    return data[0].get("code") if isinstance(data, list) and data and isinstance(data[0], dict) else None
+
+
+def json_response(payload: Any, status: int, content_type: str) -> Response:
+    """Compact JSON, keys in the order given (as the real APIs send them), noting its code for the journal."""
+    if has_request_context():
+        call().api_code = answer_code(payload)
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return Response(body, status=status, content_type=content_type)

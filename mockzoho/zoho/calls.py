@@ -1,0 +1,58 @@
+"""What every Zoho route module shares: the blueprint, the product's models, the caller, bulk answers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from ..core.context import app_state, call, tick
+from ..core.datacentres import data_centre_for_host
+from ..core.families import Family
+from .auth import Principal, authenticate
+from .errors import ZohoError, success_entry, zoho_response
+from .models import ZohoModels
+from .product import Product
+
+BOOLEANS = {"true": True, "false": False}
+
+# One blueprint for CRM and Bigin, registered once per product (`zoho_family`): its views receive the product
+# (from the registration's url_defaults) and the version (from its url_prefix).
+blueprint = Blueprint("zoho", __name__)
+
+
+def zoho_family(product: Product) -> Family:
+    """The family serving `product` under its prefix, for every version it has."""
+    versions = ", ".join(repr(v) for v in product.versions)
+    return Family(name=product.name, error=ZohoError, blueprint=blueprint, prefixes=(product.prefix + "/",),
+                  options={"url_prefix": f"{product.prefix}/<any({versions}):version>",
+                           "url_defaults": {"product": product}})
+
+
+def models(product: Product) -> ZohoModels:
+    """The product's models in this app (one per app: they remember which fixtures' modules they synced)."""
+    store = app_state().store
+    return app_state().shared(f"zoho:{product.name}", lambda: ZohoModels(store, product))
+
+
+def principal(product: Product) -> Principal:
+    """The authenticated caller, with the product's models synced to the fixtures of this request's tick."""
+    now = tick()
+    models(product).sync(now.generation)
+    state = app_state()
+    data_centre = data_centre_for_host(request.host, state.settings.default_dc)
+    caller = authenticate(request.authorization, data_centre, state.store, now.now, now.credentials)
+    call().settle_org(caller.org)  # for the journal
+    return caller
+
+
+def bulk_answer(product: Product, version: str, ids: list[str], errors: list[ZohoError | None]) -> Response:
+    """A `data` array with an entry per id, under the status the version gives a mixed result."""
+    failed = sum(e is not None for e in errors)
+    data = [success_entry(i) if e is None else e.body() for i, e in zip(ids, errors)]
+    return zoho_response({"data": data}, product.bulk_status(version, len(ids) - failed, failed))
+
+
+def check_wf_trigger() -> None:
+    """`wf_trigger`, if given, is true or false."""
+    value = request.args.get("wf_trigger")
+    if value is not None and value.lower() not in BOOLEANS:
+        raise ZohoError("UNABLE_TO_PARSE_DATA_TYPE", details={"param_name": "wf_trigger"})
