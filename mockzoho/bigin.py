@@ -15,6 +15,6 @@ BIGIN = Product(
         unsupported="Home Reports Documents Projects Feeds",
     ),
     modules_all_covers_attachments=False,
-    # Deals: the v1 name of Pipelines; Companies: the name Bigin shows for Accounts (reference §6.2).
+    # Deals: the v1 name of Pipelines; Companies: the name Bigin shows for Accounts (Bigin's own docs).
     other_names={"Deals": "Pipelines", "Companies": "Accounts"},
 )

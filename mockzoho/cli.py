@@ -302,6 +302,7 @@ def add_control_commands(commands: argparse._SubParsersAction) -> None:
 def add_fault_flags(sub: argparse.ArgumentParser) -> None:
     """`mockzoho fault`'s flags, in groups; argparse keeps apart those that exclude each other."""
     which = sub.add_argument_group("which calls it hits (default: every call)")
+    # The journaled families (a test holds this to the registry, which the CLI does not import: it loads Flask).
     which.add_argument("--product", choices=("crm", "bigin", "accounts", "cosmos"), help="only calls to this API")
     which.add_argument("--method", help="only calls with this HTTP method, e.g. DELETE")
     which.add_argument("--path", metavar="GLOB", help="only calls to paths this glob matches, e.g. '/crm/*'")

@@ -9,7 +9,7 @@ from datetime import timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from ..store import LARGEST_INTEGER, SMALLEST_INTEGER
-from ..families import FAMILIES  # the schemas load on first use, once every family is registered
+from ..core.context import app_state
 from .models import EARLIEST, LATEST
 
 
@@ -25,6 +25,11 @@ def check_glob(value: str) -> None:
     """Refuse globs that are too long or have so many wildcards that matching could blow up."""
     if len(value) > 512 or value.count("*") > MAX_GLOB_STARS:
         raise ValidationError(f"the glob is too complex: at most 512 characters and {MAX_GLOB_STARS} '*'")
+
+
+def journaled_family(name: str) -> None:
+    """A family of this app whose calls are journaled and can be faulted."""
+    validate.OneOf(app_state().families.journaled)(name)
 
 
 class OrgSchema(Schema):
@@ -69,7 +74,7 @@ class AdvanceSchema(Schema):
 
 
 class MatchSchema(Schema):
-    product = fields.String(validate=validate.OneOf(FAMILIES.journaled))
+    product = fields.String(validate=journaled_family)
     method = fields.String(validate=validate.Length(1, 16))
     path = fields.String(validate=check_glob)
     org = fields.String()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-# Top-level domain of www.zohoapis.<tld> for each data centre (reference §1).
+# Top-level domain of www.zohoapis.<tld> for each data centre (Zoho's "multi DC" docs).
 API_DOMAINS: dict[str, str] = {
     "us": "com",
     "eu": "eu",
@@ -16,7 +16,7 @@ API_DOMAINS: dict[str, str] = {
     "sa": "sa",
 }
 DATA_CENTRES = frozenset(API_DOMAINS)
-# The accounts (OAuth) host of each data centre; Canada's is zohocloud.ca, not zoho.ca (reference §1).
+# The accounts (OAuth) host of each data centre; Canada's is zohocloud.ca, not zoho.ca.
 ACCOUNTS_DOMAINS = {dc: "zohocloud.ca" if dc == "ca" else f"zoho.{tld}" for dc, tld in API_DOMAINS.items()}
 _DC_BY_DOMAIN = {**{f"zohoapis.{tld}": dc for dc, tld in API_DOMAINS.items()},
                  **{f"accounts.{domain}": dc for dc, domain in ACCOUNTS_DOMAINS.items()}}

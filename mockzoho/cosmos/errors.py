@@ -12,7 +12,7 @@ from ..core.responses import json_response
 
 CONTENT_TYPE = "application/json"
 
-# code -> (HTTP status, message) (reference §3.1, §3.2).
+# code -> (HTTP status, message), from learn.microsoft.com/rest/api/cosmos-db/http-status-codes-for-cosmosdb.
 CATALOGUE: dict[str, tuple[int, str]] = {
     "BadRequest": (400, "The request is invalid."),
     "Unauthorized": (401, "The input authorization token can't serve the request."),

@@ -6,7 +6,7 @@ import base64
 import binascii
 import struct
 
-# Bytes each level adds to its parent's rid (reference §3.4): db 4, collection +4, document +8, attachment +4.
+# Bytes each level adds to its parent's rid, as in the service's rids: db 4, collection +4, document +8, attachment +4.
 LEVEL_BYTES = {"dbs": 4, "colls": 4, "docs": 8, "attachments": 4}
 KINDS = ("dbs", "colls", "docs", "attachments")
 MEDIA_ALTCHARS = b"+-"

@@ -12,7 +12,7 @@ from ..core.responses import json_response
 
 CONTENT_TYPE = "application/json;charset=utf-8"
 
-# code -> (HTTP status, message) as observed at run time (reference §4.1, §5).
+# code -> (HTTP status, message), as Zoho's API docs and its SDKs' samples give them.
 CATALOGUE: dict[str, tuple[int, str]] = {
     "AUTHENTICATION_FAILURE": (401, "Authentication failed"),
     "INVALID_TOKEN": (401, "invalid oauth token"),
