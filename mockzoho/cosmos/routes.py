@@ -17,6 +17,7 @@ from werkzeug.sansio.utils import get_host
 
 from ..core.context import app_state, tick
 from ..core.families import Family
+from ..core.paging import Window
 from . import rids
 from .auth import authenticate
 from .errors import CONTENT_TYPE, CosmosError
@@ -289,9 +290,8 @@ def resources(rest: str) -> Response:
 def list_feed(found: Account, kind: str, parent: str, owner: list[Resource]) -> Response:
     limit = int_header("x-ms-max-item-count", -1, *INT32)  # below 1 (-1 "dynamic"): all that is left
     offset = int_header("x-ms-continuation", 0, 0, INT32[1])  # the mock's continuation is an offset
-    page = models().children(found.name, parent, kind, offset, None if limit < 1 else limit + 1)
-    more = limit >= 1 and len(page) > limit
-    page = page[:limit] if more else page
+    window = Window(offset, None if limit < 1 else limit)
+    page, more = window.cut(models().children(found.name, parent, kind, window.offset, window.rows_to_read))
     response = respond({"_rid": parent, FEEDS[kind]: [r.body() for r in page], "_count": len(page)},
                        owner=owner, location=True)
     response.headers["x-ms-item-count"] = str(len(page))

@@ -151,12 +151,11 @@ class ZohoModels:
     def list_attachments(self, principal: Principal, record_id: str, version: str, fields: list[str] | None,
                          page: Page, now: int) -> dict[str, Any] | None:
         """One page of a record's attachments as `{"data","info"}`, or None when the page is empty."""
-        rows = self.store.list_attachments(principal.org, self.product.name, record_id, page.offset,
-                                           page.per_page + 1)
+        window = page.window
+        rows, more = window.cut(self.store.list_attachments(principal.org, self.product.name, record_id,
+                                                            window.offset, window.rows_to_read))
         if not rows:
             return None
-        more = len(rows) > page.per_page
-        rows = rows[:page.per_page]
         tokens: tuple[str | None, str | None, str | None] = (None, None, None)
         if version in self.product.page_token_versions:
             expires = now + TOKEN_LIFETIME

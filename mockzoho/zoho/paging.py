@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.paging import Window
 from .errors import ZohoError
 
 MAX_PER_PAGE = 200
@@ -23,8 +24,9 @@ class Page:
     per_page: int
 
     @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.per_page
+    def window(self) -> Window:
+        """The rows of the listing this page holds."""
+        return Window((self.page - 1) * self.per_page, self.per_page)
 
 
 def _positive(name: str, value: str | None, default: int) -> int:
