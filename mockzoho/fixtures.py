@@ -24,6 +24,7 @@ from .zoho.actions import PERMISSIONS
 from .zoho.datacentres import DATA_CENTRES
 from .zoho.links import MAX_LINK_URL, is_link_url
 from .zoho.product import Module, Product
+from .zoho.scopes import split_scopes
 
 ZOHO_ID = validate.Regexp(r"^[0-9]{1,19}$", error="must be a numeric id of at most 19 digits")
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -76,9 +77,10 @@ class Scopes(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             value = ",".join(value)
-        if not isinstance(value, str) or not value.replace(",", " ").split():
+        scopes = split_scopes(value) if isinstance(value, str) else []
+        if not scopes:
             raise ValidationError("must be a non-empty comma-separated string or list of scopes")
-        return ",".join(value.replace(",", " ").split())
+        return ",".join(scopes)
 
 
 def time_field() -> fields.AwareDateTime:

@@ -9,6 +9,7 @@ from datetime import timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from ..store import LARGEST_INTEGER, SMALLEST_INTEGER
+from ..zoho.scopes import split_scopes
 from .models import EARLIEST, LATEST
 
 
@@ -43,7 +44,7 @@ class ScopesField(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
         if isinstance(value, str):
-            value = value.replace(",", " ").split()
+            value = split_scopes(value)
         if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
             raise ValidationError("must be a non-empty list of scopes (or one comma-separated string)")
         return value
