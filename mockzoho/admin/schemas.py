@@ -8,6 +8,7 @@ from datetime import timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from ..fixtures.fields import ORG_ID
 from ..store import LARGEST_INTEGER, SMALLEST_INTEGER
 from ..zoho.scopes import split_scopes
 from .models import EARLIEST, LATEST
@@ -30,8 +31,7 @@ def check_glob(value: str) -> None:
 
 class OrgSchema(Schema):
     from_ = fields.String(data_key="from", load_default=None)
-    id = fields.String(load_default=None, validate=validate.Regexp(
-        r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1 to 64 letters, digits, '_', '.' or '-'"))
+    id = fields.String(load_default=None, validate=ORG_ID)
     empty = fields.Boolean(load_default=False)
 
 
