@@ -17,6 +17,7 @@ from .config import (DEFAULT_URL, HELP, TEN_YEARS, URL_VARIABLE, SettingError, S
                      stray_variables, variable)
 from .exposure import CLI_REMEDY, local_url, refusal, shown
 from .store import LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, Store, remove_state, state_problem
+from .zoho.scopes import split_scopes
 
 
 MAX_PORT = 65535
@@ -209,7 +210,7 @@ def server_url(text: str) -> str:
 
 def scope_list(text: str) -> list[str]:
     """An argparse type: scopes, separated by commas (or spaces)."""
-    scopes = text.replace(",", " ").split()
+    scopes = split_scopes(text)
     if not scopes:
         raise argparse.ArgumentTypeError("a comma-separated list of scopes is needed, e.g. ZohoCRM.modules.ALL")
     return scopes

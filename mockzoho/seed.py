@@ -7,7 +7,7 @@ from __future__ import annotations
 from .bigin import BIGIN
 from .config import Settings, instant
 from .crm import CRM
-from .fixture_files import fixture_digest
+from .fixtures import fixture_digest
 from .store import STATE_PROBLEMS, Store, state_problem
 
 ZOHO_PRODUCTS = (CRM, BIGIN)

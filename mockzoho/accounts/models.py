@@ -9,6 +9,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from ..ids import new_token
 from ..store import Store
 from ..store.accounts import GrantCode, NoGrant
+from ..zoho.scopes import split_scopes
 from .clients import Client
 from .errors import OAuthError
 
@@ -17,7 +18,7 @@ GRANT_CODE_LIFETIME = 120  # seconds: Zoho grant codes are short-lived
 
 def scope_list(text: str | None) -> list[str]:
     """Scopes as given: comma or space separated; order kept, duplicates dropped."""
-    return list(dict.fromkeys((text or "").replace(",", " ").split()))
+    return list(dict.fromkeys(split_scopes(text or "")))
 
 
 def single(params: Mapping[str, Sequence[str]], name: str) -> str | None:

@@ -8,8 +8,10 @@ from datetime import timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from ..store import LARGEST_INTEGER, SMALLEST_INTEGER
 from ..core.context import app_state
+from ..fixtures.fields import ORG_ID
+from ..store import LARGEST_INTEGER, SMALLEST_INTEGER
+from ..zoho.scopes import split_scopes
 from .models import EARLIEST, LATEST
 
 
@@ -34,8 +36,7 @@ def journaled_family(name: str) -> None:
 
 class OrgSchema(Schema):
     from_ = fields.String(data_key="from", load_default=None)
-    id = fields.String(load_default=None, validate=validate.Regexp(
-        r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1 to 64 letters, digits, '_', '.' or '-'"))
+    id = fields.String(load_default=None, validate=ORG_ID)
     empty = fields.Boolean(load_default=False)
 
 
@@ -48,7 +49,7 @@ class ScopesField(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
         if isinstance(value, str):
-            value = value.replace(",", " ").split()
+            value = split_scopes(value)
         if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
             raise ValidationError("must be a non-empty list of scopes (or one comma-separated string)")
         return value

@@ -23,8 +23,7 @@ from .journal import Journal
 from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, statements
 
 if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
-    from ..cosmos.fixtures import AccountFixture
-    from ..fixtures import Fixtures, OrgFixture
+    from ..fixtures import AccountFixture, Fixtures, OrgFixture
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""OAuth scopes: parsing a token's scope list and deciding what it allows."""
+"""OAuth scopes: parsing a scope list and deciding what a token's scopes allow."""
 
 from __future__ import annotations
 
@@ -6,6 +6,12 @@ from functools import lru_cache
 
 from .actions import Action
 from .product import Module, Product
+
+
+def split_scopes(text: str) -> list[str]:
+    """Scopes as fixtures, the authorize call, the control API and the CLI give them: separated by commas or
+    spaces; order and case kept."""
+    return text.replace(",", " ").split()
 
 
 class ScopeSet:
@@ -19,8 +25,8 @@ class ScopeSet:
     @staticmethod
     @lru_cache(maxsize=1024)
     def parse(text: str) -> ScopeSet:
-        """Scopes as fixtures and the authorize call give them: comma (or space) separated."""
-        return ScopeSet(frozenset(s.lower() for s in text.replace(",", " ").split()))
+        """A token's scopes as the state keeps them (see split_scopes)."""
+        return ScopeSet(frozenset(s.lower() for s in split_scopes(text)))
 
     def __contains__(self, scope: str) -> bool:
         return scope.lower() in self._scopes
