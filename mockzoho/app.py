@@ -9,7 +9,6 @@ from flask import Flask, Response, request
 from flask.testing import FlaskClient
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 
-from .admin.hooks import DropConnections, install_hooks
 from .config import Settings
 from .core.context import AppState, family
 from .core.errors import ApiError
@@ -38,8 +37,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.extensions["mockzoho"] = AppState(settings, store, FAMILIES)
     for registered in FAMILIES:
         app.register_blueprint(registered.blueprint, name=registered.name, **registered.options)
-    install_hooks(app)
-    app.wsgi_app = GuardInput(DropConnections(app.wsgi_app))  # type: ignore[method-assign]
+    app.wsgi_app = GuardInput(app.wsgi_app)  # type: ignore[method-assign]
     app.register_error_handler(Exception, render_error)
     app.before_request(refuse_leading_slashes)
     return app

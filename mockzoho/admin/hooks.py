@@ -16,7 +16,7 @@ from ..core.responses import json_response
 from ..store import LARGEST_INTEGER
 from ..wire import refuse_undeliverable_length
 from ..zoho.errors import ZohoError
-from .routes import faults, limits
+from .models import Faults, Limits
 
 PREVIEW_BYTES = 256
 PREVIEWED_BODY = 64 * 1024  # bodies up to this size that no route read are read for the preview
@@ -41,6 +41,18 @@ class DropConnections:
         if environ.get(DROPPED):
             raise DroppedConnection("the connection was dropped by a fault")
         return result
+
+
+def faults() -> Faults:
+    """The faults in this app."""
+    store = app_state().store
+    return app_state().shared("faults", lambda: Faults(store))
+
+
+def limits() -> Limits:
+    """The rate limits in this app."""
+    store = app_state().store
+    return app_state().shared("limits", lambda: Limits(store))
 
 
 def product_of(path: str) -> str | None:
@@ -205,7 +217,8 @@ def teardown(exc: BaseException | None) -> None:
 
 
 def install_hooks(app: Flask) -> None:
-    """Register the toolkit's request hooks on the app."""
+    """Register the toolkit's request hooks on the app, and the middleware that ends dropped connections."""
+    app.wsgi_app = DropConnections(app.wsgi_app)  # type: ignore[method-assign]
     app.before_request(before)
     app.after_request(after)
     app.teardown_request(teardown)

@@ -20,12 +20,11 @@ from ..seed import ZOHO_PRODUCTS
 from ..store import LARGEST_INTEGER
 from ..store.journal import JournalFilter
 from .errors import AdminError, admin_response
+from .hooks import faults, install_hooks, limits
 from .models import (
     EARLIEST,
     LATEST,
     AdminConflict,
-    Faults,
-    Limits,
     advance_clock,
     clock_state,
     mint_tokens,
@@ -72,18 +71,8 @@ def json_body() -> Any:
 blueprint = Blueprint("admin", __name__)
 FAMILY = Family(name="admin", error=AdminError, blueprint=blueprint, prefixes=("/__admin",),
                 options={"url_prefix": "/__admin"}, journaled=False)
-
-
-def faults() -> Faults:
-    """The faults in this app."""
-    store = app_state().store
-    return app_state().shared("faults", lambda: Faults(store))
-
-
-def limits() -> Limits:
-    """The rate limits in this app."""
-    store = app_state().store
-    return app_state().shared("limits", lambda: Limits(store))
+# The toolkit acts around every call of the app, whichever family serves it: it comes with the control API.
+blueprint.record_once(lambda setup: install_hooks(setup.app))
 
 
 def trusted() -> bool:
