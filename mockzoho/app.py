@@ -14,7 +14,7 @@ from .core.context import AppState, family
 from .core.errors import ApiError
 from .exposure import LISTENERS
 from .families import FAMILIES
-from .seed import open_state
+from .state import open_state
 from .store import StateError
 from .wire import GuardInput, MockzohoRequest
 

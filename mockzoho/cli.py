@@ -103,7 +103,7 @@ def seed_in_child(settings: Settings) -> int:
         return pid
     code = 1
     try:
-        from .seed import seeding_problem
+        from .state import seeding_problem
         problem = seeding_problem(settings)
         if problem:
             print(problem, file=sys.stderr)
@@ -128,7 +128,7 @@ def seeded_by(seeder: int) -> bool:
 def check_fixtures(args: argparse.Namespace) -> int:
     """Validate a fixtures file or folder; print every problem; exit 1 on any."""
     from .fixtures import FixtureError, load_fixtures
-    from .seed import ZOHO_PRODUCTS
+    from .state import ZOHO_PRODUCTS
 
     try:
         fixtures = load_fixtures(Path(args.path), ZOHO_PRODUCTS)

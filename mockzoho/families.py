@@ -6,7 +6,7 @@ from .accounts.routes import FAMILY as ACCOUNTS
 from .admin.routes import FAMILY as ADMIN
 from .core.families import Families
 from .cosmos.routes import FAMILY as COSMOS
-from .seed import ZOHO_PRODUCTS
+from .state import ZOHO_PRODUCTS
 from .zoho.calls import zoho_family
 from .zoho import routes as _zoho_routes  # noqa: F401  # its views join the Zoho blueprint on import
 

@@ -24,7 +24,7 @@ from gunicorn.workers.gthread import ThreadWorker, TConn
 
 from .config import Settings
 from .exposure import CLI_REMEDY, ENV_REMEDY, Listening, refusal
-from .seed import seeding_problem
+from .state import seeding_problem
 from .zoho.errors import CATALOGUE, CONTENT_TYPE
 
 # gunicorn reads these names when started with `--config python:mockzoho.server`.

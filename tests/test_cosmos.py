@@ -21,7 +21,7 @@ from gunicorn.http.errors import InvalidChunkSize, NoMoreData
 from werkzeug.exceptions import ClientDisconnected
 
 from mockzoho.app import create_app
-from mockzoho.seed import ZOHO_PRODUCTS
+from mockzoho.state import ZOHO_PRODUCTS
 from mockzoho.cosmos.auth import payload, sign
 from mockzoho.cosmos.limits import MAX_DOCUMENT_BYTES
 from mockzoho.fixtures import FixtureError, load_fixtures

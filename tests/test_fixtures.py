@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mockzoho.app import create_app
-from mockzoho.seed import ZOHO_PRODUCTS
+from mockzoho.state import ZOHO_PRODUCTS
 from mockzoho.cli import main
 from mockzoho.config import bundled_fixtures
 from mockzoho.cosmos.rids import child_rid

@@ -18,10 +18,10 @@ import yaml
 from flask.testing import FlaskClient
 
 from mockzoho.app import create_app
-from mockzoho.seed import ZOHO_PRODUCTS
+from mockzoho.state import ZOHO_PRODUCTS
 from mockzoho.config import Settings, bundled_fixtures
 from mockzoho.fixtures import load_fixtures
-from mockzoho.seed import seeding_problem
+from mockzoho.state import seeding_problem
 from mockzoho.store import StagedBlob, StateError, Store, remove_state, blobs
 from mockzoho.store.core import Core
 
@@ -269,7 +269,7 @@ def test_checkpoints_run_beside_the_requests(tmp_path: Path, monkeypatch: pytest
 def test_seeding_imports_no_flask(tmp_path: Path) -> None:
     """`serve` seeds in a child while the parent imports Flask: the child must not import it too (it is
     the longer of the two, so its imports are the server's start-up)."""
-    script = ("import sys; from mockzoho.config import Settings; from mockzoho.seed import open_state; "
+    script = ("import sys; from mockzoho.config import Settings; from mockzoho.state import open_state; "
               f"open_state(Settings.load({{'state': {str(tmp_path / 's.db')!r}}})).close(); "
               "print(sorted(m for m in ('flask', 'werkzeug', 'gunicorn') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=REPO)

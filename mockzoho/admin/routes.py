@@ -16,7 +16,7 @@ from ..core.context import app_state, call
 from ..core.families import Family
 from ..exposure import closed_because, open_without_token
 from ..nesting import MAX_NESTING, nesting
-from ..seed import ZOHO_PRODUCTS
+from ..state import ZOHO_PRODUCTS
 from ..store import LARGEST_INTEGER
 from ..store.journal import JournalFilter
 from .errors import AdminError, admin_response
@@ -122,7 +122,7 @@ def reset() -> Response:
 
 @blueprint.put("/fixtures")
 def replace_fixtures() -> Response:
-    from ..fixtures import (  # YAML: loaded on use, as in seed.py
+    from ..fixtures import (  # YAML: loaded on use, as in state.py
         FixtureError,
         FixtureSource,
         parse_fixtures,
