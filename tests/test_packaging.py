@@ -39,7 +39,7 @@ def test_wheel_contains_the_bundled_fixtures_and_the_docs(tmp_path: Path) -> Non
     assert [n for n in names if n.endswith("/LICENSE")]
     assert not [n for n in names if n.startswith(("tests/", "fixtures/", "docs/"))]
     docs = {f"mockzoho/docs/{page.name}" for page in (REPO / "docs").glob("*.md")}
-    assert len(docs) == 3 and docs <= set(names)
+    assert len(docs) == 4 and docs <= set(names)
 
 
 def test_python_m_mockzoho_and_its_version() -> None:
@@ -91,7 +91,7 @@ def test_the_installed_wheel_lists_and_prints_its_docs(installed: Path, tmp_path
     assert done.returncode == 0, done.stderr
     *pages, fixtures = done.stdout.splitlines()
     paths = [Path(line.split()[-1]) for line in pages]
-    assert [path.name for path in paths] == ["admin-api.md", "fidelity.md", "fixtures.md"]
+    assert [path.name for path in paths] == ["admin-api.md", "architecture.md", "fidelity.md", "fixtures.md"]
     assert all(path.is_relative_to(installed) for path in paths) and str(installed) in fixtures
     done = in_venv(installed, "mockzoho", "docs", "fixtures", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (0, (REPO / "docs" / "fixtures.md").read_text()), done.stderr

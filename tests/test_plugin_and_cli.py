@@ -350,7 +350,7 @@ def docs_linked_from_the_readme() -> list[str]:
 
 
 def test_every_doc_the_readme_links_to_is_one_mockzoho_docs_prints(capsys: pytest.CaptureFixture) -> None:
-    assert docs_linked_from_the_readme() == ["admin-api", "fidelity", "fixtures"]
+    assert docs_linked_from_the_readme() == ["admin-api", "architecture", "fidelity", "fixtures"]
     for name in docs_linked_from_the_readme():
         for spelling in (name, f"docs/{name}.md"):
             assert main(["docs", spelling]) == 0
@@ -358,7 +358,7 @@ def test_every_doc_the_readme_links_to_is_one_mockzoho_docs_prints(capsys: pytes
     assert main(["docs"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in listed[:-1]] == docs_linked_from_the_readme()
-    assert listed[0].startswith("admin-api  The control API (`/__admin`)  ") and listed[0].endswith("admin-api.md")
+    assert listed[0].startswith("admin-api     The control API (`/__admin`)  ") and listed[0].endswith("admin-api.md")
     assert Path(listed[0].split()[-1]).read_text() == (REPO / "docs" / "admin-api.md").read_text()
     assert listed[-1].endswith(f"the bundled fixtures, a full example: {bundled_fixtures()})")
 
@@ -371,4 +371,4 @@ def test_the_help_leads_to_the_docs(capsys: pytest.CaptureFixture) -> None:
 
 def test_an_unknown_doc_is_refused_with_the_known_ones(capsys: pytest.CaptureFixture) -> None:
     assert main(["docs", "fixture"]) == 2
-    assert capsys.readouterr().err == "mockzoho docs: no doc 'fixture': one of admin-api, fidelity, fixtures\n"
+    assert capsys.readouterr().err == "mockzoho docs: no doc 'fixture': one of admin-api, architecture, fidelity, fixtures\n"
