@@ -179,15 +179,24 @@ def test_minted_tokens_and_the_clock(client: FlaskClient) -> None:
     assert running["frozen"] is False and running["now"].startswith("2030-06-01T10:00")
 
 
-@pytest.mark.parametrize("path,body", [
-    ("/__admin/tokens", {"org": "zylker-us", "user": "99", "scopes": ["x"]}),
-    ("/__admin/tokens", {"org": "zylker-us", "scopes": []}),
-    ("/__admin/clock/advance", {"seconds": "soon"}),
-    ("/__admin/orgs", {"from": "zylker-us", "colour": "red"}),
+@pytest.mark.parametrize("path,body,status,error,said", [
+    ("/__admin/tokens", {"org": "zylker-us", "user": "99", "scopes": ["x"]}, 404, "not_found",
+     {"message": "no user 99 in org zylker-us"}),
+    ("/__admin/tokens", {"org": "zylker-us", "scopes": []}, 400, "invalid_request",
+     {"details": {"user": ["Missing data for required field."],
+                  "scopes": ["must be a non-empty list of scopes (or one comma-separated string)"]}}),
+    ("/__admin/clock/advance", {"seconds": "soon"}, 400, "invalid_request",
+     {"details": {"seconds": ["Not a valid number."]}}),
+    ("/__admin/orgs", {"from": "zylker-us", "colour": "red"}, 400, "invalid_request",
+     {"details": {"colour": ["Unknown field."]}}),
 ])
-def test_bad_admin_requests(client: FlaskClient, path: str, body: dict) -> None:
+def test_bad_admin_requests(client: FlaskClient, path: str, body: dict, status: int, error: str,
+                            said: dict) -> None:
+    orgs = client.get("/__admin/orgs").json
     response = client.post(path, json=body)
-    assert response.status_code in (400, 404) and response.json["message"]
+    assert (response.status_code, response.json["error"]) == (status, error)
+    assert said.items() <= response.json.items(), response.json
+    assert client.get("/__admin/orgs").json == orgs  # no org made
 
 
 def test_bad_clock(client: FlaskClient) -> None:
