@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from mockzoho.app import create_app
+from mockzoho.seed import PRODUCTS
 
 # The suite tests mockzoho's defaults: a MOCKZOHO_* variable the caller exported (an admin token, a server URL)
 # must not change what the apps, the servers it starts and the plugin see. Tests that want one set it themselves.
@@ -55,18 +57,23 @@ class Target:
         return f"{self.product}-{self.version}"
 
 
-CRM_VERSIONS = ("v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8")
-BIGIN_VERSIONS = ("v1", "v2")
-TARGETS = [
-    *(Target("crm", v, "Leads", "2883756000000261075", "2883756000000261017",
-             ("2883756000000261018", "2883756000000261019", "2883756000000261020"),
-             "2883756000000261099", "2883756000000261091", "Contacts", "2883756000000270001",
-             ("2883756000000261101", "2883756000000261102", "2883756000000261103")) for v in CRM_VERSIONS),
-    *(Target("bigin", v, "Pipelines", "2034020000000489124", "2034020000000711008",
-             ("2034020000000711009", "2034020000000711010"),
-             "2034020000000489199", "2034020000000711091", "Contacts", "2034020000000490001",
-             ("2034020000000489201", "2034020000000489202")) for v in BIGIN_VERSIONS),
-]
+# The bundled fixture records each product's contract tests use, the same in every version it serves.
+SEED_RECORDS: dict[str, dict[str, Any]] = {
+    "crm": dict(module="Leads", record="2883756000000261075", attachment="2883756000000261017",
+                more_attachments=("2883756000000261018", "2883756000000261019", "2883756000000261020"),
+                lena_record="2883756000000261099", lena_attachment="2883756000000261091",
+                other_module="Contacts", other_module_record="2883756000000270001",
+                bulk_records=("2883756000000261101", "2883756000000261102", "2883756000000261103")),
+    "bigin": dict(module="Pipelines", record="2034020000000489124", attachment="2034020000000711008",
+                  more_attachments=("2034020000000711009", "2034020000000711010"),
+                  lena_record="2034020000000489199", lena_attachment="2034020000000711091",
+                  other_module="Contacts", other_module_record="2034020000000490001",
+                  bulk_records=("2034020000000489201", "2034020000000489202")),
+}
+# Every version of every product mockzoho serves, as its `Product` definition lists them: a product or version
+# added there is tested here, and a product with no records above fails the suite at once (a KeyError).
+TARGETS = [Target(product.name, version, **SEED_RECORDS[product.name])
+           for product in PRODUCTS for version in product.versions]
 
 
 @pytest.fixture(params=TARGETS, ids=str)

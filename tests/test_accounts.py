@@ -7,11 +7,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
 from conftest import auth
 from mockzoho.app import create_app
+from servers import serve_in_thread
 
 CLIENT = {"client_id": "1000.MOCKZOHOCLIENT", "client_secret": "mockzoho-secret"}
 REFRESH = {**CLIENT, "grant_type": "refresh_token", "refresh_token": "1000.mock.refresh.full"}
@@ -27,12 +29,17 @@ def token(client: FlaskClient, params: dict, how: str = "form", **kwargs: object
     return client.post("/oauth/v2/token", data=params, **kwargs)
 
 
-def authorize(client: FlaskClient, **params: str) -> dict[str, list[str]]:
+def authorize_location(client: FlaskClient, **params: str) -> str:
+    """Where the authorize page redirects the browser to."""
     query = {"client_id": "1000.MOCKZOHOCLIENT", "response_type": "code", "scope": "ZohoCRM.modules.ALL",
              "redirect_uri": "http://127.0.0.1:9999/callback", **params}
     response = client.get("/oauth/v2/auth", query_string=query)
     assert response.status_code == 302 and response.data == b""
-    return parse_qs(urlsplit(response.headers["Location"]).query)
+    return response.headers["Location"]
+
+
+def authorize(client: FlaskClient, **params: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(authorize_location(client, **params)).query)
 
 
 @pytest.mark.parametrize("how", ["form", "query", "multipart"])
@@ -52,6 +59,12 @@ def test_api_domain_is_this_server_as_reached_or_configured(tmp_path: Path) -> N
     assert token(client, REFRESH, base_url="http://127.0.0.1:5123").json["api_domain"] == "http://127.0.0.1:5123"
     public = create_app({"state": tmp_path / "b.db", "public_url": "https://mock.example/"}).test_client()
     assert token(public, REFRESH).json["api_domain"] == "https://mock.example"
+
+
+def test_api_domain_is_never_the_zoho_host_a_request_names(app: Flask) -> None:
+    with serve_in_thread(app) as url:
+        answer = requests.post(f"{url}/oauth/v2/token", data=REFRESH, headers={"Host": "accounts.zoho.com"}).json()
+        assert answer["api_domain"] == url
 
 
 def test_authorization_code_grant_offline(client: FlaskClient) -> None:
@@ -175,16 +188,21 @@ def test_revoking_an_access_token(client: FlaskClient) -> None:
         assert (response.status_code, response.json) == (400, {"error": "invalid_token"})
 
 
-@pytest.mark.parametrize("query,error", [
-    ({"client_id": "1000.NOPE"}, "invalid_client"),
-    ({"redirect_uri": "https://evil.example/cb"}, "invalid_redirect_uri"),
-    ({"redirect_uri": "http://127.0.0.1.evil.example/cb"}, "invalid_redirect_uri"),
+@pytest.mark.parametrize("query,status,error", [
+    ({"client_id": "1000.NOPE"}, 200, "invalid_client"),
+    ({"redirect_uri": "https://evil.example/cb"}, 400, "invalid_redirect_uri"),
+    ({"redirect_uri": "http://127.0.0.1.evil.example/cb"}, 400, "invalid_redirect_uri"),
+    # URIs that only look like loopback ones: no open redirect to another host or scheme
+    ({"redirect_uri": "http://127.0.0.1:80@evil.example/x"}, 400, "invalid_redirect_uri"),
+    ({"redirect_uri": "http://127.0.0.1:8080.evil.example/x"}, 400, "invalid_redirect_uri"),
+    ({"redirect_uri": "javascript://127.0.0.1:1/%0aalert(1)"}, 400, "invalid_redirect_uri"),
 ])
-def test_authorize_refusals_do_not_redirect(client: FlaskClient, query: dict, error: str) -> None:
+def test_authorize_refusals_do_not_redirect(client: FlaskClient, query: dict, status: int, error: str) -> None:
     params = {"client_id": "1000.MOCKZOHOCLIENT", "response_type": "code", "scope": "ZohoCRM.modules.ALL",
               "redirect_uri": "http://localhost/cb", **query}
     response = client.get("/oauth/v2/auth", query_string=params)
-    assert response.status_code in (200, 400) and response.json == {"error": error}
+    assert (response.status_code, response.json) == (status, {"error": error})
+    assert "Location" not in response.headers
 
 
 def test_authorize_errors_go_back_to_the_client(client: FlaskClient) -> None:
@@ -192,16 +210,24 @@ def test_authorize_errors_go_back_to_the_client(client: FlaskClient) -> None:
     assert authorize(client, scope="")["error"] == ["invalid_scope"]
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"data": b"\xff\xfe\x00garbage", "content_type": "application/x-www-form-urlencoded"},
-    {"data": b"x=" + b"a" * 200_000, "content_type": "application/x-www-form-urlencoded"},
-    {"data": b"--b\r\nbroken", "content_type": "multipart/form-data; boundary=b"},
-    {"data": b'{"grant_type": "refresh_token"}', "content_type": "application/json"},
+def test_redirects_to_unicode_uris_are_percent_encoded(client: FlaskClient) -> None:
+    location = authorize_location(client, redirect_uri="http://localhost/rückruf", state="ü")
+    assert location.startswith("http://localhost/r%C3%BCckruf?code=") and location.isascii()
+    assert parse_qs(urlsplit(location).query)["state"] == ["ü"]
+
+
+@pytest.mark.parametrize("kwargs,status,error", [
+    ({"data": b"\xff\xfe\x00garbage", "content_type": "application/x-www-form-urlencoded"}, 200,
+     "unsupported_grant_type"),
+    ({"data": b"x=" + b"a" * 200_000, "content_type": "application/x-www-form-urlencoded"}, 413, "invalid_request"),
+    ({"data": b"--b\r\nbroken", "content_type": "multipart/form-data; boundary=b"}, 200, "unsupported_grant_type"),
+    ({"data": b'{"grant_type": "refresh_token"}', "content_type": "application/json"}, 200,
+     "unsupported_grant_type"),  # a JSON body is no form: no grant type was given
 ], ids=["not-utf8", "huge", "broken-multipart", "json"])
-def test_bad_bodies(client: FlaskClient, kwargs: dict) -> None:
+def test_bad_bodies(client: FlaskClient, kwargs: dict, status: int, error: str) -> None:
     response = client.post("/oauth/v2/token", **kwargs)
-    assert response.status_code in (200, 400, 413)
-    assert response.headers["Content-Type"].startswith("application/json") and "error" in response.json
+    assert (response.status_code, response.json) == (status, {"error": error})
+    assert response.headers["Content-Type"] == "application/json;charset=UTF-8"
 
 
 def test_sdk_side_endpoints(client: FlaskClient) -> None:
@@ -223,3 +249,17 @@ def test_sdk_side_endpoints(client: FlaskClient) -> None:
 def test_unknown_accounts_urls(app: Flask, client: FlaskClient) -> None:
     assert client.get("/oauth/v2/nothing").json == {"error": "invalid_request"}
     assert client.get("/oauth/v2/token").status_code == 405
+
+
+def test_accounts_calls_are_faulted_and_journalled_in_the_org_of_their_refresh_token(client: FlaskClient) -> None:
+    clone = client.post("/__admin/orgs", json={}).json
+    refresh = clone["tokens"]["1000.mock.refresh.full"]
+    grant = {**REFRESH, "refresh_token": refresh}
+    client.post("/__admin/faults", json={"match": {"org": clone["id"], "product": "accounts"},
+                                         "respond": {"code": "INVALID_CODE"}, "times": 1})
+    assert client.post("/oauth/v2/token", data=grant).json == {"error": "invalid_code"}
+    assert "access_token" in client.post("/oauth/v2/token", data=grant).json
+    assert "access_token" in client.post("/oauth/v2/token", data=REFRESH).json  # the template org: no fault
+    journal = client.get(f"/__admin/requests?org={clone['id']}").json["requests"]
+    assert [e["code"] for e in journal] == [None, "invalid_code"]
+    assert "****" in journal[0]["body_preview"] and refresh not in journal[0]["body_preview"]

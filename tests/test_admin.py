@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from conftest import SEED_TOKEN, auth
 from mockzoho.app import create_app
 from mockzoho.config import bundled_fixtures
+from mockzoho.store import StateError
 from mockzoho.store.journal import TRIM_EVERY
 from servers import serve_in_thread
 
@@ -36,6 +37,11 @@ def test_admin_token(tmp_path: Path) -> None:
         assert (response.status_code, response.json["error"]) == (401, "unauthorized")
     assert client.post("/__admin/reset", json={}, headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert delete_seed(client, "s3cret").json["code"] == "INVALID_TOKEN"  # never a Zoho token
+
+
+def test_an_admin_token_that_is_also_a_zoho_token_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StateError, match="admin token is also a Zoho access token"):
+        create_app({"state": tmp_path / "s.db", "admin_token": SEED_TOKEN})
 
 
 def test_health(client: FlaskClient) -> None:
@@ -173,20 +179,41 @@ def test_minted_tokens_and_the_clock(client: FlaskClient) -> None:
     assert running["frozen"] is False and running["now"].startswith("2030-06-01T10:00")
 
 
-@pytest.mark.parametrize("path,body", [
-    ("/__admin/tokens", {"org": "zylker-us", "user": "99", "scopes": ["x"]}),
-    ("/__admin/tokens", {"org": "zylker-us", "scopes": []}),
-    ("/__admin/clock/advance", {"seconds": "soon"}),
-    ("/__admin/orgs", {"from": "zylker-us", "colour": "red"}),
+@pytest.mark.parametrize("path,body,status,error,said", [
+    ("/__admin/tokens", {"org": "zylker-us", "user": "99", "scopes": ["x"]}, 404, "not_found",
+     {"message": "no user 99 in org zylker-us"}),
+    ("/__admin/tokens", {"org": "zylker-us", "scopes": []}, 400, "invalid_request",
+     {"details": {"user": ["Missing data for required field."],
+                  "scopes": ["must be a non-empty list of scopes (or one comma-separated string)"]}}),
+    ("/__admin/clock/advance", {"seconds": "soon"}, 400, "invalid_request",
+     {"details": {"seconds": ["Not a valid number."]}}),
+    ("/__admin/orgs", {"from": "zylker-us", "colour": "red"}, 400, "invalid_request",
+     {"details": {"colour": ["Unknown field."]}}),
 ])
-def test_bad_admin_requests(client: FlaskClient, path: str, body: dict) -> None:
+def test_bad_admin_requests(client: FlaskClient, path: str, body: dict, status: int, error: str,
+                            said: dict) -> None:
+    orgs = client.get("/__admin/orgs").json
     response = client.post(path, json=body)
-    assert response.status_code in (400, 404) and response.json["message"]
+    assert (response.status_code, response.json["error"]) == (status, error)
+    assert said.items() <= response.json.items(), response.json
+    assert client.get("/__admin/orgs").json == orgs  # no org made
 
 
 def test_bad_clock(client: FlaskClient) -> None:
     response = client.put("/__admin/clock", json={"now": "tomorrow"})
     assert (response.status_code, response.json["details"]) == (400, {"now": ["Not a valid datetime."]})
+
+
+@pytest.mark.parametrize("now", ["9999-12-31T00:00:00Z", "0001-01-01T00:00:00Z"])
+def test_the_clock_stays_between_1971_and_9000(client: FlaskClient, now: str) -> None:
+    response = client.put("/__admin/clock", json={"now": now})
+    assert (response.status_code, response.json["error"]) == (400, "invalid_request")
+    assert "less than or equal to 9000-01-01" in response.json["details"]["now"][0]
+    assert client.get("/__admin/clock").json["frozen"] is False  # still the real time
+    assert client.put("/__admin/clock", json={"now": "8999-12-01T00:00:00Z"}).status_code == 200
+    response = client.post("/__admin/clock/advance", json={"seconds": 86400 * 60})
+    assert (response.status_code, response.json["message"]) == (400, "the clock must stay between 1971 and 9000")
+    assert client.get("/__admin/clock").json == {"now": "8999-12-01T00:00:00Z", "frozen": True}
 
 
 # -- journal -------------------------------------------------------------------------------------
@@ -329,6 +356,11 @@ def test_probability_follows_the_seed(tmp_path: Path) -> None:
     ({"respond": {"code": "INTERNAL_ERROR"}, "match": {"path": "crm/*"}}, "paths start with '/'"),
     ({"respond": {"code": "INTERNAL_ERROR"}, "match": {"product": "bigin", "path": "/crm/v8/*"}}, "start with /bigin/"),
     ({"respond": {"code": "INTERNAL_ERROR"}, "match": {"token": "1000.nope"}}, "token is unknown"),
+    # headers a raw answer could not carry, or would carry wrong
+    ({"respond": {"status": 503, "body": {}, "headers": {"X-Bad": "a\r\nb"}}}, "not a header value"),
+    ({"respond": {"status": 503, "body": {}, "headers": {"Content-Length": "1"}}},
+     "the server sets content-length itself"),
+    ({"respond": {"status": 503, "body": {}, "headers": {"Bad Name": "x"}}}, "not a header name"),
 ])
 def test_bad_faults(client: FlaskClient, spec: dict, problem: str) -> None:
     response = client.post("/__admin/faults", json=spec)
@@ -339,6 +371,18 @@ def test_bad_faults(client: FlaskClient, spec: dict, problem: str) -> None:
 def test_malformed_json(client: FlaskClient) -> None:
     response = client.post("/__admin/faults", data=b"{not json", content_type="application/json")
     assert (response.status_code, response.json["error"]) == (400, "invalid_json")
+
+
+def test_json_sent_with_a_form_content_type_is_taken_as_json(client: FlaskClient) -> None:
+    form = "application/x-www-form-urlencoded"
+    response = client.post("/__admin/faults", data='{"respond": {"code": "INTERNAL_ERROR"}, "times": 1}',
+                           content_type=form)
+    assert (response.status_code, response.json) == (201, {"id": 1})
+    assert delete_seed(client).json["code"] == "INTERNAL_ERROR"
+    assert delete_seed(client).status_code == 200
+    response = client.post("/__admin/reset", data='{"org": "zylker-us"}', content_type=form)
+    assert (response.status_code, response.json["reset"]) == (200, "zylker-us")
+    assert delete_seed(client).status_code == 200  # the seed attachment is back
 
 
 def test_remove_faults(client: FlaskClient) -> None:

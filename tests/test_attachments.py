@@ -364,6 +364,13 @@ def test_bad_paging_parameters(client: FlaskClient, target: Target, query: str) 
     assert response.json["details"]["param_name"] == query.split("=")[0]
 
 
+@pytest.mark.parametrize("query", ["page=99999999999999999999", "per_page=2&page=1000001"])
+def test_pages_beyond_any_listing_are_refused(client: FlaskClient, target: Target, query: str) -> None:
+    response = client.get(list_url(target, query=query), headers=auth())
+    assert (response.status_code, response.json["code"]) == (400, "INVALID_DATA")
+    assert response.json["details"] == {"param_name": "page", "expected_data_type": "integer"}
+
+
 def test_page_tokens_on_v8(client: FlaskClient) -> None:
     target = Target("crm", "v8", "Leads", "2883756000000261075", "", (), "", "", "", "", ())
     url = list_url(target, query="per_page=1")

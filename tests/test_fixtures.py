@@ -375,6 +375,23 @@ orgs:
     assert check_fixtures_output(tmp_path, capsys) == [*expected, f"{len(expected)} problem(s) found"]
 
 
+def test_modules_duplicated_up_to_case_are_refused_by_the_command_and_the_control_api(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("""
+modules: {crm: [{api_name: Foo}, {api_name: foo}]}
+orgs: [{id: a, users: [{id: "1", name: A, email: a@b.example}]}]
+""")
+    problem = "modules.crm.1.api_name: duplicate crm module 'foo' (first defined at {}: modules.crm.0.api_name)"
+    assert check_fixtures_output(path, capsys) == [f"{path}: {problem.format(path)}", "1 problem(s) found"]
+    client = create_app({"state": tmp_path / "s.db"}).test_client()
+    before = client.get("/__admin/health").json["fixture_digest"]
+    response = client.put("/__admin/fixtures", data=path.read_text())
+    assert response.status_code == 400
+    assert response.json["details"] == [f"request body: {problem.format('request body')}"]
+    assert client.get("/__admin/health").json["fixture_digest"] == before
+
+
 def test_a_long_duplicate_token_is_named_by_its_ends(tmp_path: Path) -> None:
     token = "1000." + "a" * 30 + "." + "b" * 20 + "end"
     path = tmp_path / "f.yaml"

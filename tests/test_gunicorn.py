@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import sqlite3
@@ -12,6 +13,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -383,13 +385,24 @@ def test_a_connection_serves_request_after_request_and_closes_once_idle(tmp_path
         assert rest == b"" and 4 < idle < 10  # keepalive: 5 s
 
 
+SHORT_READ_TIMEOUT = 1.0  # tests/short_read_timeout.py's
+
+
+def short_read_timeout_gunicorn(state: Path, cwd: Path) -> Server:
+    """The Dockerfile's gunicorn, its config module's read timeout cut to SHORT_READ_TIMEOUT."""
+    port = free_port()
+    served = gunicorn_command(port)
+    assert "python:mockzoho.server" in served  # the config module this replaces
+    argv = [a if a != "python:mockzoho.server" else "python:short_read_timeout" for a in served]
+    env = {"MOCKZOHO_STATE": str(state), "PYTHONPATH": str(Path(__file__).parent)}
+    return Server(argv, port, env=env, cwd=cwd)
+
+
 def test_a_client_stalled_mid_request_is_let_go_quietly(tmp_path: Path, docker_like_cwd: Path) -> None:
     """The read timeout (1 s here, 30 s as served): a head never finished is dropped without an answer, a body
     never finished is the client's 400 and changes nothing; no traceback is logged for either."""
-    port = free_port()
-    argv = [a if a != "python:mockzoho.server" else "python:short_read_timeout" for a in gunicorn_command(port)]
-    env = {"MOCKZOHO_STATE": str(tmp_path / "state.db"), "PYTHONPATH": str(Path(__file__).parent)}
-    with Server(argv, port, env=env, cwd=docker_like_cwd) as server:
+    with short_read_timeout_gunicorn(tmp_path / "state.db", docker_like_cwd) as server:
+        port = server.port
         assert requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5).status_code == 200
         with socket.create_connection(("127.0.0.1", port)) as head:
             head.sendall(b"GET /__admin/health HTTP/1.1\r\nHo")
@@ -403,6 +416,73 @@ def test_a_client_stalled_mid_request_is_let_go_quietly(tmp_path: Path, docker_l
         assert status == b"HTTP/1.1 400 BAD REQUEST"
         assert json.loads(rest.partition(b"\r\n\r\n")[2])["error"] == "invalid_request"
         assert requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5).status_code == 400  # no reset
+        output = server.stop()
+    assert "Traceback" not in output and "[ERROR]" not in output, output
+
+
+def answer_head(reader: Any) -> tuple[bytes, dict[str, str]]:
+    """The status line and the headers (lower-cased names) of an HTTP answer read from `reader`."""
+    status = reader.readline().rstrip(b"\r\n")
+    headers = {}
+    while (line := reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+
+# Transfers of a few read timeouts each, in pieces PAUSE apart: slow in all, but never silent for long. The file
+# is larger than what the kernel buffers between the two ends (about 4 MiB), so the server's writes wait on the
+# slow reader for longer than the timeout too.
+UPLOAD_PIECES, DOWNLOAD_PIECES, PAUSE = 10, 20, 0.15
+SLOW_FILE = random.Random(14).randbytes(10 * 1024 * 1024)
+
+
+def read_exactly(reader: Any, size: int) -> bytes:
+    """`size` bytes from an unbuffered reader, however the server's writes split them."""
+    got = bytearray()
+    while len(got) < size:
+        piece = reader.read(size - len(got))
+        assert piece, f"the connection closed {size - len(got)} bytes short"
+        got += piece
+    return bytes(got)
+
+
+def test_slow_transfers_that_never_stall_outlast_the_read_timeout(tmp_path: Path, docker_like_cwd: Path) -> None:
+    """The read timeout is the longest silence a client may keep, not the longest a transfer may take: an
+    upload sent, and its download read, a piece at a time for longer than the timeout arrive whole."""
+    boundary = "mockzoho-slow-upload"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.bin\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + SLOW_FILE + f"\r\n--{boundary}--\r\n".encode()
+    attachments = SEED_URL.rsplit("/", 1)[0]
+    head = f"Host: 127.0.0.1\r\nAuthorization: {HEADERS['Authorization']}\r\nConnection: close\r\n"
+    with short_read_timeout_gunicorn(tmp_path / "state.db", docker_like_cwd) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(f"POST {attachments} HTTP/1.1\r\n{head}Content-Type: multipart/form-data; boundary={boundary}"
+                         f"\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+            began, size = time.monotonic(), -(-len(body) // UPLOAD_PIECES)
+            for start in range(0, len(body), size):
+                time.sleep(PAUSE)
+                sock.sendall(body[start:start + size])
+            assert time.monotonic() - began > SHORT_READ_TIMEOUT
+            with sock.makefile("rb") as reader:
+                status, _ = answer_head(reader)
+                answer = json.loads(reader.read())
+        assert status == b"HTTP/1.1 200 OK", answer
+        attachment = answer["data"][0]["details"]["id"]
+
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # no room to take the file in at once
+            sock.sendall(f"GET {attachments}/{attachment} HTTP/1.1\r\n{head}\r\n".encode())
+            with sock.makefile("rb", buffering=0) as reader:
+                status, headers = answer_head(reader)
+                assert (status, int(headers["content-length"])) == (b"HTTP/1.1 200 OK", len(SLOW_FILE))
+                began, size, got = time.monotonic(), len(SLOW_FILE) // DOWNLOAD_PIECES, b""
+                while len(got) < len(SLOW_FILE):
+                    time.sleep(PAUSE)
+                    got += read_exactly(reader, min(size, len(SLOW_FILE) - len(got)))
+                assert time.monotonic() - began > SHORT_READ_TIMEOUT * 2
+                assert reader.read() == b""
+        assert got == SLOW_FILE
         output = server.stop()
     assert "Traceback" not in output and "[ERROR]" not in output, output
 

@@ -95,6 +95,22 @@ def test_basic_credentials_that_are_not_ascii_on_the_accounts_server(client: Fla
     assert response.status_code == 200 and "access_token" in response.json
 
 
+# -- methods no route takes ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("path,status,content_type,answer", [
+    ("/oauth/v2/token", 405, "application/json;charset=UTF-8", {"error": "invalid_request"}),
+    ("/__admin/health", 405, "application/json", {"error": "invalid_request"}),
+    ("/dbs", 405, "application/json", {"code": "MethodNotAllowed"}),
+    ("/crm/v8/org", 400, "application/json;charset=utf-8", {"code": "INVALID_REQUEST_METHOD", "status": "error"}),
+])
+def test_options_is_refused_in_each_apis_json_envelope(client: FlaskClient, path: str, status: int,
+                                                        content_type: str, answer: dict) -> None:
+    response = client.open(path, method="OPTIONS")
+    assert (response.status_code, response.headers["Content-Type"]) == (status, content_type)
+    assert answer.items() <= response.json.items()
+    assert "Allow" not in response.headers or "OPTIONS" not in response.headers["Allow"]
+
+
 # -- JSON and YAML that would exhaust the server -------------------------------------------------
 
 @pytest.mark.parametrize("url", ["/__admin/faults", "/__admin/reset", "/__admin/orgs", "/__admin/tokens"])

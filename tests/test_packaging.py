@@ -31,8 +31,12 @@ def build_wheel(folder: Path) -> Path:
     return wheel
 
 
-def test_wheel_contains_the_bundled_fixtures_and_the_docs(tmp_path: Path) -> None:
-    wheel = build_wheel(tmp_path)
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+def test_wheel_contains_the_bundled_fixtures_and_the_docs(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "mockzoho/bundled/demo.yaml" in names
     assert {"mockzoho/zoho/routes.py", "mockzoho/wsgi.py", "mockzoho/__main__.py"} <= set(names)
@@ -40,6 +44,13 @@ def test_wheel_contains_the_bundled_fixtures_and_the_docs(tmp_path: Path) -> Non
     assert not [n for n in names if n.startswith(("tests/", "fixtures/", "docs/"))]
     docs = {f"mockzoho/docs/{page.name}" for page in (REPO / "docs").glob("*.md")}
     assert len(docs) == 4 and docs <= set(names)
+
+
+def test_wheel_contains_every_package_of_the_source(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    packages = {str(p.parent.relative_to(REPO)) for p in (REPO / "mockzoho").rglob("__init__.py")}
+    assert {"mockzoho", "mockzoho/zoho", "mockzoho/store"} <= packages
+    assert {package for package in packages if f"{package}/__init__.py" not in names} == set()
 
 
 def test_python_m_mockzoho_and_its_version() -> None:
@@ -52,11 +63,10 @@ def test_python_m_mockzoho_and_its_version() -> None:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def installed(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
     """A fresh venv with the wheel installed into it (not editable). Its dependencies come from this venv's
     site-packages through a .pth line (no network); mockzoho itself only from the wheel."""
     root = tmp_path_factory.mktemp("installed")
-    wheel = build_wheel(root)
     venv.create(root / "venv")
     python = root / "venv" / "bin" / "python"
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],

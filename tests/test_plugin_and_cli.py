@@ -140,6 +140,8 @@ def refused_by_argparse(argv: list[str], capsys: pytest.CaptureFixture) -> tuple
      "argument --expires-in: a whole number from 1 to 315360000 is needed, not '0'"),
     (["reset", "--url", "localhost:8000"],
      "argument --url: an http:// or https:// URL is needed, e.g. http://127.0.0.1:8000, not 'localhost:8000'"),
+    (["reset", "--url", "127.0.0.1:8000"],
+     "argument --url: an http:// or https:// URL is needed, e.g. http://127.0.0.1:8000, not '127.0.0.1:8000'"),
 ])
 def test_a_bad_flag_is_refused_in_one_line(argv: list[str], line: str, capsys: pytest.CaptureFixture) -> None:
     prog = f"mockzoho {argv[0]}"
@@ -157,6 +159,8 @@ def test_a_bad_flag_is_refused_in_one_line(argv: list[str], line: str, capsys: p
     (["fault", "--code", "X", "--body", "{}"], "--body goes with --status (a --code answers in its own envelope)"),
     (["fault", "--status", "500", "--body", "{"],
      "argument --body: JSON is needed (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"),
+    (["fault", "--status", "503", "--body", "not json"],
+     "argument --body: JSON is needed (Expecting value: line 1 column 1 (char 0))"),
     (["fault", "--code", "X", "--seed", "1"], "--seed goes with --probability"),
 ])
 def test_a_fault_the_server_would_refuse_is_refused_first_in_flags(argv: list[str], line: str,
@@ -177,6 +181,9 @@ def test_the_control_apis_refusals_are_said_in_flags(tmp_path: Path, monkeypatch
         assert main(["requests", *common, "--path", "*a" * 9]) == 1
         assert capsys.readouterr().err == ("mockzoho requests: argument --path: the glob is too complex: at most 512 "
                                            "characters and 8 '*'\n")
+        assert main(["fault", *common, "--code", "NOPE"]) == 1
+        assert capsys.readouterr().err == ("mockzoho fault: this fault would never fire: NOPE is not an error code of "
+                                           "the Zoho or Cosmos DB catalogue\n")
         assert main(["fault", *common, "--delay-ms", "0", "--times", "1"]) == 0  # a zero is a value, not "unset"
         [fault] = requests.get(f"{url}/__admin/faults", headers={"Authorization": "Bearer tok"}).json()["faults"]
         assert (fault["delay_ms"], fault["times"]) == (0, 1), fault

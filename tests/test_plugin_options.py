@@ -42,6 +42,26 @@ def test_a_given_token_is_the_started_servers_token(pytester: pytest.Pytester) -
     result.assert_outcomes(passed=1)
 
 
+def test_the_org_fixture_tears_down_quietly_after_a_reset_removed_its_org(pytester: pytest.Pytester) -> None:
+    result = run(pytester, """
+        import requests
+
+        ORG = "/crm/v8/org"
+
+        def test_a_reset_removes_the_org(mockzoho_server, mockzoho_org):
+            assert requests.get(mockzoho_server.url + ORG, headers=mockzoho_org.headers()).status_code == 200
+            mockzoho_server.reset()  # removes every clone, this test's org too
+            gone = requests.get(mockzoho_server.url + ORG, headers=mockzoho_org.headers())
+            assert (gone.status_code, gone.json()["code"]) == (401, "INVALID_TOKEN")
+            assert mockzoho_org.id not in [org["id"] for org in mockzoho_server.admin.call("GET", "/orgs")["orgs"]]
+
+        def test_the_next_test_gets_an_org_of_its_own(mockzoho_server, mockzoho_org):
+            assert requests.get(mockzoho_server.url + ORG, headers=mockzoho_org.headers()).status_code == 200
+    """)
+    result.assert_outcomes(passed=2)  # and no error in either teardown
+    assert "AdminClientError" not in result.stdout.str()
+
+
 def two_free_ports() -> int:
     """A port P such that P and P+1 are both free right now."""
     for _ in range(50):

@@ -84,6 +84,19 @@ orgs:
     assert client.get("/crm/v8/Leads/7/Attachments/1", headers=auth("t")).data == b"fixture"
 
 
+def test_a_state_path_relative_to_the_working_folder_serves_uploads_and_fixtures(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    client = create_app({"state": ".mockzoho/state.db"}).test_client()
+    assert (tmp_path / ".mockzoho" / "state.db").is_file()
+    base = "/crm/v8/Leads/2883756000000261101/Attachments"
+    upload = client.post(base, headers=auth(), data={"file": (io.BytesIO(b"relative"), "r.txt")})
+    new_id = upload.json["data"][0]["details"]["id"]
+    assert client.get(f"{base}/{new_id}", headers=auth()).data == b"relative"
+    assert client.get("/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261018",
+                      headers=auth()).data.startswith(b"Proposal")
+
+
 def test_state_of_another_schema_is_refused(tmp_path: Path) -> None:
     create_app({"state": tmp_path / "s.db"})
     Store(tmp_path / "s.db").connection().execute("UPDATE meta SET value = '0' WHERE key = 'schema'")
