@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mockzoho.app import create_app
-from mockzoho.seed import PRODUCTS
+from mockzoho.state import ZOHO_PRODUCTS
 
 # The suite tests mockzoho's defaults: a MOCKZOHO_* variable the caller exported (an admin token, a server URL)
 # must not change what the apps, the servers it starts and the plugin see. Tests that want one set it themselves.
@@ -73,7 +73,7 @@ SEED_RECORDS: dict[str, dict[str, Any]] = {
 # Every version of every product mockzoho serves, as its `Product` definition lists them: a product or version
 # added there is tested here, and a product with no records above fails the suite at once (a KeyError).
 TARGETS = [Target(product.name, version, **SEED_RECORDS[product.name])
-           for product in PRODUCTS for version in product.versions]
+           for product in ZOHO_PRODUCTS for version in product.versions]
 
 
 @pytest.fixture(params=TARGETS, ids=str)
