@@ -15,7 +15,7 @@ from .. import __version__
 from ..config import Settings
 from ..exposure import closed_because, open_without_token
 from ..nesting import MAX_NESTING, nesting
-from ..store import LARGEST_INTEGER, Store
+from ..store import LARGEST_INTEGER, FixtureOrgProtected, OrgExists, Store, UnknownOrg
 from ..store.journal import JournalFilter
 from ..zoho.errors import json_response
 from ..zoho.product import Product
@@ -114,7 +114,7 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
         began = time.perf_counter()
         try:
             store.reset(org)
-        except KeyError:
+        except UnknownOrg:
             raise AdminError(404, "not_found", f"no org {org!r}") from None
         return json_response({"reset": org or "all", "duration_ms": round((time.perf_counter() - began) * 1000, 3)})
 
@@ -147,9 +147,9 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
         spec = load("OrgSchema", json_body())
         try:
             new_id, tokens, clients = store.clone_org(spec["from_"], spec["id"], spec["empty"])
-        except KeyError as exc:
-            raise AdminError(404, "not_found", f"no fixture org {exc.args[0]!r} to clone") from None
-        except ValueError as exc:
+        except UnknownOrg as exc:
+            raise AdminError(404, "not_found", f"no fixture org {exc.org!r} to clone") from None
+        except OrgExists as exc:
             raise AdminError(409, "conflict", str(exc)) from None
         return json_response({"id": new_id, "tokens": tokens, "clients": clients}, 201)
 
@@ -157,9 +157,9 @@ def make_admin_blueprint(store: Store, settings: Settings, products: Iterable[Pr
     def delete_org(org: str) -> Response:
         try:
             store.delete_org(org)
-        except KeyError:
+        except UnknownOrg:
             raise AdminError(404, "not_found", f"no org {org!r}") from None
-        except ValueError as exc:
+        except FixtureOrgProtected as exc:
             raise AdminError(409, "conflict", str(exc)) from None
         return json_response({"deleted": org})
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from .accounts import AccountsQueries
 from .blobs import StagedBlob
 from .control import ControlQueries
-from .core import (LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, StateError, blob_dir, remove_state,
-                   state_files, state_problem)
-from .seeding import Seeding
+from .core import (LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, StateError, StoreError, blob_dir,
+                   remove_state, state_files, state_problem)
+from .seeding import FixtureOrgProtected, OrgExists, OrgRefused, Seeding, UnknownOrg
 from .zoho import AttachmentRow, StoreConflict, TokenRow, UserRef, ZohoQueries
 
 
@@ -17,5 +17,6 @@ class Store(Seeding, ZohoQueries, AccountsQueries, ControlQueries):
     transactions."""
 
 
-__all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "STATE_PROBLEMS", "AttachmentRow", "StagedBlob", "StateError",
-           "Store", "StoreConflict", "TokenRow", "UserRef", "blob_dir", "remove_state", "state_files", "state_problem"]
+__all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "STATE_PROBLEMS", "AttachmentRow", "FixtureOrgProtected", "OrgExists",
+           "OrgRefused", "StagedBlob", "StateError", "Store", "StoreConflict", "StoreError", "TokenRow", "UnknownOrg",
+           "UserRef", "blob_dir", "remove_state", "state_files", "state_problem"]

@@ -33,6 +33,10 @@ class StateError(Exception):
     """The state file cannot be used (another schema version, unreadable, ...)."""
 
 
+class StoreError(Exception):
+    """A call the state refuses (the base of the store's typed errors, which callers catch by type)."""
+
+
 STATE_PROBLEMS = (StateError, OSError, sqlite3.Error)  # what opening a state file may raise
 
 

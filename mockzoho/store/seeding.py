@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..ids import id_prefix, new_client_id, new_token
 from .blobs import BLOB_TABLES, Blobs
-from .core import StateError
+from .core import StateError, StoreError
 from .journal import Journal
 from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, statements
 
@@ -32,6 +32,34 @@ RECORD_TABLES = ("user_records", "records", "attachments")  # what an empty clon
 # What requests leave behind that is not a fixture: a reset forgets it (issued tokens go with the tokens table;
 # the journal, in its own file, is cleared under its own lock held around the state's transaction).
 RUNTIME_TABLES = ("grant_codes", "faults", "limits")
+
+
+class OrgRefused(StoreError):
+    """A call the state refuses for what it holds of the org `org`."""
+
+    MESSAGE = "{org}"
+
+    def __init__(self, org: str) -> None:
+        self.org = org
+        super().__init__(self.MESSAGE.format(org=org))
+
+
+class UnknownOrg(OrgRefused):
+    """No such org (to clone from: no such fixture org)."""
+
+    MESSAGE = "no org {org!r}"
+
+
+class OrgExists(OrgRefused):
+    """A clone would take the id of an org that exists."""
+
+    MESSAGE = "org {org!r} already exists"
+
+
+class FixtureOrgProtected(OrgRefused):
+    """A fixture org cannot be removed, only reset."""
+
+    MESSAGE = "{org} is a fixture org: it can be reset, not removed"
 
 
 def _epoch(moment: object) -> int | None:
@@ -107,13 +135,13 @@ class Seeding(Blobs):
 
     def reset(self, org: str | None = None) -> None:
         """Back to the fixtures: everything (clones removed), or one org (a clone back to its template); then
-        sweep what crashed uploads left."""
+        sweep what crashed uploads left. UnknownOrg if there is no such org."""
         with self.journal.cleared_after(org), self.write() as conn:
             stale = self._blobs_outside_fixtures(conn, org)
             if org is None:
                 self._reset_all(conn)
             elif not self._is_org(conn, org):
-                raise KeyError(org)
+                raise UnknownOrg(org)
             else:
                 self._restore(conn, org)
                 self._forget_org(conn, org)
@@ -127,6 +155,7 @@ class Seeding(Blobs):
 
         Returns its id, a map from each of the template's tokens (access and refresh) to the clone's, and one
         from each of the template's client ids to the clone's own client (`client_id`, `client_secret`).
+        UnknownOrg if `template` is not a fixture org, OrgExists if `new_id` is taken.
         """
         with self.write() as conn:
             if template is None:
@@ -134,10 +163,10 @@ class Seeding(Blobs):
                 template = row[0] if row else ""
             if conn.execute("SELECT 1 FROM fixture_orgs WHERE id = ? AND template IS NULL",
                             (template,)).fetchone() is None:
-                raise KeyError(template)
+                raise UnknownOrg(template)
             new_id = new_id or f"{template}-{secrets.token_hex(4)}"
             if self._is_org(conn, new_id):
-                raise ValueError(f"org {new_id!r} already exists")
+                raise OrgExists(new_id)
             conn.execute("INSERT INTO fixture_orgs SELECT ?, name, dc, time_zone, ? FROM fixture_orgs WHERE id = ?",
                          (new_id, template, template))
             for table in ("users", *(() if empty else RECORD_TABLES)):
@@ -153,13 +182,14 @@ class Seeding(Blobs):
         return new_id, tokens, clients
 
     def delete_org(self, org: str) -> None:
-        """Remove a clone and everything in it; fixture orgs cannot be removed (reset them instead)."""
+        """Remove a clone and everything in it: UnknownOrg if there is no such org, FixtureOrgProtected for a
+        fixture org (reset it instead)."""
         with self.journal.cleared_after(org), self.write() as conn:
             row = conn.execute("SELECT template FROM fixture_orgs WHERE id = ?", (org,)).fetchone()
             if row is None:
-                raise KeyError(org)
+                raise UnknownOrg(org)
             if row[0] is None:
-                raise ValueError(f"{org} is a fixture org: it can be reset, not removed")
+                raise FixtureOrgProtected(org)
             stale = self._blobs_outside_fixtures(conn, org)
             for table, column in PRISTINE.items():
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (org,))

@@ -8,6 +8,7 @@ from typing import Sequence
 
 from ..ids import new_token
 from .blobs import Blobs, StagedBlob
+from .core import StoreError
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class AttachmentRow:
     modified_time: int
 
 
-class StoreConflict(Exception):
+class StoreConflict(StoreError):
     """A write that the state refuses: `record` (the parent is gone) or `link` (the link already exists)."""
 
     def __init__(self, reason: str) -> None:
