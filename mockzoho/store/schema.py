@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from functools import cache
+
 SCHEMA_VERSION = "8"  # 8: the journal moved to a file of its own
 
 LIVE = """
@@ -108,3 +111,18 @@ def statements() -> list[str]:
         result.append(f"CREATE TABLE IF NOT EXISTS fixture_{table} AS SELECT * FROM {table} WHERE 0")
     result.append("CREATE INDEX IF NOT EXISTS fixture_cosmos_by_blob ON fixture_cosmos_resources(blob)")
     return result
+
+
+@cache
+def columns() -> dict[str, tuple[str, ...]]:
+    """Every table's columns in order, pristine copies included, read off the schema itself (laid out once in
+    memory), so that no list of them is written twice."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for statement in statements():
+            conn.execute(statement)
+        tables = [name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        return {table: tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})")) for table in tables}
+    finally:
+        conn.close()

@@ -20,7 +20,7 @@ from ..ids import id_prefix, new_client_id, new_token
 from .blobs import BLOB_TABLES, Blobs
 from .core import StateError, StoreError
 from .journal import Journal
-from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, statements
+from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, columns, statements
 
 if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
     from ..cosmos.fixtures import AccountFixture
@@ -62,6 +62,12 @@ class FixtureOrgProtected(OrgRefused):
     MESSAGE = "{org} is a fixture org: it can be reset, not removed"
 
 
+def _copy_of(table: str) -> str:
+    """An INSERT of the table's fixture rows into the live table, column by column (a WHERE may follow)."""
+    names = ", ".join(columns()[table])
+    return f"INSERT INTO {table}({names}) SELECT {names} FROM fixture_{table}"
+
+
 def _epoch(moment: object) -> int | None:
     return None if moment is None else int(moment.timestamp())  # type: ignore[attr-defined]
 
@@ -90,7 +96,7 @@ class Seeding(Blobs):
             self._write_fixtures(conn, fixtures)
             self._restore(conn, None)
             conn.execute("INSERT INTO clock(frozen, offset, seed, generation) VALUES (?, 0, ?, 0)", (clock, clock))
-            conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+            conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
                 ("schema", SCHEMA_VERSION), ("fixture_digest", fixtures.digest),
                 ("id_prefix", str(id_prefix(id_seed))), ("id_counter", "0")])
         self.journal.clear()  # a state made anew has no past: a journal left beside it is not its own
@@ -167,8 +173,8 @@ class Seeding(Blobs):
             new_id = new_id or f"{template}-{secrets.token_hex(4)}"
             if self._is_org(conn, new_id):
                 raise OrgExists(new_id)
-            conn.execute("INSERT INTO fixture_orgs SELECT ?, name, dc, time_zone, ? FROM fixture_orgs WHERE id = ?",
-                         (new_id, template, template))
+            conn.execute("INSERT INTO fixture_orgs(id, name, dc, time_zone, template) SELECT ?, name, dc, time_zone, ? "
+                         "FROM fixture_orgs WHERE id = ?", (new_id, template, template))
             for table in ("users", *(() if empty else RECORD_TABLES)):
                 self._copy_rows(conn, f"fixture_{table}", f"fixture_{table}", "org", template, new_id)
             tokens: dict[str, str] = {}
@@ -221,11 +227,11 @@ class Seeding(Blobs):
         """Copy the fixture rows (of one org, or all, Cosmos DB included) over the live ones."""
         for table in COSMOS_PRISTINE if org is None else ():
             conn.execute(f"DELETE FROM {table}")
-            conn.execute(f"INSERT INTO {table} SELECT * FROM fixture_{table}")
+            conn.execute(_copy_of(table))
         for table, column in PRISTINE.items():
             where, args = ("", ()) if org is None else (f" WHERE {column} = ?", (org,))
             conn.execute(f"DELETE FROM {table}{where}", args)
-            conn.execute(f"INSERT INTO {table} SELECT * FROM fixture_{table}{where}", args)
+            conn.execute(_copy_of(table) + where, args)
 
     @staticmethod
     def _forget_org(conn: sqlite3.Connection, org: str) -> None:
@@ -257,7 +263,7 @@ class Seeding(Blobs):
                    where_token: str | None = None, new_token: str | None = None) -> None:
         """Copy rows of org `old` as rows of org `new` (one token row, renamed, if `where_token`)."""
         exprs, args = [], []
-        for column in (row[1] for row in conn.execute(f"PRAGMA table_info({source})")):
+        for column in columns()[source]:
             replacement = new if column == org_column else new_token if column == "token" and where_token else None
             exprs.append(column if replacement is None else "?")
             if replacement is not None:
@@ -265,7 +271,8 @@ class Seeding(Blobs):
         where, args = f"{org_column} = ?", [*args, old]
         if where_token:
             where, args = where + " AND token = ?", [*args, where_token]
-        conn.execute(f"INSERT INTO {target} SELECT {', '.join(exprs)} FROM {source} WHERE {where}", args)
+        conn.execute(f"INSERT INTO {target}({', '.join(columns()[source])}) SELECT {', '.join(exprs)} FROM {source} "
+                     f"WHERE {where}", args)
 
     @staticmethod
     def _blobs_in_use(conn: sqlite3.Connection) -> set[str]:
@@ -288,9 +295,10 @@ class Seeding(Blobs):
     def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
         for org in fixtures.orgs:
             self._insert_org(conn, org)
-        conn.executemany("INSERT INTO clients VALUES (?, ?, ?, ?, ?, ?)", [
+        conn.executemany("INSERT INTO clients(id, secret, dc, redirect_uris, org, user) VALUES (?, ?, ?, ?, ?, ?)", [
             (c.id, c.secret, c.dc, "\n".join(c.redirect_uris), c.org, c.user) for c in fixtures.clients])
-        conn.executemany("INSERT INTO modules VALUES (?, ?, ?, ?, ?, ?)", [
+        conn.executemany("INSERT INTO modules(product, api_name, scope_name, api_supported, attachments, module_name) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", [
             (product, m.api_name, m.scope_name, int(m.api_supported), int(m.attachments), m.module_name)
             for product, modules in fixtures.modules.items() for m in modules])
         for position, account in enumerate(fixtures.cosmos):
@@ -299,10 +307,12 @@ class Seeding(Blobs):
     def _insert_cosmos_account(self, conn: sqlite3.Connection, account: AccountFixture, position: int) -> None:
         resources = account.resources
         children = Counter(r.parent for r in resources)
-        conn.execute("INSERT INTO fixture_cosmos_accounts VALUES (?, ?, ?, ?, ?, 0, ?, ?)", (
+        conn.execute("INSERT INTO fixture_cosmos_accounts(name, keys, verify, media_quota_mb, max_media_bytes, lsn, "
+                     "children, position) VALUES (?, ?, ?, ?, ?, 0, ?, ?)", (
             account.name, "\n".join(account.keys), int(account.verify), account.media_quota_mb,
             account.max_media_bytes, sum(r.kind == "dbs" for r in resources), position))
-        conn.executemany("INSERT INTO fixture_cosmos_resources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        conn.executemany("INSERT INTO fixture_cosmos_resources(account, rid, kind, parent, id, properties, etag, ts, "
+                         "blob, media_type, media_size, children) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             (account.name, r.rid, r.kind, r.parent, r.id, json.dumps(r.properties),
              f'"{uuid.uuid5(uuid.NAMESPACE_URL, f"{account.name}/{r.rid}")}"', int(time.time()),
              None if r.content is None else self.put_blob(r.content), r.content_type if r.content is not None
@@ -310,21 +320,28 @@ class Seeding(Blobs):
             for r in resources])
 
     def _insert_org(self, conn: sqlite3.Connection, org: OrgFixture) -> None:
-        conn.execute("INSERT INTO fixture_orgs VALUES (?, ?, ?, ?, NULL)", (org.id, org.name, org.dc, org.time_zone))
-        conn.executemany("INSERT INTO fixture_users VALUES (?, ?, ?, ?, ?, ?)", [
+        conn.execute("INSERT INTO fixture_orgs(id, name, dc, time_zone, template) VALUES (?, ?, ?, ?, NULL)",
+                     (org.id, org.name, org.dc, org.time_zone))
+        conn.executemany("INSERT INTO fixture_users(org, id, name, email, permissions, restricted) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", [
             (org.id, u.id, u.name, u.email, None if u.permissions is None else ",".join(sorted(u.permissions)),
              int(u.records is not None)) for u in org.users])
-        conn.executemany("INSERT INTO fixture_user_records VALUES (?, ?, ?)", [
+        conn.executemany("INSERT INTO fixture_user_records(org, user, record_id) VALUES (?, ?, ?)", [
             (org.id, u.id, r) for u in org.users for r in sorted(u.records or ())])
-        conn.executemany("INSERT INTO fixture_tokens VALUES (?, ?, ?, ?, ?, ?, NULL)", [
+        conn.executemany("INSERT INTO fixture_tokens(token, org, user, scopes, expires_at, revoked, refresh_token) "
+                         "VALUES (?, ?, ?, ?, ?, ?, NULL)", [
             (t.token, org.id, t.user, t.scopes, _epoch(t.expires_at), int(t.revoked)) for t in org.tokens])
-        conn.executemany("INSERT INTO fixture_refresh_tokens VALUES (?, ?, ?, ?, ?, 0)", [
+        conn.executemany("INSERT INTO fixture_refresh_tokens(token, client, org, user, scopes, revoked) "
+                         "VALUES (?, ?, ?, ?, ?, 0)", [
             (t.token, t.client, org.id, t.user, t.scopes) for t in org.refresh_tokens])
         for product, records in org.records.items():
-            conn.executemany("INSERT INTO fixture_records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+            conn.executemany("INSERT INTO fixture_records(org, product, id, module, name, owner, created_time, "
+                             "modified_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
                 (org.id, product, r.id, r.module, r.name, r.owner, _epoch(r.created_time), _epoch(r.modified_time))
                 for r in records])
-            conn.executemany("INSERT INTO fixture_attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            conn.executemany("INSERT INTO fixture_attachments(org, product, id, record_id, file_name, size, "
+                             "content_type, link_url, blob, owner, created_by, modified_by, created_time, "
+                             "modified_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
                 (org.id, product, a.id, r.id, a.file_name, a.size, a.content_type, a.link_url,
                  None if a.content is None else self.put_blob(a.content), a.owner, a.owner, a.owner,
                  _epoch(a.created_time), _epoch(a.modified_time))

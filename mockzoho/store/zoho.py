@@ -205,7 +205,9 @@ class ZohoQueries(Blobs):
                 new_id = self._next_id(conn, org, product)
                 created_blob = staged is not None and self.place_blob(staged)
                 try:
-                    conn.execute("INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+                    conn.execute("INSERT INTO attachments(org, product, id, record_id, file_name, size, content_type, "
+                                 "link_url, blob, owner, created_by, modified_by, created_time, modified_time) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
                         org, product, new_id, record_id, file_name, 0 if staged is None else staged.size,
                         content_type, link_url, None if staged is None else staged.digest, user, user, user,
                         now, now))
