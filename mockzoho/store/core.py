@@ -100,6 +100,18 @@ def _enable_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
             time.sleep(0.01)
 
 
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """A transaction on a connection that holds the writers' lock: committed, or rolled back if the body raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 @dataclass(frozen=True)
 class Tick:
     """The server time, the fixtures' generation and the credentials' (workers reload what they cache
@@ -230,14 +242,8 @@ class Core:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, taken up front so concurrent writers queue instead of deadlocking."""
-        with self._writer() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._writer() as conn, transaction(conn):
+            yield conn
 
     def now(self) -> float:
         """The server time (epoch seconds): real, shifted, or frozen, the same for every worker."""

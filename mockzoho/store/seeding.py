@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..ids import id_prefix, new_client_id, new_token
-from .blobs import BLOB_TABLES, Blobs
+from .blobs import Blobs
 from .core import StateError, StoreError
 from .journal import Journal
 from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, columns, statements
@@ -127,8 +127,8 @@ class Seeding(Blobs):
 
     def replace_fixtures(self, fixtures: Fixtures) -> None:
         """Make `fixtures` the fixtures and the state, in one transaction; clones, faults and the journal go too."""
-        with self.journal.cleared_after(), self.write() as conn:
-            stale = self._blobs_in_use(conn)
+        with self.journal.cleared_after(), self.write_blobs() as (conn, dropped):
+            dropped.update(self.blobs_in_use(conn))
             for table in (*PRISTINE, *COSMOS_PRISTINE):
                 conn.execute(f"DELETE FROM fixture_{table}")
             for table in ("clients", "modules"):
@@ -137,13 +137,12 @@ class Seeding(Blobs):
             self._reset_all(conn)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'fixture_digest'", (fixtures.digest,))
             conn.execute("UPDATE clock SET generation = generation + 1")
-            self.free_blobs(conn, stale)
 
     def reset(self, org: str | None = None) -> None:
         """Back to the fixtures: everything (clones removed), or one org (a clone back to its template); then
         sweep what crashed uploads left. UnknownOrg if there is no such org."""
-        with self.journal.cleared_after(org), self.write() as conn:
-            stale = self._blobs_outside_fixtures(conn, org)
+        with self.journal.cleared_after(org), self.write_blobs() as (conn, dropped):
+            dropped.update(self._blobs_outside_fixtures(conn, org))
             if org is None:
                 self._reset_all(conn)
             elif not self._is_org(conn, org):
@@ -151,7 +150,6 @@ class Seeding(Blobs):
             else:
                 self._restore(conn, org)
                 self._forget_org(conn, org)
-            self.free_blobs(conn, stale)
         self.sweep()
 
     def clone_org(self, template: str | None, new_id: str | None,
@@ -190,19 +188,18 @@ class Seeding(Blobs):
     def delete_org(self, org: str) -> None:
         """Remove a clone and everything in it: UnknownOrg if there is no such org, FixtureOrgProtected for a
         fixture org (reset it instead)."""
-        with self.journal.cleared_after(org), self.write() as conn:
+        with self.journal.cleared_after(org), self.write_blobs() as (conn, dropped):
             row = conn.execute("SELECT template FROM fixture_orgs WHERE id = ?", (org,)).fetchone()
             if row is None:
                 raise UnknownOrg(org)
             if row[0] is None:
                 raise FixtureOrgProtected(org)
-            stale = self._blobs_outside_fixtures(conn, org)
+            dropped.update(self._blobs_outside_fixtures(conn, org))
             for table, column in PRISTINE.items():
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (org,))
                 conn.execute(f"DELETE FROM fixture_{table} WHERE {column} = ?", (org,))
             conn.execute("DELETE FROM clients WHERE org = ?", (org,))
             self._forget_org(conn, org)
-            self.free_blobs(conn, stale)
 
     def org_ids(self) -> list[tuple[str, str | None]]:
         """Every org and the fixture org it was cloned from (None for fixture orgs)."""
@@ -273,11 +270,6 @@ class Seeding(Blobs):
             where, args = where + " AND token = ?", [*args, where_token]
         conn.execute(f"INSERT INTO {target}({', '.join(columns()[source])}) SELECT {', '.join(exprs)} FROM {source} "
                      f"WHERE {where}", args)
-
-    @staticmethod
-    def _blobs_in_use(conn: sqlite3.Connection) -> set[str]:
-        return {b for (b,) in conn.execute(" UNION ".join(
-            f"SELECT blob FROM {table} WHERE blob IS NOT NULL" for table in BLOB_TABLES))}
 
     @staticmethod
     def _blobs_outside_fixtures(conn: sqlite3.Connection, org: str | None) -> set[str]:

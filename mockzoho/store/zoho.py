@@ -193,31 +193,21 @@ class ZohoQueries(Blobs):
 
         Raises StoreConflict if the record is gone or the link is already attached to it.
         """
-        try:
-            with self.write() as conn:
-                if conn.execute("SELECT 1 FROM records WHERE org = ? AND product = ? AND id = ?",
-                                (org, product, record_id)).fetchone() is None:
-                    raise StoreConflict("record")
-                if link_url is not None and conn.execute(
-                        "SELECT 1 FROM attachments WHERE org = ? AND product = ? AND record_id = ? AND link_url = ?",
-                        (org, product, record_id, link_url)).fetchone() is not None:
-                    raise StoreConflict("link")
-                new_id = self._next_id(conn, org, product)
-                created_blob = staged is not None and self.place_blob(staged)
-                try:
-                    conn.execute("INSERT INTO attachments(org, product, id, record_id, file_name, size, content_type, "
-                                 "link_url, blob, owner, created_by, modified_by, created_time, modified_time) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
-                        org, product, new_id, record_id, file_name, 0 if staged is None else staged.size,
-                        content_type, link_url, None if staged is None else staged.digest, user, user, user,
-                        now, now))
-                except BaseException:
-                    if created_blob:
-                        self.blob_path(staged.digest).unlink(missing_ok=True)
-                    raise
-        finally:
-            if staged is not None:
-                staged.path.unlink(missing_ok=True)
+        with self.write_blobs(staged) as (conn, _):
+            if conn.execute("SELECT 1 FROM records WHERE org = ? AND product = ? AND id = ?",
+                            (org, product, record_id)).fetchone() is None:
+                raise StoreConflict("record")
+            if link_url is not None and conn.execute(
+                    "SELECT 1 FROM attachments WHERE org = ? AND product = ? AND record_id = ? AND link_url = ?",
+                    (org, product, record_id, link_url)).fetchone() is not None:
+                raise StoreConflict("link")
+            new_id = self._next_id(conn, org, product)
+            conn.execute("INSERT INTO attachments(org, product, id, record_id, file_name, size, content_type, "
+                         "link_url, blob, owner, created_by, modified_by, created_time, modified_time) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+                             org, product, new_id, record_id, file_name, 0 if staged is None else staged.size,
+                             content_type, link_url, None if staged is None else staged.digest, user, user, user,
+                             now, now))
         return new_id
 
     def _next_id(self, conn: sqlite3.Connection, org: str, product: str) -> str:
@@ -240,23 +230,21 @@ class ZohoQueries(Blobs):
         params = (org, product, record_id, attachment_id, module)
         if self.connection().execute(f"SELECT 1 FROM attachments WHERE {_LIVE_ATTACHMENT}", params).fetchone() is None:
             return False
-        rows = self.write_one(f"DELETE FROM attachments WHERE {_LIVE_ATTACHMENT} RETURNING blob", params)
-        if rows and rows[0][0]:
-            with self.write() as conn:  # blobs are freed under the write lock, as uploads place them
-                self.free_blobs(conn, [rows[0][0]])
+        with self.write_blobs() as (conn, dropped):
+            rows = conn.execute(f"DELETE FROM attachments WHERE {_LIVE_ATTACHMENT} RETURNING blob", params).fetchall()
+            dropped.update(blob for (blob,) in rows if blob)
         return bool(rows)
 
     def delete_attachments(self, org: str, product: str, record_id: str, ids: Sequence[str]) -> list[bool]:
         """Delete attachments of a record in one transaction; True for each id that existed."""
-        with self.write() as conn:
-            outcome, freed = [], set()
+        with self.write_blobs() as (conn, dropped):
+            outcome: list[bool] = []
             for attachment_id in ids:
                 rows = conn.execute(
                     "DELETE FROM attachments WHERE org = ? AND product = ? AND record_id = ? AND id = ? "
                     "RETURNING blob", (org, product, record_id, attachment_id)).fetchall()
                 outcome.append(bool(rows))
-                freed.update(blob for (blob,) in rows if blob)
-            self.free_blobs(conn, freed)
+                dropped.update(blob for (blob,) in rows if blob)
         return outcome
 
     def delete_records(self, org: str, product: str, module: str, ids: Sequence[str],
@@ -265,8 +253,8 @@ class ZohoQueries(Blobs):
 
         Returns per id `deleted`, `missing` or `forbidden` (a restricted user not granted the record).
         """
-        with self.write() as conn:
-            outcome, freed = [], set()
+        with self.write_blobs() as (conn, dropped):
+            outcome: list[str] = []
             for record_id in ids:
                 exists = conn.execute(
                     "SELECT 1 FROM records WHERE org = ? AND product = ? AND module = ? AND id = ?",
@@ -277,11 +265,10 @@ class ZohoQueries(Blobs):
                 if restricted_user is not None and not self.user_may_act(org, restricted_user, record_id):
                     outcome.append("forbidden")
                     continue
-                freed.update(blob for (blob,) in conn.execute(
+                dropped.update(blob for (blob,) in conn.execute(
                     "DELETE FROM attachments WHERE org = ? AND product = ? AND record_id = ? RETURNING blob",
                     (org, product, record_id)).fetchall() if blob)
                 conn.execute("DELETE FROM records WHERE org = ? AND product = ? AND id = ?",
                              (org, product, record_id))
                 outcome.append("deleted")
-            self.free_blobs(conn, freed)
         return outcome
