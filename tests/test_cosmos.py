@@ -341,6 +341,8 @@ def test_reset_journal_and_faults_cover_cosmos(cosmos: FlaskClient) -> None:
     assert signed(cosmos, "DELETE", f"/{DOC}/attachments/image_id_2").status_code == 204
     [entry] = cosmos.get("/__admin/requests?path=/dbs/*").json["requests"]
     assert (entry["product"], entry["status"], entry["method"]) == ("cosmos", 204, "DELETE")
+    assert cosmos.post("/__admin/reset", json={"org": "zylker-us"}).status_code == 200
+    assert signed(cosmos, "GET", f"/{DOC}/attachments/image_id_2").status_code == 404  # Cosmos DB is of no org
     cosmos.post("/__admin/reset", json={})
     assert signed(cosmos, "GET", f"/{DOC}/attachments/image_id_2").status_code == 200
     fault = cosmos.post("/__admin/faults", json={"match": {"product": "cosmos"}, "respond": {"code": "TooManyRequests"},

@@ -1,14 +1,22 @@
-"""The Cosmos DB emulation's SQL: accounts, the resource tree and attachment media (the rules are `cosmos.models'`)."""
+"""The Cosmos DB emulation's SQL: accounts, the resource tree and attachment media, and their fixtures (the rules
+are `cosmos.models'`)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import uuid
-from typing import Any, Callable, NamedTuple
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
-from .blobs import Blobs, StagedBlob
+from .blobs import StagedBlob
 from .core import StoreError
+from .seeding import FixtureWriter
+
+if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
+    from ..cosmos.fixtures import AccountFixture
+    from ..fixtures import Fixtures
 
 
 class AccountRow(NamedTuple):
@@ -62,7 +70,7 @@ def _new_etag() -> str:
     return f'"{uuid.uuid4()}"'
 
 
-class CosmosQueries(Blobs):
+class CosmosQueries(FixtureWriter):
     """What the Cosmos DB API reads and writes; each write is one transaction that bumps the account's lsn."""
 
     def cosmos_accounts(self) -> list[AccountRow]:
@@ -170,6 +178,30 @@ class CosmosQueries(Blobs):
                 raise ResourceGone(rid)
             self._bump(conn, account)
             dropped.update(blob for (blob,) in rows if blob)
+
+    # -- seeding ---------------------------------------------------------------------------------
+
+    def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
+        """The Cosmos DB accounts of the fixtures, each with its resource tree and media."""
+        for position, account in enumerate(fixtures.cosmos):
+            self._insert_cosmos_account(conn, account, position)
+        super()._write_fixtures(conn, fixtures)
+
+    def _insert_cosmos_account(self, conn: sqlite3.Connection, account: AccountFixture, position: int) -> None:
+        """One fixture account's rows, its media placed as blobs; `position` is its place in the fixtures."""
+        resources = account.resources
+        children = Counter(r.parent for r in resources)
+        conn.execute("INSERT INTO fixture_cosmos_accounts(name, keys, verify, media_quota_mb, max_media_bytes, lsn, "
+                     "children, position) VALUES (?, ?, ?, ?, ?, 0, ?, ?)", (
+            account.name, "\n".join(account.keys), int(account.verify), account.media_quota_mb,
+            account.max_media_bytes, sum(r.kind == "dbs" for r in resources), position))
+        conn.executemany("INSERT INTO fixture_cosmos_resources(account, rid, kind, parent, id, properties, etag, ts, "
+                         "blob, media_type, media_size, children) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            (account.name, r.rid, r.kind, r.parent, r.id, json.dumps(r.properties),
+             f'"{uuid.uuid5(uuid.NAMESPACE_URL, f"{account.name}/{r.rid}")}"', int(time.time()),
+             None if r.content is None else self.put_blob(r.content), r.content_type if r.content is not None
+             else None, 0 if r.content is None else len(r.content), children[r.rid])
+            for r in resources])
 
     # -- helpers (inside a write transaction) ----------------------------------------------------
 

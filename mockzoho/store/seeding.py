@@ -6,25 +6,20 @@ one INSERT ... SELECT per table, and a clone is a copy of a fixture org's rows u
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import sqlite3
-import time
-import uuid
-from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from ..ids import id_prefix, new_client_id, new_token
 from .blobs import Blobs
 from .core import StateError, StoreError
 from .journal import Journal
-from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, columns, statements
+from .schema import PRISTINE, REPLACED, SCHEMA_VERSION, columns, statements
 
 if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
-    from ..cosmos.fixtures import AccountFixture
-    from ..fixtures import Fixtures, OrgFixture
+    from ..fixtures import Fixtures
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +63,26 @@ def _copy_of(table: str) -> str:
     return f"INSERT INTO {table}({names}) SELECT {names} FROM fixture_{table}"
 
 
-def _epoch(moment: object) -> int | None:
-    return None if moment is None else int(moment.timestamp())  # type: ignore[attr-defined]
+def _scope(org: str | None) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    """The pristine tables of one org (None: all of them), each with the condition that picks its rows (empty for
+    all) and the condition's arguments."""
+    for table, column in PRISTINE.items():
+        if org is None:
+            yield table, "", ()
+        elif column is not None:
+            yield table, f"{column} = ?", (org,)
 
 
-class Seeding(Blobs):
+class FixtureWriter(Blobs):
+    """What each family's store module adds to seeding: its part of the fixtures, written into the `fixture_*`
+    tables by an override of `_write_fixtures` that calls super(), so that the Store, made of them all, writes
+    every part."""
+
+    def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
+        """The end of the chain: nothing more to write."""
+
+
+class Seeding(FixtureWriter):
     """Loading, restoring and cloning the fixtures, and forgetting the journal of what they replace."""
 
     def __init__(self, path: Path) -> None:
@@ -129,9 +139,7 @@ class Seeding(Blobs):
         """Make `fixtures` the fixtures and the state, in one transaction; clones, faults and the journal go too."""
         with self.journal.cleared_after(), self.write_blobs() as (conn, dropped):
             dropped.update(self.blobs_in_use(conn))
-            for table in (*PRISTINE, *COSMOS_PRISTINE):
-                conn.execute(f"DELETE FROM fixture_{table}")
-            for table in ("clients", "modules"):
+            for table in (*(f"fixture_{table}" for table in PRISTINE), *REPLACED):
                 conn.execute(f"DELETE FROM {table}")
             self._write_fixtures(conn, fixtures)
             self._reset_all(conn)
@@ -195,9 +203,9 @@ class Seeding(Blobs):
             if row[0] is None:
                 raise FixtureOrgProtected(org)
             dropped.update(self._blobs_outside_fixtures(conn, org))
-            for table, column in PRISTINE.items():
-                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (org,))
-                conn.execute(f"DELETE FROM fixture_{table} WHERE {column} = ?", (org,))
+            for table, condition, args in _scope(org):
+                conn.execute(f"DELETE FROM {table} WHERE {condition}", args)
+                conn.execute(f"DELETE FROM fixture_{table} WHERE {condition}", args)
             conn.execute("DELETE FROM clients WHERE org = ?", (org,))
             self._forget_org(conn, org)
 
@@ -210,7 +218,7 @@ class Seeding(Blobs):
     def _reset_all(self, conn: sqlite3.Connection) -> None:
         conn.execute("DELETE FROM clients WHERE org IN (SELECT id FROM fixture_orgs WHERE template IS NOT NULL)")
         for table, column in PRISTINE.items():
-            if table != "orgs":
+            if column is not None and table != "orgs":
                 conn.execute(f"DELETE FROM fixture_{table} WHERE {column} IN "
                              "(SELECT id FROM fixture_orgs WHERE template IS NOT NULL)")
         conn.execute("DELETE FROM fixture_orgs WHERE template IS NOT NULL")
@@ -221,12 +229,9 @@ class Seeding(Blobs):
         conn.execute("UPDATE meta SET value = '0' WHERE key = 'id_counter'")
 
     def _restore(self, conn: sqlite3.Connection, org: str | None) -> None:
-        """Copy the fixture rows (of one org, or all, Cosmos DB included) over the live ones."""
-        for table in COSMOS_PRISTINE if org is None else ():
-            conn.execute(f"DELETE FROM {table}")
-            conn.execute(_copy_of(table))
-        for table, column in PRISTINE.items():
-            where, args = ("", ()) if org is None else (f" WHERE {column} = ?", (org,))
+        """Copy the fixture rows (of one org, or all, those of no org included) over the live ones."""
+        for table, condition, args in _scope(org):
+            where = f" WHERE {condition}" if condition else ""
             conn.execute(f"DELETE FROM {table}{where}", args)
             conn.execute(_copy_of(table) + where, args)
 
@@ -273,68 +278,12 @@ class Seeding(Blobs):
 
     @staticmethod
     def _blobs_outside_fixtures(conn: sqlite3.Connection, org: str | None) -> set[str]:
-        """Blobs of live attachments (of one org, or all) that no fixture row keeps."""
-        where, args = ("", ()) if org is None else (" AND org = ?", (org,))
-        stale = {b for (b,) in conn.execute(
-            f"SELECT DISTINCT blob FROM attachments WHERE blob IS NOT NULL{where} AND blob NOT IN "
-            "(SELECT blob FROM fixture_attachments WHERE blob IS NOT NULL)", args)}
-        if org is None:
-            stale |= {b for (b,) in conn.execute(
-                "SELECT DISTINCT blob FROM cosmos_resources WHERE blob IS NOT NULL AND blob NOT IN "
-                "(SELECT blob FROM fixture_cosmos_resources WHERE blob IS NOT NULL)")}
+        """Blobs of live rows (of one org, or all) that no fixture row of their table keeps."""
+        stale: set[str] = set()
+        for table, condition, args in _scope(org):
+            if "blob" in columns()[table]:
+                of_org = f" AND {condition}" if condition else ""
+                stale.update(b for (b,) in conn.execute(
+                    f"SELECT DISTINCT blob FROM {table} WHERE blob IS NOT NULL{of_org} AND blob NOT IN "
+                    f"(SELECT blob FROM fixture_{table} WHERE blob IS NOT NULL)", args))
         return stale
-
-    def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
-        for org in fixtures.orgs:
-            self._insert_org(conn, org)
-        conn.executemany("INSERT INTO clients(id, secret, dc, redirect_uris, org, user) VALUES (?, ?, ?, ?, ?, ?)", [
-            (c.id, c.secret, c.dc, "\n".join(c.redirect_uris), c.org, c.user) for c in fixtures.clients])
-        conn.executemany("INSERT INTO modules(product, api_name, scope_name, api_supported, attachments, module_name) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", [
-            (product, m.api_name, m.scope_name, int(m.api_supported), int(m.attachments), m.module_name)
-            for product, modules in fixtures.modules.items() for m in modules])
-        for position, account in enumerate(fixtures.cosmos):
-            self._insert_cosmos_account(conn, account, position)
-
-    def _insert_cosmos_account(self, conn: sqlite3.Connection, account: AccountFixture, position: int) -> None:
-        resources = account.resources
-        children = Counter(r.parent for r in resources)
-        conn.execute("INSERT INTO fixture_cosmos_accounts(name, keys, verify, media_quota_mb, max_media_bytes, lsn, "
-                     "children, position) VALUES (?, ?, ?, ?, ?, 0, ?, ?)", (
-            account.name, "\n".join(account.keys), int(account.verify), account.media_quota_mb,
-            account.max_media_bytes, sum(r.kind == "dbs" for r in resources), position))
-        conn.executemany("INSERT INTO fixture_cosmos_resources(account, rid, kind, parent, id, properties, etag, ts, "
-                         "blob, media_type, media_size, children) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            (account.name, r.rid, r.kind, r.parent, r.id, json.dumps(r.properties),
-             f'"{uuid.uuid5(uuid.NAMESPACE_URL, f"{account.name}/{r.rid}")}"', int(time.time()),
-             None if r.content is None else self.put_blob(r.content), r.content_type if r.content is not None
-             else None, 0 if r.content is None else len(r.content), children[r.rid])
-            for r in resources])
-
-    def _insert_org(self, conn: sqlite3.Connection, org: OrgFixture) -> None:
-        conn.execute("INSERT INTO fixture_orgs(id, name, dc, time_zone, template) VALUES (?, ?, ?, ?, NULL)",
-                     (org.id, org.name, org.dc, org.time_zone))
-        conn.executemany("INSERT INTO fixture_users(org, id, name, email, permissions, restricted) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", [
-            (org.id, u.id, u.name, u.email, None if u.permissions is None else ",".join(sorted(u.permissions)),
-             int(u.records is not None)) for u in org.users])
-        conn.executemany("INSERT INTO fixture_user_records(org, user, record_id) VALUES (?, ?, ?)", [
-            (org.id, u.id, r) for u in org.users for r in sorted(u.records or ())])
-        conn.executemany("INSERT INTO fixture_tokens(token, org, user, scopes, expires_at, revoked, refresh_token) "
-                         "VALUES (?, ?, ?, ?, ?, ?, NULL)", [
-            (t.token, org.id, t.user, t.scopes, _epoch(t.expires_at), int(t.revoked)) for t in org.tokens])
-        conn.executemany("INSERT INTO fixture_refresh_tokens(token, client, org, user, scopes, revoked) "
-                         "VALUES (?, ?, ?, ?, ?, 0)", [
-            (t.token, t.client, org.id, t.user, t.scopes) for t in org.refresh_tokens])
-        for product, records in org.records.items():
-            conn.executemany("INSERT INTO fixture_records(org, product, id, module, name, owner, created_time, "
-                             "modified_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-                (org.id, product, r.id, r.module, r.name, r.owner, _epoch(r.created_time), _epoch(r.modified_time))
-                for r in records])
-            conn.executemany("INSERT INTO fixture_attachments(org, product, id, record_id, file_name, size, "
-                             "content_type, link_url, blob, owner, created_by, modified_by, created_time, "
-                             "modified_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                (org.id, product, a.id, r.id, a.file_name, a.size, a.content_type, a.link_url,
-                 None if a.content is None else self.put_blob(a.content), a.owner, a.owner, a.owner,
-                 _epoch(a.created_time), _epoch(a.modified_time))
-                for r in records for a in r.attachments])
