@@ -6,11 +6,13 @@ import random
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from conftest import SEED_TOKEN, auth
 from mockzoho.app import create_app
@@ -156,6 +158,47 @@ def test_empty_clone_and_refusals(client: FlaskClient) -> None:
     assert client.delete("/__admin/orgs/zylker-us").status_code == 409
     assert client.delete("/__admin/orgs/nope").status_code == 404
     assert client.post("/__admin/orgs", json={"from": "blank"}).status_code == 404  # only fixture orgs
+
+
+def test_each_refusal_of_the_store_keeps_its_status_and_message(client: FlaskClient) -> None:
+    client.post("/__admin/orgs", json={"empty": True, "id": "blank"})
+    refusals = [(client.post("/__admin/reset", json={"org": "nope"}), 404, "not_found", "no org 'nope'"),
+                (client.post("/__admin/orgs", json={"from": "blank"}), 404, "not_found",
+                 "no fixture org 'blank' to clone"),
+                (client.post("/__admin/orgs", json={"id": "blank"}), 409, "conflict", "org 'blank' already exists"),
+                (client.delete("/__admin/orgs/nope"), 404, "not_found", "no org 'nope'"),
+                (client.delete("/__admin/orgs/zylker-us"), 409, "conflict",
+                 "zylker-us is a fixture org: it can be reset, not removed")]
+    for response, status, error, message in refusals:
+        assert (response.status_code, response.json["error"], response.json["message"]) == (status, error, message)
+
+
+def _reset_org(client: FlaskClient) -> TestResponse:
+    return client.post("/__admin/reset", json={"org": "zylker-us"})
+
+
+def _clone_org(client: FlaskClient) -> TestResponse:
+    return client.post("/__admin/orgs", json={})
+
+
+def _delete_clone(client: FlaskClient) -> TestResponse:
+    return client.delete(f"/__admin/orgs/{_clone_org(client).json['id']}")
+
+
+@pytest.mark.parametrize(("call", "step", "fault"), [
+    (_reset_org, "_restore", KeyError), (_clone_org, "_clone_clients", KeyError),
+    (_clone_org, "_clone_clients", ValueError), (_delete_clone, "_forget_org", KeyError),
+    (_delete_clone, "_forget_org", ValueError)])
+def test_an_unrelated_error_inside_an_org_call_is_a_server_error(
+        client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch, call: Callable[[FlaskClient], TestResponse],
+        step: str, fault: type[Exception]) -> None:
+    """Only the store's typed refusals are a 404 or 409: a KeyError or ValueError from a bug is the 500 it is."""
+    def broken(*args: object) -> None:
+        raise fault("zylker-us")
+
+    monkeypatch.setattr(app.extensions["mockzoho"].store, step, broken)
+    response = call(client)
+    assert (response.status_code, response.json) == (500, {"error": "internal_error", "message": "unexpected error"})
 
 
 # -- tokens and clock ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import re
 import socket
 from email.utils import formatdate
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import quote
 
 import pytest
@@ -19,7 +19,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from gunicorn.http.errors import InvalidChunkSize, NoMoreData
 from werkzeug.exceptions import ClientDisconnected
+from werkzeug.test import TestResponse
 
+from conftest import auth
 from mockzoho.app import create_app
 from mockzoho.state import ZOHO_PRODUCTS
 from mockzoho.cosmos.auth import payload, sign
@@ -340,6 +342,8 @@ def test_reset_journal_and_faults_cover_cosmos(cosmos: FlaskClient) -> None:
     assert signed(cosmos, "DELETE", f"/{DOC}/attachments/image_id_2").status_code == 204
     [entry] = cosmos.get("/__admin/requests?path=/dbs/*").json["requests"]
     assert (entry["product"], entry["status"], entry["method"]) == ("cosmos", 204, "DELETE")
+    assert cosmos.post("/__admin/reset", json={"org": "zylker-us"}).status_code == 200
+    assert signed(cosmos, "GET", f"/{DOC}/attachments/image_id_2").status_code == 404  # Cosmos DB is of no org
     cosmos.post("/__admin/reset", json={})
     assert signed(cosmos, "GET", f"/{DOC}/attachments/image_id_2").status_code == 200
     fault = cosmos.post("/__admin/faults", json={"match": {"product": "cosmos"}, "respond": {"code": "TooManyRequests"},
@@ -548,6 +552,33 @@ def test_a_body_that_breaks_is_400_and_changes_nothing(cosmos_app: Flask, cosmos
     assert "could not be read" in response.json["message"]
     assert state_of(cosmos) == before
     assert not list(cosmos_app.extensions["mockzoho"].store.blobs.rglob(".upload-*"))
+
+
+def _cosmos_upload(client: FlaskClient) -> TestResponse:
+    return signed(client, "POST", f"/{DOC}/attachments", data=b"placed, then rolled back", content_type="image/png",
+                  extra={"Slug": "failed.png"})
+
+
+def _zoho_upload(client: FlaskClient) -> TestResponse:
+    return client.post("/crm/v8/Leads/2883756000000261101/Attachments", headers=auth(),
+                       data={"file": (io.BytesIO(b"placed, then rolled back"), "failed.txt")})
+
+
+@pytest.mark.parametrize(("upload", "step"), [(_cosmos_upload, "_new_rid"), (_zoho_upload, "_next_id")])
+def test_a_write_that_fails_after_placing_its_blob_leaves_no_file(
+        cosmos_app: Flask, cosmos: FlaskClient, monkeypatch: pytest.MonkeyPatch,
+        upload: Callable[[FlaskClient], TestResponse], step: str) -> None:
+    """Cosmos DB media and Zoho uploads place a staged blob by one rule: a transaction that fails once the blob
+    is placed takes the blob it made with it (a crash would leave it to the sweep), and the staging file goes."""
+    store = cosmos_app.extensions["mockzoho"].store
+    files = {path for path in store.blobs.rglob("*") if path.is_file()}
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a write that fails")
+
+    monkeypatch.setattr(store, step, broken)
+    assert upload(cosmos).status_code == 500
+    assert {path for path in store.blobs.rglob("*") if path.is_file()} == files
 
 
 @pytest.fixture(scope="module")

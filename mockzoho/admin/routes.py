@@ -17,7 +17,7 @@ from ..core.families import Family
 from ..exposure import closed_because, open_without_token
 from ..nesting import MAX_NESTING, nesting
 from ..state import ZOHO_PRODUCTS
-from ..store import LARGEST_INTEGER
+from ..store import LARGEST_INTEGER, FixtureOrgProtected, OrgExists, UnknownOrg
 from ..store.journal import JournalFilter
 from .errors import AdminError, admin_response
 from .hooks import faults, install_hooks, limits
@@ -115,7 +115,7 @@ def reset() -> Response:
     began = time.perf_counter()
     try:
         app_state().store.reset(org)
-    except KeyError:
+    except UnknownOrg:
         raise AdminError(404, "not_found", f"no org {org!r}") from None
     return admin_response({"reset": org or "all", "duration_ms": round((time.perf_counter() - began) * 1000, 3)})
 
@@ -151,9 +151,9 @@ def create_org() -> Response:
     spec = load("OrgSchema", json_body())
     try:
         new_id, tokens, clients = app_state().store.clone_org(spec["from_"], spec["id"], spec["empty"])
-    except KeyError as exc:
-        raise AdminError(404, "not_found", f"no fixture org {exc.args[0]!r} to clone") from None
-    except ValueError as exc:
+    except UnknownOrg as exc:
+        raise AdminError(404, "not_found", f"no fixture org {exc.org!r} to clone") from None
+    except OrgExists as exc:
         raise AdminError(409, "conflict", str(exc)) from None
     return admin_response({"id": new_id, "tokens": tokens, "clients": clients}, 201)
 
@@ -162,9 +162,9 @@ def create_org() -> Response:
 def delete_org(org: str) -> Response:
     try:
         app_state().store.delete_org(org)
-    except KeyError:
+    except UnknownOrg:
         raise AdminError(404, "not_found", f"no org {org!r}") from None
-    except ValueError as exc:
+    except FixtureOrgProtected as exc:
         raise AdminError(409, "conflict", str(exc)) from None
     return admin_response({"deleted": org})
 

@@ -6,16 +6,18 @@ from __future__ import annotations
 from .accounts import AccountsQueries
 from .blobs import StagedBlob
 from .control import ControlQueries
-from .core import (LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, StateError, blob_dir, remove_state,
-                   state_files, state_problem)
-from .seeding import Seeding
+from .cosmos import CosmosQueries
+from .core import (LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, StateError, StoreError, blob_dir,
+                   remove_state, state_files, state_problem)
+from .seeding import FixtureOrgProtected, OrgExists, OrgRefused, Seeding, UnknownOrg
 from .zoho import AttachmentRow, StoreConflict, TokenRow, UserRef, ZohoQueries
 
 
-class Store(Seeding, ZohoQueries, AccountsQueries, ControlQueries):
-    """The state: seeding, resets and clones, the Zoho and accounts queries, the control state, blobs, clock,
-    transactions."""
+class Store(Seeding, ZohoQueries, AccountsQueries, ControlQueries, CosmosQueries):
+    """The state: seeding, resets and clones, the Zoho, accounts and Cosmos DB queries, the control state, blobs,
+    clock, transactions."""
 
 
-__all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "STATE_PROBLEMS", "AttachmentRow", "StagedBlob", "StateError",
-           "Store", "StoreConflict", "TokenRow", "UserRef", "blob_dir", "remove_state", "state_files", "state_problem"]
+__all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "STATE_PROBLEMS", "AttachmentRow", "FixtureOrgProtected", "OrgExists",
+           "OrgRefused", "StagedBlob", "StateError", "Store", "StoreConflict", "StoreError", "TokenRow", "UnknownOrg",
+           "UserRef", "blob_dir", "remove_state", "state_files", "state_problem"]

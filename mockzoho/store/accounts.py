@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .core import Core
+from .core import Core, StoreError
 from .zoho import issue_access_token, issue_refresh_token
 
 
-class NoGrant(LookupError):
+class NoGrant(StoreError):
     """No such code, refresh token or user to grant from (or it is spent, expired or revoked)."""
 
 

@@ -7,6 +7,10 @@ What a crash leaves behind is swept (`Blobs.sweep`) by two rules that cannot rac
   that is files whose writer died (the kernel drops a dead process's locks) or forgot them.
 - A blob is placed and its row committed in one write transaction, under the writers' lock; the sweep frees
   blobs under that lock too, so it never sees a blob between its placement and its commit.
+
+`Blobs.write_blobs` is the one way rows take and drop blobs: it also frees a dropped blob only after the commit
+(still under the lock), so that a crash or a rollback never leaves a row whose blob is gone; at worst a blob no row
+refers to, which the sweep frees.
 """
 
 from __future__ import annotations
@@ -19,15 +23,15 @@ import re
 import sqlite3
 import tempfile
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 
-from .core import Core
+from .core import Core, transaction
+from .schema import columns
 
-# Every table with a `blob` column: a blob is freed only when none of them refers to it.
-BLOB_TABLES = ("attachments", "fixture_attachments", "cosmos_resources", "fixture_cosmos_resources")
-_BLOB_USED = " UNION ALL ".join(f"SELECT 1 FROM {table} WHERE blob = ?1" for table in BLOB_TABLES) + " LIMIT 1"
 STAGING_PREFIX = ".upload-"  # staging files, in the blobs folder itself; blobs are in `<2 hex>/<sha256>`
 _DIGEST = re.compile("[0-9a-f]{64}")
 
@@ -96,11 +100,38 @@ class Blobs(Core):
         os.replace(staged.path, target)
         return True
 
-    def free_blobs(self, conn: sqlite3.Connection, digests: Iterable[str]) -> None:
-        """Unlink blobs that neither the live state nor the fixtures refer to (inside the write transaction)."""
+    @contextmanager
+    def write_blobs(self, staged: StagedBlob | None = None) -> Iterator[tuple[sqlite3.Connection, set[str]]]:
+        """A write transaction that places `staged` (if given) and, once committed, frees each blob the body added
+        to the yielded set that no table refers to any more. The staging file is gone afterwards whatever happens,
+        and a blob the placement made goes again if the transaction fails."""
+        try:
+            with self._writer() as conn:
+                dropped: set[str] = set()
+                created = False
+                try:
+                    with transaction(conn):
+                        created = staged is not None and self.place_blob(staged)
+                        yield conn, dropped
+                except BaseException:
+                    if staged is not None and created:
+                        self.blob_path(staged.digest).unlink(missing_ok=True)
+                    raise
+                self._free_unused(conn, dropped)
+        finally:
+            if staged is not None:
+                staged.path.unlink(missing_ok=True)
+
+    def _free_unused(self, conn: sqlite3.Connection, digests: Iterable[str]) -> None:
+        """Unlink blobs that neither the live state nor the fixtures refer to (under the writers' lock)."""
         for digest in set(digests):
-            if conn.execute(_BLOB_USED, (digest,)).fetchone() is None:
+            if conn.execute(_blob_used(), (digest,)).fetchone() is None:
                 self.blob_path(digest).unlink(missing_ok=True)
+
+    def blobs_in_use(self, conn: sqlite3.Connection) -> set[str]:
+        """Every blob a row of any table refers to."""
+        return {b for (b,) in conn.execute(" UNION ".join(
+            f"SELECT blob FROM {table} WHERE blob IS NOT NULL" for table in _blob_tables()))}
 
     def sweep(self) -> None:
         """Remove what crashed workers left: staging files nobody holds, and blobs no row refers to (at
@@ -108,8 +139,8 @@ class Blobs(Core):
         self._sweep_staging_files()
         digests = list(self._blob_files())  # listed before the lock, which writers should not wait on for it
         if digests:  # no write transaction (the writers' lock, a commit) for a state without blobs
-            with self.write() as conn:
-                self.free_blobs(conn, digests)
+            with self.write_blobs() as (_, dropped):
+                dropped.update(digests)
 
     def _sweep_staging_files(self) -> None:
         """Unlink each staging file whose lock can be taken: its writer is gone."""
@@ -132,6 +163,18 @@ class Blobs(Core):
         for path in self.blobs.glob("??/*"):
             if _DIGEST.fullmatch(path.name) and path == self.blob_path(path.name):
                 yield path.name
+
+
+@cache
+def _blob_tables() -> tuple[str, ...]:
+    """Every table with a `blob` column, as the schema lays them out: a blob is freed only when none refers to it."""
+    return tuple(table for table, names in columns().items() if "blob" in names)
+
+
+@cache
+def _blob_used() -> str:
+    """A query with a row if any table refers to the blob `?1`."""
+    return " UNION ALL ".join(f"SELECT 1 FROM {table} WHERE blob = ?1" for table in _blob_tables()) + " LIMIT 1"
 
 
 def _still_at(fd: int, path: Path) -> bool:

@@ -6,11 +6,11 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .core import Core
+from .core import Core, StoreError
 from .zoho import issue_access_token, issue_refresh_token
 
 
-class UnknownUser(LookupError):
+class UnknownUser(StoreError):
     """No such user in that org."""
 
 

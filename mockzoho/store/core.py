@@ -33,6 +33,10 @@ class StateError(Exception):
     """The state file cannot be used (another schema version, unreadable, ...)."""
 
 
+class StoreError(Exception):
+    """A call the state refuses (the base of the store's typed errors, which callers catch by type)."""
+
+
 STATE_PROBLEMS = (StateError, OSError, sqlite3.Error)  # what opening a state file may raise
 
 
@@ -94,6 +98,18 @@ def _enable_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """A transaction on a connection that holds the writers' lock: committed, or rolled back if the body raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 @dataclass(frozen=True)
@@ -226,14 +242,8 @@ class Core:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, taken up front so concurrent writers queue instead of deadlocking."""
-        with self._writer() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._writer() as conn, transaction(conn):
+            yield conn
 
     def now(self) -> float:
         """The server time (epoch seconds): real, shifted, or frozen, the same for every worker."""

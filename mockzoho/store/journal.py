@@ -89,7 +89,7 @@ class Journal:
         """Lay out the file if new, and make `cap` the one the trigger keeps (every worker sets the same)."""
         with self.core.write() as conn:
             _lay_out(conn)
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('cap', ?)", (str(cap),))
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('cap', ?)", (str(cap),))
 
     def record(self, entry: Mapping[str, Any]) -> None:
         """One entry, in one statement (the trigger drops what has passed the cap)."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from functools import cache
+
 SCHEMA_VERSION = "8"  # 8: the journal moved to a file of its own
 
 LIVE = """
@@ -81,12 +84,13 @@ CREATE TABLE IF NOT EXISTS limits(
     window_start REAL NOT NULL DEFAULT 0, used INTEGER NOT NULL DEFAULT 0, inflight INTEGER NOT NULL DEFAULT 0);
 """
 
-# Cosmos DB tables a reset of everything restores (they belong to no org).
-COSMOS_PRISTINE = ("cosmos_accounts", "cosmos_resources")
-
-# Tables a reset restores, and the column naming each row's org.
-PRISTINE = {"orgs": "id", "users": "org", "user_records": "org", "tokens": "org", "refresh_tokens": "org",
-            "records": "org", "attachments": "org"}
+# Tables a reset restores, and the column naming each row's org (None: the rows belong to no org, and only a reset
+# of everything restores them).
+PRISTINE: dict[str, str | None] = {
+    "orgs": "id", "users": "org", "user_records": "org", "tokens": "org", "refresh_tokens": "org", "records": "org",
+    "attachments": "org", "cosmos_accounts": None, "cosmos_resources": None}
+# Fixture tables no reset restores: only a replacement of the fixtures writes them again.
+REPLACED = ("clients", "modules")
 
 
 # Workers keep the tokens they have seen (with their user and org) while this counter stands still.
@@ -102,9 +106,23 @@ def statements() -> list[str]:
     result = [s for s in LIVE.split(";") if s.strip()] + CREDENTIAL_TRIGGERS
     for table, org_column in PRISTINE.items():
         result.append(f"CREATE TABLE IF NOT EXISTS fixture_{table} AS SELECT * FROM {table} WHERE 0")
-        result.append(f"CREATE INDEX IF NOT EXISTS fixture_{table}_by_org ON fixture_{table}({org_column})")
+        if org_column is not None:
+            result.append(f"CREATE INDEX IF NOT EXISTS fixture_{table}_by_org ON fixture_{table}({org_column})")
     result.append("CREATE INDEX IF NOT EXISTS fixture_attachments_by_blob ON fixture_attachments(blob)")
-    for table in COSMOS_PRISTINE:
-        result.append(f"CREATE TABLE IF NOT EXISTS fixture_{table} AS SELECT * FROM {table} WHERE 0")
     result.append("CREATE INDEX IF NOT EXISTS fixture_cosmos_by_blob ON fixture_cosmos_resources(blob)")
     return result
+
+
+@cache
+def columns() -> dict[str, tuple[str, ...]]:
+    """Every table's columns in order, pristine copies included, read off the schema itself (laid out once in
+    memory), so that no list of them is written twice."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for statement in statements():
+            conn.execute(statement)
+        tables = [name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        return {table: tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})")) for table in tables}
+    finally:
+        conn.close()

@@ -6,24 +6,20 @@ one INSERT ... SELECT per table, and a clone is a copy of a fixture org's rows u
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import sqlite3
-import time
-import uuid
-from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from ..ids import id_prefix, new_client_id, new_token
-from .blobs import BLOB_TABLES, Blobs
-from .core import StateError
+from .blobs import Blobs
+from .core import StateError, StoreError
 from .journal import Journal
-from .schema import COSMOS_PRISTINE, PRISTINE, SCHEMA_VERSION, statements
+from .schema import PRISTINE, REPLACED, SCHEMA_VERSION, columns, statements
 
 if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
-    from ..fixtures import AccountFixture, Fixtures, OrgFixture
+    from ..fixtures import Fixtures
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +29,60 @@ RECORD_TABLES = ("user_records", "records", "attachments")  # what an empty clon
 RUNTIME_TABLES = ("grant_codes", "faults", "limits")
 
 
-def _epoch(moment: object) -> int | None:
-    return None if moment is None else int(moment.timestamp())  # type: ignore[attr-defined]
+class OrgRefused(StoreError):
+    """A call the state refuses for what it holds of the org `org`."""
+
+    MESSAGE = "{org}"
+
+    def __init__(self, org: str) -> None:
+        self.org = org
+        super().__init__(self.MESSAGE.format(org=org))
 
 
-class Seeding(Blobs):
+class UnknownOrg(OrgRefused):
+    """No such org (to clone from: no such fixture org)."""
+
+    MESSAGE = "no org {org!r}"
+
+
+class OrgExists(OrgRefused):
+    """A clone would take the id of an org that exists."""
+
+    MESSAGE = "org {org!r} already exists"
+
+
+class FixtureOrgProtected(OrgRefused):
+    """A fixture org cannot be removed, only reset."""
+
+    MESSAGE = "{org} is a fixture org: it can be reset, not removed"
+
+
+def _copy_of(table: str) -> str:
+    """An INSERT of the table's fixture rows into the live table, column by column (a WHERE may follow)."""
+    names = ", ".join(columns()[table])
+    return f"INSERT INTO {table}({names}) SELECT {names} FROM fixture_{table}"
+
+
+def _scope(org: str | None) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    """The pristine tables of one org (None: all of them), each with the condition that picks its rows (empty for
+    all) and the condition's arguments."""
+    for table, column in PRISTINE.items():
+        if org is None:
+            yield table, "", ()
+        elif column is not None:
+            yield table, f"{column} = ?", (org,)
+
+
+class FixtureWriter(Blobs):
+    """What each family's store module adds to seeding: its part of the fixtures, written into the `fixture_*`
+    tables by an override of `_write_fixtures` that calls super(), so that the Store, made of them all, writes
+    every part."""
+
+    def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
+        """The end of the chain: nothing more to write."""
+
+
+class Seeding(FixtureWriter):
     """Loading, restoring and cloning the fixtures, and forgetting the journal of what they replace."""
 
     def __init__(self, path: Path) -> None:
@@ -61,7 +106,7 @@ class Seeding(Blobs):
             self._write_fixtures(conn, fixtures)
             self._restore(conn, None)
             conn.execute("INSERT INTO clock(frozen, offset, seed, generation) VALUES (?, 0, ?, 0)", (clock, clock))
-            conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+            conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
                 ("schema", SCHEMA_VERSION), ("fixture_digest", fixtures.digest),
                 ("id_prefix", str(id_prefix(id_seed))), ("id_counter", "0")])
         self.journal.clear()  # a state made anew has no past: a journal left beside it is not its own
@@ -92,31 +137,27 @@ class Seeding(Blobs):
 
     def replace_fixtures(self, fixtures: Fixtures) -> None:
         """Make `fixtures` the fixtures and the state, in one transaction; clones, faults and the journal go too."""
-        with self.journal.cleared_after(), self.write() as conn:
-            stale = self._blobs_in_use(conn)
-            for table in (*PRISTINE, *COSMOS_PRISTINE):
-                conn.execute(f"DELETE FROM fixture_{table}")
-            for table in ("clients", "modules"):
+        with self.journal.cleared_after(), self.write_blobs() as (conn, dropped):
+            dropped.update(self.blobs_in_use(conn))
+            for table in (*(f"fixture_{table}" for table in PRISTINE), *REPLACED):
                 conn.execute(f"DELETE FROM {table}")
             self._write_fixtures(conn, fixtures)
             self._reset_all(conn)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'fixture_digest'", (fixtures.digest,))
             conn.execute("UPDATE clock SET generation = generation + 1")
-            self.free_blobs(conn, stale)
 
     def reset(self, org: str | None = None) -> None:
         """Back to the fixtures: everything (clones removed), or one org (a clone back to its template); then
-        sweep what crashed uploads left."""
-        with self.journal.cleared_after(org), self.write() as conn:
-            stale = self._blobs_outside_fixtures(conn, org)
+        sweep what crashed uploads left. UnknownOrg if there is no such org."""
+        with self.journal.cleared_after(org), self.write_blobs() as (conn, dropped):
+            dropped.update(self._blobs_outside_fixtures(conn, org))
             if org is None:
                 self._reset_all(conn)
             elif not self._is_org(conn, org):
-                raise KeyError(org)
+                raise UnknownOrg(org)
             else:
                 self._restore(conn, org)
                 self._forget_org(conn, org)
-            self.free_blobs(conn, stale)
         self.sweep()
 
     def clone_org(self, template: str | None, new_id: str | None,
@@ -126,6 +167,7 @@ class Seeding(Blobs):
 
         Returns its id, a map from each of the template's tokens (access and refresh) to the clone's, and one
         from each of the template's client ids to the clone's own client (`client_id`, `client_secret`).
+        UnknownOrg if `template` is not a fixture org, OrgExists if `new_id` is taken.
         """
         with self.write() as conn:
             if template is None:
@@ -133,12 +175,12 @@ class Seeding(Blobs):
                 template = row[0] if row else ""
             if conn.execute("SELECT 1 FROM fixture_orgs WHERE id = ? AND template IS NULL",
                             (template,)).fetchone() is None:
-                raise KeyError(template)
+                raise UnknownOrg(template)
             new_id = new_id or f"{template}-{secrets.token_hex(4)}"
             if self._is_org(conn, new_id):
-                raise ValueError(f"org {new_id!r} already exists")
-            conn.execute("INSERT INTO fixture_orgs SELECT ?, name, dc, time_zone, ? FROM fixture_orgs WHERE id = ?",
-                         (new_id, template, template))
+                raise OrgExists(new_id)
+            conn.execute("INSERT INTO fixture_orgs(id, name, dc, time_zone, template) SELECT ?, name, dc, time_zone, ? "
+                         "FROM fixture_orgs WHERE id = ?", (new_id, template, template))
             for table in ("users", *(() if empty else RECORD_TABLES)):
                 self._copy_rows(conn, f"fixture_{table}", f"fixture_{table}", "org", template, new_id)
             tokens: dict[str, str] = {}
@@ -152,20 +194,20 @@ class Seeding(Blobs):
         return new_id, tokens, clients
 
     def delete_org(self, org: str) -> None:
-        """Remove a clone and everything in it; fixture orgs cannot be removed (reset them instead)."""
-        with self.journal.cleared_after(org), self.write() as conn:
+        """Remove a clone and everything in it: UnknownOrg if there is no such org, FixtureOrgProtected for a
+        fixture org (reset it instead)."""
+        with self.journal.cleared_after(org), self.write_blobs() as (conn, dropped):
             row = conn.execute("SELECT template FROM fixture_orgs WHERE id = ?", (org,)).fetchone()
             if row is None:
-                raise KeyError(org)
+                raise UnknownOrg(org)
             if row[0] is None:
-                raise ValueError(f"{org} is a fixture org: it can be reset, not removed")
-            stale = self._blobs_outside_fixtures(conn, org)
-            for table, column in PRISTINE.items():
-                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (org,))
-                conn.execute(f"DELETE FROM fixture_{table} WHERE {column} = ?", (org,))
+                raise FixtureOrgProtected(org)
+            dropped.update(self._blobs_outside_fixtures(conn, org))
+            for table, condition, args in _scope(org):
+                conn.execute(f"DELETE FROM {table} WHERE {condition}", args)
+                conn.execute(f"DELETE FROM fixture_{table} WHERE {condition}", args)
             conn.execute("DELETE FROM clients WHERE org = ?", (org,))
             self._forget_org(conn, org)
-            self.free_blobs(conn, stale)
 
     def org_ids(self) -> list[tuple[str, str | None]]:
         """Every org and the fixture org it was cloned from (None for fixture orgs)."""
@@ -176,7 +218,7 @@ class Seeding(Blobs):
     def _reset_all(self, conn: sqlite3.Connection) -> None:
         conn.execute("DELETE FROM clients WHERE org IN (SELECT id FROM fixture_orgs WHERE template IS NOT NULL)")
         for table, column in PRISTINE.items():
-            if table != "orgs":
+            if column is not None and table != "orgs":
                 conn.execute(f"DELETE FROM fixture_{table} WHERE {column} IN "
                              "(SELECT id FROM fixture_orgs WHERE template IS NOT NULL)")
         conn.execute("DELETE FROM fixture_orgs WHERE template IS NOT NULL")
@@ -187,14 +229,11 @@ class Seeding(Blobs):
         conn.execute("UPDATE meta SET value = '0' WHERE key = 'id_counter'")
 
     def _restore(self, conn: sqlite3.Connection, org: str | None) -> None:
-        """Copy the fixture rows (of one org, or all, Cosmos DB included) over the live ones."""
-        for table in COSMOS_PRISTINE if org is None else ():
-            conn.execute(f"DELETE FROM {table}")
-            conn.execute(f"INSERT INTO {table} SELECT * FROM fixture_{table}")
-        for table, column in PRISTINE.items():
-            where, args = ("", ()) if org is None else (f" WHERE {column} = ?", (org,))
+        """Copy the fixture rows (of one org, or all, those of no org included) over the live ones."""
+        for table, condition, args in _scope(org):
+            where = f" WHERE {condition}" if condition else ""
             conn.execute(f"DELETE FROM {table}{where}", args)
-            conn.execute(f"INSERT INTO {table} SELECT * FROM fixture_{table}{where}", args)
+            conn.execute(_copy_of(table) + where, args)
 
     @staticmethod
     def _forget_org(conn: sqlite3.Connection, org: str) -> None:
@@ -226,7 +265,7 @@ class Seeding(Blobs):
                    where_token: str | None = None, new_token: str | None = None) -> None:
         """Copy rows of org `old` as rows of org `new` (one token row, renamed, if `where_token`)."""
         exprs, args = [], []
-        for column in (row[1] for row in conn.execute(f"PRAGMA table_info({source})")):
+        for column in columns()[source]:
             replacement = new if column == org_column else new_token if column == "token" and where_token else None
             exprs.append(column if replacement is None else "?")
             if replacement is not None:
@@ -234,67 +273,17 @@ class Seeding(Blobs):
         where, args = f"{org_column} = ?", [*args, old]
         if where_token:
             where, args = where + " AND token = ?", [*args, where_token]
-        conn.execute(f"INSERT INTO {target} SELECT {', '.join(exprs)} FROM {source} WHERE {where}", args)
-
-    @staticmethod
-    def _blobs_in_use(conn: sqlite3.Connection) -> set[str]:
-        return {b for (b,) in conn.execute(" UNION ".join(
-            f"SELECT blob FROM {table} WHERE blob IS NOT NULL" for table in BLOB_TABLES))}
+        conn.execute(f"INSERT INTO {target}({', '.join(columns()[source])}) SELECT {', '.join(exprs)} FROM {source} "
+                     f"WHERE {where}", args)
 
     @staticmethod
     def _blobs_outside_fixtures(conn: sqlite3.Connection, org: str | None) -> set[str]:
-        """Blobs of live attachments (of one org, or all) that no fixture row keeps."""
-        where, args = ("", ()) if org is None else (" AND org = ?", (org,))
-        stale = {b for (b,) in conn.execute(
-            f"SELECT DISTINCT blob FROM attachments WHERE blob IS NOT NULL{where} AND blob NOT IN "
-            "(SELECT blob FROM fixture_attachments WHERE blob IS NOT NULL)", args)}
-        if org is None:
-            stale |= {b for (b,) in conn.execute(
-                "SELECT DISTINCT blob FROM cosmos_resources WHERE blob IS NOT NULL AND blob NOT IN "
-                "(SELECT blob FROM fixture_cosmos_resources WHERE blob IS NOT NULL)")}
+        """Blobs of live rows (of one org, or all) that no fixture row of their table keeps."""
+        stale: set[str] = set()
+        for table, condition, args in _scope(org):
+            if "blob" in columns()[table]:
+                of_org = f" AND {condition}" if condition else ""
+                stale.update(b for (b,) in conn.execute(
+                    f"SELECT DISTINCT blob FROM {table} WHERE blob IS NOT NULL{of_org} AND blob NOT IN "
+                    f"(SELECT blob FROM fixture_{table} WHERE blob IS NOT NULL)", args))
         return stale
-
-    def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
-        for org in fixtures.orgs:
-            self._insert_org(conn, org)
-        conn.executemany("INSERT INTO clients VALUES (?, ?, ?, ?, ?, ?)", [
-            (c.id, c.secret, c.dc, "\n".join(c.redirect_uris), c.org, c.user) for c in fixtures.clients])
-        conn.executemany("INSERT INTO modules VALUES (?, ?, ?, ?, ?, ?)", [
-            (product, m.api_name, m.scope_name, int(m.api_supported), int(m.attachments), m.module_name)
-            for product, modules in fixtures.modules.items() for m in modules])
-        for position, account in enumerate(fixtures.cosmos):
-            self._insert_cosmos_account(conn, account, position)
-
-    def _insert_cosmos_account(self, conn: sqlite3.Connection, account: AccountFixture, position: int) -> None:
-        resources = account.resources
-        children = Counter(r.parent for r in resources)
-        conn.execute("INSERT INTO fixture_cosmos_accounts VALUES (?, ?, ?, ?, ?, 0, ?, ?)", (
-            account.name, "\n".join(account.keys), int(account.verify), account.media_quota_mb,
-            account.max_media_bytes, sum(r.kind == "dbs" for r in resources), position))
-        conn.executemany("INSERT INTO fixture_cosmos_resources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            (account.name, r.rid, r.kind, r.parent, r.id, json.dumps(r.properties),
-             f'"{uuid.uuid5(uuid.NAMESPACE_URL, f"{account.name}/{r.rid}")}"', int(time.time()),
-             None if r.content is None else self.put_blob(r.content), r.content_type if r.content is not None
-             else None, 0 if r.content is None else len(r.content), children[r.rid])
-            for r in resources])
-
-    def _insert_org(self, conn: sqlite3.Connection, org: OrgFixture) -> None:
-        conn.execute("INSERT INTO fixture_orgs VALUES (?, ?, ?, ?, NULL)", (org.id, org.name, org.dc, org.time_zone))
-        conn.executemany("INSERT INTO fixture_users VALUES (?, ?, ?, ?, ?, ?)", [
-            (org.id, u.id, u.name, u.email, None if u.permissions is None else ",".join(sorted(u.permissions)),
-             int(u.records is not None)) for u in org.users])
-        conn.executemany("INSERT INTO fixture_user_records VALUES (?, ?, ?)", [
-            (org.id, u.id, r) for u in org.users for r in sorted(u.records or ())])
-        conn.executemany("INSERT INTO fixture_tokens VALUES (?, ?, ?, ?, ?, ?, NULL)", [
-            (t.token, org.id, t.user, t.scopes, _epoch(t.expires_at), int(t.revoked)) for t in org.tokens])
-        conn.executemany("INSERT INTO fixture_refresh_tokens VALUES (?, ?, ?, ?, ?, 0)", [
-            (t.token, t.client, org.id, t.user, t.scopes) for t in org.refresh_tokens])
-        for product, records in org.records.items():
-            conn.executemany("INSERT INTO fixture_records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-                (org.id, product, r.id, r.module, r.name, r.owner, _epoch(r.created_time), _epoch(r.modified_time))
-                for r in records])
-            conn.executemany("INSERT INTO fixture_attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                (org.id, product, a.id, r.id, a.file_name, a.size, a.content_type, a.link_url,
-                 None if a.content is None else self.put_blob(a.content), a.owner, a.owner, a.owner,
-                 _epoch(a.created_time), _epoch(a.modified_time))
-                for r in records for a in r.attachments])

@@ -1,13 +1,18 @@
-"""The Zoho products' queries: tokens, users, records and attachments (SQL only, no rules)."""
+"""The Zoho products' queries: tokens, users, records and attachments (SQL only, no rules), and their fixtures."""
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ..ids import new_token
-from .blobs import Blobs, StagedBlob
+from .blobs import StagedBlob
+from .core import StoreError
+from .seeding import FixtureWriter
+
+if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
+    from ..fixtures import Fixtures, OrgFixture
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ class AttachmentRow:
     modified_time: int
 
 
-class StoreConflict(Exception):
+class StoreConflict(StoreError):
     """A write that the state refuses: `record` (the parent is gone) or `link` (the link already exists)."""
 
     def __init__(self, reason: str) -> None:
@@ -103,10 +108,14 @@ def issue_access_token(conn: sqlite3.Connection, org: str, user: str, scopes: st
     return token
 
 
+def _epoch(moment: object) -> int | None:
+    return None if moment is None else int(moment.timestamp())  # type: ignore[attr-defined]
+
+
 TOKEN_CACHE = 1024  # tokens a worker keeps at most between two changes of the credentials
 
 
-class ZohoQueries(Blobs):
+class ZohoQueries(FixtureWriter):
     """What the Zoho engine reads and writes."""
 
     def modules(self, product: str) -> list[tuple[str, str, bool, bool, str]]:
@@ -192,29 +201,21 @@ class ZohoQueries(Blobs):
 
         Raises StoreConflict if the record is gone or the link is already attached to it.
         """
-        try:
-            with self.write() as conn:
-                if conn.execute("SELECT 1 FROM records WHERE org = ? AND product = ? AND id = ?",
-                                (org, product, record_id)).fetchone() is None:
-                    raise StoreConflict("record")
-                if link_url is not None and conn.execute(
-                        "SELECT 1 FROM attachments WHERE org = ? AND product = ? AND record_id = ? AND link_url = ?",
-                        (org, product, record_id, link_url)).fetchone() is not None:
-                    raise StoreConflict("link")
-                new_id = self._next_id(conn, org, product)
-                created_blob = staged is not None and self.place_blob(staged)
-                try:
-                    conn.execute("INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
-                        org, product, new_id, record_id, file_name, 0 if staged is None else staged.size,
-                        content_type, link_url, None if staged is None else staged.digest, user, user, user,
-                        now, now))
-                except BaseException:
-                    if created_blob:
-                        self.blob_path(staged.digest).unlink(missing_ok=True)
-                    raise
-        finally:
-            if staged is not None:
-                staged.path.unlink(missing_ok=True)
+        with self.write_blobs(staged) as (conn, _):
+            if conn.execute("SELECT 1 FROM records WHERE org = ? AND product = ? AND id = ?",
+                            (org, product, record_id)).fetchone() is None:
+                raise StoreConflict("record")
+            if link_url is not None and conn.execute(
+                    "SELECT 1 FROM attachments WHERE org = ? AND product = ? AND record_id = ? AND link_url = ?",
+                    (org, product, record_id, link_url)).fetchone() is not None:
+                raise StoreConflict("link")
+            new_id = self._next_id(conn, org, product)
+            conn.execute("INSERT INTO attachments(org, product, id, record_id, file_name, size, content_type, "
+                         "link_url, blob, owner, created_by, modified_by, created_time, modified_time) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+                             org, product, new_id, record_id, file_name, 0 if staged is None else staged.size,
+                             content_type, link_url, None if staged is None else staged.digest, user, user, user,
+                             now, now))
         return new_id
 
     def _next_id(self, conn: sqlite3.Connection, org: str, product: str) -> str:
@@ -237,23 +238,21 @@ class ZohoQueries(Blobs):
         params = (org, product, record_id, attachment_id, module)
         if self.connection().execute(f"SELECT 1 FROM attachments WHERE {_LIVE_ATTACHMENT}", params).fetchone() is None:
             return False
-        rows = self.write_one(f"DELETE FROM attachments WHERE {_LIVE_ATTACHMENT} RETURNING blob", params)
-        if rows and rows[0][0]:
-            with self.write() as conn:  # blobs are freed under the write lock, as uploads place them
-                self.free_blobs(conn, [rows[0][0]])
+        with self.write_blobs() as (conn, dropped):
+            rows = conn.execute(f"DELETE FROM attachments WHERE {_LIVE_ATTACHMENT} RETURNING blob", params).fetchall()
+            dropped.update(blob for (blob,) in rows if blob)
         return bool(rows)
 
     def delete_attachments(self, org: str, product: str, record_id: str, ids: Sequence[str]) -> list[bool]:
         """Delete attachments of a record in one transaction; True for each id that existed."""
-        with self.write() as conn:
-            outcome, freed = [], set()
+        with self.write_blobs() as (conn, dropped):
+            outcome: list[bool] = []
             for attachment_id in ids:
                 rows = conn.execute(
                     "DELETE FROM attachments WHERE org = ? AND product = ? AND record_id = ? AND id = ? "
                     "RETURNING blob", (org, product, record_id, attachment_id)).fetchall()
                 outcome.append(bool(rows))
-                freed.update(blob for (blob,) in rows if blob)
-            self.free_blobs(conn, freed)
+                dropped.update(blob for (blob,) in rows if blob)
         return outcome
 
     def delete_records(self, org: str, product: str, module: str, ids: Sequence[str],
@@ -262,8 +261,8 @@ class ZohoQueries(Blobs):
 
         Returns per id `deleted`, `missing` or `forbidden` (a restricted user not granted the record).
         """
-        with self.write() as conn:
-            outcome, freed = [], set()
+        with self.write_blobs() as (conn, dropped):
+            outcome: list[str] = []
             for record_id in ids:
                 exists = conn.execute(
                     "SELECT 1 FROM records WHERE org = ? AND product = ? AND module = ? AND id = ?",
@@ -274,11 +273,54 @@ class ZohoQueries(Blobs):
                 if restricted_user is not None and not self.user_may_act(org, restricted_user, record_id):
                     outcome.append("forbidden")
                     continue
-                freed.update(blob for (blob,) in conn.execute(
+                dropped.update(blob for (blob,) in conn.execute(
                     "DELETE FROM attachments WHERE org = ? AND product = ? AND record_id = ? RETURNING blob",
                     (org, product, record_id)).fetchall() if blob)
                 conn.execute("DELETE FROM records WHERE org = ? AND product = ? AND id = ?",
                              (org, product, record_id))
                 outcome.append("deleted")
-            self.free_blobs(conn, freed)
         return outcome
+
+    # -- seeding ---------------------------------------------------------------------------------
+
+    def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
+        """The orgs of the fixtures with their users, tokens, records and attachments; the OAuth clients; the
+        modules of each product."""
+        for org in fixtures.orgs:
+            self._insert_org(conn, org)
+        conn.executemany("INSERT INTO clients(id, secret, dc, redirect_uris, org, user) VALUES (?, ?, ?, ?, ?, ?)", [
+            (c.id, c.secret, c.dc, "\n".join(c.redirect_uris), c.org, c.user) for c in fixtures.clients])
+        conn.executemany("INSERT INTO modules(product, api_name, scope_name, api_supported, attachments, module_name) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", [
+            (product, m.api_name, m.scope_name, int(m.api_supported), int(m.attachments), m.module_name)
+            for product, modules in fixtures.modules.items() for m in modules])
+        super()._write_fixtures(conn, fixtures)
+
+    def _insert_org(self, conn: sqlite3.Connection, org: OrgFixture) -> None:
+        """One fixture org's rows, its attachments' bytes placed as blobs."""
+        conn.execute("INSERT INTO fixture_orgs(id, name, dc, time_zone, template) VALUES (?, ?, ?, ?, NULL)",
+                     (org.id, org.name, org.dc, org.time_zone))
+        conn.executemany("INSERT INTO fixture_users(org, id, name, email, permissions, restricted) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", [
+            (org.id, u.id, u.name, u.email, None if u.permissions is None else ",".join(sorted(u.permissions)),
+             int(u.records is not None)) for u in org.users])
+        conn.executemany("INSERT INTO fixture_user_records(org, user, record_id) VALUES (?, ?, ?)", [
+            (org.id, u.id, r) for u in org.users for r in sorted(u.records or ())])
+        conn.executemany("INSERT INTO fixture_tokens(token, org, user, scopes, expires_at, revoked, refresh_token) "
+                         "VALUES (?, ?, ?, ?, ?, ?, NULL)", [
+            (t.token, org.id, t.user, t.scopes, _epoch(t.expires_at), int(t.revoked)) for t in org.tokens])
+        conn.executemany("INSERT INTO fixture_refresh_tokens(token, client, org, user, scopes, revoked) "
+                         "VALUES (?, ?, ?, ?, ?, 0)", [
+            (t.token, t.client, org.id, t.user, t.scopes) for t in org.refresh_tokens])
+        for product, records in org.records.items():
+            conn.executemany("INSERT INTO fixture_records(org, product, id, module, name, owner, created_time, "
+                             "modified_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+                (org.id, product, r.id, r.module, r.name, r.owner, _epoch(r.created_time), _epoch(r.modified_time))
+                for r in records])
+            conn.executemany("INSERT INTO fixture_attachments(org, product, id, record_id, file_name, size, "
+                             "content_type, link_url, blob, owner, created_by, modified_by, created_time, "
+                             "modified_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                (org.id, product, a.id, r.id, a.file_name, a.size, a.content_type, a.link_url,
+                 None if a.content is None else self.put_blob(a.content), a.owner, a.owner, a.owner,
+                 _epoch(a.created_time), _epoch(a.modified_time))
+                for r in records for a in r.attachments])
