@@ -91,7 +91,7 @@ def test_grant_codes_expire_on_the_server_clock(tmp_path: Path) -> None:
     app = create_app({"state": tmp_path / "s.db", "clock": "2030-01-01T00:00:00Z"})
     client = app.test_client()
     code = authorize(client)["code"][0]
-    app.extensions["mockzoho"].store.connection().execute("UPDATE clock SET frozen = frozen + 121")
+    app.extensions["mockzoho"].store.connection().execute("UPDATE counters SET frozen = frozen + 121")
     assert token(client, {**CLIENT, "grant_type": "authorization_code", "code": code}).json == {
         "error": "invalid_code"}
 
@@ -102,9 +102,9 @@ def test_access_tokens_expire_on_the_server_clock(tmp_path: Path) -> None:
     body = token(client, REFRESH).json
     assert body["expires_in"] == 60
     clock = app.extensions["mockzoho"].store.connection()
-    clock.execute("UPDATE clock SET frozen = frozen + 59")
+    clock.execute("UPDATE counters SET frozen = frozen + 59")
     assert client.delete(SEED_URL, headers=auth(body["access_token"])).status_code == 200
-    clock.execute("UPDATE clock SET frozen = frozen + 1")
+    clock.execute("UPDATE counters SET frozen = frozen + 1")
     expired = client.delete(SEED_URL, headers=auth(body["access_token"]))
     assert (expired.status_code, expired.json["code"]) == (401, "INVALID_TOKEN")
 

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, request
 from werkzeug.urls import iri_to_uri
 
 from ..config import Settings
-from ..core.context import app_state, tick
+from ..core.context import app_state, state_view
 from ..core.datacentres import data_centre_for_host
 from ..core.families import Family
 from .errors import OAuthError, accounts_response
@@ -59,7 +59,7 @@ def data_centre() -> str:
 @blueprint.post("/token")
 def token() -> Response:
     settings = app_state().settings
-    return accounts_response(accounts().token(params(), data_centre(), base_url(settings), tick().now))
+    return accounts_response(accounts().token(params(), data_centre(), base_url(settings), state_view().now))
 
 
 @blueprint.post("/token/revoke")
@@ -72,6 +72,6 @@ def revoke() -> Response:
 @blueprint.get("/auth")
 def authorize() -> Response:
     settings = app_state().settings
-    target = accounts().authorize(params(), data_centre(), base_url(settings), tick().now)
+    target = accounts().authorize(params(), data_centre(), base_url(settings), state_view().now)
     # No HTML "Redirecting..." page; and a Latin-1-safe header, whatever the redirect URI holds.
     return Response(status=302, headers={"Location": iri_to_uri(target)})

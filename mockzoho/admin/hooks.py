@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from flask import Flask, Request, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from ..core.context import Call, app_state, call, family, tick
+from ..core.context import Call, app_state, call, family, state_view
 from ..core.families import Family
 from ..core.responses import json_response
 from ..store import LARGEST_INTEGER
@@ -138,19 +138,19 @@ def before() -> Response | None:
     refuse_undeliverable_length()  # before any fault, limit or route acts on it
     if control_api:
         return None
-    now = tick()
-    if not (now.faults or now.limits):
+    view = state_view()
+    if not (view.faults or view.limits):
         return None
     owner = family()
     org, token = org_and_token(owner)
-    if now.limits and org is not None:
-        refused = limits().enter(org, now.now)
+    if view.limits and org is not None:
+        refused = limits().enter(org, view.now)
         if refused:
             current.settle_org(org)
             raise ZohoError("TOO_MANY_REQUESTS", details={"limit": refused})
         current.in_flight = org
     spec = (faults().fire(product_of(request.path), owner.error.has_code, request.method, request.path, org, token)
-            if now.faults else None)
+            if view.faults else None)
     return None if spec is None else fault_answer(spec, owner, org, current)
 
 
@@ -159,7 +159,7 @@ def fault_answer(spec: dict[str, Any], owner: Family, org: str | None, current: 
     current.settle_org(org)
     if spec.get("delay_ms"):
         time.sleep(spec["delay_ms"] / 1000)
-        current.tick = None  # the request goes on as if it came in now: a token revoked meanwhile is refused
+        current.view = None  # the request goes on as if it came in now: a token revoked meanwhile is refused
     if spec.get("drop"):
         return drop_connection()
     respond = spec.get("respond")
@@ -192,7 +192,7 @@ def record(status: int, code: str | None) -> None:
     req, current = request._get_current_object(), call()  # proxies cost: resolve once
     environ = req.environ
     app_state().store.journal.record({
-        "time": tick().now, "method": req.method, "path": req.path,
+        "time": state_view().now, "method": req.method, "path": req.path,
         "query": environ.get("QUERY_STRING", ""), "headers": redacted(environ),
         "body_size": min(req.content_length or 0, LARGEST_INTEGER), "body_preview": body_preview(req),
         "status": status, "code": code, "duration_ms": round((time.perf_counter() - current.started) * 1000, 3),

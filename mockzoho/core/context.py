@@ -11,7 +11,7 @@ from flask import current_app, g
 if TYPE_CHECKING:
     from ..config import Settings
     from ..store import Store
-    from ..store.core import Tick
+    from ..store.core import StateView
     from .families import Families, Family
 
 T = TypeVar("T")
@@ -40,7 +40,7 @@ class Call:
     """One request as the journal, the faults and the routes see it."""
 
     started: float | None = None  # when it came in (perf_counter); None for the control API, never journaled
-    tick: Tick | None = None  # the clock row, read once per request
+    view: StateView | None = None  # the state's counters row, read once per request
     org: str | None = None
     org_known: bool = False  # `org` was settled (None included) by authentication or a fault
     in_flight: str | None = None  # the org whose concurrency slot this call holds
@@ -67,12 +67,12 @@ def call() -> Call:
     return found
 
 
-def tick() -> Tick:
-    """This request's tick: read on first use, then kept (a fault's delay forgets it: `call().tick = None`)."""
+def state_view() -> StateView:
+    """What this request sees of the state: read on first use, then kept (a fault's delay forgets it)."""
     current = call()
-    if current.tick is None:
-        current.tick = app_state().store.tick()
-    return current.tick
+    if current.view is None:
+        current.view = app_state().store.view()
+    return current.view
 
 
 def family() -> Family:

@@ -15,7 +15,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter
 from werkzeug.sansio.utils import get_host
 
-from ..core.context import app_state, tick
+from ..core.context import app_state, state_view
 from ..core.families import Family
 from ..core.paging import Window
 from . import rids
@@ -157,7 +157,7 @@ def account() -> Account:
 def check(found: Account, resource_type: str, link: str) -> None:
     if found.verify and app_state().settings.cosmos_verify:
         authenticate(request.headers.get("authorization"), request.method, resource_type, link,
-                     request.headers.get("x-ms-date"), found.keys, tick().now)
+                     request.headers.get("x-ms-date"), found.keys, state_view().now)
 
 
 @blueprint.after_request
@@ -265,7 +265,7 @@ def resources(rest: str) -> Response:
     target = parse_target(rest)
     check(found, target.kind, target.signed_link)
     chain = resolve(found, target)
-    now = int(tick().now)
+    now = int(state_view().now)
     if target.is_feed:
         parent = chain[-1].rid if chain else ""
         if request.method == "GET":
@@ -341,7 +341,7 @@ def media(rest: str) -> Response:
         with reading_body():
             staged = app_state().store.stage_blob(request.stream)
         updated = models().replace_media(found, attachment, staged, content_type, request.headers.get("If-Match"),
-                                       int(tick().now))
+                                       int(state_view().now))
         return respond(updated.body(), resource=updated)
     try:
         response = send_file(app_state().store.blob_path(attachment.blob), mimetype=attachment.media_type, etag=False,

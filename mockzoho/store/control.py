@@ -40,7 +40,7 @@ class ControlQueries(Core):
         with self.write() as conn:
             cursor = conn.execute("INSERT INTO faults(spec, org, remaining) VALUES (?, ?, ?)",
                                   (json.dumps(spec), org, times))
-            conn.execute("UPDATE clock SET faults = (SELECT COUNT(*) FROM faults)")
+            conn.execute("UPDATE counters SET faults = (SELECT COUNT(*) FROM faults)")
             return cursor.lastrowid
 
     def faults(self, org: str | None = None) -> list[tuple[int, dict[str, Any], int | None, int]]:
@@ -58,7 +58,7 @@ class ControlQueries(Core):
                 removed = conn.execute("DELETE FROM faults WHERE org = ?", (org,)).rowcount
             else:
                 removed = conn.execute("DELETE FROM faults").rowcount
-            conn.execute("UPDATE clock SET faults = (SELECT COUNT(*) FROM faults)")
+            conn.execute("UPDATE counters SET faults = (SELECT COUNT(*) FROM faults)")
             return removed
 
     def count_fault_hit(self, fault_id: int, counted: bool) -> int | None:
@@ -79,7 +79,7 @@ class ControlQueries(Core):
         with self.write() as conn:
             conn.execute("INSERT OR REPLACE INTO limits(org, calls, window, concurrency) VALUES (?, ?, ?, ?)",
                          (org, calls, window, concurrency))
-            conn.execute("UPDATE clock SET limits = (SELECT COUNT(*) FROM limits)")
+            conn.execute("UPDATE counters SET limits = (SELECT COUNT(*) FROM limits)")
 
     def limits(self) -> list[tuple[str, LimitRow]]:
         rows = self.connection().execute(
@@ -89,7 +89,7 @@ class ControlQueries(Core):
     def remove_limits(self, org: str | None) -> int:
         with self.write() as conn:
             removed = conn.execute("DELETE FROM limits WHERE org = ? OR ? IS NULL", (org, org)).rowcount
-            conn.execute("UPDATE clock SET limits = (SELECT COUNT(*) FROM limits)")
+            conn.execute("UPDATE counters SET limits = (SELECT COUNT(*) FROM limits)")
             return removed
 
     def enter_limit(self, org: str, decide: LimitDecision) -> str | None:
@@ -128,13 +128,13 @@ class ControlQueries(Core):
     def set_clock(self, frozen: float | None, offset: float) -> None:
         """Stand the clock still at `frozen`, or (None) let it run `offset` seconds from the real time."""
         with self.write() as conn:
-            conn.execute("UPDATE clock SET frozen = ?, offset = ?", (frozen, offset))
+            conn.execute("UPDATE counters SET frozen = ?, offset = ?", (frozen, offset))
 
     def advance_clock(self, seconds: float) -> None:
         """Move the clock (frozen or running) by `seconds`."""
         with self.write() as conn:
-            conn.execute("UPDATE clock SET frozen = frozen + ?, offset = offset + ?", (seconds, seconds))
+            conn.execute("UPDATE counters SET frozen = frozen + ?, offset = offset + ?", (seconds, seconds))
 
     def clock_frozen(self) -> bool:
         """Whether the clock stands still."""
-        return self.connection().execute("SELECT frozen FROM clock").fetchone()[0] is not None
+        return self.connection().execute("SELECT frozen FROM counters").fetchone()[0] is not None

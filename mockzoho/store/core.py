@@ -113,7 +113,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
 
 
 @dataclass(frozen=True)
-class Tick:
+class StateView:
     """The server time, the fixtures' generation and the credentials' (workers reload what they cache
     when one changes), and whether any fault or rate limit is set (if not, requests skip looking)."""
 
@@ -247,12 +247,12 @@ class Core:
 
     def now(self) -> float:
         """The server time (epoch seconds): real, shifted, or frozen, the same for every worker."""
-        frozen, offset = self.connection().execute("SELECT frozen, offset FROM clock").fetchone()
+        frozen, offset = self.connection().execute("SELECT frozen, offset FROM counters").fetchone()
         return frozen if frozen is not None else time.time() + offset
 
-    def tick(self) -> Tick:
+    def view(self) -> StateView:
         """What every request needs to know first, in one query."""
         frozen, offset, generation, credentials, faults, limits = self.connection().execute(
-            "SELECT frozen, offset, generation, credentials, faults, limits FROM clock").fetchone()
-        return Tick(frozen if frozen is not None else time.time() + offset, generation, credentials, faults > 0,
+            "SELECT frozen, offset, generation, credentials, faults, limits FROM counters").fetchone()
+        return StateView(frozen if frozen is not None else time.time() + offset, generation, credentials, faults > 0,
                     limits > 0)

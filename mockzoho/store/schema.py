@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from functools import cache
 
-SCHEMA_VERSION = "8"  # 8: the journal moved to a file of its own
+SCHEMA_VERSION = "9"  # 9: the clock table is `counters`, what it holds
 
 LIVE = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,10 +53,10 @@ CREATE TABLE IF NOT EXISTS grant_codes(
     code TEXT PRIMARY KEY, client TEXT NOT NULL, org TEXT NOT NULL, user TEXT NOT NULL,
     scopes TEXT NOT NULL, redirect_uri TEXT NOT NULL, offline INTEGER NOT NULL,
     expires_at INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS clock(
+CREATE TABLE IF NOT EXISTS counters(  -- one row: the server clock and the counters every request reads first
     frozen REAL,                         -- a fixed time, or NULL for the real time
     offset REAL NOT NULL,                -- seconds added to the real time
-    seed REAL,                           -- what a reset sets `frozen` back to
+    reset_frozen REAL,                   -- what a reset sets `frozen` back to
     generation INTEGER NOT NULL,         -- bumped when the fixtures are replaced: workers reload modules
     faults INTEGER NOT NULL DEFAULT 0,   -- how many faults are set: none, no fault lookup per request
     limits INTEGER NOT NULL DEFAULT 0,   -- how many orgs have rate limits
@@ -97,7 +97,7 @@ REPLACED = ("clients", "modules")
 CREDENTIAL_TABLES = ("tokens", "users", "orgs")
 CREDENTIAL_TRIGGERS = [
     f"CREATE TRIGGER IF NOT EXISTS {table}_{event.lower()} AFTER {event} ON {table} BEGIN "
-    "UPDATE clock SET credentials = credentials + 1; END"
+    "UPDATE counters SET credentials = credentials + 1; END"
     for table in CREDENTIAL_TABLES for event in ("INSERT", "UPDATE", "DELETE")]
 
 

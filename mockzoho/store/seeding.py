@@ -105,7 +105,8 @@ class Seeding(FixtureWriter):
                 return False
             self._write_fixtures(conn, fixtures)
             self._restore(conn, None)
-            conn.execute("INSERT INTO clock(frozen, offset, seed, generation) VALUES (?, 0, ?, 0)", (clock, clock))
+            conn.execute("INSERT INTO counters(frozen, offset, reset_frozen, generation) VALUES (?, 0, ?, 0)",
+                         (clock, clock))
             conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
                 ("schema", SCHEMA_VERSION), ("fixture_digest", fixtures.digest),
                 ("id_prefix", str(id_prefix(id_seed))), ("id_counter", "0")])
@@ -144,7 +145,7 @@ class Seeding(FixtureWriter):
             self._write_fixtures(conn, fixtures)
             self._reset_all(conn)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'fixture_digest'", (fixtures.digest,))
-            conn.execute("UPDATE clock SET generation = generation + 1")
+            conn.execute("UPDATE counters SET generation = generation + 1")
 
     def reset(self, org: str | None = None) -> None:
         """Back to the fixtures: everything (clones removed), or one org (a clone back to its template); then
@@ -225,7 +226,7 @@ class Seeding(FixtureWriter):
         self._restore(conn, None)
         for table in RUNTIME_TABLES:
             conn.execute(f"DELETE FROM {table}")
-        conn.execute("UPDATE clock SET frozen = seed, offset = 0, faults = 0, limits = 0")
+        conn.execute("UPDATE counters SET frozen = reset_frozen, offset = 0, faults = 0, limits = 0")
         conn.execute("UPDATE meta SET value = '0' WHERE key = 'id_counter'")
 
     def _restore(self, conn: sqlite3.Connection, org: str | None) -> None:
@@ -240,7 +241,8 @@ class Seeding(FixtureWriter):
         """Drop an org's grant codes, faults and rate limits."""
         for table in RUNTIME_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE org = ?", (org,))
-        conn.execute("UPDATE clock SET faults = (SELECT COUNT(*) FROM faults), limits = (SELECT COUNT(*) FROM limits)")
+        conn.execute("UPDATE counters SET faults = (SELECT COUNT(*) FROM faults), "
+                     "limits = (SELECT COUNT(*) FROM limits)")
 
     @staticmethod
     def _clone_clients(conn: sqlite3.Connection, template: str, clone: str) -> dict[str, dict[str, str]]:

@@ -125,7 +125,7 @@ class ZohoQueries(FixtureWriter):
             (product,))]
 
     def find_token(self, token: str, credentials: int | None = None) -> TokenRow | None:
-        """The access token with its user and org, or None if unknown. Given the tick's `credentials`
+        """The access token with its user and org, or None if unknown. Given the state view's `credentials`
         counter, a token found before under the same counter comes from this thread's cache."""
         if credentials is None:
             return self._query_token(token)

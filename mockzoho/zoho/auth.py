@@ -34,7 +34,7 @@ class Principal:
 def authenticate(authorization: Authorization | None, data_centre: str, store: Store, now: float,
                  credentials: int) -> Principal:
     """The caller behind an Authorization header, or AUTHENTICATION_FAILURE / INVALID_TOKEN
-    (`now` and `credentials` from the request's tick)."""
+    (`now` and `credentials` from the request's state view)."""
     if authorization is None or authorization.type != SCHEME or not authorization.token:
         raise ZohoError("AUTHENTICATION_FAILURE")
     row = store.find_token(authorization.token, credentials)

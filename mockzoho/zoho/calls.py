@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from ..core.context import app_state, call, tick
+from ..core.context import app_state, call, state_view
 from ..core.datacentres import data_centre_for_host
 from ..core.families import Family
 from .auth import Principal, authenticate
@@ -34,12 +34,12 @@ def models(product: Product) -> ZohoModels:
 
 
 def principal(product: Product) -> Principal:
-    """The authenticated caller, with the product's models synced to the fixtures of this request's tick."""
-    now = tick()
-    models(product).sync(now.generation)
+    """The authenticated caller, with the product's models synced to the fixtures this request sees."""
+    view = state_view()
+    models(product).sync(view.generation)
     state = app_state()
     data_centre = data_centre_for_host(request.host, state.settings.default_dc)
-    caller = authenticate(request.authorization, data_centre, state.store, now.now, now.credentials)
+    caller = authenticate(request.authorization, data_centre, state.store, view.now, view.credentials)
     call().settle_org(caller.org)  # for the journal
     return caller
 

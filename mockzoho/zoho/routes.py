@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from flask import Response, request, send_file
 
-from ..core.context import app_state, tick
+from ..core.context import app_state, state_view
 from .actions import DELETE_ATTACHMENT, DELETE_RECORD, DOWNLOAD_ATTACHMENT, LIST_ATTACHMENTS, UPLOAD_ATTACHMENT
 from .calls import blueprint, bulk_answer, check_wf_trigger, models, principal
 from .errors import ATTACHMENT_UPLOADED, CONTENT_TYPE, success_entry, zoho_response
@@ -71,7 +71,7 @@ def list_attachments(product: Product, version: str, module: str, record_id: str
     caller, found = principal(product), models(product)
     allowed = found.authorize(caller, module, LIST_ATTACHMENTS)
     fields = parse_fields(request.args.get("fields"), version in product.fields_required_versions)
-    now = int(tick().now)
+    now = int(state_view().now)
     token = request.args.get("page_token") if version in product.page_token_versions else None
     page = parse_page(request.args.get("page"), request.args.get("per_page"), token,
                       f"{caller.org}/{product.name}/{record_id}", now)
@@ -99,7 +99,7 @@ def upload_attachment(product: Product, version: str, module: str, record_id: st
     request.max_content_length = limit + FORM_OVERHEAD
     files = [Upload(f.filename or "", f.mimetype or None, f.stream) for f in request.files.getlist("file")]
     details = found.upload(caller, record_id, files, request.values.get("attachmentUrl"),
-                           request.values.get("title"), limit, int(tick().now))
+                           request.values.get("title"), limit, int(state_view().now))
     return zoho_response({"data": [{"code": "SUCCESS", "details": details, "message": ATTACHMENT_UPLOADED,
                                     "status": "success"}]})
 
