@@ -104,6 +104,35 @@ def test_state_of_another_schema_is_refused(tmp_path: Path) -> None:
         create_app({"state": tmp_path / "s.db"})
 
 
+def test_a_state_of_the_previous_layout_is_upgraded_in_place(tmp_path: Path) -> None:
+    """Schema 8 called the counters table `clock` (and its reset_frozen column `seed`): a restart on such a state
+    renames them and keeps everything it holds, its clock and its deletes included."""
+    state = tmp_path / "s.db"
+    client = create_app({"state": state, "clock": "2031-05-06T07:08:09Z"}).test_client()
+    deleted = "/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261017"
+    assert client.delete(deleted, headers=auth()).status_code == 200
+    old = sqlite3.connect(state, isolation_level=None)
+    old.executescript("ALTER TABLE counters RENAME COLUMN reset_frozen TO seed; ALTER TABLE counters RENAME TO clock; "
+                      "UPDATE meta SET value = '8' WHERE key = 'schema';")
+    old.close()
+    client = create_app({"state": state}).test_client()
+    assert client.delete(deleted, headers=auth()).json["code"] == "INVALID_DATA"  # still deleted
+    assert client.get("/__admin/clock").json == {"now": "2031-05-06T07:08:09Z", "frozen": True}
+    assert client.post("/__admin/clock/advance", json={"seconds": 60}).json["now"] == "2031-05-06T07:09:09Z"
+    assert client.post("/__admin/reset", json={}).status_code == 200  # back to the clock it was seeded with
+    assert client.get("/__admin/clock").json["now"] == "2031-05-06T07:08:09Z"
+    assert client.get(deleted, headers=auth()).status_code == 200  # and the fixtures' attachment is back
+    check = sqlite3.connect(state)
+    assert check.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("9",)
+    assert "clock" not in {name for (name,) in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    # Its triggers were renamed with the table: a new token still moves the credentials counter.
+    before = check.execute("SELECT credentials FROM counters").fetchone()[0]
+    minted = client.post("/__admin/tokens", json={"org": "zylker-us", "user": "2883756000000113001",
+                                                  "scopes": ["ZohoCRM.modules.ALL"]})
+    assert minted.status_code == 201, minted.json
+    assert check.execute("SELECT credentials FROM counters").fetchone()[0] > before
+
+
 def test_calls_that_change_nothing_write_nothing_to_the_state(tmp_path: Path) -> None:
     """Every call writes its journal entry, in a file of its own: a commit to the state file would make every
     other worker read the state's pages again."""

@@ -6,6 +6,8 @@ import sqlite3
 from functools import cache
 
 SCHEMA_VERSION = "9"  # 9: the clock table is `counters`, what it holds
+# How a state file of an older layout becomes this one, in one transaction (SQLite renames the triggers' uses too).
+UPGRADES = {"8": ("ALTER TABLE clock RENAME TO counters", "ALTER TABLE counters RENAME COLUMN seed TO reset_frozen")}
 
 LIVE = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);

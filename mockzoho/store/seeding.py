@@ -16,7 +16,7 @@ from ..ids import id_prefix, new_client_id, new_token
 from .blobs import Blobs
 from .core import StateError, StoreError
 from .journal import Journal
-from .schema import PRISTINE, REPLACED, SCHEMA_VERSION, columns, statements
+from .schema import PRISTINE, REPLACED, SCHEMA_VERSION, UPGRADES, columns, statements
 
 if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
     from ..fixtures import Fixtures
@@ -126,9 +126,19 @@ class Seeding(FixtureWriter):
             meta = dict(self.connection().execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.OperationalError:  # a new, empty file
             return None
-        if meta:
+        if meta.get("schema") in UPGRADES:
+            self._upgrade_schema()
+        elif meta:
             self._check_schema(meta)
         return meta.get("fixture_digest")
+
+    def _upgrade_schema(self) -> None:
+        """Bring a state file of an older layout up to this one, keeping what it holds."""
+        with self.write() as conn:  # another worker may have upgraded it meanwhile: look again under the lock
+            (schema,) = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            for statement in UPGRADES.get(schema, ()):
+                conn.execute(statement)
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
 
     def _check_schema(self, meta: dict[str, str]) -> None:
         """Refuse a state file that another version of mockzoho laid out."""
