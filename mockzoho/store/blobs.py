@@ -8,7 +8,8 @@ What a crash leaves behind is swept (`Blobs.sweep`) by two rules that cannot rac
 - A blob is placed and its row committed in one write transaction, under the writers' lock; the sweep frees
   blobs under that lock too, so it never sees a blob between its placement and its commit.
 
-`Blobs.write_blobs` is the one way rows take and drop blobs: it also frees a dropped blob only after the commit
+`Blobs.write_blobs` is how live rows take and drop blobs (seeding places the fixtures' with `put_blob` in its own
+transaction, and a seed that fails leaves them to the sweep): it also frees a dropped blob only after the commit
 (still under the lock), so that a crash or a rollback never leaves a row whose blob is gone; at worst a blob no row
 refers to, which the sweep frees.
 """

@@ -106,10 +106,11 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a COMMIT that failed (disk full, I/O) leaves it open: the next BEGIN would fail
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 @dataclass(frozen=True)
