@@ -398,6 +398,8 @@ def test_probability_follows_the_seed(tmp_path: Path) -> None:
     ({"respond": {"code": "INTERNAL_ERROR"}, "match": {"org": "nope"}}, "no org 'nope'"),
     ({"respond": {"code": "INTERNAL_ERROR"}, "match": {"path": "crm/*"}}, "paths start with '/'"),
     ({"respond": {"code": "INTERNAL_ERROR"}, "match": {"product": "bigin", "path": "/crm/v8/*"}}, "start with /bigin/"),
+    ({"respond": {"status": 500}, "match": {"product": "cosmos", "path": "/crm/*"}},
+     "cosmos URLs start with /dbs or /media, the path '/crm/*' does not"),
     ({"respond": {"code": "INTERNAL_ERROR"}, "match": {"token": "1000.nope"}}, "token is unknown"),
     # headers a raw answer could not carry, or would carry wrong
     ({"respond": {"status": 503, "body": {}, "headers": {"X-Bad": "a\r\nb"}}}, "not a header value"),
@@ -409,6 +411,13 @@ def test_bad_faults(client: FlaskClient, spec: dict, problem: str) -> None:
     response = client.post("/__admin/faults", json=spec)
     assert response.status_code == 400 and problem in str(response.json)
     assert client.get("/__admin/faults").json["faults"] == []
+
+
+@pytest.mark.parametrize("path", ["/dbs/*", "/media/*", "/", "/*"])
+def test_a_cosmos_fault_on_a_cosmos_path_is_taken(client: FlaskClient, path: str) -> None:
+    response = client.post("/__admin/faults", json={"match": {"product": "cosmos", "path": path},
+                                                    "respond": {"status": 500}})
+    assert (response.status_code, response.json) == (201, {"id": 1})
 
 
 def test_malformed_json(client: FlaskClient) -> None:

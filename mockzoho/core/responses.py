@@ -21,9 +21,10 @@ def answer_code(payload: Any) -> str | None:
     return data[0].get("code") if isinstance(data, list) and data and isinstance(data[0], dict) else None
 
 
-def json_response(payload: Any, status: int, content_type: str) -> Response:
-    """Compact JSON, keys in the order given (as the real APIs send them), noting its code for the journal."""
+def json_response(payload: Any, status: int, content_type: str, ascii_only: bool = False) -> Response:
+    """Compact JSON, keys in the order given (as the real APIs send them), noting its code for the journal;
+    `ascii_only` escapes every other character (the mock's Cosmos DB errors have always been ASCII)."""
     if has_request_context():
         call().api_code = answer_code(payload)
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=ascii_only)
     return Response(body, status=status, content_type=content_type)

@@ -49,7 +49,7 @@ class CosmosError(ApiError):
         given = request.headers.get("x-ms-activity-id") if has_request_context() else None
         activity_id = given or str(uuid.uuid4())
         response = json_response({"code": self.code, "message": f"{self.message}\r\nActivityId: {activity_id}"},
-                                 self.status, CONTENT_TYPE)
+                                 self.status, CONTENT_TYPE, ascii_only=True)
         response.headers["x-ms-activity-id"] = activity_id
         if self.status == 429:
             self.throttled(response)
