@@ -45,20 +45,20 @@ class DropConnections:
 
 def faults() -> Faults:
     """The faults in this app."""
-    store = app_state().store
-    return app_state().shared("faults", lambda: Faults(store))
+    state = app_state()
+    return state.shared("faults", lambda: Faults(state.store))
 
 
 def limits() -> Limits:
     """The rate limits in this app."""
-    store = app_state().store
-    return app_state().shared("limits", lambda: Limits(store))
+    state = app_state()
+    return state.shared("limits", lambda: Limits(state.store))
 
 
-def product_of(path: str) -> str | None:
-    """The journaled family a path belongs to (`crm`, `bigin`, `accounts`, `cosmos`), or None."""
-    owner = app_state().families.owner(path)
-    return owner.name if owner is not None and owner.journaled else None
+def journaled_product() -> str | None:
+    """The journaled family this request's path belongs to (`crm`, `bigin`, `accounts`, `cosmos`), or None."""
+    owner = family()  # looked up once per request
+    return owner.name if owner.journaled and owner.owns(request.path) else None
 
 
 def redacted(environ: dict[str, Any]) -> dict[str, str]:
@@ -149,7 +149,7 @@ def before() -> Response | None:
             current.settle_org(org)
             raise ZohoError("TOO_MANY_REQUESTS", details={"limit": refused})
         current.in_flight = org
-    spec = (faults().fire(product_of(request.path), owner.error.has_code, request.method, request.path, org, token)
+    spec = (faults().fire(journaled_product(), owner.error.has_code, request.method, request.path, org, token)
             if view.faults else None)
     return None if spec is None else fault_answer(spec, owner, org, current)
 
@@ -189,15 +189,15 @@ def drop_connection() -> Response:
 
 def record(status: int, code: str | None) -> None:
     """Journal this call with its answer's status and code."""
-    req, current = request._get_current_object(), call()  # proxies cost: resolve once
+    req, current, state = request._get_current_object(), call(), app_state()  # proxies cost: resolve once
     environ = req.environ
-    app_state().store.journal.record({
+    state.store.journal.record({
         "time": state_view().now, "method": req.method, "path": req.path,
         "query": environ.get("QUERY_STRING", ""), "headers": redacted(environ),
         "body_size": min(req.content_length or 0, LARGEST_INTEGER), "body_preview": body_preview(req),
         "status": status, "code": code, "duration_ms": round((time.perf_counter() - current.started) * 1000, 3),
         "org": current.org if current.org_known else journal_org(), "tag": environ.get("HTTP_X_MOCKZOHO_TAG"),
-        "product": product_of(req.path)})
+        "product": journaled_product()})
     current.recorded = True
 
 

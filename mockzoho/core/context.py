@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from flask import current_app, g
+from flask import current_app, g, request
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -79,6 +79,5 @@ def family() -> Family:
     """The family whose path this request is on (the default one's for a path no family owns)."""
     current = call()
     if current._family is None:
-        from flask import request
         current._family = app_state().families.for_path(request.path)
     return current._family

@@ -131,8 +131,8 @@ FAMILY = Family(name="cosmos", error=CosmosError, blueprint=blueprint, prefixes=
 
 def models() -> CosmosModels:
     """The Cosmos DB models in this app."""
-    store = app_state().store
-    return app_state().shared("cosmos", lambda: CosmosModels(store))
+    state = app_state()
+    return state.shared("cosmos", lambda: CosmosModels(state.store))
 
 
 def own_url() -> str:

@@ -29,8 +29,8 @@ def zoho_family(product: Product) -> Family:
 
 def models(product: Product) -> ZohoModels:
     """The product's models in this app (one per app: they remember which fixtures' modules they synced)."""
-    store = app_state().store
-    return app_state().shared(f"zoho:{product.name}", lambda: ZohoModels(store, product))
+    state = app_state()
+    return state.shared(f"zoho:{product.name}", lambda: ZohoModels(state.store, product))
 
 
 def principal(product: Product) -> Principal:

@@ -239,8 +239,8 @@ class ZohoModels:
                           action: Action) -> None:
         """Delete one attachment; the record's errors first, then INVALID_DATA if the attachment is not there.
 
-        The delete is tried first (one statement that also checks the record), and only a miss looks closer:
-        the hot path of the API costs a read and a write, and a miss writes nothing.
+        The store's delete checks the record too, and only a miss looks closer: the hot path costs a read and
+        a write transaction, and a miss writes nothing.
         """
         if principal.restricted:  # access must be settled before anything is deleted
             self.require_record(principal, module, record_id, action)

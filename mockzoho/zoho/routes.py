@@ -1,4 +1,4 @@
-"""The attachment and delete routes of CRM and Bigin: URLs, parameters and answers (no SQL here)."""
+"""CRM's and Bigin's routes: users, org, modules, attachments and deletes (URLs, parameters, answers; no SQL)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from .errors import ATTACHMENT_UPLOADED, CONTENT_TYPE, success_entry, zoho_respo
 from .models import READ, Download, Upload, parse_fields, parse_ids
 from .paging import parse_page
 from .product import Product
+
 FORM_OVERHEAD = 1 << 20  # multipart boundaries, part headers and small fields around the file
 ZEROS = bytes(1 << 16)
 
@@ -68,37 +69,37 @@ def modules(product: Product, version: str) -> Response:
 
 @blueprint.get("/<module>/<record_id>/Attachments")
 def list_attachments(product: Product, version: str, module: str, record_id: str) -> Response:
-    caller, found = principal(product), models(product)
-    allowed = found.authorize(caller, module, LIST_ATTACHMENTS)
+    caller, engine = principal(product), models(product)
+    found = engine.authorize(caller, module, LIST_ATTACHMENTS)
     fields = parse_fields(request.args.get("fields"), version in product.fields_required_versions)
     now = int(state_view().now)
     token = request.args.get("page_token") if version in product.page_token_versions else None
     page = parse_page(request.args.get("page"), request.args.get("per_page"), token,
                       f"{caller.org}/{product.name}/{record_id}", now)
-    found.require_record(caller, allowed, record_id, LIST_ATTACHMENTS)
-    listing = found.list_attachments(caller, record_id, version, fields, page, now)
+    engine.require_record(caller, found, record_id, LIST_ATTACHMENTS)
+    listing = engine.list_attachments(caller, record_id, version, fields, page, now)
     return no_content() if listing is None else zoho_response(listing)
 
 
 @blueprint.get("/<module>/<record_id>/Attachments/<attachment_id>")
 def download_attachment(product: Product, version: str, module: str, record_id: str, attachment_id: str) -> Response:
-    caller, found = principal(product), models(product)
-    allowed = found.authorize(caller, module, DOWNLOAD_ATTACHMENT)
-    found.require_record(caller, allowed, record_id, DOWNLOAD_ATTACHMENT)
-    download = found.open_download(caller, record_id, attachment_id)
+    caller, engine = principal(product), models(product)
+    found = engine.authorize(caller, module, DOWNLOAD_ATTACHMENT)
+    engine.require_record(caller, found, record_id, DOWNLOAD_ATTACHMENT)
+    download = engine.open_download(caller, record_id, attachment_id)
     return no_content() if download is None else download_response(download)
 
 
 @blueprint.post("/<module>/<record_id>/Attachments")
 def upload_attachment(product: Product, version: str, module: str, record_id: str) -> Response:
-    caller, found = principal(product), models(product)
-    allowed = found.authorize(caller, module, UPLOAD_ATTACHMENT)
-    found.require_record(caller, allowed, record_id, UPLOAD_ATTACHMENT)
+    caller, engine = principal(product), models(product)
+    found = engine.authorize(caller, module, UPLOAD_ATTACHMENT)
+    engine.require_record(caller, found, record_id, UPLOAD_ATTACHMENT)
     limit = app_state().settings.max_upload_bytes
     # Checked by werkzeug against Content-Length up front, and while reading a chunked body.
     request.max_content_length = limit + FORM_OVERHEAD
     files = [Upload(f.filename or "", f.mimetype or None, f.stream) for f in request.files.getlist("file")]
-    details = found.upload(caller, record_id, files, request.values.get("attachmentUrl"),
+    details = engine.upload(caller, record_id, files, request.values.get("attachmentUrl"),
                            request.values.get("title"), limit, int(state_view().now))
     return zoho_response({"data": [{"code": "SUCCESS", "details": details, "message": ATTACHMENT_UPLOADED,
                                     "status": "success"}]})
@@ -106,34 +107,34 @@ def upload_attachment(product: Product, version: str, module: str, record_id: st
 
 @blueprint.delete("/<module>/<record_id>/Attachments/<attachment_id>")
 def delete_attachment(product: Product, version: str, module: str, record_id: str, attachment_id: str) -> Response:
-    caller, found = principal(product), models(product)
-    allowed = found.authorize(caller, module, DELETE_ATTACHMENT)
-    found.delete_attachment(caller, allowed, record_id, attachment_id, DELETE_ATTACHMENT)
+    caller, engine = principal(product), models(product)
+    found = engine.authorize(caller, module, DELETE_ATTACHMENT)
+    engine.delete_attachment(caller, found, record_id, attachment_id, DELETE_ATTACHMENT)
     return zoho_response({"data": [success_entry(attachment_id)]})
 
 
 @blueprint.delete("/<module>/<record_id>/Attachments")
 def delete_attachments(product: Product, version: str, module: str, record_id: str) -> Response:
-    caller, found = principal(product), models(product)
-    allowed = found.authorize(caller, module, DELETE_ATTACHMENT)
+    caller, engine = principal(product), models(product)
+    found = engine.authorize(caller, module, DELETE_ATTACHMENT)
     ids = parse_ids(request.args.getlist("ids"))
-    found.require_record(caller, allowed, record_id, DELETE_ATTACHMENT)
-    return bulk_answer(product, version, ids, found.delete_attachments(caller, record_id, ids))
+    engine.require_record(caller, found, record_id, DELETE_ATTACHMENT)
+    return bulk_answer(product, version, ids, engine.delete_attachments(caller, record_id, ids))
 
 
 @blueprint.delete("/<module>/<record_id>")
 def delete_record(product: Product, version: str, module: str, record_id: str) -> Response:
-    caller, found = principal(product), models(product)
-    allowed = found.authorize(caller, module, DELETE_RECORD)
+    caller, engine = principal(product), models(product)
+    found = engine.authorize(caller, module, DELETE_RECORD)
     check_wf_trigger()
-    found.delete_record(caller, allowed, record_id, DELETE_RECORD)
+    engine.delete_record(caller, found, record_id, DELETE_RECORD)
     return zoho_response({"data": [success_entry(record_id)]})
 
 
 @blueprint.delete("/<module>")
 def delete_records(product: Product, version: str, module: str) -> Response:
-    caller, found = principal(product), models(product)
-    allowed = found.authorize(caller, module, DELETE_RECORD)
+    caller, engine = principal(product), models(product)
+    found = engine.authorize(caller, module, DELETE_RECORD)
     ids = parse_ids(request.args.getlist("ids"))
     check_wf_trigger()
-    return bulk_answer(product, version, ids, found.delete_records(caller, allowed, ids, DELETE_RECORD))
+    return bulk_answer(product, version, ids, engine.delete_records(caller, found, ids, DELETE_RECORD))
