@@ -336,6 +336,9 @@ def test_activity_id_is_echoed(cosmos: FlaskClient) -> None:
     missing = signed(cosmos, "GET", f"/{DOC}/attachments/nope", extra={"x-ms-activity-id": "abc-456"})
     assert ok.headers["x-ms-activity-id"] == "abc-123" and missing.headers["x-ms-activity-id"] == "abc-456"
     assert missing.json["message"].endswith("ActivityId: abc-456")
+    # An error's body is ASCII, whatever the request echoed into it: other characters are escaped.
+    accented = signed(cosmos, "GET", f"/{DOC}/attachments/nope", extra={"x-ms-activity-id": "caf\u00e9"})
+    assert accented.data.endswith(b'ActivityId: caf\\u00e9"}') and accented.data.isascii()
 
 
 def test_reset_journal_and_faults_cover_cosmos(cosmos: FlaskClient) -> None:
