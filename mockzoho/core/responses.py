@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from flask import Response, has_request_context
+from flask import Response, has_request_context, send_file
 
 from .context import call
 
@@ -28,3 +29,15 @@ def json_response(payload: Any, status: int, content_type: str, ascii_only: bool
         call().api_code = answer_code(payload)
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=ascii_only)
     return Response(body, status=status, content_type=content_type)
+
+
+def file_response(path: Path, content_type: str, etag: str | bool, conditional: bool) -> Response | None:
+    """A stored file, streamed with its content type exactly as stored (no charset added) and no
+    Content-Disposition (a family adds its own); None if it is gone, deleted since it was looked up."""
+    try:
+        response = send_file(path, mimetype=content_type, etag=etag, conditional=conditional, max_age=None)
+    except FileNotFoundError:
+        return None
+    response.headers["Content-Type"] = content_type
+    response.headers.pop("Content-Disposition", None)
+    return response

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 from urllib.parse import quote
 
-from flask import Blueprint, Response, request, send_file
+from flask import Blueprint, Response, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter
 from werkzeug.sansio.utils import get_host
@@ -18,6 +18,7 @@ from werkzeug.sansio.utils import get_host
 from ..core.context import app_state, state_view
 from ..core.families import Family
 from ..core.paging import Window
+from ..core.responses import file_response
 from . import rids
 from .auth import authenticate
 from .errors import CONTENT_TYPE, CosmosError
@@ -343,13 +344,10 @@ def media(rest: str) -> Response:
         updated = models().replace_media(found, attachment, staged, content_type, request.headers.get("If-Match"),
                                        int(state_view().now))
         return respond(updated.body(), resource=updated)
-    try:
-        response = send_file(app_state().store.blob_path(attachment.blob), mimetype=attachment.media_type, etag=False,
-                             conditional=False, max_age=None)
-    except FileNotFoundError:  # deleted since it was looked up
-        raise CosmosError("NotFound") from None
-    response.headers["Content-Type"] = attachment.media_type or "application/octet-stream"
+    response = file_response(app_state().store.blob_path(attachment.blob),
+                             attachment.media_type or "application/octet-stream", etag=False, conditional=False)
+    if response is None:
+        raise CosmosError("NotFound")
     response.headers["etag"] = attachment.etag
-    response.headers.pop("Content-Disposition", None)
     return response
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response, request, send_file
+from flask import Response, request
 
 from ..core.context import app_state, state_view
+from ..core.responses import file_response
 from .actions import DELETE_ATTACHMENT, DELETE_RECORD, DOWNLOAD_ATTACHMENT, LIST_ATTACHMENTS, UPLOAD_ATTACHMENT
 from .calls import blueprint, bulk_answer, check_wf_trigger, models, principal
 from .errors import ATTACHMENT_UPLOADED, CONTENT_TYPE, success_entry, zoho_response
@@ -31,11 +32,10 @@ def content_disposition(file_name: str) -> str:
 def download_response(download: Download) -> Response:
     """The attachment's bytes, streamed (with ranges and conditional requests for stored blobs)."""
     if download.path is not None:
-        try:
-            response = send_file(download.path, mimetype=download.content_type, etag=download.etag,
-                                 conditional=True, max_age=None)
-        except FileNotFoundError:  # deleted by another request since it was looked up
+        stored = file_response(download.path, download.content_type, download.etag, conditional=True)
+        if stored is None:
             return no_content()
+        response = stored
     else:
         def zeros(left: int = download.size):
             while left > 0:
