@@ -46,6 +46,18 @@ def listed_ids(client: FlaskClient, target: Target, record: str | None = None) -
 
 # -- the full cycle ------------------------------------------------------------------------------
 
+def test_a_download_whose_file_went_meanwhile_is_204(tmp_path: Path) -> None:
+    """A blob unlinked between the lookup and the read (a concurrent delete) is answered as a deleted one."""
+    app = create_app({"state": tmp_path / "s.db"})
+    client, [target] = app.test_client(), [t for t in TARGETS if (t.product, t.version) == ("crm", "v8")]
+    new_id = upload(client, target, b"gone soon", "g.txt").json["data"][0]["details"]["id"]
+    url = target.url(target.module, target.record, "Attachments", new_id)
+    assert client.get(url, headers=auth()).data == b"gone soon"
+    app.extensions["mockzoho"].store.blob_path(hashlib.sha256(b"gone soon").hexdigest()).unlink()
+    gone = client.get(url, headers=auth())
+    assert (gone.status_code, gone.data, gone.content_type) == (204, b"", "application/json;charset=utf-8")
+
+
 def test_upload_list_download_delete_cycle(client: FlaskClient, target: Target) -> None:
     content = bytes(range(256)) * 1000 + "ü".encode()
     record = target.bulk_records[0]

@@ -460,6 +460,16 @@ def test_media_put_keeps_the_type_and_if_match_is_checked(cosmos: FlaskClient) -
     assert signed(cosmos, "DELETE", f"/{DOC}/attachments/m.txt", extra={"If-Match": put.json["_etag"]}).status_code == 204
 
 
+def test_media_whose_file_went_meanwhile_is_not_found(cosmos_app: Flask, cosmos: FlaskClient) -> None:
+    """A blob unlinked between the lookup and the read (a concurrent delete) is 404, not a 500."""
+    created = signed(cosmos, "POST", f"/{DOC}/attachments", data=b"gone soon", content_type="text/plain",
+                     extra={"Slug": "g.txt"}).json
+    assert signed(cosmos, "GET", created["media"]).data == b"gone soon"
+    cosmos_app.extensions["mockzoho"].store.blob_path(hashlib.sha256(b"gone soon").hexdigest()).unlink()
+    missing = signed(cosmos, "GET", created["media"])
+    assert (missing.status_code, missing.json["code"]) == (404, "NotFound")
+
+
 def test_a_raw_429_fault_carries_the_retry_header(cosmos: FlaskClient) -> None:
     cosmos.post("/__admin/faults", json={"match": {"product": "cosmos"}, "times": 1,
                                          "respond": {"status": 429, "body": {"code": "TooManyRequests"}}})
