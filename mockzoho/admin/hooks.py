@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from flask import Flask, Request, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from ..core.context import Call, app_state, call, family, state_view
+from ..core.context import Call, app_state, call
 from ..core.families import Family
 from ..core.responses import json_response
 from ..store import LARGEST_INTEGER
@@ -55,10 +55,10 @@ def limits() -> Limits:
     return state.shared("limits", lambda: Limits(state.store))
 
 
-def journaled_product() -> str | None:
+def journaled_product(current: Call) -> str | None:
     """The journaled family this request's path belongs to (`crm`, `bigin`, `accounts`, `cosmos`), or None."""
-    owner = family()  # looked up once per request
-    return owner.name if owner.journaled and owner.owns(request.path) else None
+    owner = current.family()
+    return owner.name if owner.journaled and owner.owns(current.path) else None
 
 
 def redacted(environ: dict[str, Any]) -> dict[str, str]:
@@ -104,10 +104,10 @@ def body_preview(req: Request) -> str:
     return data[:PREVIEW_BYTES].decode("utf-8", "replace")
 
 
-def org_and_token(owner: Family) -> tuple[str | None, str | None]:
+def org_and_token(current: Call) -> tuple[str | None, str | None]:
     """The org a call acts for (from its access token, or from the credential parameters of a family that takes
     them: the accounts server's refresh token, grant code or token), and its access token."""
-    store = app_state().store
+    store, owner = current.state.store, current.family()
     auth = request.authorization
     token = auth.token if auth is not None and auth.type == "zoho-oauthtoken" else None
     if token:
@@ -121,10 +121,10 @@ def org_and_token(owner: Family) -> tuple[str | None, str | None]:
     return None, None
 
 
-def journal_org() -> str | None:
+def journal_org(current: Call) -> str | None:
     """The org to journal a call under when nothing settled it (a call refused before authentication)."""
     try:
-        return org_and_token(family())[0]
+        return org_and_token(current)[0]
     except (HTTPException, UnicodeError):  # a body too big to read, or a query that is not UTF-8
         return None
 
@@ -138,18 +138,18 @@ def before() -> Response | None:
     refuse_undeliverable_length()  # before any fault, limit or route acts on it
     if control_api:
         return None
-    view = state_view()
+    view = current.view()
     if not (view.faults or view.limits):
         return None
-    owner = family()
-    org, token = org_and_token(owner)
+    owner = current.family()
+    org, token = org_and_token(current)
     if view.limits and org is not None:
         refused = limits().enter(org, view.now)
         if refused:
             current.settle_org(org)
             raise ZohoError("TOO_MANY_REQUESTS", details={"limit": refused})
         current.in_flight = org
-    spec = (faults().fire(journaled_product(), owner.error.has_code, request.method, request.path, org, token)
+    spec = (faults().fire(journaled_product(current), owner.error.has_code, request.method, request.path, org, token)
             if view.faults else None)
     return None if spec is None else fault_answer(spec, owner, org, current)
 
@@ -159,7 +159,7 @@ def fault_answer(spec: dict[str, Any], owner: Family, org: str | None, current: 
     current.settle_org(org)
     if spec.get("delay_ms"):
         time.sleep(spec["delay_ms"] / 1000)
-        current.view = None  # the request goes on as if it came in now: a token revoked meanwhile is refused
+        current.forget_view()  # a token revoked meanwhile is refused
     if spec.get("drop"):
         return drop_connection()
     respond = spec.get("respond")
@@ -176,7 +176,7 @@ def fault_answer(spec: dict[str, Any], owner: Family, org: str | None, current: 
 
 def drop_connection() -> Response:
     """Shut the socket; `DropConnections` then ends the request with no answer at all."""
-    record(status=0, code="DROPPED")
+    record(status=0, code="DROPPED", current=call())
     sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
     if sock is not None:
         try:
@@ -187,17 +187,17 @@ def drop_connection() -> Response:
     return Response(status=500)
 
 
-def record(status: int, code: str | None) -> None:
+def record(status: int, code: str | None, current: Call) -> None:
     """Journal this call with its answer's status and code."""
-    req, current, state = request._get_current_object(), call(), app_state()  # proxies cost: resolve once
+    req = request._get_current_object()  # proxies cost: resolve once
     environ = req.environ
-    state.store.journal.record({
-        "time": state_view().now, "method": req.method, "path": req.path,
+    current.state.store.journal.record({
+        "time": current.view().now, "method": req.method, "path": req.path,
         "query": environ.get("QUERY_STRING", ""), "headers": redacted(environ),
         "body_size": min(req.content_length or 0, LARGEST_INTEGER), "body_preview": body_preview(req),
         "status": status, "code": code, "duration_ms": round((time.perf_counter() - current.started) * 1000, 3),
-        "org": current.org if current.org_known else journal_org(), "tag": environ.get("HTTP_X_MOCKZOHO_TAG"),
-        "product": journaled_product()})
+        "org": current.org if current.org_known else journal_org(current),
+        "tag": environ.get("HTTP_X_MOCKZOHO_TAG"), "product": journaled_product(current)})
     current.recorded = True
 
 
@@ -205,7 +205,7 @@ def after(response: Response) -> Response:
     """Journal the call (unless it was already, or is the control API's)."""
     current = call()
     if current.started is not None and not current.recorded:
-        record(response.status_code, current.api_code)
+        record(response.status_code, current.api_code, current)
     return response
 
 

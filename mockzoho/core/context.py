@@ -37,21 +37,39 @@ class AppState:
 
 @dataclass
 class Call:
-    """One request as the journal, the faults and the routes see it."""
+    """One request as the journal, the faults and the routes see it (made on first use, by `call()`)."""
 
+    state: AppState  # the app's, kept here so the hot path resolves Flask's proxies once
+    path: str
     started: float | None = None  # when it came in (perf_counter); None for the control API, never journaled
-    view: StateView | None = None  # the state's counters row, read once per request
     org: str | None = None
     org_known: bool = False  # `org` was settled (None included) by authentication or a fault
     in_flight: str | None = None  # the org whose concurrency slot this call holds
     api_code: str | None = None  # the code its answer carries
     recorded: bool = False  # journaled already (a dropped connection is journaled before it has an answer)
     trusted: bool = False  # a control-API call that may use all of it
+    _view: StateView | None = field(default=None, repr=False)
     _family: Family | None = field(default=None, repr=False)
 
     def settle_org(self, org: str | None) -> None:
         """The org this call acts for, as authentication found it."""
         self.org, self.org_known = org, True
+
+    def view(self) -> StateView:
+        """What this request sees of the state: read on first use, then kept (`forget_view` drops it)."""
+        if self._view is None:
+            self._view = self.state.store.view()
+        return self._view
+
+    def forget_view(self) -> None:
+        """Read the state anew on next use: the request goes on as if it came in now (after a fault's delay)."""
+        self._view = None
+
+    def family(self) -> Family:
+        """The family whose path this request is on (the default one's for a path no family owns)."""
+        if self._family is None:
+            self._family = self.state.families.for_path(self.path)
+        return self._family
 
 
 def app_state() -> AppState:
@@ -60,24 +78,18 @@ def app_state() -> AppState:
 
 
 def call() -> Call:
-    """This request's `Call`, made on first use."""
+    """This request's `Call`."""
     found = g.get("call")
     if found is None:
-        found = g.call = Call()
+        found = g.call = Call(current_app.extensions["mockzoho"], request.path)
     return found
 
 
 def state_view() -> StateView:
-    """What this request sees of the state: read on first use, then kept (a fault's delay forgets it)."""
-    current = call()
-    if current.view is None:
-        current.view = app_state().store.view()
-    return current.view
+    """What this request sees of the state (`Call.view`)."""
+    return call().view()
 
 
 def family() -> Family:
-    """The family whose path this request is on (the default one's for a path no family owns)."""
-    current = call()
-    if current._family is None:
-        current._family = app_state().families.for_path(request.path)
-    return current._family
+    """The family whose path this request is on (`Call.family`)."""
+    return call().family()

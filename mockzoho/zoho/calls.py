@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from ..core.context import app_state, call, state_view
+from ..core.context import call
 from ..core.datacentres import data_centre_for_host
 from ..core.families import Family
 from .auth import Principal, authenticate
@@ -29,18 +29,18 @@ def zoho_family(product: Product) -> Family:
 
 def models(product: Product) -> ZohoModels:
     """The product's models in this app (one per app: they remember which fixtures' modules they synced)."""
-    state = app_state()
+    state = call().state
     return state.shared(f"zoho:{product.name}", lambda: ZohoModels(state.store, product))
 
 
-def principal(product: Product) -> Principal:
+def principal(engine: ZohoModels) -> Principal:
     """The authenticated caller, with the product's models synced to the fixtures this request sees."""
-    view = state_view()
-    models(product).sync(view.generation)
-    state = app_state()
+    current = call()
+    view, state = current.view(), current.state
+    engine.sync(view.generation)
     data_centre = data_centre_for_host(request.host, state.settings.default_dc)
     caller = authenticate(request.authorization, data_centre, state.store, view.now, view.credentials)
-    call().settle_org(caller.org)  # for the journal
+    current.settle_org(caller.org)  # for the journal
     return caller
 
 

@@ -49,27 +49,31 @@ def download_response(download: Download) -> Response:
 
 @blueprint.get("/users")
 def users(product: Product, version: str) -> Response:
-    caller = principal(product)
-    models(product).require_scope(caller, ("users",), READ)
-    return zoho_response(models(product).users(caller, request.args.get("type", "AllUsers")))
+    engine = models(product)
+    caller = principal(engine)
+    engine.require_scope(caller, ("users",), READ)
+    return zoho_response(engine.users(caller, request.args.get("type", "AllUsers")))
 
 
 @blueprint.get("/org")
 def org(product: Product, version: str) -> Response:
-    caller = principal(product)
-    models(product).require_scope(caller, ("org",), READ)
-    return zoho_response(models(product).org(caller))
+    engine = models(product)
+    caller = principal(engine)
+    engine.require_scope(caller, ("org",), READ)
+    return zoho_response(engine.org(caller))
 
 
 @blueprint.get("/settings/modules")
 def modules(product: Product, version: str) -> Response:
-    models(product).require_scope(principal(product), ("settings", "settings.modules"), READ)
-    return zoho_response(models(product).modules())
+    engine = models(product)
+    engine.require_scope(principal(engine), ("settings", "settings.modules"), READ)
+    return zoho_response(engine.modules())
 
 
 @blueprint.get("/<module>/<record_id>/Attachments")
 def list_attachments(product: Product, version: str, module: str, record_id: str) -> Response:
-    caller, engine = principal(product), models(product)
+    engine = models(product)
+    caller = principal(engine)
     found = engine.authorize(caller, module, LIST_ATTACHMENTS)
     fields = parse_fields(request.args.get("fields"), version in product.fields_required_versions)
     now = int(state_view().now)
@@ -83,7 +87,8 @@ def list_attachments(product: Product, version: str, module: str, record_id: str
 
 @blueprint.get("/<module>/<record_id>/Attachments/<attachment_id>")
 def download_attachment(product: Product, version: str, module: str, record_id: str, attachment_id: str) -> Response:
-    caller, engine = principal(product), models(product)
+    engine = models(product)
+    caller = principal(engine)
     found = engine.authorize(caller, module, DOWNLOAD_ATTACHMENT)
     engine.require_record(caller, found, record_id, DOWNLOAD_ATTACHMENT)
     download = engine.open_download(caller, record_id, attachment_id)
@@ -92,7 +97,8 @@ def download_attachment(product: Product, version: str, module: str, record_id: 
 
 @blueprint.post("/<module>/<record_id>/Attachments")
 def upload_attachment(product: Product, version: str, module: str, record_id: str) -> Response:
-    caller, engine = principal(product), models(product)
+    engine = models(product)
+    caller = principal(engine)
     found = engine.authorize(caller, module, UPLOAD_ATTACHMENT)
     engine.require_record(caller, found, record_id, UPLOAD_ATTACHMENT)
     limit = app_state().settings.max_upload_bytes
@@ -107,7 +113,8 @@ def upload_attachment(product: Product, version: str, module: str, record_id: st
 
 @blueprint.delete("/<module>/<record_id>/Attachments/<attachment_id>")
 def delete_attachment(product: Product, version: str, module: str, record_id: str, attachment_id: str) -> Response:
-    caller, engine = principal(product), models(product)
+    engine = models(product)
+    caller = principal(engine)
     found = engine.authorize(caller, module, DELETE_ATTACHMENT)
     engine.delete_attachment(caller, found, record_id, attachment_id, DELETE_ATTACHMENT)
     return zoho_response({"data": [success_entry(attachment_id)]})
@@ -115,7 +122,8 @@ def delete_attachment(product: Product, version: str, module: str, record_id: st
 
 @blueprint.delete("/<module>/<record_id>/Attachments")
 def delete_attachments(product: Product, version: str, module: str, record_id: str) -> Response:
-    caller, engine = principal(product), models(product)
+    engine = models(product)
+    caller = principal(engine)
     found = engine.authorize(caller, module, DELETE_ATTACHMENT)
     ids = parse_ids(request.args.getlist("ids"))
     engine.require_record(caller, found, record_id, DELETE_ATTACHMENT)
@@ -124,7 +132,8 @@ def delete_attachments(product: Product, version: str, module: str, record_id: s
 
 @blueprint.delete("/<module>/<record_id>")
 def delete_record(product: Product, version: str, module: str, record_id: str) -> Response:
-    caller, engine = principal(product), models(product)
+    engine = models(product)
+    caller = principal(engine)
     found = engine.authorize(caller, module, DELETE_RECORD)
     check_wf_trigger()
     engine.delete_record(caller, found, record_id, DELETE_RECORD)
@@ -133,7 +142,8 @@ def delete_record(product: Product, version: str, module: str, record_id: str) -
 
 @blueprint.delete("/<module>")
 def delete_records(product: Product, version: str, module: str) -> Response:
-    caller, engine = principal(product), models(product)
+    engine = models(product)
+    caller = principal(engine)
     found = engine.authorize(caller, module, DELETE_RECORD)
     ids = parse_ids(request.args.getlist("ids"))
     check_wf_trigger()
