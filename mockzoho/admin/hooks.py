@@ -57,8 +57,8 @@ def limits() -> Limits:
 
 def journaled_product(current: Call) -> str | None:
     """The journaled family this request's path belongs to (`crm`, `bigin`, `accounts`, `cosmos`), or None."""
-    owner = current.family()
-    return owner.name if owner.journaled and owner.owns(current.path) else None
+    owner = current.owner()
+    return owner.name if owner is not None and owner.journaled else None
 
 
 def redacted(environ: dict[str, Any]) -> dict[str, str]:

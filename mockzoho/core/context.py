@@ -49,7 +49,8 @@ class Call:
     recorded: bool = False  # journaled already (a dropped connection is journaled before it has an answer)
     trusted: bool = False  # a control-API call that may use all of it
     _view: StateView | None = field(default=None, repr=False)
-    _family: Family | None = field(default=None, repr=False)
+    _owner: Family | None = field(default=None, repr=False)
+    _owner_known: bool = field(default=False, repr=False)
 
     def settle_org(self, org: str | None) -> None:
         """The org this call acts for, as authentication found it."""
@@ -65,11 +66,15 @@ class Call:
         """Read the state anew on next use: the request goes on as if it came in now (after a fault's delay)."""
         self._view = None
 
+    def owner(self) -> Family | None:
+        """The family that owns this request's path, or None: looked up once."""
+        if not self._owner_known:
+            self._owner, self._owner_known = self.state.families.owner(self.path), True
+        return self._owner
+
     def family(self) -> Family:
-        """The family whose path this request is on (the default one's for a path no family owns)."""
-        if self._family is None:
-            self._family = self.state.families.for_path(self.path)
-        return self._family
+        """Whose envelope this request's answers take: its path's owner, else the default family."""
+        return self.owner() or self.state.families.default
 
 
 def app_state() -> AppState:

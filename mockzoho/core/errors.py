@@ -31,7 +31,7 @@ class ApiError(Exception):
     @classmethod
     def from_code(cls, code: str) -> ApiError:
         """The error a fault names by its code."""
-        return cls(code)  # type: ignore[call-arg]  # the families whose errors take a code alone
+        raise NotImplementedError
 
     @classmethod
     def has_code(cls, code: str) -> bool:
@@ -41,3 +41,24 @@ class ApiError(Exception):
     @staticmethod
     def throttled(response: Response) -> None:
         """Add what a 429 of this family carries besides its body (a fault's own 429 included)."""
+
+
+class CatalogueError(ApiError):
+    """An error made from one code of its family's catalogue (Zoho's, Cosmos DB's): the code alone is enough."""
+
+    CATALOGUE: ClassVar[Mapping[str, tuple[int, str]]] = {}
+    HTTP_CODES: ClassVar[Mapping[int, str]] = {}  # werkzeug's own HTTP errors, in the family's codes
+    BAD_REQUEST: ClassVar[str]  # the code of any other client error
+    INTERNAL: ClassVar[str]  # the code of a bug
+
+    @classmethod
+    def from_http(cls, exc: HTTPException) -> ApiError:
+        return cls(cls.HTTP_CODES.get(exc.code or 400, cls.BAD_REQUEST))
+
+    @classmethod
+    def internal(cls) -> ApiError:
+        return cls(cls.INTERNAL)
+
+    @classmethod
+    def from_code(cls, code: str) -> ApiError:
+        return cls(code)

@@ -50,9 +50,10 @@ class Families:
         """The family that owns `path`, or None."""
         return next((f for f in self._families if f.owns(path)), None)
 
-    def for_path(self, path: str) -> Family:
-        """Whose envelope an answer at `path` takes: its owner's, else the default (Zoho CRM's) family's."""
-        return self.owner(path) or self._families[0]
+    @property
+    def default(self) -> Family:
+        """Whose envelope an answer at a path no family owns takes: the first's (Zoho CRM's)."""
+        return self._families[0]
 
     @property
     def journaled(self) -> tuple[str, ...]:

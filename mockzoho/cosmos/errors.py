@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, has_request_context, request
-from werkzeug.exceptions import HTTPException
 
-from ..core.errors import ApiError
+from ..core.errors import CatalogueError
 from ..core.responses import json_response
 
 CONTENT_TYPE = "application/json"
@@ -33,10 +32,13 @@ RETRY_AFTER_MS = "5"
 HTTP_ERROR_CODES = {404: "NotFound", 405: "MethodNotAllowed", 413: "RequestEntityTooLarge"}
 
 
-class CosmosError(ApiError):
+class CosmosError(CatalogueError):
     """A Cosmos DB error; the message ends, like the service's, with the request's activity id."""
 
     CATALOGUE = CATALOGUE
+    HTTP_CODES = HTTP_ERROR_CODES
+    BAD_REQUEST = "BadRequest"
+    INTERNAL = "InternalServerError"
 
     def __init__(self, code: str, message: str | None = None) -> None:
         self.code = code
@@ -54,14 +56,6 @@ class CosmosError(ApiError):
         if self.status == 429:
             self.throttled(response)
         return response
-
-    @classmethod
-    def from_http(cls, exc: HTTPException) -> CosmosError:
-        return cls(HTTP_ERROR_CODES.get(exc.code or 400, "BadRequest"))
-
-    @classmethod
-    def internal(cls) -> CosmosError:
-        return cls("InternalServerError")
 
     @staticmethod
     def throttled(response: Response) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from werkzeug.exceptions import HTTPException
 
-from ..core.errors import ApiError
+from ..core.errors import CatalogueError
 from ..core.responses import json_response
 
 CONTENT_TYPE = "application/json;charset=utf-8"
@@ -44,10 +43,13 @@ HTTP_ERROR_CODES = {404: "INVALID_URL_PATTERN", 405: "INVALID_REQUEST_METHOD", 3
                     413: "FILE_SIZE_MORE_THAN_ALLOWED_SIZE"}
 
 
-class ZohoError(ApiError):
+class ZohoError(CatalogueError):
     """An error Zoho reports as `{"code","details","message","status":"error"}`."""
 
     CATALOGUE = CATALOGUE
+    HTTP_CODES = HTTP_ERROR_CODES
+    BAD_REQUEST = "UNABLE_TO_PARSE_DATA_TYPE"
+    INTERNAL = "INTERNAL_ERROR"
 
     def __init__(self, code: str, message: str | None = None, details: dict[str, Any] | None = None,
                  status: int | None = None) -> None:
@@ -66,13 +68,6 @@ class ZohoError(ApiError):
         """The error as a top-level answer."""
         return zoho_response(self.body(), self.status)
 
-    @classmethod
-    def from_http(cls, exc: HTTPException) -> ZohoError:
-        return cls(HTTP_ERROR_CODES.get(exc.code or 400, "UNABLE_TO_PARSE_DATA_TYPE"))
-
-    @classmethod
-    def internal(cls) -> ZohoError:
-        return cls("INTERNAL_ERROR")
 
 
 def zoho_response(payload: Any, status: int = 200) -> Response:
