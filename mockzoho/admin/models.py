@@ -10,14 +10,10 @@ from fnmatch import fnmatchcase
 from typing import Any, Callable, Iterable
 
 from ..store import Store
-from ..store.control import LimitRow, UnknownUser
+from ..store.control import LimitRow
 
 # The server clock's range (Zoho dates stay four-digit years; 1971 keeps epochs positive).
 EARLIEST, LATEST = datetime(1971, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc)
-
-
-class AdminConflict(Exception):
-    """A control-API request the state refuses; the message says why."""
 
 
 # -- faults --------------------------------------------------------------------------------------
@@ -116,23 +112,11 @@ class Limits:
 
 def mint_tokens(store: Store, org: str, user: str, scopes: Iterable[str], expires_in: int,
                 now: float) -> tuple[str, str | None]:
-    """An access token (and, if the org's data centre has an OAuth client, a refresh token) for a user."""
-    try:
-        return store.mint_tokens(org, user, ",".join(scopes), int(now) + expires_in)
-    except UnknownUser as exc:
-        raise AdminConflict(str(exc)) from None
+    """An access token (and, if the org's data centre has an OAuth client, a refresh token) for a user;
+    UnknownUser if the org has no such user."""
+    return store.mint_tokens(org, user, ",".join(scopes), int(now) + expires_in)
 
 
 def set_clock(store: Store, now: float, frozen: bool, real_now: float) -> None:
     """Stand the clock still at `now`, or let it run on from `now`."""
     store.set_clock(now if frozen else None, 0 if frozen else now - real_now)
-
-
-def advance_clock(store: Store, seconds: float) -> None:
-    """Move the clock (frozen or running) by `seconds`."""
-    store.advance_clock(seconds)
-
-
-def clock_state(store: Store) -> tuple[float, bool]:
-    """The server time and whether it stands still."""
-    return store.now(), store.clock_frozen()

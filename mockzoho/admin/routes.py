@@ -17,16 +17,13 @@ from ..core.families import Family
 from ..exposure import closed_because, open_without_token
 from ..nesting import MAX_NESTING, nesting
 from ..state import ZOHO_PRODUCTS
-from ..store import LARGEST_INTEGER, FixtureOrgProtected, OrgExists, UnknownOrg
+from ..store import LARGEST_INTEGER, FixtureOrgProtected, OrgExists, UnknownOrg, UnknownUser
 from ..store.journal import JournalFilter
 from .errors import AdminError, admin_response
 from .hooks import faults, install_hooks, limits
 from .models import (
     EARLIEST,
     LATEST,
-    AdminConflict,
-    advance_clock,
-    clock_state,
     mint_tokens,
     set_clock,
 )
@@ -176,7 +173,7 @@ def mint() -> Response:
     now = store.now()
     try:
         access, refresh = mint_tokens(store, spec["org"], spec["user"], spec["scopes"], spec["expires_in"], now)
-    except AdminConflict as exc:
+    except UnknownUser as exc:
         raise AdminError(404, "not_found", str(exc)) from None
     return admin_response({"access_token": access, "refresh_token": refresh,
                            "expires_at": iso(now + spec["expires_in"])}, 201)
@@ -184,8 +181,8 @@ def mint() -> Response:
 
 @blueprint.get("/clock")
 def clock() -> Response:
-    now, frozen = clock_state(app_state().store)
-    return admin_response({"now": iso(now), "frozen": frozen})
+    store = app_state().store
+    return admin_response({"now": iso(store.now()), "frozen": store.clock_frozen()})
 
 
 @blueprint.put("/clock")
@@ -200,7 +197,7 @@ def advance() -> Response:
     seconds = load("AdvanceSchema", json_body())["seconds"]
     if not EARLIEST.timestamp() <= app_state().store.now() + seconds <= LATEST.timestamp():
         raise AdminError(400, "invalid_request", "the clock must stay between 1971 and 9000")
-    advance_clock(app_state().store, seconds)
+    app_state().store.advance_clock(seconds)
     return clock()
 
 
@@ -240,7 +237,7 @@ def add_fault() -> Response:
     return admin_response({"id": faults().add(spec)}, 201)
 
 
-def unmatchable(match: dict[str, Any], spec_code: str | None) -> str | None:
+def unmatchable(match: dict[str, Any], code: str | None) -> str | None:
     """Why a fault's match can never be met, if it cannot."""
     method, path, product = match.get("method"), match.get("path"), match.get("product")
     if method is not None and method.upper() not in METHODS:
@@ -252,7 +249,6 @@ def unmatchable(match: dict[str, Any], spec_code: str | None) -> str | None:
     prefixes = families.named(product).prefixes if product else ()
     if prefixes and literal and not any(literal.startswith(p) or p.startswith(literal) for p in prefixes):
         return f"{product} URLs start with {' or '.join(prefixes)}, the path {path!r} does not"
-    code = spec_code
     if code is not None and product is not None and not families.named(product).error.has_code(code):
         return f"{code} is not an error of {product}"
     closed = [f.error.CATALOGUE for f in families if f.journaled and f.error.CATALOGUE is not None]

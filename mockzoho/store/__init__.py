@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .accounts import AccountsQueries
 from .blobs import StagedBlob
-from .control import ControlQueries
+from .control import ControlQueries, UnknownUser
 from .cosmos import CosmosQueries
 from .core import (LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, StateError, StoreError, blob_dir,
                    remove_state, state_files, state_problem)
@@ -18,6 +18,6 @@ class Store(Seeding, ZohoQueries, AccountsQueries, ControlQueries, CosmosQueries
     clock, transactions."""
 
 
-__all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "STATE_PROBLEMS", "AttachmentRow", "FixtureOrgProtected", "OrgExists",
-           "OrgRefused", "StagedBlob", "StateError", "Store", "StoreConflict", "StoreError", "TokenRow", "UnknownOrg",
-           "UserRef", "blob_dir", "remove_state", "state_files", "state_problem"]
+__all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "STATE_PROBLEMS", "AttachmentRow", "FixtureOrgProtected",
+           "OrgExists", "OrgRefused", "StagedBlob", "StateError", "Store", "StoreConflict", "StoreError", "TokenRow",
+           "UnknownOrg", "UnknownUser", "UserRef", "blob_dir", "remove_state", "state_files", "state_problem"]
