@@ -80,8 +80,7 @@ class CosmosQueries(FixtureWriter):
 
     def cosmos_media_usage(self, account: str) -> int:
         """Bytes of managed media the account holds."""
-        return self.connection().execute(
-            "SELECT COALESCE(SUM(media_size), 0) FROM cosmos_resources WHERE account = ?", (account,)).fetchone()[0]
+        return self._other_media(self.connection(), account, None)
 
     def cosmos_resource(self, account: str, rid: str) -> ResourceRow | None:
         row = self.connection().execute(f"SELECT {_RESOURCE} FROM cosmos_resources WHERE account = ? AND rid = ?",
