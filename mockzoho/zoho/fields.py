@@ -1,0 +1,107 @@
+"""A module's fields: API names, data types and rules, built in for the standard modules (`standard_fields.yaml`)
+and added by fixtures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+# Zoho's `data_type` values that the engine validates and stores; anything else is refused in fixtures.
+DATA_TYPES = frozenset({
+    "text", "textarea", "email", "phone", "website", "integer", "bigint", "double", "currency", "percent",
+    "boolean", "date", "datetime", "picklist", "multiselectpicklist", "lookup", "ownerlookup", "userlookup",
+    "autonumber"})
+# Fields the server keeps on every record: the caller's writes to them are refused as read-only.
+SYSTEM_FIELDS: tuple[dict[str, Any], ...] = (
+    {"api_name": "Owner", "data_type": "ownerlookup", "label": "Record Owner"},  # the one system field one may set
+    {"api_name": "Created_By", "data_type": "ownerlookup", "read_only": True, "system": True},
+    {"api_name": "Modified_By", "data_type": "ownerlookup", "read_only": True, "system": True},
+    {"api_name": "Created_Time", "data_type": "datetime", "read_only": True, "system": True},
+    {"api_name": "Modified_Time", "data_type": "datetime", "read_only": True, "system": True},
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a module, as `GET /settings/fields` describes it and as writes are checked against it."""
+
+    api_name: str
+    data_type: str
+    label: str = ""
+    length: int | None = None       # characters for text types, digits for numbers; None: the type's default
+    mandatory: bool = False
+    unique: bool = False
+    read_only: bool = False
+    system: bool = False            # kept by the server (audit users and times)
+    picklist: tuple[str, ...] = ()  # the allowed values of a picklist or multi-select picklist
+    lookup: str | None = None       # the module a lookup points to
+    custom: bool = False            # declared by a fixture
+
+    @property
+    def field_label(self) -> str:
+        return self.label or self.api_name.removesuffix("__c").replace("_", " ")
+
+    @staticmethod
+    def from_spec(spec: Mapping[str, Any], custom: bool = False) -> Field:
+        """A field from its catalogue or fixture mapping (picklists as lists)."""
+        values = dict(spec)
+        values["picklist"] = tuple(values.get("picklist", ()))
+        return Field(**values, custom=custom)
+
+    def spec(self) -> dict[str, Any]:
+        """The mapping `from_spec` reads back (what the state keeps of a fixture's fields)."""
+        spec: dict[str, Any] = {"api_name": self.api_name, "data_type": self.data_type}
+        for name in ("label", "length", "mandatory", "unique", "read_only", "system", "lookup"):
+            value = getattr(self, name)
+            if value:
+                spec[name] = value
+        if self.picklist:
+            spec["picklist"] = list(self.picklist)
+        return spec
+
+
+@dataclass(frozen=True)
+class ModuleFields:
+    """The fields of one module in display order, and which of them names a record."""
+
+    fields: tuple[Field, ...]
+    name_field: str | None = None          # the field shown as a record's name (in lookups and lists)
+    name_parts: tuple[str, ...] = ()       # when the name is made of other fields (`Full_Name`)
+
+    def field(self, api_name: str) -> Field | None:
+        """The field with this API name (case-insensitive), or None."""
+        wanted = api_name.lower()
+        return next((f for f in self.fields if f.api_name.lower() == wanted), None)
+
+    def with_custom(self, extra: Iterable[Field]) -> ModuleFields:
+        """These fields and a fixture's custom ones after them (a custom field of a taken name replaces it)."""
+        added = {f.api_name.lower(): f for f in extra}
+        kept = tuple(f for f in self.fields if f.api_name.lower() not in added)
+        return ModuleFields(kept + tuple(added.values()), self.name_field, self.name_parts)
+
+
+def with_system_fields(fields: Iterable[Field]) -> tuple[Field, ...]:
+    """A module's own fields and then the system fields it does not declare itself."""
+    own = tuple(fields)
+    names = {f.api_name.lower() for f in own}
+    return own + tuple(Field.from_spec(s) for s in SYSTEM_FIELDS if s["api_name"].lower() not in names)
+
+
+@cache
+def standard_fields(product: str) -> dict[str, ModuleFields]:
+    """The built-in fields of each standard module of a product, API name (lower case) -> fields."""
+    text = resources.files(__package__).joinpath("standard_fields.yaml").read_text(encoding="utf-8")
+    modules = yaml.safe_load(text).get(product, {})
+    return {name.lower(): ModuleFields(with_system_fields(Field.from_spec(f) for f in spec.get("fields", ())),
+                                       spec.get("name_field"), tuple(spec.get("name_parts", ())))
+            for name, spec in modules.items()}
+
+
+def custom_module_fields(extra: Iterable[Field]) -> ModuleFields:
+    """The fields of a fixture's custom module: a `Name` text field (its record name, as in Zoho) and its own."""
+    name = Field("Name", "text", "Name", 120, mandatory=True)
+    return ModuleFields(with_system_fields([name]), "Name").with_custom(extra)
