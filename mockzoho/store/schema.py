@@ -5,9 +5,17 @@ from __future__ import annotations
 import sqlite3
 from functools import cache
 
-SCHEMA_VERSION = "9"  # 9: the clock table is `counters`, what it holds
-# How a state file of an older layout becomes this one, in one transaction (SQLite renames the triggers' uses too).
-UPGRADES = {"8": ("ALTER TABLE clock RENAME TO counters", "ALTER TABLE counters RENAME COLUMN seed TO reset_frozen")}
+SCHEMA_VERSION = "10"  # 10: records hold field values, indexed in record_values; modules hold custom fields
+_RECORD_COLUMNS = ("data TEXT NOT NULL DEFAULT '{}'", "created_by TEXT", "modified_by TEXT")
+# How a state file of an older layout becomes this one, in one transaction (SQLite renames the triggers' uses too);
+# tables and indexes new in a version are made by `statements()` afterwards.
+UPGRADES = {
+    "8": ("ALTER TABLE clock RENAME TO counters", "ALTER TABLE counters RENAME COLUMN seed TO reset_frozen",
+          *(f"ALTER TABLE {t} ADD COLUMN {c}" for t in ("records", "fixture_records") for c in _RECORD_COLUMNS),
+          "ALTER TABLE modules ADD COLUMN fields TEXT NOT NULL DEFAULT '[]'"),
+    "9": (*(f"ALTER TABLE {t} ADD COLUMN {c}" for t in ("records", "fixture_records") for c in _RECORD_COLUMNS),
+          "ALTER TABLE modules ADD COLUMN fields TEXT NOT NULL DEFAULT '[]'"),
+}
 
 LIVE = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,7 +41,19 @@ CREATE TABLE IF NOT EXISTS refresh_tokens(
 CREATE TABLE IF NOT EXISTS records(
     org TEXT NOT NULL, product TEXT NOT NULL, id TEXT NOT NULL, module TEXT NOT NULL, name TEXT NOT NULL,
     owner TEXT, created_time INTEGER NOT NULL, modified_time INTEGER NOT NULL,
+    data TEXT NOT NULL DEFAULT '{}',     -- the field values as JSON (lookups by id), system fields aside
+    created_by TEXT, modified_by TEXT,
     PRIMARY KEY(org, product, id));
+CREATE INDEX IF NOT EXISTS records_by_module ON records(org, product, module, id);
+CREATE INDEX IF NOT EXISTS records_by_created ON records(org, product, module, created_time, id);
+CREATE INDEX IF NOT EXISTS records_by_modified ON records(org, product, module, modified_time, id);
+CREATE TABLE IF NOT EXISTS record_values(  -- every field value of every record, for search, uniqueness, lookups
+    org TEXT NOT NULL, product TEXT NOT NULL, module TEXT NOT NULL,
+    field TEXT NOT NULL,                 -- the field's API name in lower case
+    value NOT NULL,                      -- text in lower case, numbers as numbers, times as epoch seconds
+    record_id TEXT NOT NULL,
+    PRIMARY KEY(org, product, module, field, value, record_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS record_values_by_record ON record_values(org, product, record_id);
 CREATE TABLE IF NOT EXISTS attachments(
     org TEXT NOT NULL, product TEXT NOT NULL, id TEXT NOT NULL, record_id TEXT NOT NULL,
     file_name TEXT NOT NULL, size INTEGER NOT NULL, content_type TEXT NOT NULL, link_url TEXT,
@@ -50,7 +70,9 @@ CREATE TABLE IF NOT EXISTS clients(
     org TEXT NOT NULL, user TEXT NOT NULL);  -- who consents on the demo authorize page
 CREATE TABLE IF NOT EXISTS modules(
     product TEXT NOT NULL, api_name TEXT NOT NULL, scope_name TEXT NOT NULL, api_supported INTEGER NOT NULL,
-    attachments INTEGER NOT NULL, module_name TEXT NOT NULL, PRIMARY KEY(product, api_name));
+    attachments INTEGER NOT NULL, module_name TEXT NOT NULL,
+    fields TEXT NOT NULL DEFAULT '[]',   -- the custom fields the fixtures add, as JSON
+    PRIMARY KEY(product, api_name));
 CREATE TABLE IF NOT EXISTS grant_codes(
     code TEXT PRIMARY KEY, client TEXT NOT NULL, org TEXT NOT NULL, user TEXT NOT NULL,
     scopes TEXT NOT NULL, redirect_uri TEXT NOT NULL, offline INTEGER NOT NULL,
@@ -90,7 +112,7 @@ CREATE TABLE IF NOT EXISTS limits(
 # of everything restores them).
 PRISTINE: dict[str, str | None] = {
     "orgs": "id", "users": "org", "user_records": "org", "tokens": "org", "refresh_tokens": "org", "records": "org",
-    "attachments": "org", "cosmos_accounts": None, "cosmos_resources": None}
+    "record_values": "org", "attachments": "org", "cosmos_accounts": None, "cosmos_resources": None}
 # Fixture tables no reset restores: only a replacement of the fixtures writes them again.
 REPLACED = ("clients", "modules")
 

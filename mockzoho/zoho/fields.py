@@ -65,12 +65,37 @@ class Field:
 
 
 @dataclass(frozen=True)
+class RelatedList:
+    """A related list of a module's records: the records of `module` whose lookup `field` points to the record
+    (`field` None: a list the engine serves itself, Notes and Attachments)."""
+
+    api_name: str
+    module: str
+    field: str | None = None
+    label: str = ""
+
+    @property
+    def display_label(self) -> str:
+        return self.label or self.api_name.replace("_", " ")
+
+
+# Every module that has records has these, served by the engine itself.
+COMMON_RELATED_LISTS = (RelatedList("Notes", "Notes", "Parent_Id"), RelatedList("Attachments", "Attachments"))
+
+
+@dataclass(frozen=True)
 class ModuleFields:
-    """The fields of one module in display order, and which of them names a record."""
+    """The fields of one module in display order, which of them names a record, and its related lists."""
 
     fields: tuple[Field, ...]
     name_field: str | None = None          # the field shown as a record's name (in lookups and lists)
     name_parts: tuple[str, ...] = ()       # when the name is made of other fields (`Full_Name`)
+    related_lists: tuple[RelatedList, ...] = COMMON_RELATED_LISTS
+
+    def related_list(self, api_name: str) -> RelatedList | None:
+        """The related list with this API name (case-insensitive), or None."""
+        wanted = api_name.lower()
+        return next((r for r in self.related_lists if r.api_name.lower() == wanted), None)
 
     def field(self, api_name: str) -> Field | None:
         """The field with this API name (case-insensitive), or None."""
@@ -81,7 +106,7 @@ class ModuleFields:
         """These fields and a fixture's custom ones after them (a custom field of a taken name replaces it)."""
         added = {f.api_name.lower(): f for f in extra}
         kept = tuple(f for f in self.fields if f.api_name.lower() not in added)
-        return ModuleFields(kept + tuple(added.values()), self.name_field, self.name_parts)
+        return ModuleFields(kept + tuple(added.values()), self.name_field, self.name_parts, self.related_lists)
 
 
 def with_system_fields(fields: Iterable[Field]) -> tuple[Field, ...]:
@@ -96,9 +121,11 @@ def standard_fields(product: str) -> dict[str, ModuleFields]:
     """The built-in fields of each standard module of a product, API name (lower case) -> fields."""
     text = resources.files(__package__).joinpath("standard_fields.yaml").read_text(encoding="utf-8")
     modules = yaml.safe_load(text).get(product, {})
-    return {name.lower(): ModuleFields(with_system_fields(Field.from_spec(f) for f in spec.get("fields", ())),
-                                       spec.get("name_field"), tuple(spec.get("name_parts", ())))
-            for name, spec in modules.items()}
+    return {name.lower(): ModuleFields(
+        with_system_fields(Field.from_spec(f) for f in spec.get("fields", ())), spec.get("name_field"),
+        tuple(spec.get("name_parts", ())),
+        tuple(RelatedList(**r) for r in spec.get("related_lists", ())) + COMMON_RELATED_LISTS)
+        for name, spec in modules.items()}
 
 
 def custom_module_fields(extra: Iterable[Field]) -> ModuleFields:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Iterable, Mapping
+
+from .fields import Field, ModuleFields, custom_module_fields, standard_fields
 
 
 @dataclass(frozen=True)
@@ -15,10 +18,16 @@ class Module:
     api_supported: bool = True
     attachments: bool = True
     module_name: str = ""  # the name in `GET /settings/modules`; the API name unless it differs
+    custom_fields: tuple[Field, ...] = ()  # what the fixtures add to the module's fields
 
     @property
     def display_name(self) -> str:
         return self.module_name or self.api_name
+
+    @property
+    def custom(self) -> bool:
+        """True for a module the fixtures made (its scope name is `custom`)."""
+        return self.scope_name == "custom"
 
 
 def default_scope_name(api_name: str) -> str:
@@ -77,6 +86,10 @@ class Product:
         by_lower = {other.lower(): api_name for other, api_name in self.other_module_names.items()}
         return self.module(by_lower[name.lower()]) if name.lower() in by_lower else None
 
+    def fields(self, module: Module) -> ModuleFields:
+        """The module's fields: its standard ones (a `Name` field for a module without any) and its custom ones."""
+        return _module_fields(self.name, module)
+
     def with_modules(self, extra: Iterable[Module]) -> Product:
         """This product with fixture-declared modules added (replacing same-named ones)."""
         merged = {m.api_name.lower(): m for m in self.modules}
@@ -90,3 +103,11 @@ class Product:
         if not succeeded:
             return 400
         return 207 if version in self.multi_status_versions else 200
+
+
+@lru_cache(maxsize=256)
+def _module_fields(product: str, module: Module) -> ModuleFields:
+    standard = standard_fields(product).get(module.api_name.lower())
+    if standard is None:
+        return custom_module_fields(module.custom_fields)
+    return standard.with_custom(module.custom_fields)
