@@ -15,6 +15,7 @@ BIGIN = Product(
         unsupported="Home Reports Documents Projects Feeds",
     ),
     modules_all_covers_attachments=False,
+    modern_versions=frozenset({"v2"}),
     # Deals: the v1 name of Pipelines; Companies: the name Bigin shows for Accounts (Bigin's own docs).
     other_names={"Deals": "Pipelines", "Companies": "Accounts"},
 )

@@ -23,6 +23,7 @@ CRM = Product(
     multi_status_versions=frozenset({"v8"}),
     fields_required_versions=frozenset({"v3", "v4", "v5", "v6", "v7", "v8"}),
     page_token_versions=frozenset({"v8"}),
+    modern_versions=frozenset({"v3", "v4", "v5", "v6", "v7", "v8"}),
     # Potentials: the v1 name of Deals; Pipelines: Bigin's name for its deals.
     other_names={"Potentials": "Deals", "Pipelines": "Deals"},
 )

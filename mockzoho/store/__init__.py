@@ -7,17 +7,19 @@ from .accounts import AccountsQueries
 from .blobs import StagedBlob
 from .control import ControlQueries, UnknownUser
 from .cosmos import CosmosQueries
+from .records import Reference, RecordPlan, RecordQueries, RecordRow, RecordWrite, Refusal, Saved
 from .core import (LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, StateError, StoreError, blob_dir,
                    remove_state, state_files, state_problem)
 from .seeding import FixtureOrgProtected, OrgExists, OrgRefused, Seeding, UnknownOrg
 from .zoho import AttachmentRow, StoreConflict, TokenRow, UserRef, ZohoQueries
 
 
-class Store(Seeding, ZohoQueries, AccountsQueries, ControlQueries, CosmosQueries):
+class Store(Seeding, ZohoQueries, RecordQueries, AccountsQueries, ControlQueries, CosmosQueries):
     """The state: seeding, resets and clones, the Zoho, accounts and Cosmos DB queries, the control state, blobs,
     clock, transactions."""
 
 
 __all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "STATE_PROBLEMS", "AttachmentRow", "FixtureOrgProtected",
-           "OrgExists", "OrgRefused", "StagedBlob", "StateError", "Store", "StoreConflict", "StoreError", "TokenRow",
+           "OrgExists", "OrgRefused", "RecordPlan", "RecordRow", "RecordWrite", "Reference", "Refusal", "Saved",
+           "StagedBlob", "StateError", "Store", "StoreConflict", "StoreError", "TokenRow",
            "UnknownOrg", "UnknownUser", "UserRef", "blob_dir", "remove_state", "state_files", "state_problem"]

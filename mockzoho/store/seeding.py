@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seede
 
 log = logging.getLogger(__name__)
 
-RECORD_TABLES = ("user_records", "records", "attachments")  # what an empty clone leaves out
+RECORD_TABLES = ("user_records", "records", "record_values", "attachments")  # what an empty clone leaves out
 # What requests leave behind that is not a fixture: a reset forgets it (issued tokens go with the tokens table;
 # the journal, in its own file, is cleared under its own lock held around the state's transaction).
 RUNTIME_TABLES = ("grant_codes", "faults", "limits")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
@@ -118,11 +119,12 @@ TOKEN_CACHE = 1024  # tokens a worker keeps at most between two changes of the c
 class ZohoQueries(FixtureWriter):
     """What the Zoho engine reads and writes."""
 
-    def modules(self, product: str) -> list[tuple[str, str, bool, bool, str]]:
-        """The fixture-declared modules of a product: api name, scope name, supported, attachments, name."""
-        return [(a, s, bool(sup), bool(att), n) for a, s, sup, att, n in self.connection().execute(
-            "SELECT api_name, scope_name, api_supported, attachments, module_name FROM modules WHERE product = ?",
-            (product,))]
+    def modules(self, product: str) -> list[tuple[str, str, bool, bool, str, list[dict]]]:
+        """The fixture-declared modules of a product: api name, scope name, supported, attachments, name, and the
+        specs of its custom fields."""
+        return [(a, s, bool(sup), bool(att), n, json.loads(f)) for a, s, sup, att, n, f in self.connection().execute(
+            "SELECT api_name, scope_name, api_supported, attachments, module_name, fields FROM modules "
+            "WHERE product = ?", (product,))]
 
     def find_token(self, token: str, credentials: int | None = None) -> TokenRow | None:
         """The access token with its user and org, or None if unknown. Given the state view's `credentials`
@@ -273,11 +275,16 @@ class ZohoQueries(FixtureWriter):
                 if restricted_user is not None and not self.user_may_act(org, restricted_user, record_id):
                     outcome.append("forbidden")
                     continue
-                dropped.update(blob for (blob,) in conn.execute(
-                    "DELETE FROM attachments WHERE org = ? AND product = ? AND record_id = ? RETURNING blob",
-                    (org, product, record_id)).fetchall() if blob)
-                conn.execute("DELETE FROM records WHERE org = ? AND product = ? AND id = ?",
-                             (org, product, record_id))
+                notes = [note for (note,) in conn.execute(
+                    "SELECT record_id FROM record_values WHERE org = ? AND product = ? AND module = 'Notes' "
+                    "AND field = 'parent_id' AND value = ?", (org, product, record_id))]
+                for gone in (record_id, *notes):  # a record's notes go with it, and their attachments too
+                    dropped.update(blob for (blob,) in conn.execute(
+                        "DELETE FROM attachments WHERE org = ? AND product = ? AND record_id = ? RETURNING blob",
+                        (org, product, gone)).fetchall() if blob)
+                    conn.execute("DELETE FROM record_values WHERE org = ? AND product = ? AND record_id = ?",
+                                 (org, product, gone))
+                    conn.execute("DELETE FROM records WHERE org = ? AND product = ? AND id = ?", (org, product, gone))
                 outcome.append("deleted")
         return outcome
 
@@ -290,10 +297,10 @@ class ZohoQueries(FixtureWriter):
             self._insert_org(conn, org)
         conn.executemany("INSERT INTO clients(id, secret, dc, redirect_uris, org, user) VALUES (?, ?, ?, ?, ?, ?)", [
             (c.id, c.secret, c.dc, "\n".join(c.redirect_uris), c.org, c.user) for c in fixtures.clients])
-        conn.executemany("INSERT INTO modules(product, api_name, scope_name, api_supported, attachments, module_name) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", [
-            (product, m.api_name, m.scope_name, int(m.api_supported), int(m.attachments), m.module_name)
-            for product, modules in fixtures.modules.items() for m in modules])
+        conn.executemany("INSERT INTO modules(product, api_name, scope_name, api_supported, attachments, module_name, "
+                         "fields) VALUES (?, ?, ?, ?, ?, ?, ?)", [
+            (product, m.api_name, m.scope_name, int(m.api_supported), int(m.attachments), m.module_name,
+             json.dumps([f.spec() for f in m.custom_fields])) for product, modules in fixtures.modules.items() for m in modules])
         super()._write_fixtures(conn, fixtures)
 
     def _insert_org(self, conn: sqlite3.Connection, org: OrgFixture) -> None:
@@ -314,9 +321,12 @@ class ZohoQueries(FixtureWriter):
             (t.token, t.client, org.id, t.user, t.scopes) for t in org.refresh_tokens])
         for product, records in org.records.items():
             conn.executemany("INSERT INTO fixture_records(org, product, id, module, name, owner, created_time, "
-                             "modified_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-                (org.id, product, r.id, r.module, r.name, r.owner, _epoch(r.created_time), _epoch(r.modified_time))
-                for r in records])
+                             "modified_time, data, created_by, modified_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                (org.id, product, r.id, r.module, r.name, r.owner, _epoch(r.created_time), _epoch(r.modified_time),
+                 json.dumps(r.data), r.owner, r.owner) for r in records])
+            conn.executemany("INSERT OR IGNORE INTO fixture_record_values(org, product, module, field, value, "
+                             "record_id) VALUES (?, ?, ?, ?, ?, ?)", [
+                (org.id, product, r.module, name, value, r.id) for r in records for name, value in r.index])
             conn.executemany("INSERT INTO fixture_attachments(org, product, id, record_id, file_name, size, "
                              "content_type, link_url, blob, owner, created_by, modified_by, created_time, "
                              "modified_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [

@@ -62,5 +62,43 @@ UPLOAD_ATTACHMENT = Action(
     unprivileged_message="User does not have sufficient privilege to upload attachments",
 )
 
-ACTIONS = (DELETE_ATTACHMENT, DELETE_RECORD, LIST_ATTACHMENTS, DOWNLOAD_ATTACHMENT, UPLOAD_ATTACHMENT)
+READ_RECORDS = Action(
+    scope_ops=frozenset({"read"}),
+    attachments=False,
+    permission="records.read",
+    permission_name="Crm_Implied_View",
+    denied_message="Permission denied to read",
+    unprivileged_message="User does not have sufficient privilege to read records",
+)
+
+CREATE_RECORDS = Action(
+    scope_ops=frozenset({"create", "write"}),
+    attachments=False,
+    permission="records.create",
+    permission_name="Crm_Implied_Create",
+    denied_message="Permission denied to create",
+    unprivileged_message="User does not have sufficient privilege to create records",
+)
+
+UPDATE_RECORDS = Action(
+    scope_ops=frozenset({"update", "write"}),
+    attachments=False,
+    permission="records.edit",
+    permission_name="Crm_Implied_Edit",
+    denied_message="Permission denied to edit",
+    unprivileged_message="User does not have sufficient privilege to edit records",
+)
+
+# An upsert may insert or update: Zoho's docs list the create and write scopes for it.
+UPSERT_RECORDS = Action(
+    scope_ops=frozenset({"create", "write"}),
+    attachments=False,
+    permission="records.create",
+    permission_name="Crm_Implied_Create",
+    denied_message="Permission denied to create",
+    unprivileged_message="User does not have sufficient privilege to create records",
+)
+
+ACTIONS = (DELETE_ATTACHMENT, DELETE_RECORD, LIST_ATTACHMENTS, DOWNLOAD_ATTACHMENT, UPLOAD_ATTACHMENT, READ_RECORDS,
+           CREATE_RECORDS, UPDATE_RECORDS, UPSERT_RECORDS)
 PERMISSIONS = frozenset(a.permission for a in ACTIONS)

@@ -26,6 +26,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "LIMIT_EXCEEDED": (400, "max records limit exceeded"),
     "UNABLE_TO_PARSE_DATA_TYPE": (400, "either the request body or parameters is in wrong format"),
     "DUPLICATE_DATA": (400, "duplicate data"),
+    "MANDATORY_NOT_FOUND": (400, "required field not found"),
+    "DISCRETE_PAGINATION_LIMIT_EXCEEDED": (400, "You can only get the first 2000 records without using page_token "
+                                                "param"),
     "FILE_SIZE_MORE_THAN_ALLOWED_SIZE": (413, "Please check if the size of the file is in the correct range"),
     "INTERNAL_ERROR": (500, "Internal Server Error"),
     "TOO_MANY_REQUESTS": (429, "Number of API requests for the 24 hour period is exceeded or the concurrency "
@@ -37,6 +40,8 @@ RELATED_ID_INVALID = "the related id given seems to be invalid"
 ID_INVALID = "the id given seems to be invalid"
 RECORD_NOT_DELETED = "record not deleted"
 RECORD_DELETED = "record deleted"
+RECORD_ADDED = "record added"
+RECORD_UPDATED = "record updated"
 ATTACHMENT_UPLOADED = "attachment uploaded successfully"
 # werkzeug's own HTTP errors, in Zoho's terms; any other client error is a request Zoho cannot parse.
 HTTP_ERROR_CODES = {404: "INVALID_URL_PATTERN", 405: "INVALID_REQUEST_METHOD", 308: "INVALID_URL_PATTERN",

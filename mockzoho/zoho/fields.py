@@ -91,6 +91,7 @@ class ModuleFields:
     name_field: str | None = None          # the field shown as a record's name (in lookups and lists)
     name_parts: tuple[str, ...] = ()       # when the name is made of other fields (`Full_Name`)
     related_lists: tuple[RelatedList, ...] = COMMON_RELATED_LISTS
+    duplicate_check: tuple[str, ...] = ()  # what an upsert matches by when neither a call nor a unique field says
 
     def related_list(self, api_name: str) -> RelatedList | None:
         """The related list with this API name (case-insensitive), or None."""
@@ -106,7 +107,8 @@ class ModuleFields:
         """These fields and a fixture's custom ones after them (a custom field of a taken name replaces it)."""
         added = {f.api_name.lower(): f for f in extra}
         kept = tuple(f for f in self.fields if f.api_name.lower() not in added)
-        return ModuleFields(kept + tuple(added.values()), self.name_field, self.name_parts, self.related_lists)
+        return ModuleFields(kept + tuple(added.values()), self.name_field, self.name_parts, self.related_lists,
+                            self.duplicate_check)
 
 
 def with_system_fields(fields: Iterable[Field]) -> tuple[Field, ...]:
@@ -121,14 +123,19 @@ def standard_fields(product: str) -> dict[str, ModuleFields]:
     """The built-in fields of each standard module of a product, API name (lower case) -> fields."""
     text = resources.files(__package__).joinpath("standard_fields.yaml").read_text(encoding="utf-8")
     modules = yaml.safe_load(text).get(product, {})
-    return {name.lower(): ModuleFields(
-        with_system_fields(Field.from_spec(f) for f in spec.get("fields", ())), spec.get("name_field"),
-        tuple(spec.get("name_parts", ())),
-        tuple(RelatedList(**r) for r in spec.get("related_lists", ())) + COMMON_RELATED_LISTS)
-        for name, spec in modules.items()}
+    return {name.lower(): _module_fields(spec) for name, spec in modules.items()}
+
+
+def _module_fields(spec: Mapping[str, Any]) -> ModuleFields:
+    fields = with_system_fields(Field.from_spec(f) for f in spec.get("fields", ()))
+    # Zoho's system duplicate check: a module's Email where it has one (Leads, Contacts), else its name.
+    default_check = ["Email"] if any(f.api_name == "Email" for f in fields) else [spec.get("name_field")]
+    return ModuleFields(fields, spec.get("name_field"), tuple(spec.get("name_parts", ())),
+                        tuple(RelatedList(**r) for r in spec.get("related_lists", ())) + COMMON_RELATED_LISTS,
+                        tuple(filter(None, spec.get("duplicate_check_fields", default_check))))
 
 
 def custom_module_fields(extra: Iterable[Field]) -> ModuleFields:
     """The fields of a fixture's custom module: a `Name` text field (its record name, as in Zoho) and its own."""
     name = Field("Name", "text", "Name", 120, mandatory=True)
-    return ModuleFields(with_system_fields([name]), "Name").with_custom(extra)
+    return ModuleFields(with_system_fields([name]), "Name", duplicate_check=("Name",)).with_custom(extra)

@@ -10,10 +10,12 @@ from typing import Any, BinaryIO, Sequence
 from ..store import Store, StoreConflict
 from .actions import Action
 from .auth import Principal
+from .fields import Field
 from .errors import ID_INVALID, MODULE_NOT_SUPPORTED, RECORD_NOT_DELETED, RELATED_ID_INVALID, ZohoError
 from .links import is_link_url
 from .paging import TOKEN_LIFETIME, Page, info, page_token
 from .product import Module, Product
+from .record_models import RecordModels
 from ..ids import numeric_id
 from .serialize import attachment_json, full_user_json, upload_details, zoho_time
 
@@ -77,7 +79,7 @@ def parse_ids(values: Sequence[str]) -> list[str]:
     return ids
 
 
-class ZohoModels:
+class ZohoModels(RecordModels):
     """One product's records and attachments, seen through a principal's scopes and profile."""
 
     def __init__(self, store: Store, product: Product) -> None:
@@ -95,7 +97,8 @@ class ZohoModels:
         """Take in the fixtures' modules again if they were replaced since this worker last looked."""
         if generation != self._synced[0]:
             self._synced = (generation, self.base.with_modules(
-                Module(*row) for row in self.store.modules(self.base.name)))
+                Module(*row[:5], tuple(Field.from_spec(f, custom=True) for f in row[5]))
+                for row in self.store.modules(self.base.name)))
 
     def authorize(self, principal: Principal, module_name: str, action: Action) -> Module:
         """The module, once the token's scopes and the user's profile allow `action` on it."""

@@ -63,6 +63,9 @@ class Product:
     multi_status_versions: frozenset[str] = frozenset()
     fields_required_versions: frozenset[str] = frozenset()  # GET Attachments needs `fields`
     page_token_versions: frozenset[str] = frozenset()
+    # Versions whose record calls follow CRM v3's ways: `fields` required on a listing, `json_path` in field
+    # errors, `sort_by`/`sort_order` in a listing's `info`.
+    modern_versions: frozenset[str] = frozenset()
     # Names Zoho gives a module that are not its API name (an older version's, another product's), name ->
     # API name: what a fixture using one is told it probably meant.
     other_names: Mapping[str, str] = field(default_factory=dict, compare=False)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from ..store import AttachmentRow, UserRef
+from ..store import AttachmentRow, RecordRow, UserRef
+from .fields import Field, ModuleFields
 
 # Canonical key order; the v7 sample (Owner, File_Name, Created_Time, Parent_Id, id) is a subsequence of it.
 ATTACHMENT_FIELDS = ("Owner", "Modified_By", "Created_By", "File_Name", "Size", "Created_Time", "Modified_Time",
@@ -73,3 +75,69 @@ def full_user_json(user: UserRef, time_zone: str) -> dict[str, Any]:
     first, _, last = user.name.rpartition(" ")
     return {"id": user.id, "full_name": user.name, "first_name": first or None, "last_name": last or user.name,
             "email": user.email, "status": "active", "confirm": True, "time_zone": time_zone}
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """What showing records needs besides the rows: the org's users and time zone, the names of the records
+    their lookups point to, and which fields were asked for (None: all)."""
+
+    fields: ModuleFields
+    users: dict[str, UserRef]
+    names: dict[str, tuple[str, str]]
+    time_zone: str
+    wanted: frozenset[str] | None = None
+    approval_state: bool = False  # v8 shows `$approval_state`
+
+
+def lookup_ids(fields: ModuleFields, rows: Iterable[RecordRow]) -> list[str]:
+    """The ids the lookups of these records point to (whose names an answer shows)."""
+    lookups = [f.api_name for f in fields.fields if f.data_type == "lookup"]
+    return sorted({row.data[name] for row in rows for name in lookups if row.data.get(name)})
+
+
+def _shown(field: Field, row: RecordRow, view: RecordView) -> Any:
+    system = {"Owner": row.owner, "Created_By": row.created_by, "Modified_By": row.modified_by}
+    if field.api_name in system:
+        return user_json(view.users.get(system[field.api_name] or ""))
+    if field.api_name in ("Created_Time", "Modified_Time"):
+        return zoho_time(row.created_time if field.api_name == "Created_Time" else row.modified_time, view.time_zone)
+    value = row.data.get(field.api_name)
+    if field.data_type == "boolean":
+        return bool(value)
+    if field.data_type == "multiselectpicklist":
+        return value or []
+    if value is None:
+        return None
+    if field.data_type == "datetime":
+        return zoho_time(value, view.time_zone)
+    if field.data_type == "lookup":
+        name = view.names.get(value)
+        return None if name is None else {"name": name[0], "id": value}
+    if field.data_type in ("ownerlookup", "userlookup"):
+        return user_json(view.users.get(value))
+    return value
+
+
+def record_json(row: RecordRow, view: RecordView) -> dict[str, Any]:
+    """One record: its fields in the module's order (only those asked for, if any), its `$` keys, then `id`."""
+    values = {f.api_name: _shown(f, row, view) for f in view.fields.fields
+              if view.wanted is None or f.api_name.lower() in view.wanted}
+    if "$se_module" in row.data:  # a note: the module of the record it is on
+        values["$se_module"] = row.data["$se_module"]
+    values.update({"$approved": True, "$editable": True, "$state": "save", "$process_flow": False})
+    if view.approval_state:
+        values["$approval_state"] = "approved"
+    values["id"] = row.id
+    return values
+
+
+def saved_details(row: RecordRow, users: dict[str, UserRef], time_zone: str, approval_state: bool) -> dict[str, Any]:
+    """The `details` of a record written, in the documented key order."""
+    details = {"Modified_Time": zoho_time(row.modified_time, time_zone),
+               "Modified_By": user_json(users.get(row.modified_by or ""), email=False),
+               "Created_Time": zoho_time(row.created_time, time_zone), "id": row.id,
+               "Created_By": user_json(users.get(row.created_by or ""), email=False)}
+    if approval_state:
+        details["$approval_state"] = "approved"
+    return details

@@ -1,0 +1,220 @@
+"""Records with their field values: reads, pages, and writes planned by the models and checked in one transaction
+(uniqueness and lookups), so that two concurrent writes of one unique value give one success."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from .seeding import FixtureWriter
+from .zoho import UserRef
+
+# What a listing may be sorted by: the columns behind Zoho's three sortable fields.
+SORT_COLUMNS = {"id": "r.id", "created_time": "r.created_time", "modified_time": "r.modified_time"}
+_RECORD_SELECT = ("SELECT r.id, r.module, r.name, r.owner, r.created_by, r.modified_by, r.created_time, "
+                  "r.modified_time, r.data FROM records r")
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """A record as the state keeps it: its field values (lookups by id) and its system fields."""
+
+    id: str
+    module: str
+    name: str
+    owner: str | None
+    created_by: str | None
+    modified_by: str | None
+    created_time: int
+    modified_time: int
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A lookup (`module` None: any module) or user (`module` "users") that a write names and that must exist."""
+
+    api_name: str
+    module: str | None
+    id: str
+
+
+@dataclass(frozen=True)
+class RecordWrite:
+    """A record's whole new state, as the models built it from what was stored and what the caller sent."""
+
+    data: dict[str, Any]
+    name: str
+    owner: str | None
+    index: dict[str, list[Any]]                 # field (lower case) -> what search compares it by
+    unique: tuple[str, ...] = ()                # fields (lower case) whose value no other record may hold
+    references: tuple[Reference, ...] = ()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the store did not write one record: `missing` (no such record), `duplicate` (`field` is held by
+    `other`) or `reference` (`field` names nothing)."""
+
+    reason: str
+    field: str | None = None
+    other: str | None = None
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A record written: its id and whether it was inserted or updated."""
+
+    id: str
+    inserted: bool
+    row: RecordRow
+    matched: str | None = None  # the match field (lower case) an update found its record by
+
+
+@dataclass(frozen=True)
+class RecordPlan:
+    """One record of a write call: which record it updates (`target`, or the first record holding one of the
+    `match` values, or none: an insert) and how its new state is built from the stored one (`build` returns a
+    RecordWrite, or anything else to refuse the record with that)."""
+
+    build: Callable[[RecordRow | None], Any]
+    target: str | None = None
+    match: tuple[tuple[str, Any], ...] = ()
+    insert: bool = True  # False: a record that matches nothing is refused as `missing`
+
+
+def _row(values: Sequence[Any]) -> RecordRow:
+    return RecordRow(*values[:8], data=json.loads(values[8]))
+
+
+class RecordQueries(FixtureWriter):
+    """What the records API reads and writes."""
+
+    def get_records(self, org: str, product: str, module: str, ids: Sequence[str]) -> dict[str, RecordRow]:
+        """The records of a module with these ids that exist, by id."""
+        marks = ", ".join("?" * len(ids))
+        rows = self.connection().execute(
+            f"{_RECORD_SELECT} WHERE r.org = ? AND r.product = ? AND r.module = ? AND r.id IN ({marks})",
+            (org, product, module, *ids)).fetchall()
+        return {row[0]: _row(row) for row in rows}
+
+    def list_records(self, org: str, product: str, module: str, *, sort_by: str, descending: bool, offset: int,
+                     limit: int, ids: Sequence[str] = (), modified_since: int | None = None,
+                     where: tuple[str, list[Any]] | None = None,
+                     restricted_user: str | None = None) -> list[RecordRow]:
+        """A page of a module's records in order; `where` is a condition on `r` (from `store.search`); a
+        restricted user sees the records granted to them only."""
+        clauses, params = ["r.org = ?", "r.product = ?", "r.module = ?"], [org, product, module]
+        if restricted_user is not None:
+            clauses.append("r.id IN (SELECT record_id FROM user_records WHERE org = ? AND user = ?)")
+            params.extend((org, restricted_user))
+        if ids:
+            clauses.append(f"r.id IN ({', '.join('?' * len(ids))})")
+            params.extend(ids)
+        if modified_since is not None:
+            clauses.append("r.modified_time > ?")
+            params.append(modified_since)
+        if where is not None:
+            clauses.append(where[0])
+            params.extend(where[1])
+        direction = "DESC" if descending else "ASC"
+        order = f"{SORT_COLUMNS[sort_by]} {direction}" + ("" if sort_by == "id" else f", r.id {direction}")
+        rows = self.connection().execute(
+            f"{_RECORD_SELECT} WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ? OFFSET ?",
+            (*params, limit, offset)).fetchall()
+        return [_row(row) for row in rows]
+
+    def record_names(self, org: str, product: str, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """The name and module of each of these records that exists, by id (what a lookup shows)."""
+        if not ids:
+            return {}
+        marks = ", ".join("?" * len(ids))
+        return {i: (name, module) for i, name, module in self.connection().execute(
+            f"SELECT id, name, module FROM records WHERE org = ? AND product = ? AND id IN ({marks})",
+            (org, product, *ids))}
+
+    def users_by_id(self, org: str) -> dict[str, UserRef]:
+        """Every user of an org, by id (what owner and audit fields show)."""
+        return {u.id: u for u in self.users(org)}  # type: ignore[attr-defined]
+
+    def save_records(self, org: str, product: str, module: str, plans: Sequence[RecordPlan], user: str,
+                     now: int) -> list[Any]:
+        """Carry out write plans in one transaction; per plan a Saved, a Refusal, or what its `build` refused
+        with. Every plan is checked against the state as the earlier plans of the call left it."""
+        with self.write_blobs() as (conn, _):
+            return [self._save(conn, org, product, module, plan, user, now) for plan in plans]
+
+    def _save(self, conn: sqlite3.Connection, org: str, product: str, module: str, plan: RecordPlan, user: str,
+              now: int) -> Any:
+        existing, matched = self._planned_target(conn, org, product, module, plan)
+        if existing is None and (plan.target is not None or not plan.insert):
+            return Refusal("missing")
+        write = plan.build(existing)
+        if not isinstance(write, RecordWrite):
+            return write
+        refusal = self._check(conn, org, product, module, write, None if existing is None else existing.id)
+        if refusal is not None:
+            return refusal
+        if existing is None:
+            record_id = self._next_id(conn, org, product)  # type: ignore[attr-defined]
+            conn.execute("INSERT INTO records(org, product, id, module, name, owner, created_time, modified_time, "
+                         "data, created_by, modified_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+                             org, product, record_id, module, write.name, write.owner, now, now,
+                             json.dumps(write.data), user, user))
+        else:
+            record_id = existing.id
+            conn.execute("UPDATE records SET name = ?, owner = ?, modified_time = ?, data = ?, modified_by = ? "
+                         "WHERE org = ? AND product = ? AND id = ?",
+                         (write.name, write.owner, now, json.dumps(write.data), user, org, product, record_id))
+            conn.execute("DELETE FROM record_values WHERE org = ? AND product = ? AND record_id = ?",
+                         (org, product, record_id))
+        conn.executemany("INSERT OR IGNORE INTO record_values(org, product, module, field, value, record_id) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", [(org, product, module, name, value, record_id)
+                                                       for name, values in write.index.items() for value in values])
+        row = conn.execute(f"{_RECORD_SELECT} WHERE r.org = ? AND r.product = ? AND r.id = ?",
+                           (org, product, record_id)).fetchone()
+        return Saved(record_id, existing is None, _row(row), matched)
+
+    @staticmethod
+    def _planned_target(conn: sqlite3.Connection, org: str, product: str, module: str,
+                        plan: RecordPlan) -> tuple[RecordRow | None, str | None]:
+        """The record a plan updates (its target, or the first record holding one of its match values) and the
+        match field that found it."""
+        target, matched = plan.target, None
+        for name, value in plan.match if target is None else ():
+            found = conn.execute(
+                "SELECT record_id FROM record_values WHERE org = ? AND product = ? AND module = ? AND field = ? "
+                "AND value = ? ORDER BY record_id LIMIT 1", (org, product, module, name, value)).fetchone()
+            if found is not None:
+                target, matched = found[0], name
+                break
+        if target is None:
+            return None, None
+        row = conn.execute(f"{_RECORD_SELECT} WHERE r.org = ? AND r.product = ? AND r.module = ? AND r.id = ?",
+                           (org, product, module, target)).fetchone()
+        return (None, None) if row is None else (_row(row), matched)
+
+    @staticmethod
+    def _check(conn: sqlite3.Connection, org: str, product: str, module: str, write: RecordWrite,
+               record_id: str | None) -> Refusal | None:
+        """A refusal if a unique value is held by another record or a lookup names nothing."""
+        for name in write.unique:
+            for value in write.index.get(name, ()):
+                other = conn.execute(
+                    "SELECT record_id FROM record_values WHERE org = ? AND product = ? AND module = ? AND field = ? "
+                    "AND value = ? AND record_id IS NOT ? LIMIT 1",
+                    (org, product, module, name, value, record_id)).fetchone()
+                if other is not None:
+                    return Refusal("duplicate", name, other[0])
+        for ref in write.references:
+            if ref.module == "users":
+                query, params = "SELECT 1 FROM users WHERE org = ? AND id = ?", (org, ref.id)
+            else:
+                query = "SELECT 1 FROM records WHERE org = ? AND product = ? AND id = ?" + (
+                    "" if ref.module is None else " AND module = ?")
+                params = (org, product, ref.id) if ref.module is None else (org, product, ref.id, ref.module)
+            if conn.execute(query, params).fetchone() is None:
+                return Refusal("reference", ref.api_name)
+        return None

@@ -1,0 +1,136 @@
+"""CRM's and Bigin's record routes: list, get, insert, update, upsert, related lists and notes on a record (URLs,
+parameters, bodies; no SQL)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import Response, request
+
+from ..core.context import state_view
+from ..nesting import MAX_NESTING, nesting
+from .actions import CREATE_RECORDS, READ_RECORDS, UPDATE_RECORDS, UPSERT_RECORDS
+from .calls import blueprint, models, principal
+from .errors import ZohoError, zoho_response
+from .models import parse_ids
+from .paging import parse_page
+from .product import Product
+from .record_models import Listing, parse_field_names, parse_sort
+from .routes import no_content
+
+MAX_BODY = 8 << 20  # a hundred records with long text fields, and room to spare
+
+
+def write_body() -> tuple[list[Any], dict[str, Any]]:
+    """The `data` array of a write and the whole body; Zoho's errors for a body that is not one."""
+    request.max_content_length = MAX_BODY
+    raw = request.get_data()
+    try:
+        body = json.loads(raw) if raw else None
+    except (ValueError, RecursionError):
+        body = None
+    if not isinstance(body, dict) or nesting(body) > MAX_NESTING:
+        raise ZohoError("UNABLE_TO_PARSE_DATA_TYPE", details={"param_name": "body"} if raw else {})
+    if "data" not in body:
+        raise ZohoError("REQUIRED_PARAM_MISSING", details={"param_name": "data"})
+    data = body["data"]
+    if not isinstance(data, list):
+        raise ZohoError("INVALID_DATA", details={"expected_data_type": "jsonarray", "api_name": "data"})
+    if not data:
+        raise ZohoError("REQUIRED_PARAM_MISSING", details={"param_name": "data"})
+    for key in ("trigger", "duplicate_check_fields"):
+        if key in body and not (isinstance(body[key], list) and all(isinstance(v, str) for v in body[key])):
+            raise ZohoError("INVALID_DATA", details={"expected_data_type": "jsonarray", "api_name": key})
+    return data, body
+
+
+def modified_since() -> int | None:
+    """`If-Modified-Since` as Zoho takes it (ISO 8601 with an offset), or as an HTTP date."""
+    value = request.headers.get("If-Modified-Since")
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        moment = request.if_modified_since  # type: ignore[assignment]
+    if moment is None or moment.tzinfo is None:
+        raise ZohoError("INVALID_DATA", details={"param_name": "If-Modified-Since"})
+    return int(moment.timestamp())
+
+
+def listing(product: Product, version: str, org: str, module: str, now: int, fields_required: bool) -> Listing:
+    """A listing's parameters: fields, page (or v8 page token), sort order, ids and If-Modified-Since."""
+    args = request.args
+    fields = parse_field_names(args.get("fields"), fields_required)
+    sort_by, descending = parse_sort(args.get("sort_by"), args.get("sort_order"))
+    scope = f"{org}/{product.name}/{module.lower()}/{sort_by}/{int(descending)}"
+    token = args.get("page_token") if version in product.page_token_versions else None
+    page = parse_page(args.get("page"), args.get("per_page"), token, scope, now)
+    ids = tuple(parse_ids(args.getlist("ids"))) if args.get("ids") is not None else ()
+    return Listing(fields, page, sort_by, descending, ids, modified_since(),
+                   scope if version in product.page_token_versions else None, token is not None)
+
+
+@blueprint.get("/<module>")
+def list_records(product: Product, version: str, module: str) -> Response:
+    engine = models(product)
+    caller = principal(engine)
+    found = engine.authorize(caller, module, READ_RECORDS)
+    now = int(state_view().now)
+    asked = listing(product, version, caller.org, found.api_name, now, version in product.modern_versions)
+    page = engine.records_page(caller, found, version, asked, now)
+    if page is None:
+        return Response(status=304) if asked.modified_since is not None else no_content()
+    return zoho_response(page)
+
+
+@blueprint.get("/<module>/<record_id>")
+def get_record(product: Product, version: str, module: str, record_id: str) -> Response:
+    engine = models(product)
+    caller = principal(engine)
+    found = engine.authorize(caller, module, READ_RECORDS)
+    record = engine.get_record(caller, found, version, record_id, READ_RECORDS)
+    return no_content() if record is None else zoho_response(record)
+
+
+@blueprint.post("/<module>")
+def insert_records(product: Product, version: str, module: str) -> Response:
+    engine = models(product)
+    caller = principal(engine)
+    found = engine.authorize(caller, module, CREATE_RECORDS)
+    data, _ = write_body()
+    entries, status = engine.write_records(caller, found, version, data, mode="insert")
+    return zoho_response({"data": entries}, status)
+
+
+@blueprint.put("/<module>")
+def update_records(product: Product, version: str, module: str) -> Response:
+    engine = models(product)
+    caller = principal(engine)
+    found = engine.authorize(caller, module, UPDATE_RECORDS)
+    data, _ = write_body()
+    entries, status = engine.write_records(caller, found, version, data, mode="update")
+    return zoho_response({"data": entries}, status)
+
+
+@blueprint.put("/<module>/<record_id>")
+def update_record(product: Product, version: str, module: str, record_id: str) -> Response:
+    engine = models(product)
+    caller = principal(engine)
+    found = engine.authorize(caller, module, UPDATE_RECORDS)
+    data, _ = write_body()
+    entries, status = engine.write_records(caller, found, version, data[:1], mode="update", target=record_id)
+    return zoho_response({"data": entries}, status)
+
+
+@blueprint.post("/<module>/upsert")
+def upsert_records(product: Product, version: str, module: str) -> Response:
+    engine = models(product)
+    caller = principal(engine)
+    found = engine.authorize(caller, module, UPSERT_RECORDS)
+    data, body = write_body()
+    entries, status = engine.write_records(caller, found, version, data, mode="upsert",
+                                           duplicate_check=body.get("duplicate_check_fields"))
+    return zoho_response({"data": entries}, status)
