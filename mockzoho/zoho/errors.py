@@ -26,6 +26,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "LIMIT_EXCEEDED": (400, "max records limit exceeded"),
     "UNABLE_TO_PARSE_DATA_TYPE": (400, "either the request body or parameters is in wrong format"),
     "DUPLICATE_DATA": (400, "duplicate data"),
+    "INVALID_QUERY": (400, "Invalid query formed"),
+    "CRITERIA_LIMIT_EXCEEDED": (400, "no of criterium that can be given exceed the limit 10"),
     "FILE_SIZE_MORE_THAN_ALLOWED_SIZE": (413, "Please check if the size of the file is in the correct range"),
     "INTERNAL_ERROR": (500, "Internal Server Error"),
     "TOO_MANY_REQUESTS": (429, "Number of API requests for the 24 hour period is exceeded or the concurrency "
