@@ -198,20 +198,21 @@ class _Parser:
             raise invalid_query("missing condition")
         if self.peek.kind == "condition":
             inner: Criterion = self.condition(self.take())
+            self.expect_close(inner)
         elif self.peek.kind == "(":
             inner = self.disjunction(depth + 1)
+            self.expect_close(None)
         else:
             raise invalid_query("missing condition")
-        self.expect_close(inner)
         return inner
 
-    def expect_close(self, inner: Criterion) -> None:
-        """The `)` closing a group; an unescaped `(` inside a value is where most criteria break."""
+    def expect_close(self, condition: Condition | None) -> None:
+        """The `)` closing a group; right after a condition, an unescaped `(` in its value is what broke it."""
         token = self.take()
         if token.kind == ")":
             return
-        if token.kind == "(" and isinstance(inner, Condition):
-            raise invalid_query("unescaped parenthesis in value", api_name=inner.field)
+        if token.kind == "(" and condition is not None:
+            raise invalid_query("unescaped parenthesis in value", api_name=condition.field)
         raise invalid_query("unbalanced parentheses" if token.kind == "end" else "missing and/or")
 
     def expect_end(self) -> None:
