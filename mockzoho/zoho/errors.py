@@ -29,6 +29,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "MANDATORY_NOT_FOUND": (400, "required field not found"),
     "DISCRETE_PAGINATION_LIMIT_EXCEEDED": (400, "You can only get the first 2000 records without using page_token "
                                                 "param"),
+    "INVALID_QUERY": (400, "Invalid query formed"),
+    "CRITERIA_LIMIT_EXCEEDED": (400, "no of criterium that can be given exceed the limit 10"),
     "FILE_SIZE_MORE_THAN_ALLOWED_SIZE": (413, "Please check if the size of the file is in the correct range"),
     "INTERNAL_ERROR": (500, "Internal Server Error"),
     "TOO_MANY_REQUESTS": (429, "Number of API requests for the 24 hour period is exceeded or the concurrency "

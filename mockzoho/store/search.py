@@ -1,0 +1,115 @@
+"""A typed filter tree over `record_values`, and the parameterized SQL condition that selects its records.
+
+The models turn a parsed search criteria into this tree, with field names lower-cased and values normalized as
+`record_values` holds them (text lower-cased, numbers as numbers, times as epoch seconds, dates as 'YYYY-MM-DD').
+No text of the tree ever enters the SQL string: fields and values are all `?` parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+Value = Union[str, int, float]
+
+# The comparison each operator makes on `value`, with the number of parameters it takes (None: one per value).
+_COMPARISONS: dict[str, tuple[str, int | None]] = {
+    "equals": ("value = ?", 1),
+    "not_equal": ("value = ?", 1),  # negated around the subquery: records without the value, empty ones included
+    "greater_than": ("value > ?", 1),
+    "greater_equal": ("value >= ?", 1),
+    "less_than": ("value < ?", 1),
+    "less_equal": ("value <= ?", 1),
+    "between": ("value >= ? AND value <= ?", 2),  # inclusive, as Zoho's between is
+    "in": ("", None),
+    "starts_with": ("", 1),
+}
+MAX_CODE_POINT = 0x10FFFF
+SURROGATES = range(0xD800, 0xE000)  # not text SQLite can hold: the successor of U+D7FF is U+E000
+
+
+@dataclass(frozen=True)
+class Match:
+    """Records whose `field` (lower-cased) holds a value the operator accepts."""
+
+    field: str
+    operator: str
+    values: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Records every part matches."""
+
+    parts: tuple[Filter, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """Records some part matches."""
+
+    parts: tuple[Filter, ...]
+
+
+Filter = Union[Match, AllOf, AnyOf]
+
+
+def where_clause(tree: Filter, org: str, product: str, module: str) -> tuple[str, list[Value]]:
+    """A SQL condition over the alias `r` (the `records` table) selecting the records `tree` matches, and its
+    parameters in order. The caller still restricts `r` to the org, product and module."""
+    if isinstance(tree, Match):
+        return _match(tree, [org, product, module])
+    joiner, empty = (" AND ", "1") if isinstance(tree, AllOf) else (" OR ", "0")
+    if not tree.parts:
+        return empty, []
+    clauses, params = [], []
+    for part in tree.parts:
+        clause, part_params = where_clause(part, org, product, module)
+        clauses.append(f"({clause})")
+        params.extend(part_params)
+    return joiner.join(clauses), params
+
+
+def _match(match: Match, scope: list[Value]) -> tuple[str, list[Value]]:
+    """`r.id [NOT] IN (...)` over the rows of one field: the subquery is a search on the primary key's prefix."""
+    comparison, params = _comparison(match)
+    negate = "NOT " if match.operator == "not_equal" else ""
+    sql = (f"r.id {negate}IN (SELECT record_id FROM record_values WHERE org = ? AND product = ? AND module = ? "
+           f"AND field = ? AND {comparison})")
+    return sql, [*scope, match.field, *params]
+
+
+def _comparison(match: Match) -> tuple[str, list[Value]]:
+    """The condition on `value` for one Match, and its parameters."""
+    if match.operator not in _COMPARISONS:
+        raise ValueError(f"no such operator: {match.operator!r}")
+    sql, count = _COMPARISONS[match.operator]
+    if not match.values or (count is not None and len(match.values) != count):
+        raise ValueError(f"{match.operator} takes {count or 'some'} values, not {len(match.values)}")
+    if match.operator == "in":
+        return f"value IN ({', '.join('?' * len(match.values))})", list(match.values)
+    if match.operator == "starts_with":
+        return _prefix(match.values[0])
+    return sql, list(match.values)
+
+
+def _prefix(prefix: Value) -> tuple[str, list[Value]]:
+    """A range on the index instead of LIKE: no wildcards to escape, no case folding, and the primary key serves it.
+    SQLite compares text as UTF-8 bytes, which sort as code points do."""
+    if not isinstance(prefix, str):
+        raise ValueError(f"starts_with takes text, not {type(prefix).__name__}")
+    upper = successor(prefix)
+    if upper is None:  # only text values at or above the prefix remain: numbers sort below all text
+        return "value >= ? AND typeof(value) = 'text'", [prefix]
+    return "value >= ? AND value < ?", [prefix, upper]
+
+
+def successor(prefix: str) -> str | None:
+    """The least text above every text that starts with `prefix`, or None if there is none (empty, or all U+10FFFF)."""
+    stem = prefix.rstrip(chr(MAX_CODE_POINT))
+    if not stem:
+        return None
+    following = ord(stem[-1]) + 1
+    if following in SURROGATES:
+        following = SURROGATES.stop
+    return stem[:-1] + chr(following)
