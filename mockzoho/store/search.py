@@ -23,6 +23,7 @@ _COMPARISONS: dict[str, tuple[str, int | None]] = {
     "between": ("value >= ? AND value <= ?", 2),  # inclusive, as Zoho's between is
     "in": ("", None),
     "starts_with": ("", 1),
+    "contains": ("typeof(value) = 'text' AND instr(value, ?) > 0", 1),  # a word search: no index serves it
 }
 MAX_CODE_POINT = 0x10FFFF
 SURROGATES = range(0xD800, 0xE000)  # not text SQLite can hold: the successor of U+D7FF is U+E000

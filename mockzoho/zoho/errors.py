@@ -23,6 +23,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "INVALID_REQUEST_METHOD": (400, "The http request method type is not a valid one"),
     "INVALID_URL_PATTERN": (404, "Please check if the URL trying to access is a correct one"),
     "REQUIRED_PARAM_MISSING": (400, "One of the expected parameter is missing"),
+    "EXPECTED_PARAM_MISSING": (400, "One of the expected parameter is missing"),
     "LIMIT_EXCEEDED": (400, "max records limit exceeded"),
     "UNABLE_TO_PARSE_DATA_TYPE": (400, "either the request body or parameters is in wrong format"),
     "DUPLICATE_DATA": (400, "duplicate data"),
