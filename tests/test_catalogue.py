@@ -251,3 +251,22 @@ def test_picklists_hold_actual_values() -> None:
 
 def test_standard_fields_are_keyed_in_lower_case() -> None:
     assert "sales_orders" in standard_fields("crm") and "pipelines" in standard_fields("bigin")
+
+
+def test_decisions_where_the_sources_disagree() -> None:
+    # Each one a line of docs/fidelity.md's "Field catalogue".
+    crm = lambda module: module_fields("crm", module)  # noqa: E731
+    assert crm("Tasks").field("Subject").data_type == crm("Calls").field("Subject").data_type == "text"
+    assert crm("Calls").field("Call_Duration").data_type == "text"
+    assert not crm("Deals").field("Closing_Date").mandatory
+    pipeline = crm("Deals").field("Pipeline")
+    assert pipeline.picklist == ("Standard (Standard)",) and not pipeline.mandatory
+    assert {f.api_name for f in crm("Notes").fields if f.mandatory} == {"Note_Content", "Parent_Id"}
+    assert module_fields("bigin", "Pipelines").field("Sub_Pipeline").picklist == ("Sales Pipeline Standard",)
+    for module, number in (("Quotes", "Quote_Number"), ("Sales_Orders", "SO_Number"), ("Purchase_Orders", "PO_Number"),
+                           ("Invoices", "Invoice_Number"), ("Cases", "Case_Number"), ("Solutions", "Solution_Number")):
+        assert (crm(module).field(number).data_type, crm(module).field(number).read_only) == ("autonumber", True)
+    assert crm("Quotes").field("Grand_Total").read_only and not crm("Quotes").field("Discount").read_only
+    for module, left_out in (("Quotes", "Quoted_Items"), ("Tasks", "What_Id"), ("Events", "Participants"),
+                             ("Appointments__s", "Appointment_For"), ("Leads", "Tag")):
+        assert crm(module).field(left_out) is None
