@@ -171,9 +171,22 @@ def test_no_user_text_in_the_sql() -> None:
 
 
 @pytest.mark.parametrize("match", [
-    Match("f", "contains", ("x",)), Match("f", "between", (1,)), Match("f", "equals", ()),
+    Match("f", "like", ("x",)), Match("f", "between", (1,)), Match("f", "equals", ()),
     Match("f", "in", ()), Match("f", "starts_with", (5,)), Match("f", "equals", ("a", "b")),
 ])
 def test_malformed_matches_are_bugs(match: Match) -> None:
     with pytest.raises(ValueError):
         where_clause(match, ORG, PRODUCT, MODULE)
+
+
+@pytest.mark.parametrize(("word", "ids"), [
+    ("urn", {"1", "3"}),      # inside a value, not only at its start
+    ("100%", {"4"}),          # no wildcard: instr, not LIKE
+    ("zzz", set()),
+])
+def test_contains_finds_a_word_inside_text(conn: sqlite3.Connection, word: str, ids: set[str]) -> None:
+    assert search(conn, Match("last_name", "contains", (word,))) == ids
+
+
+def test_contains_skips_numbers(conn: sqlite3.Connection) -> None:
+    assert search(conn, Match("amount", "contains", ("10",))) == set()
