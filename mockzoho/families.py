@@ -9,6 +9,7 @@ from .cosmos.routes import FAMILY as COSMOS
 from .state import ZOHO_PRODUCTS
 from .zoho.calls import zoho_family
 from .zoho import routes as _zoho_routes  # noqa: F401  # its views join the Zoho blueprint on import
+from .zoho import settings as _zoho_settings  # noqa: F401  # the metadata views, likewise
 
 # The first is the default: a path no family owns is answered in Zoho CRM's envelope.
 FAMILIES = Families((*map(zoho_family, ZOHO_PRODUCTS), ACCOUNTS, COSMOS, ADMIN))
