@@ -300,8 +300,9 @@ class Metadata:
         return {"modules": [ordered(self.module_json(m, n), keys) for n, m in enumerate(self.product.modules, 1)]}
 
     def module_detail(self, api_name: str) -> dict[str, Any]:
-        """`GET /settings/modules/{api_name}`: one module with its fields, layouts and related lists."""
-        module = self.product.module(api_name)
+        """`GET /settings/modules/{api_name}` (or `/{id}`): one module with its fields, layouts and related lists."""
+        module = self.product.module(api_name) or next(
+            (m for m in self.product.modules if self.module_id(m) == api_name), None)
         if module is None:
             raise ZohoError("INVALID_MODULE")
         sequence = self.product.modules.index(module) + 1
