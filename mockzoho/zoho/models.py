@@ -16,7 +16,6 @@ from .links import is_link_url
 from .paging import TOKEN_LIFETIME, Page, info, page_token
 from .product import Module, Product
 from .record_models import RecordModels
-from ..ids import numeric_id
 from .serialize import attachment_json, full_user_json, upload_details, zoho_time
 
 BULK_LIMIT = 100
@@ -127,22 +126,6 @@ class ZohoModels(RecordModels):
             users = [u for u in users if u.id == principal.user]
         return {"users": [full_user_json(u, principal.time_zone) for u in users],
                 "info": {"per_page": 200, "count": len(users), "page": 1, "more_records": False}}
-
-    def org(self, principal: Principal) -> dict[str, Any]:
-        """`GET /org`: the caller's org."""
-        name, dc, time_zone = self.store.org(principal.org)
-        users = self.store.users(principal.org)
-        return {"org": [{"id": numeric_id("org", principal.org), "company_name": name or principal.org,
-                         "zgid": numeric_id("zgid", principal.org)[:11], "domain_name": principal.org,
-                         "primary_email": users[0].email if users else None, "time_zone": time_zone,
-                         "country_code": dc.upper()}]}
-
-    def modules(self) -> dict[str, Any]:
-        """`GET /settings/modules`: the product's catalogue, fixture modules included."""
-        return {"modules": [
-            {"api_name": m.api_name, "module_name": m.display_name, "api_supported": m.api_supported,
-             "plural_label": m.display_name.replace("_", " "), "singular_label": m.display_name.replace("_", " "),
-             "id": numeric_id(self.product.name, "module", m.api_name)} for m in self.product.modules]}
 
     def require_record(self, principal: Principal, module: Module, record_id: str, action: Action) -> None:
         """Check that the parent record of an attachment call exists and the user may act on it."""

@@ -55,21 +55,6 @@ def users(product: Product, version: str) -> Response:
     return zoho_response(engine.users(caller, request.args.get("type", "AllUsers")))
 
 
-@blueprint.get("/org")
-def org(product: Product, version: str) -> Response:
-    engine = models(product)
-    caller = principal(engine)
-    engine.require_scope(caller, ("org",), READ)
-    return zoho_response(engine.org(caller))
-
-
-@blueprint.get("/settings/modules")
-def modules(product: Product, version: str) -> Response:
-    engine = models(product)
-    engine.require_scope(principal(engine), ("settings", "settings.modules"), READ)
-    return zoho_response(engine.modules())
-
-
 @blueprint.get("/<module>/<record_id>/Attachments")
 def list_attachments(product: Product, version: str, module: str, record_id: str) -> Response:
     engine = models(product)
