@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from .search import Filter, where_clause
 from .seeding import FixtureWriter
 from .zoho import UserRef
 
@@ -102,10 +103,9 @@ class RecordQueries(FixtureWriter):
 
     def list_records(self, org: str, product: str, module: str, *, sort_by: str, descending: bool, offset: int,
                      limit: int, ids: Sequence[str] = (), modified_since: int | None = None,
-                     where: tuple[str, list[Any]] | None = None,
-                     restricted_user: str | None = None) -> list[RecordRow]:
-        """A page of a module's records in order; `where` is a condition on `r` (from `store.search`); a
-        restricted user sees the records granted to them only."""
+                     where: Filter | None = None, restricted_user: str | None = None) -> list[RecordRow]:
+        """A page of a module's records in order, those `where` matches if given; a restricted user sees the
+        records granted to them only."""
         clauses, params = ["r.org = ?", "r.product = ?", "r.module = ?"], [org, product, module]
         if restricted_user is not None:
             clauses.append("r.id IN (SELECT record_id FROM user_records WHERE org = ? AND user = ?)")
@@ -117,8 +117,9 @@ class RecordQueries(FixtureWriter):
             clauses.append("r.modified_time > ?")
             params.append(modified_since)
         if where is not None:
-            clauses.append(where[0])
-            params.extend(where[1])
+            condition, condition_params = where_clause(where, org, product, module)
+            clauses.append(condition)
+            params.extend(condition_params)
         direction = "DESC" if descending else "ASC"
         order = f"{SORT_COLUMNS[sort_by]} {direction}" + ("" if sort_by == "id" else f", r.id {direction}")
         rows = self.connection().execute(

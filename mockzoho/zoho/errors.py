@@ -40,6 +40,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
 
 MODULE_NOT_SUPPORTED = "the given module is not supported in api"
 RELATED_ID_INVALID = "the related id given seems to be invalid"
+RELATED_LIST_INVALID = "the related list name given seems to be invalid"
 ID_INVALID = "the id given seems to be invalid"
 RECORD_NOT_DELETED = "record not deleted"
 RECORD_DELETED = "record deleted"

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..ids import numeric_id
+from ..store.search import Filter
 from ..store import Reference, RecordPlan, RecordRow, RecordWrite, Refusal, Saved, Store, UserRef
-from .actions import Action
+from .actions import READ_RECORDS, Action
 from .auth import Principal
-from .errors import ID_INVALID, RECORD_ADDED, RECORD_UPDATED, ZohoError
-from .fields import Field, ModuleFields
+from .errors import ID_INVALID, RECORD_ADDED, RECORD_UPDATED, RELATED_LIST_INVALID, ZohoError
+from .fields import Field, ModuleFields, RelatedList
 from .paging import TOKEN_LIFETIME, Page, page_token
 from .product import Module, Product
 from .serialize import RecordView, lookup_ids, record_json, saved_details, zoho_time
@@ -101,7 +102,7 @@ class RecordModels:
                           principal.time_zone, wanted, version in self.product.page_token_versions)
 
     def records_page(self, principal: Principal, module: Module, version: str, listing: Listing, now: int,
-                     where: tuple[str, list[Any]] | None = None) -> dict[str, Any] | None:
+                     where: Filter | None = None) -> dict[str, Any] | None:
         """One page of a module's records (filtered by `where`) as `{"data","info"}`, or None when empty."""
         page = listing.page
         if listing.token_scope is not None and not listing.by_token and page.page * page.per_page > DISCRETE_LIMIT:
@@ -151,6 +152,16 @@ class RecordModels:
         if principal.restricted and not self.store.user_may_act(principal.org, principal.user, record_id):
             raise ZohoError("AUTHORIZATION_FAILED", action.unprivileged_message)
         return {"data": [record_json(row, self.view(principal, module, [row], version))]}
+
+    def related_list(self, principal: Principal, module: Module, name: str) -> tuple[RelatedList, Module]:
+        """A related list of the module and the module of its records, once the caller may read those."""
+        related = self.product.fields(module).related_list(name)
+        target = None if related is None or related.field is None else self.product.module(related.module)
+        if related is None or target is None:
+            raise ZohoError("INVALID_DATA", RELATED_LIST_INVALID, {"resource_path_index": 2})
+        if not principal.scopes.allows(self.product, target, READ_RECORDS):
+            raise ZohoError("OAUTH_SCOPE_MISMATCH")
+        return related, target
 
     # -- writes ----------------------------------------------------------------------------------
 

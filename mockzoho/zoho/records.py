@@ -11,6 +11,7 @@ from flask import Response, request
 
 from ..core.context import state_view
 from ..nesting import MAX_NESTING, nesting
+from ..store.search import Match
 from .actions import CREATE_RECORDS, READ_RECORDS, UPDATE_RECORDS, UPSERT_RECORDS
 from .calls import blueprint, models, principal
 from .errors import ZohoError, zoho_response
@@ -19,8 +20,10 @@ from .paging import parse_page
 from .product import Product
 from .record_models import Listing, parse_field_names, parse_sort
 from .routes import no_content
+from .search import SEARCH_PARAMS, criteria_filter, operators_for, typed_filter
 
 MAX_BODY = 8 << 20  # a hundred records with long text fields, and room to spare
+SEARCH_LIMIT = 2000  # records a search reaches through its pages
 
 
 def write_body() -> tuple[list[Any], dict[str, Any]]:
@@ -133,4 +136,53 @@ def upsert_records(product: Product, version: str, module: str) -> Response:
     data, body = write_body()
     entries, status = engine.write_records(caller, found, version, data, mode="upsert",
                                            duplicate_check=body.get("duplicate_check_fields"))
+    return zoho_response({"data": entries}, status)
+
+
+@blueprint.get("/<module>/search")
+def search_records(product: Product, version: str, module: str) -> Response:
+    engine = models(product)
+    caller = principal(engine)
+    found = engine.authorize(caller, module, READ_RECORDS)
+    kind, text = next(((k, request.args[k]) for k in SEARCH_PARAMS if request.args.get(k, "").strip()), (None, ""))
+    if kind is None:
+        raise ZohoError("EXPECTED_PARAM_MISSING", details={"param_names": list(SEARCH_PARAMS)})
+    fields = product.fields(found)
+    tree = (criteria_filter(fields, text, operators_for(product.name, version)) if kind == "criteria"
+            else typed_filter(fields, kind, text))
+    now = int(state_view().now)
+    asked = listing(product, version, caller.org, f"{found.api_name}/search/{kind}/{text}", now, False)
+    if asked.page.page * asked.page.per_page > SEARCH_LIMIT:
+        raise ZohoError("LIMIT_EXCEEDED", details={"limit": SEARCH_LIMIT, "param_name": "page"})
+    page = engine.records_page(caller, found, version, asked, now, tree)
+    return no_content() if page is None else zoho_response(page)
+
+
+@blueprint.get("/<module>/<record_id>/<related_list>")
+def related_records(product: Product, version: str, module: str, record_id: str, related_list: str) -> Response:
+    engine = models(product)
+    caller = principal(engine)
+    found = engine.authorize(caller, module, READ_RECORDS)
+    related, target = engine.related_list(caller, found, related_list)
+    now = int(state_view().now)
+    asked = listing(product, version, caller.org, f"{found.api_name}/{record_id}/{related.api_name}", now,
+                    version in product.modern_versions)
+    engine.require_record(caller, found, record_id, READ_RECORDS)
+    page = engine.records_page(caller, target, version, asked, now,
+                               Match((related.field or "").lower(), "equals", (record_id,)))
+    return no_content() if page is None else zoho_response(page)
+
+
+@blueprint.post("/<module>/<record_id>/Notes")
+def add_notes(product: Product, version: str, module: str, record_id: str) -> Response:
+    engine = models(product)
+    caller = principal(engine)
+    found = engine.authorize(caller, module, READ_RECORDS)
+    notes = engine.authorize(caller, "Notes", CREATE_RECORDS)
+    data, _ = write_body()
+    engine.require_record(caller, found, record_id, CREATE_RECORDS)
+    # A note on a record: its parent is the URL's record, whatever the body says.
+    items = [{**item, "Parent_Id": {"id": record_id}, "$se_module": found.api_name} if isinstance(item, dict)
+             else item for item in data]
+    entries, status = engine.write_records(caller, notes, version, items, mode="insert")
     return zoho_response({"data": entries}, status)
