@@ -69,7 +69,7 @@ EXPECTED = [
     "orgs.0.users.0.id: must be a numeric id of at most 19 digits",
     "orgs.0.users.0.email: Not a valid email address.",
     "orgs.0.users.1.permissions.0: unknown permission 'fly' (permissions: attachments.create, attachments.delete, "
-    "attachments.read, records.delete)",
+    "attachments.read, records.create, records.delete, records.edit, records.read)",
     "orgs.0.tokens.0.scopes: must be a non-empty comma-separated string or list of scopes",
     "orgs.0.tokens.0.user: no user 99 in this org",
     "orgs.0.crm.records.0.module: unknown crm module 'Leadz'",
@@ -284,9 +284,10 @@ orgs:
     problems = [
         "orgs.0.dc: unknown data centre 'US': did you mean 'us'? (data centres: au, ca, cn, eu, in, jp, sa, us)",
         "orgs.0.users.0.permissions.0: unknown permission 'attachment.read': did you mean 'attachments.read'? "
-        "(permissions: attachments.create, attachments.delete, attachments.read, records.delete)",
+        "(permissions: attachments.create, attachments.delete, attachments.read, records.create, records.delete, "
+        "records.edit, records.read)",
         "orgs.0.crm.records.0.atachments: unknown field 'atachments': did you mean 'attachments'? "
-        "(fields: attachments, created_time, id, modified_time, module, name, owner)",
+        "(fields: attachments, created_time, id, modified_time, module, name, owner, values)",
         "orgs.0.time_zone: unknown time zone 'europe/pariss': did you mean 'Europe/Paris'?",
         "modules.crn.key: unknown product 'crn': did you mean 'crm'? (products: bigin, crm)",
         "orgz: unknown field 'orgz': did you mean 'orgs'? (fields: clients, cosmos, modules, orgs)",

@@ -127,13 +127,15 @@ def is_download(api: str, method: str, path: str, response: TestResponse) -> boo
 
 
 def is_status_entry(entry: object) -> bool:
-    return (isinstance(entry, dict) and list(entry) == ["code", "details", "message", "status"]
+    keys = ["code", "details", "message", "status"]
+    return (isinstance(entry, dict) and list(entry) in (keys, ["code", "duplicate_field", "action", *keys[1:]])
             and isinstance(entry["code"], str) and isinstance(entry["details"], dict)
             and isinstance(entry["message"], str) and entry["status"] in ("success", "error"))
 
 
 def check_zoho(method: str, path: str, status: int, payload: dict) -> None:
-    if "data" not in payload and set(payload) != {"users", "info"} and set(payload) not in ({"org"}, {"modules"}):
+    metadata = ({"org"}, {"modules"}, {"fields"}, {"layouts"}, {"related_lists"})
+    if "data" not in payload and set(payload) != {"users", "info"} and set(payload) not in metadata:
         assert list(payload) == ["code", "details", "message", "status"], payload
         assert payload["status"] == "error" and isinstance(payload["details"], dict), payload
         assert isinstance(payload["message"], str) and payload["code"] in ZOHO_CATALOGUE, payload
@@ -143,8 +145,8 @@ def check_zoho(method: str, path: str, status: int, payload: dict) -> None:
     if "data" in payload:
         assert list(payload) in (["data"], ["data", "info"]), payload
         assert isinstance(payload["data"], list) and payload["data"], payload
-        if "info" in payload:  # a listing of attachments
-            assert (method, status) == ("GET", 200) and isinstance(payload["info"], dict), (status, payload)
+        if "info" in payload or (method, status) == ("GET", 200):  # a listing, or a record
+            assert (method, status) == ("GET", 200) and isinstance(payload.get("info", {}), dict), (status, payload)
             assert all(isinstance(a, dict) and "id" in a for a in payload["data"]), payload
             return
         assert all(is_status_entry(entry) for entry in payload["data"]), payload

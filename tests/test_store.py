@@ -104,16 +104,26 @@ def test_state_of_another_schema_is_refused(tmp_path: Path) -> None:
         create_app({"state": tmp_path / "s.db"})
 
 
-def test_a_state_of_the_previous_layout_is_upgraded_in_place(tmp_path: Path) -> None:
-    """Schema 8 called the counters table `clock` (and its reset_frozen column `seed`): a restart on such a state
-    renames them and keeps everything it holds, its clock and its deletes included."""
+# What a state of each older layout lacks, undone on a state of this one: schema 9 had no record values and no
+# custom fields; schema 8 also called the counters table `clock` (and its reset_frozen column `seed`).
+SCHEMA_9 = ("DROP TABLE record_values; DROP TABLE fixture_record_values; "
+            + "".join(f"ALTER TABLE {t} DROP COLUMN {c}; " for t in ("records", "fixture_records")
+                      for c in ("data", "created_by", "modified_by"))
+            + "ALTER TABLE modules DROP COLUMN fields; UPDATE meta SET value = '9' WHERE key = 'schema';")
+SCHEMA_8 = SCHEMA_9 + ("ALTER TABLE counters RENAME COLUMN reset_frozen TO seed; ALTER TABLE counters RENAME TO clock; "
+                       "UPDATE meta SET value = '8' WHERE key = 'schema';")
+
+
+@pytest.mark.parametrize("older", [SCHEMA_8, SCHEMA_9], ids=["schema-8", "schema-9"])
+def test_a_state_of_an_older_layout_is_upgraded_in_place(tmp_path: Path, older: str) -> None:
+    """A restart on a state of an older layout brings it to this one and keeps everything it holds, its clock and
+    its deletes included; its records then have no field values but their name."""
     state = tmp_path / "s.db"
     client = create_app({"state": state, "clock": "2031-05-06T07:08:09Z"}).test_client()
     deleted = "/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261017"
     assert client.delete(deleted, headers=auth()).status_code == 200
     old = sqlite3.connect(state, isolation_level=None)
-    old.executescript("ALTER TABLE counters RENAME COLUMN reset_frozen TO seed; ALTER TABLE counters RENAME TO clock; "
-                      "UPDATE meta SET value = '8' WHERE key = 'schema';")
+    old.executescript(older)
     old.close()
     client = create_app({"state": state}).test_client()
     assert client.delete(deleted, headers=auth()).json["code"] == "INVALID_DATA"  # still deleted
@@ -122,8 +132,12 @@ def test_a_state_of_the_previous_layout_is_upgraded_in_place(tmp_path: Path) -> 
     assert client.post("/__admin/reset", json={}).status_code == 200  # back to the clock it was seeded with
     assert client.get("/__admin/clock").json["now"] == "2031-05-06T07:08:09Z"
     assert client.get(deleted, headers=auth()).status_code == 200  # and the fixtures' attachment is back
+    lead = client.get("/crm/v8/Leads/2883756000000261075", headers=auth())
+    assert lead.status_code == 200 and lead.json["data"][0]["Last_Name"] is None
+    created = client.post("/crm/v8/Leads", headers=auth(), json={"data": [{"Last_Name": "Upgraded"}]})
+    assert created.status_code == 201, created.json
     check = sqlite3.connect(state)
-    assert check.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("9",)
+    assert check.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("10",)
     assert "clock" not in {name for (name,) in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     # Its triggers were renamed with the table: a new token still moves the credentials counter.
     before = check.execute("SELECT credentials FROM counters").fetchone()[0]

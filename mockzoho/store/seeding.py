@@ -138,6 +138,8 @@ class Seeding(FixtureWriter):
             (schema,) = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             for statement in UPGRADES.get(schema, ()):
                 conn.execute(statement)
+            for statement in statements():  # the tables and indexes that are new in this layout
+                conn.execute(statement)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
 
     def _check_schema(self, meta: dict[str, str]) -> None:
