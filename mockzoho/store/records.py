@@ -140,12 +140,17 @@ class RecordQueries(FixtureWriter):
         """Every user of an org, by id (what owner and audit fields show)."""
         return {u.id: u for u in self.users(org)}  # type: ignore[attr-defined]
 
-    def save_records(self, org: str, product: str, module: str, plans: Sequence[RecordPlan], user: str,
-                     now: int) -> list[Any]:
+    def save_records(self, org: str, product: str, module: str, plans: Sequence[RecordPlan], user: str, now: int,
+                     grant: bool = False) -> list[Any]:
         """Carry out write plans in one transaction; per plan a Saved, a Refusal, or what its `build` refused
-        with. Every plan is checked against the state as the earlier plans of the call left it."""
+        with. Every plan is checked against the state as the earlier plans of the call left it. With `grant`,
+        the records inserted are granted to `user` (a restricted user may act on what they created)."""
         with self.write_blobs() as (conn, _):
-            return [self._save(conn, org, product, module, plan, user, now) for plan in plans]
+            outcomes = [self._save(conn, org, product, module, plan, user, now) for plan in plans]
+            if grant:
+                conn.executemany("INSERT OR IGNORE INTO user_records(org, user, record_id) VALUES (?, ?, ?)", [
+                    (org, user, o.id) for o in outcomes if isinstance(o, Saved) and o.inserted])
+            return outcomes
 
     def _save(self, conn: sqlite3.Connection, org: str, product: str, module: str, plan: RecordPlan, user: str,
               now: int) -> Any:

@@ -300,7 +300,8 @@ class ZohoQueries(FixtureWriter):
         conn.executemany("INSERT INTO modules(product, api_name, scope_name, api_supported, attachments, module_name, "
                          "fields) VALUES (?, ?, ?, ?, ?, ?, ?)", [
             (product, m.api_name, m.scope_name, int(m.api_supported), int(m.attachments), m.module_name,
-             json.dumps([f.spec() for f in m.custom_fields])) for product, modules in fixtures.modules.items() for m in modules])
+             json.dumps([f.spec() for f in m.custom_fields]))
+            for product, modules in fixtures.modules.items() for m in modules])
         super()._write_fixtures(conn, fixtures)
 
     def _insert_org(self, conn: sqlite3.Connection, org: OrgFixture) -> None:

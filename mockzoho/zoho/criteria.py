@@ -225,7 +225,8 @@ class _Parser:
         """`field:operator:values`, counted against the limit before anything else is judged."""
         self.conditions += 1
         if self.conditions > self.limit:
-            raise ZohoError("CRITERIA_LIMIT_EXCEEDED", f"no of criterium that can be given exceed the limit {self.limit}")
+            raise ZohoError("CRITERIA_LIMIT_EXCEEDED",
+                            f"no of criterium that can be given exceed the limit {self.limit}")
         pieces = split_unescaped(token.text, ":", maxsplit=2)
         if len(pieces) != 3 or not pieces[0].strip():
             raise invalid_query("invalid condition")

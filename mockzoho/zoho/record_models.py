@@ -9,7 +9,7 @@ from typing import Any, Sequence
 from ..ids import numeric_id
 from ..store.search import Filter
 from ..store import Reference, RecordPlan, RecordRow, RecordWrite, Refusal, Saved, Store, UserRef
-from .actions import READ_RECORDS, Action
+from .actions import READ_RECORDS, UPDATE_RECORDS, Action
 from .auth import Principal
 from .errors import ID_INVALID, RECORD_ADDED, RECORD_UPDATED, RELATED_LIST_INVALID, ZohoError
 from .fields import Field, ModuleFields, RelatedList
@@ -211,11 +211,16 @@ class RecordModels:
 
     def build(self, fields: ModuleFields, change: Change, principal: Principal, where: str | None,
               existing: RecordRow | None) -> RecordWrite | ZohoError:
-        """A record's whole new state from what is stored and the change; MANDATORY_NOT_FOUND if it lacks a
-        mandatory value."""
+        """A record's whole new state from what is stored and the change: MANDATORY_NOT_FOUND if a new record
+        lacks a mandatory value or an update empties one; AUTHORIZATION_FAILED if a restricted user may not edit
+        the record."""
+        if existing is not None and principal.restricted and not self.store.user_may_act(
+                principal.org, principal.user, existing.id):
+            return ZohoError("AUTHORIZATION_FAILED", UPDATE_RECORDS.unprivileged_message)
         data = {k: v for k, v in {**(existing.data if existing else {}), **change.values}.items() if v is not None}
         for field in fields.fields:
-            if field.mandatory and data.get(field.api_name) in (None, "", []):
+            checked = existing is None or field.api_name in change.values  # an update checks what it sets
+            if checked and field.mandatory and data.get(field.api_name) in (None, "", []):
                 details = {"api_name": field.api_name, **({} if where is None else
                                                           {"json_path": f"{where}.{field.api_name}"})}
                 return ZohoError("MANDATORY_NOT_FOUND", details=details)
@@ -243,7 +248,7 @@ class RecordModels:
                      "Owner": None if user is None else {"name": user.name, "id": user.id}}
         return ZohoError("DUPLICATE_DATA", details={"api_name": api_name, **at, "duplicate_record": duplicate})
 
-    def write_records(self, principal: Principal, module: Module, version: str, items: list[Any], *,
+    def write_records(self, principal: Principal, module: Module, version: str, items: list[Any], now: int, *,
                       mode: str, target: str | None = None,
                       duplicate_check: Sequence[str] | None = None) -> tuple[list[dict[str, Any]], int]:
         """Insert (`insert`), update (`update`) or upsert (`upsert`) records; per record its answer entry, and
@@ -262,8 +267,9 @@ class RecordModels:
             except ZohoError as error:
                 plans.append(error)
         ready = [p for p in plans if isinstance(p, RecordPlan)]
-        outcomes = iter(self.store.save_records(principal.org, self.product.name, module.api_name, ready,
-                                                principal.user, int(self.store.now())) if ready else ())
+        outcomes = iter(self.store.save_records(
+            principal.org, self.product.name, module.api_name, ready, principal.user, now,
+            grant=principal.restricted) if ready else ())
         users = self.store.users_by_id(principal.org)
         entries, inserted, failed = [], 0, 0
         for i, plan in enumerate(plans):

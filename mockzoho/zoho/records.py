@@ -12,7 +12,7 @@ from flask import Response, request
 from ..core.context import state_view
 from ..nesting import MAX_NESTING, nesting
 from ..store.search import Match
-from .actions import CREATE_RECORDS, READ_RECORDS, UPDATE_RECORDS, UPSERT_RECORDS
+from .actions import CREATE_RECORDS, READ_RECORDS, UPDATE_RECORDS, UPSERT_RECORDS, Action
 from .calls import blueprint, models, principal
 from .errors import ZohoError, zoho_response
 from .models import parse_ids
@@ -98,45 +98,37 @@ def get_record(product: Product, version: str, module: str, record_id: str) -> R
     return no_content() if record is None else zoho_response(record)
 
 
-@blueprint.post("/<module>")
-def insert_records(product: Product, version: str, module: str) -> Response:
+def write(product: Product, version: str, module: str, action: Action, mode: str,
+          target: str | None = None) -> Response:
+    """An insert, update or upsert call: the module and the caller checked, then the body, record by record."""
     engine = models(product)
     caller = principal(engine)
-    found = engine.authorize(caller, module, CREATE_RECORDS)
-    data, _ = write_body()
-    entries, status = engine.write_records(caller, found, version, data, mode="insert")
+    found = engine.authorize(caller, module, action)
+    data, body = write_body()
+    entries, status = engine.write_records(
+        caller, found, version, data if target is None else data[:1], int(state_view().now), mode=mode,
+        target=target, duplicate_check=body.get("duplicate_check_fields") if mode == "upsert" else None)
     return zoho_response({"data": entries}, status)
+
+
+@blueprint.post("/<module>")
+def insert_records(product: Product, version: str, module: str) -> Response:
+    return write(product, version, module, CREATE_RECORDS, "insert")
 
 
 @blueprint.put("/<module>")
 def update_records(product: Product, version: str, module: str) -> Response:
-    engine = models(product)
-    caller = principal(engine)
-    found = engine.authorize(caller, module, UPDATE_RECORDS)
-    data, _ = write_body()
-    entries, status = engine.write_records(caller, found, version, data, mode="update")
-    return zoho_response({"data": entries}, status)
+    return write(product, version, module, UPDATE_RECORDS, "update")
 
 
 @blueprint.put("/<module>/<record_id>")
 def update_record(product: Product, version: str, module: str, record_id: str) -> Response:
-    engine = models(product)
-    caller = principal(engine)
-    found = engine.authorize(caller, module, UPDATE_RECORDS)
-    data, _ = write_body()
-    entries, status = engine.write_records(caller, found, version, data[:1], mode="update", target=record_id)
-    return zoho_response({"data": entries}, status)
+    return write(product, version, module, UPDATE_RECORDS, "update", target=record_id)
 
 
 @blueprint.post("/<module>/upsert")
 def upsert_records(product: Product, version: str, module: str) -> Response:
-    engine = models(product)
-    caller = principal(engine)
-    found = engine.authorize(caller, module, UPSERT_RECORDS)
-    data, body = write_body()
-    entries, status = engine.write_records(caller, found, version, data, mode="upsert",
-                                           duplicate_check=body.get("duplicate_check_fields"))
-    return zoho_response({"data": entries}, status)
+    return write(product, version, module, UPSERT_RECORDS, "upsert")
 
 
 @blueprint.get("/<module>/search")
@@ -184,5 +176,5 @@ def add_notes(product: Product, version: str, module: str, record_id: str) -> Re
     # A note on a record: its parent is the URL's record, whatever the body says.
     items = [{**item, "Parent_Id": {"id": record_id}, "$se_module": found.api_name} if isinstance(item, dict)
              else item for item in data]
-    entries, status = engine.write_records(caller, notes, version, items, mode="insert")
+    entries, status = engine.write_records(caller, notes, version, items, int(state_view().now), mode="insert")
     return zoho_response({"data": entries}, status)
