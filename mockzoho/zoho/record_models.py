@@ -74,6 +74,11 @@ def parse_sort(sort_by: str | None, sort_order: str | None) -> tuple[str, bool]:
     return by, order == "desc"
 
 
+def json_path(where: str | None, *names: str) -> dict[str, str]:
+    """`{"json_path": "$.data[i].<names>"}` on versions that have it (`where` is the record's path), else `{}`."""
+    return {} if where is None else {"json_path": ".".join((where, *names))}
+
+
 def field_error(problem: FieldProblem, where: str | None) -> ZohoError:
     """A field's refusal as Zoho reports it, with `json_path` where the version has it."""
     details = dict(problem.details)
@@ -169,20 +174,20 @@ class RecordModels:
         """One record of a write, checked field by field (unknown fields are ignored, as Zoho does)."""
         if not isinstance(item, dict):
             raise ZohoError("INVALID_DATA", details={"expected_data_type": "jsonobject", "api_name": "data",
-                                                     **({} if where is None else {"json_path": where})})
+                                                     **json_path(where)})
         values: dict[str, Any] = {}
         refs: list[Reference] = []
         owner = None
         for key, raw in item.items():
             field = fields.field(key) if key not in IGNORED_KEYS else None
             if field is None:
-                if key == "$se_module" and isinstance(raw, str):
+                if key == "$se_module" and module.api_name == "Notes":
                     values["$se_module"] = self._se_module(raw, where)
                 continue
             path = None if where is None else f"{where}.{field.api_name}"
             if field.read_only:
                 raise ZohoError("INVALID_DATA", "the field is read only",
-                                {"api_name": field.api_name, **({} if path is None else {"json_path": path})})
+                                {"api_name": field.api_name, **json_path(where, field.api_name)})
             try:
                 value = parse_value(field, raw)
                 ref = references(field, raw)
@@ -196,17 +201,15 @@ class RecordModels:
                 target = "users" if field.data_type in ("ownerlookup", "userlookup") else field.lookup
                 refs.append(Reference(field.api_name, target, ref.id))
         if "Parent_Id" in values and module.api_name == "Notes":
-            values.setdefault("$se_module", item.get("$se_module"))
             refs = [Reference(r.api_name, values.get("$se_module"), r.id) if r.api_name == "Parent_Id" else r
                     for r in refs]
         return Change(values, owner, tuple(refs))
 
-    def _se_module(self, name: str, where: str | None) -> str:
+    def _se_module(self, name: Any, where: str | None) -> str:
         """The module a note's `$se_module` names, by its API name."""
-        found = self.product.module(name)
+        found = self.product.module(name) if isinstance(name, str) else None
         if found is None or found.api_name == "Notes":
-            raise ZohoError("INVALID_DATA", details={"api_name": "$se_module",
-                                                     **({} if where is None else {"json_path": f"{where}.$se_module"})})
+            raise ZohoError("INVALID_DATA", details={"api_name": "$se_module", **json_path(where, "$se_module")})
         return found.api_name
 
     def build(self, fields: ModuleFields, change: Change, principal: Principal, where: str | None,
@@ -221,8 +224,7 @@ class RecordModels:
         for field in fields.fields:
             checked = existing is None or field.api_name in change.values  # an update checks what it sets
             if checked and field.mandatory and data.get(field.api_name) in (None, "", []):
-                details = {"api_name": field.api_name, **({} if where is None else
-                                                          {"json_path": f"{where}.{field.api_name}"})}
+                details = {"api_name": field.api_name, **json_path(where, field.api_name)}
                 return ZohoError("MANDATORY_NOT_FOUND", details=details)
         data = with_name(fields, data)
         owner = change.owner or (existing.owner if existing else None) or principal.user
@@ -234,11 +236,11 @@ class RecordModels:
                 target: str | None) -> ZohoError:
         """What the store refused a record for, as Zoho reports it."""
         if refusal.reason == "missing":
-            return ZohoError("INVALID_DATA", ID_INVALID, {"api_name": "id", **(
-                {} if where is None else {"json_path": f"{where}.id"}), **({"id": target} if target else {})})
+            return ZohoError("INVALID_DATA", ID_INVALID, {"api_name": "id", **json_path(where, "id"),
+                                                          **({"id": target} if target else {})})
         field = self.product.fields(module).field(refusal.field or "")
         api_name = field.api_name if field else refusal.field
-        at = {} if where is None else {"json_path": f"{where}.{api_name}"}
+        at = json_path(where, api_name or "")
         if refusal.reason == "reference":
             return ZohoError("INVALID_DATA", details={"api_name": api_name, **at})
         other = self.store.get_records(principal.org, self.product.name, module.api_name, [refusal.other or ""])
@@ -299,7 +301,7 @@ class RecordModels:
             record_id = item.get("id") if isinstance(item.get("id"), str) else None
             if record_id is None:
                 raise ZohoError("MANDATORY_NOT_FOUND", details={
-                    "api_name": "id", **({} if where is None else {"json_path": f"{where}.id"})})
+                    "api_name": "id", **json_path(where, "id")})
         match = tuple((f.api_name.lower(), entry) for f in match_fields
                       for entry in index_of(fields, {f.api_name: change.values.get(f.api_name)}).get(
                           f.api_name.lower(), [])[:1])
