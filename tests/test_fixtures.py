@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Iterable
 
@@ -450,3 +452,44 @@ def module_table(products: Iterable[Product]) -> str:
 def test_the_docs_table_of_modules_is_the_catalogue() -> None:
     table = module_table(ZOHO_PRODUCTS)
     assert table in (REPO / "docs" / "fixtures.md").read_text(), f"docs/fixtures.md should have this table:\n{table}"
+
+
+# -- docs/fixtures.md's example of record values --------------------------------------------------
+
+EXAMPLE_MARKER = "tests/test_fixtures.py checks this example: `mockzoho check-fixtures` accepts it as it stands"
+MISTAKES_MARKER = "tests/test_fixtures.py runs these commands on the example above and compares the output"
+
+
+def docs_block_below(marker: str) -> str:
+    """The fenced block right below an HTML comment of docs/fixtures.md."""
+    text = (REPO / "docs" / "fixtures.md").read_text()
+    after = text[text.index(f"<!-- {marker} -->"):].split("\n", 1)[1]
+    assert after.startswith("```"), f"no block right below {marker!r}"
+    return after.split("\n", 1)[1].split("\n```", 1)[0] + "\n"
+
+
+def test_the_docs_example_of_record_values_is_accepted_and_its_mistakes_give_the_documented_errors(
+        tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example as the doc shows it, `mockzoho check-fixtures example.yaml` on it, then the doc's own commands
+    that make three mistakes, and the output it shows for them, line for line."""
+    example = docs_block_below(EXAMPLE_MARKER)
+    (tmp_path / "example.yaml").write_text(example)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check-fixtures", "example.yaml"]) == 0
+    text = (REPO / "docs" / "fixtures.md").read_text()
+    shown_ok = text[text.index("$ mockzoho check-fixtures example.yaml\n"):].split("\n")[1]
+    assert capsys.readouterr().out.splitlines() == [shown_ok]
+    # The three mistakes: the doc's sed command (continuation lines joined), run as it stands, then its output.
+    session = docs_block_below(MISTAKES_MARKER).replace("\\\n", " ")
+    commands = [line.removeprefix("$ ") for line in session.splitlines() if line.startswith("$ ")]
+    shown = [line for line in session.splitlines() if not line.startswith("$ ")]
+    sed, check = commands
+    assert sed.startswith("sed ") and check == "mockzoho check-fixtures broken.yaml"
+    if shutil.which("sed") is None or shutil.which("bash") is None:
+        pytest.skip("the doc's commands need sed and bash")
+    subprocess.run(["bash", "-c", sed], check=True, timeout=30)
+    broken = (tmp_path / "broken.yaml").read_text()
+    assert broken != example and broken.count("\n") == example.count("\n")
+    assert main(["check-fixtures", "broken.yaml"]) == 1
+    assert capsys.readouterr().out.splitlines() == shown
+    assert len(shown) == 4 and shown[-1] == "3 problem(s) found"

@@ -21,7 +21,7 @@ import yaml
 
 from mockzoho.config import Settings
 
-from conftest import REPO, auth
+from conftest import REPO, SEED_TOKEN, auth
 from servers import Server, free_port, serve_command
 
 README = (REPO / "README.md").read_text()
@@ -260,6 +260,48 @@ def test_a_sample_delete_sent_again_is_400_invalid_data(server: Server) -> None:
         assert run_curl(command, server.url)[0] == 200
         status, printed = run_curl(command, server.url)
         assert (status, json.loads(printed)["code"]) == (400, "INVALID_DATA")
+
+
+# -- the records examples -------------------------------------------------------------------------
+
+RECORDS_MARKER = "<!-- the records examples: tests/test_readme.py runs these on the bundled fixtures -->"
+# What each of the records examples does, in README order: a pattern its command line matches, and its status.
+RECORDS_EXAMPLES = [
+    ("insert", r'-X POST "[^"]*/crm/v8/Leads" ', 201),
+    ("get", r'"[^"?]*/crm/v8/Deals/\d+" ', 200),
+    ("list with fields", r'/crm/v8/Contacts\?fields=', 200),
+    ("search by email", r'/crm/v8/Leads/search\?email=', 200),
+    ("search by criteria", r'/crm/v8/Deals/search" --data-urlencode "criteria=', 200),
+    ("upsert", r'-X POST "[^"]*/crm/v8/Leads/upsert" ', 200),
+    ("related list", r'/crm/v8/Accounts/\d+/Deals\?fields=', 200),
+    ("bigin related list", r'/bigin/v2/Accounts/\d+/Pipelines\?fields=', 200),
+]
+
+
+def records_examples() -> list[Command]:
+    [block] = [b for b in blocks() if b.above == RECORDS_MARKER]
+    return curl_commands(block)
+
+
+def test_the_records_examples_cover_the_records_api() -> None:
+    commands = records_examples()
+    assert [next((name for name, pattern, _ in RECORDS_EXAMPLES if re.search(pattern, c.line)), c.line)
+            for c in commands] == [name for name, _, _ in RECORDS_EXAMPLES]
+    assert all(c.shown is not None for c in commands)  # each shows its answer (checked with the others' above)
+    assert all(SEED_TOKEN in c.line for c in commands)
+
+
+@needs_curl
+def test_the_records_examples_answer_on_the_demo_data(server: Server) -> None:
+    """Run alone on a fresh server: their statuses, and what the writes did to the data."""
+    statuses = [run_curl(c, server.url)[0] for c in records_examples()]
+    assert statuses == [status for _, _, status in RECORDS_EXAMPLES]
+    # The upsert found Farah Haddad's lead by its email and changed it; the inserted lead is there to be found.
+    lead = requests.get(f"{server.url}/crm/v8/Leads/2883756000000420002", headers=auth(), timeout=10).json()
+    assert (lead["data"][0]["Full_Name"], lead["data"][0]["Lead_Status"]) == ("Farah Haddad", "Pre-Qualified")
+    found = requests.get(f"{server.url}/crm/v8/Leads/search", params={"email": "iris@lighthouse-labs.example"},
+                         headers=auth(), timeout=10).json()
+    assert [r["Full_Name"] for r in found["data"]] == ["Iris Fairweather"]
 
 
 # -- the Python snippets --------------------------------------------------------------------------
