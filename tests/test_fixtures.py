@@ -217,6 +217,34 @@ orgs:
     assert modules["Vehicles"]["api_supported"] and modules["Documents"]["api_supported"]
 
 
+def test_fixture_notes_show_their_parent_module_and_a_made_up_name_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "f.yaml").write_text("""
+orgs:
+  - id: one
+    users: [{id: "1", name: A, email: a@x.example}]
+    tokens: [{token: all, user: "1", scopes: "ZohoCRM.modules.ALL"}]
+    crm:
+      records:
+        - {module: Deals, id: "7", values: {Deal_Name: Big, Stage: Qualification}}
+        - {module: Notes, id: "8", values: {Note_Content: called, Parent_Id: {id: "7"}}}
+""")
+    client = create_app({"state": tmp_path / "s.db", "fixtures": tmp_path}).test_client()
+    notes = client.get("/crm/v8/Deals/7/Notes?fields=Note_Content,Parent_Id",
+                       headers={"Authorization": "Zoho-oauthtoken all"}).json["data"]
+    assert [(n["Note_Content"], n["Parent_Id"], n["$se_module"]) for n in notes] == [
+        ("called", {"name": "Big", "id": "7"}, "Deals")]
+    (tmp_path / "f.yaml").write_text("""
+orgs:
+  - id: one
+    users: [{id: "1", name: A, email: a@x.example}]
+    crm: {records: [{module: Leads, id: "7", values: {Full_Name: Ada Lovelace}}]}
+""")
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(tmp_path, ZOHO_PRODUCTS)
+    assert caught.value.problems == [f"{tmp_path / 'f.yaml'}: orgs.0.crm.records.0.values.Full_Name: "
+                                     "Full_Name is read-only"]
+
+
 def test_empty_folder_and_no_orgs(tmp_path: Path) -> None:
     with pytest.raises(FixtureError, match="no fixture files"):
         load_fixtures(tmp_path, ZOHO_PRODUCTS)

@@ -146,8 +146,8 @@ class RecordModels:
         info["more_records"] = more
         return info
 
-    def get_record(self, principal: Principal, module: Module, version: str, record_id: str,
-                   action: Action) -> dict[str, Any] | None:
+    def get_record(self, principal: Principal, module: Module, version: str, record_id: str, action: Action,
+                   wanted: frozenset[str] | None = None) -> dict[str, Any] | None:
         """`{"data":[record]}`, or None where the version answers a missing record with no content."""
         row = self.store.get_records(principal.org, self.product.name, module.api_name, [record_id]).get(record_id)
         if row is None:
@@ -156,7 +156,7 @@ class RecordModels:
             return None
         if principal.restricted and not self.store.user_may_act(principal.org, principal.user, record_id):
             raise ZohoError("AUTHORIZATION_FAILED", action.unprivileged_message)
-        return {"data": [record_json(row, self.view(principal, module, [row], version))]}
+        return {"data": [record_json(row, self.view(principal, module, [row], version, wanted))]}
 
     def related_list(self, principal: Principal, module: Module, name: str) -> tuple[RelatedList, Module]:
         """A related list of the module and the module of its records, once the caller may read those."""

@@ -94,7 +94,8 @@ def get_record(product: Product, version: str, module: str, record_id: str) -> R
     engine = models(product)
     caller = principal(engine)
     found = engine.authorize(caller, module, READ_RECORDS)
-    record = engine.get_record(caller, found, version, record_id, READ_RECORDS)
+    fields = parse_field_names(request.args.get("fields"), False)
+    record = engine.get_record(caller, found, version, record_id, READ_RECORDS, fields)
     return no_content() if record is None else zoho_response(record)
 
 
