@@ -1006,3 +1006,16 @@ def test_state_survives_a_restart_and_reset_restores_the_fixtures(tmp_path: Path
     assert fixture["Name"] == "Fixture Gadget"
     assert found(again, target, "(Serial:equals:FX-1)") == ["Fixture Gadget"]
 
+
+
+def test_an_or_search_stays_in_its_org_module_and_grants(client: FlaskClient, target: Target) -> None:
+    """`(A)or(B)` once reached past the org, product, module and grant conditions of the listing's SQL: a word
+    search showed another org's records (zylker-eu holds the same ids) and records the user was not granted."""
+    insert(client, target, "Accounts", {"Account_Name": "Bulk lookalike"})  # another module, same words
+    status, body = get(client, target, f"{target.module}/search", None, word="Bulk")
+    assert status == 200
+    ids = [r["id"] for r in body["data"]]
+    assert ids == sorted(set(ids)) and set(ids) <= set(target.bulk_records) | {target.record, target.lena_record}
+    status, body = get(client, target, f"{target.module}/search", "1000.mock.no-privilege", word="e")
+    assert [r["id"] for r in body["data"]] == [target.lena_record]
+    assert get(client, target, f"{target.module}/search", RECTESTS, word="Bulk") == (204, None)
