@@ -1019,3 +1019,19 @@ def test_an_or_search_stays_in_its_org_module_and_grants(client: FlaskClient, ta
     status, body = get(client, target, f"{target.module}/search", "1000.mock.no-privilege", word="e")
     assert [r["id"] for r in body["data"]] == [target.lena_record]
     assert get(client, target, f"{target.module}/search", RECTESTS, word="Bulk") == (204, None)
+
+
+def test_search_by_owner_and_audit_fields(searchable: FlaskClient, target: Target) -> None:
+    """Owner, Created_By, Modified_By and the two times live in the records' own columns, not the value index:
+    criteria on them once matched nothing."""
+    client = searchable
+    everyone = ["Fixture Gadget", "alpha", "beta", "gamma"]
+    assert found(client, target, f"(Owner:equals:{RITA['id']})") == everyone
+    assert found(client, target, f"(Created_By:equals:{RITA['id']})") == everyone
+    assert found(client, target, "(Owner:equals:1234567890123456789)") == []
+    assert post(client, target, "Gadgets", {"id": FIXTURE_GADGET, "Units": 8}, token=UPDATER, method="put")[0] == 200
+    assert found(client, target, f"(Modified_By:equals:{UMA['id']})") == ["Fixture Gadget"]
+    if all_operators(target):
+        assert found(client, target, "(Created_Time:less_than:2025-01-01T00:00:00Z)") == ["Fixture Gadget"]
+        assert found(client, target, "(Modified_Time:greater_equal:2025-06-01T17:30:00+05:30)") == everyone
+    assert found(client, target, "((Owner:equals:7000000000000000001)and(Name:equals:beta))") == ["beta"]
