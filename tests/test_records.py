@@ -1035,3 +1035,14 @@ def test_search_by_owner_and_audit_fields(searchable: FlaskClient, target: Targe
         assert found(client, target, "(Created_Time:less_than:2025-01-01T00:00:00Z)") == ["Fixture Gadget"]
         assert found(client, target, "(Modified_Time:greater_equal:2025-06-01T17:30:00+05:30)") == everyone
     assert found(client, target, "((Owner:equals:7000000000000000001)and(Name:equals:beta))") == ["beta"]
+
+
+def test_update_takes_ids_as_json_numbers(client: FlaskClient, target: Target) -> None:
+    """The v8 SDK sends `{"id": 1595305000000000001}`: a number, not a string (it was MANDATORY_NOT_FOUND)."""
+    record = insert(client, target, "Gadgets", {"Name": "one", "Code": "c1"})
+    status, body = post(client, target, "Gadgets", {"id": int(record), "Name": "by number"},
+                        {"id": True, "Name": "a boolean is no id"}, method="put")
+    assert status == (207 if v8(target) else 200)
+    assert body["data"] == [updated(target, record), error("MANDATORY_NOT_FOUND", "required field not found", {
+        "api_name": "id", **at(target, "$.data[1].id")})]
+    assert get(client, target, f"Gadgets/{record}", fields="Name")[1]["data"][0]["Name"] == "by number"
