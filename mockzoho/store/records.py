@@ -118,7 +118,7 @@ class RecordQueries(FixtureWriter):
             params.append(modified_since)
         if where is not None:
             condition, condition_params = where_clause(where, org, product, module)
-            clauses.append(condition)
+            clauses.append(f"({condition})")  # an OR at its top must not escape the org, module and user terms
             params.extend(condition_params)
         direction = "DESC" if descending else "ASC"
         order = f"{SORT_COLUMNS[sort_by]} {direction}" + ("" if sort_by == "id" else f", r.id {direction}")

@@ -71,10 +71,21 @@ def where_clause(tree: Filter, org: str, product: str, module: str) -> tuple[str
     return joiner.join(clauses), params
 
 
+# Fields the server keeps in columns of `records`, not in `record_values` (owner and audit users by id, times as
+# epoch seconds, as the index would hold them).
+SYSTEM_COLUMNS = {"owner": "owner", "created_by": "created_by", "modified_by": "modified_by",
+                  "created_time": "created_time", "modified_time": "modified_time"}
+
+
 def _match(match: Match, scope: list[Value]) -> tuple[str, list[Value]]:
     """`r.id [NOT] IN (...)` over the rows of one field: the subquery is a search on the primary key's prefix."""
     comparison, params = _comparison(match)
     negate = "NOT " if match.operator == "not_equal" else ""
+    column = SYSTEM_COLUMNS.get(match.field)
+    if column is not None:
+        on_column = comparison.replace("value", column)  # the comparisons name no other word `value`
+        return (f"r.id {negate}IN (SELECT id FROM records WHERE org = ? AND product = ? AND module = ? "
+                f"AND {on_column})"), [*scope, *params]
     sql = (f"r.id {negate}IN (SELECT record_id FROM record_values WHERE org = ? AND product = ? AND module = ? "
            f"AND field = ? AND {comparison})")
     return sql, [*scope, match.field, *params]

@@ -298,7 +298,10 @@ class RecordModels:
         change = self.check_change(fields, module, item, where)
         record_id = target
         if mode == "update" and record_id is None:
-            record_id = item.get("id") if isinstance(item.get("id"), str) else None
+            given = item.get("id")
+            if isinstance(given, int) and not isinstance(given, bool):
+                given = str(given)  # Zoho's SDKs send ids as JSON numbers (the v8 SDK's Record.set_id takes an int)
+            record_id = given if isinstance(given, str) else None
             if record_id is None:
                 raise ZohoError("MANDATORY_NOT_FOUND", details={
                     "api_name": "id", **json_path(where, "id")})

@@ -26,12 +26,32 @@ MAX_BODY = 8 << 20  # a hundred records with long text fields, and room to spare
 SEARCH_LIMIT = 2000  # records a search reaches through its pages
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("duplicate key")
+    return found
+
+
+def _strict_json(raw: bytes) -> Any:
+    """JSON as Zoho's parser reads it: no NaN or Infinity literals, no key twice in an object, no lone surrogate
+    (Python's json takes all three, and would store a value no answer could encode)."""
+    text = raw.decode("utf-8")
+    body = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+    json.dumps(body, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+    return body
+
+
 def write_body() -> tuple[list[Any], dict[str, Any]]:
     """The `data` array of a write and the whole body; Zoho's errors for a body that is not one."""
     request.max_content_length = MAX_BODY
     raw = request.get_data()
     try:
-        body = json.loads(raw) if raw else None
+        body = _strict_json(raw) if raw else None
     except (ValueError, RecursionError):
         body = None
     if not isinstance(body, dict) or nesting(body) > MAX_NESTING:
