@@ -986,6 +986,20 @@ def test_restricted_user_sees_only_granted_records(client: FlaskClient, target: 
         "AUTHORIZATION_FAILED", "User does not have sufficient privilege to read records"))
 
 
+def test_restricted_user_may_edit_what_she_creates_and_nothing_else(client: FlaskClient, target: Target) -> None:
+    token = "1000.mock.no-privilege"
+    name = "Last_Name" if target.module == "Leads" else "Deal_Name"
+    values = {name: "Hers"} if target.module == "Leads" else {name: "Hers", "Stage": "Qualification",
+                                                              "Sub_Pipeline": "Sales Pipeline Standard"}
+    own = insert(client, target, target.module, values, token=token)
+    assert get(client, target, f"{target.module}/{own}", token)[0] == 200
+    assert sorted(r["id"] for r in listed(client, target, target.module, "id", token)) == sorted([target.lena_record, own])
+    assert post(client, target, target.module, {"id": own, name: "Still hers"}, token=token, method="put")[0] == 200
+    status, body = post(client, target, target.module, {"id": target.record, name: "Not hers"}, token=token,
+                        method="put")
+    assert (status, body["data"][0]["code"]) == (400, "AUTHORIZATION_FAILED")
+
+
 # -- state ---------------------------------------------------------------------------------------
 
 def test_state_survives_a_restart_and_reset_restores_the_fixtures(tmp_path: Path, fixtures_dir: Path,
