@@ -993,7 +993,8 @@ def test_restricted_user_may_edit_what_she_creates_and_nothing_else(client: Flas
                                                               "Sub_Pipeline": "Sales Pipeline Standard"}
     own = insert(client, target, target.module, values, token=token)
     assert get(client, target, f"{target.module}/{own}", token)[0] == 200
-    assert sorted(r["id"] for r in listed(client, target, target.module, "id", token)) == sorted([target.lena_record, own])
+    assert sorted(r["id"] for r in listed(client, target, target.module, "id", token)) == sorted(
+        [target.lena_record, own])
     assert post(client, target, target.module, {"id": own, name: "Still hers"}, token=token, method="put")[0] == 200
     status, body = post(client, target, target.module, {"id": target.record, name: "Not hers"}, token=token,
                         method="put")
