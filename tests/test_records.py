@@ -47,6 +47,11 @@ def at(target: Target, path: str) -> dict[str, str]:
     return {"json_path": path} if modern(target) else {}
 
 
+def refused(target: Target) -> int:
+    """The status of a write whose every record was refused: 400 on modern versions, 202 on the old ones."""
+    return 400 if modern(target) else 202
+
+
 def error(code: str, message: str, details: dict | None = None) -> dict:
     return {"code": code, "details": details or {}, "message": message, "status": "error"}
 
@@ -194,8 +199,19 @@ def test_insert_leads_name_is_made_of_its_parts(client: FlaskClient, target: Tar
     [record] = get(client, target, f"Contacts/{new_id}", fields="Full_Name,First_Name")[1]["data"]
     assert record["Full_Name"] == "Ada Lovelace"
     status, body = post(client, target, "Contacts", {"First_Name": "Ada", "Last_Name": "L", "Full_Name": "x"})
-    assert (status, body) == (400, {"data": [invalid({"api_name": "Full_Name", **at(target, "$.data[0].Full_Name")},
-                                                     "the field is read only")]})
+    assert (status, body) == (refused(target), {"data": [invalid(
+        {"api_name": "Full_Name", **at(target, "$.data[0].Full_Name")}, "the field is read only")]})
+
+
+def test_a_read_only_value_sent_back_unchanged_is_let_by(client: FlaskClient, target: Target) -> None:
+    """Zoho's SDKs send back every value of a record they read, read-only ones included."""
+    new_id = insert(client, target, "Contacts",
+                    {"First_Name": "Ada", "Last_Name": "Lovelace", "Full_Name": "Ada Lovelace"})
+    [record] = get(client, target, f"Contacts/{new_id}")[1]["data"]
+    assert post(client, target, "Contacts", {**record, "Title": "Countess"}, method="put")[0] == 200
+    status, body = post(client, target, "Contacts", {**record, "Full_Name": "Someone Else"}, method="put")
+    assert (status, body["data"][0]["code"], body["data"][0]["message"]) == (
+        refused(target), "INVALID_DATA", "the field is read only")
 
 
 def test_mixed_batch(client: FlaskClient, target: Target) -> None:
@@ -208,9 +224,9 @@ def test_mixed_batch(client: FlaskClient, target: Target) -> None:
     assert [r["Name"] for r in listed(client, target, "Gadgets")] == ["ok"]
 
 
-def test_all_failing_batch_is_400_and_writes_nothing(client: FlaskClient, target: Target) -> None:
+def test_all_failing_batch_is_refused_and_writes_nothing(client: FlaskClient, target: Target) -> None:
     status, body = post(client, target, "Gadgets", {"Name": "no code"}, {"Code": "no name"})
-    assert (status, body) == (400, {"data": [
+    assert (status, body) == (refused(target), {"data": [
         error("MANDATORY_NOT_FOUND", "required field not found", {"api_name": "Code", **at(target, "$.data[0].Code")}),
         error("MANDATORY_NOT_FOUND", "required field not found", {"api_name": "Name", **at(target, "$.data[1].Name")}),
     ]})
@@ -324,7 +340,7 @@ def test_every_refusal_of_every_data_type(client: FlaskClient, target: Target) -
     for i, (field, _, code, shown, message) in enumerate(REFUSALS):
         path = f"$.data[{i}].{field}" + (".id" if code == "MANDATORY_NOT_FOUND" and shown["api_name"] == "id" else "")
         expected.append(error(code, message, {**shown, **at(target, path)}))
-    assert status == 400
+    assert status == refused(target)
     assert keys_in_order(body["data"]) == keys_in_order(expected)
     assert get(client, target, "Gadgets", fields="Name") == (204, None)
 
@@ -334,7 +350,7 @@ def test_refused_update_changes_nothing(client: FlaskClient, target: Target) -> 
     items = [{"id": FIXTURE_GADGET, "Name": "renamed", field: value} for field, value, *_ in REFUSALS
              if value != {"id": RITA["id"]}]  # Rita is a user of rectests' own org
     status, body = post(client, target, "Gadgets", *items, token=RECTESTS, method="put")
-    assert status == 400 and [e["code"] for e in body["data"]] == [c for f, v, c, *_ in REFUSALS
+    assert status == refused(target) and [e["code"] for e in body["data"]] == [c for f, v, c, *_ in REFUSALS
                                                                    if v != {"id": RITA["id"]}]
     assert get(client, target, f"Gadgets/{FIXTURE_GADGET}", RECTESTS) == before
 
@@ -395,7 +411,7 @@ def test_update_errors(client: FlaskClient, target: Target) -> None:
 
 
 def test_update_all_failing_is_400(client: FlaskClient, target: Target) -> None:
-    assert post(client, target, "Gadgets", {"Name": "no id"}, method="put") == (400, {"data": [
+    assert post(client, target, "Gadgets", {"Name": "no id"}, method="put") == (refused(target), {"data": [
         error("MANDATORY_NOT_FOUND", "required field not found", {"api_name": "id", **at(target, "$.data[0].id")})]})
 
 
@@ -407,7 +423,7 @@ def test_update_one_by_url(client: FlaskClient, target: Target) -> None:
                                                      created=NOW_LA)]})
     assert get(client, target, f"Gadgets/{record}", fields="Name")[1]["data"][0]["Name"] == "by url"
     missing = post(client, target, "Gadgets/1234567890123456789", {"Name": "x"}, method="put")
-    assert missing == (400, {"data": [invalid({"api_name": "id", **at(target, "$.data[0].id"),
+    assert missing == (refused(target), {"data": [invalid({"api_name": "id", **at(target, "$.data[0].id"),
                                                "id": "1234567890123456789"}, "the id given seems to be invalid")]})
 
 
@@ -416,7 +432,7 @@ def test_update_keeps_unique_values_and_refuses_anothers(client: FlaskClient, ta
     two = insert(client, target, "Gadgets", {"Name": "two", "Code": "c", "Serial": "S-2"})
     assert post(client, target, "Gadgets", {"id": one, "Serial": "S-1", "Name": "same"}, method="put")[0] == 200
     status, body = post(client, target, "Gadgets", {"id": two, "Serial": "s-1"}, method="put")
-    assert status == 400 and body["data"][0]["code"] == "DUPLICATE_DATA"
+    assert status == refused(target) and body["data"][0]["code"] == "DUPLICATE_DATA"
     assert body["data"][0]["details"]["duplicate_record"]["id"] == one
 
 
@@ -497,7 +513,7 @@ def module_id(client: FlaskClient, target: Target, module: str) -> str:
 def test_duplicate_data(client: FlaskClient, target: Target) -> None:
     first = insert(client, target, "Gadgets", {"Name": "one", "Code": "c", "Serial": "Dup-1"})
     status, body = post(client, target, "Gadgets", {"Name": "two", "Code": "c", "Serial": "dup-1"})
-    assert (status, keys_in_order(body)) == (400, keys_in_order({"data": [error(
+    assert (status, keys_in_order(body)) == (refused(target), keys_in_order({"data": [error(
         "DUPLICATE_DATA", "duplicate data",
         {"api_name": "Serial", **at(target, "$.data[0].Serial"),
          "duplicate_record": {"id": first, "module": {"api_name": "Gadgets",
@@ -520,7 +536,7 @@ def test_concurrent_inserts_of_one_unique_value(app: Flask, target: Target) -> N
 
         with ThreadPoolExecutor(16) as pool:
             results = list(pool.map(one, range(16)))
-        assert sorted(results) == [(201, "SUCCESS")] + [(400, "DUPLICATE_DATA")] * 15
+        assert sorted(results) == [(201, "SUCCESS")] + [(refused(target), "DUPLICATE_DATA")] * 15
         found = requests.get(f"{url}{target.url('Gadgets/search')}", headers=auth(), timeout=30,
                              params={"criteria": "(Serial:equals:RACE)"}).json()["data"]
         assert len(found) == 1
@@ -598,11 +614,17 @@ def test_pages(client: FlaskClient, target: Target) -> None:
     assert body["info"]["per_page"] == 200 and body["info"]["count"] == 5
 
 
-@pytest.mark.parametrize("param,value", [("page", "0"), ("page", "x"), ("per_page", "0"), ("per_page", "-1"),
+@pytest.mark.parametrize("param,value", [("page", "00"), ("page", "x"), ("per_page", "0"), ("per_page", "-1"),
                                          ("page", "1.5")])
 def test_bad_page_parameters(client: FlaskClient, target: Target, param: str, value: str) -> None:
     assert get(client, target, "Gadgets", fields="Name", **{param: value}) == (400, invalid(
         {"param_name": param, "expected_data_type": "integer"}))
+
+
+def test_page_zero_is_the_first_page(client: FlaskClient, target: Target) -> None:
+    """Zoho's legacy v2 SDK sends `page=0` by default."""
+    five(client, target)
+    assert get(client, target, "Gadgets", fields="Name", page=0) == get(client, target, "Gadgets", fields="Name")
 
 
 def test_sort(client: FlaskClient, target: Target) -> None:
@@ -652,7 +674,8 @@ def test_v8_page_tokens(client: FlaskClient) -> None:
                     lena_attachment="", other_module="", other_module_record="", bulk_records=())
     ids = [insert(client, target, "Gadgets", {"Name": f"g{i}", "Code": "c"}) for i in range(5)]
     status, body = get(client, target, "Gadgets", fields="Name", per_page=2)
-    assert body["info"]["previous_page_token"] is None and body["info"]["page_token_expiry"] == "2025-06-02T05:00:00-07:00"
+    assert body["info"]["previous_page_token"] is None
+    assert body["info"]["page_token_expiry"] == "2025-06-02T05:00:00-07:00"
     seen, token = [r["id"] for r in body["data"]], body["info"]["next_page_token"]
     while token:
         status, body = get(client, target, "Gadgets", fields="Name", page_token=token)
@@ -662,12 +685,12 @@ def test_v8_page_tokens(client: FlaskClient) -> None:
     assert seen == ids and body["info"]["page"] == 3 and body["info"]["per_page"] == 2
     # A token of another listing, a broken one, and one past its expiry.
     other = get(client, target, "Gadgets", fields="Name", per_page=2, sort_order="desc")[1]["info"]["next_page_token"]
-    refused = (400, invalid({"param_name": "page_token"}))
-    assert get(client, target, "Gadgets", fields="Name", page_token=other, sort_order="asc") == refused
-    assert get(client, target, "Gadgets", fields="Name", page_token="garbage!") == refused
+    bad_token = (400, invalid({"param_name": "page_token"}))
+    assert get(client, target, "Gadgets", fields="Name", page_token=other, sort_order="asc") == bad_token
+    assert get(client, target, "Gadgets", fields="Name", page_token="garbage!") == bad_token
     first = get(client, target, "Gadgets", fields="Name", per_page=2)[1]["info"]["next_page_token"]
     advance(client, 24 * 3600 + 1)
-    assert get(client, target, "Gadgets", fields="Name", page_token=first) == refused
+    assert get(client, target, "Gadgets", fields="Name", page_token=first) == bad_token
 
 
 def test_discrete_pagination_limit(client: FlaskClient, target: Target) -> None:
@@ -917,7 +940,7 @@ def test_notes_of_a_record(client: FlaskClient, target: Target) -> None:
                                        "status": "success"}]})
     assert [n["id"] for n in listed(client, target, f"Accounts/{account}/Notes", "Note_Title")] == [first]
     status, body = post(client, target, f"Accounts/{account}/Notes", {"Note_Title": "no content"})
-    assert (status, body) == (400, {"data": [error("MANDATORY_NOT_FOUND", "required field not found", {
+    assert (status, body) == (refused(target), {"data": [error("MANDATORY_NOT_FOUND", "required field not found", {
         "api_name": "Note_Content", **at(target, "$.data[0].Note_Content")})]})
     missing = post(client, target, "Accounts/1234567890123456789/Notes", {"Note_Content": "x"})
     assert missing == (400, invalid({"resource_path_index": 1}, "the related id given seems to be invalid"))
@@ -998,7 +1021,7 @@ def test_restricted_user_may_edit_what_she_creates_and_nothing_else(client: Flas
     assert post(client, target, target.module, {"id": own, name: "Still hers"}, token=token, method="put")[0] == 200
     status, body = post(client, target, target.module, {"id": target.record, name: "Not hers"}, token=token,
                         method="put")
-    assert (status, body["data"][0]["code"]) == (400, "AUTHORIZATION_FAILED")
+    assert (status, body["data"][0]["code"]) == (refused(target), "AUTHORIZATION_FAILED")
 
 
 # -- state ---------------------------------------------------------------------------------------

@@ -236,3 +236,35 @@ def test_legacy_sdk_link_and_file_attachments(legacy: Any, tmp_path: Path) -> No
     with pytest.raises(ZCRMException) as empty:
         record.get_attachments(1, 200)
     assert (empty.value.status_code, empty.value.error_code) == (204, "No Content")
+
+
+def test_legacy_sdk_records(legacy: Any) -> None:
+    """The legacy SDK's record calls unchanged: it sends back every value it read (read-only ones included) on
+    update, asks for `page=0`, and reads a 400 as a top-level error (so a refused record is a 202 on v2)."""
+    from zcrmsdk.CLException import ZCRMException
+    from zcrmsdk.Operations import ZCRMModule
+
+    record = legacy.get_instance("Leads")
+    record.set_field_value("Last_Name", "Legacy")
+    record.set_field_value("Email", "legacy.sdk@zylker.example")
+    created = record.create()
+    assert (created.status_code, created.code, created.message) == (201, "SUCCESS", "record added")
+    leads = ZCRMModule.get_instance("Leads")
+    got = leads.get_record(created.data.entity_id).data
+    assert (got.get_field_value("Full_Name"), got.owner.name) == ("Legacy", "Patricia Boyle")
+    got.set_field_value("Company", "Legacy Co")
+    updated = got.update()
+    assert (updated.status_code, updated.code, updated.message) == (200, "SUCCESS", "record updated")
+    listing = leads.get_records()
+    assert listing.status_code == 200 and created.data.entity_id in {r.entity_id for r in listing.data}
+    assert [r.get_field_value("Company") for r in leads.search_records_by_email("legacy.sdk@zylker.example").data] == [
+        "Legacy Co"]
+    assert len(leads.search_records_by_criteria("(Last_Name:equals:Legacy)").data) == 1
+    got.set_field_value("Full_Name", "Changed")  # a read-only field changed is refused, record by record
+    with pytest.raises(ZCRMException) as refused:
+        got.update()
+    assert (refused.value.status_code, refused.value.error_code) == (202, "INVALID_DATA")
+    assert got.delete().code == "SUCCESS"
+    with pytest.raises(ZCRMException) as gone:
+        leads.get_record(created.data.entity_id)
+    assert gone.value.status_code == 204  # v2 answers a record that is not there with no content

@@ -40,6 +40,8 @@ def sdk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         environment = DataCenter.Environment(url, f"{url}/oauth/v2/token", url)
         token = OAuthToken(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token="1000.mock.refresh.full")
         (tmp / "sdk").mkdir()
+        # A `switch_user` made by another test file in this process is kept per thread and would win over this.
+        Initializer.LOCAL.init = None
         Initializer.initialize(environment=environment, token=token,
                                store=FileStore(file_path=str(tmp / "sdk/tokens.csv")),
                                sdk_config=SDKConfig(auto_refresh_fields=False, pick_list_validation=True),

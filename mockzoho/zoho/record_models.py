@@ -48,6 +48,7 @@ class Change:
     values: dict[str, Any]
     owner: str | None
     references: tuple[Reference, ...]
+    read_only: dict[str, Any]  # values sent for read-only fields: only what the record already holds is let by
 
 
 def parse_field_names(value: str | None, required: bool) -> frozenset[str] | None:
@@ -72,6 +73,13 @@ def parse_sort(sort_by: str | None, sort_order: str | None) -> tuple[str, bool]:
     if order not in ("asc", "desc"):
         raise ZohoError("INVALID_DATA", details={"param_name": "sort_order", "supported_values": ["asc", "desc"]})
     return by, order == "desc"
+
+
+def same_value(field: Field | None, stored: Any, sent: Any) -> bool:
+    """True if a value sent for a read-only field is what the record holds (empty booleans are false)."""
+    if field is not None and field.data_type == "boolean":
+        return bool(stored) == bool(sent)
+    return stored == sent or (stored in (None, "", []) and sent in (None, "", []))
 
 
 def json_path(where: str | None, *names: str) -> dict[str, str]:
@@ -178,6 +186,7 @@ class RecordModels:
         values: dict[str, Any] = {}
         refs: list[Reference] = []
         owner = None
+        read_only: dict[str, Any] = {}
         for key, raw in item.items():
             field = fields.field(key) if key not in IGNORED_KEYS else None
             if field is None:
@@ -185,15 +194,14 @@ class RecordModels:
                     values["$se_module"] = self._se_module(raw, where)
                 continue
             path = None if where is None else f"{where}.{field.api_name}"
-            if field.read_only:
-                raise ZohoError("INVALID_DATA", "the field is read only",
-                                {"api_name": field.api_name, **json_path(where, field.api_name)})
             try:
                 value = parse_value(field, raw)
                 ref = references(field, raw)
             except FieldProblem as problem:
                 raise field_error(problem, path) from None
-            if field.api_name == "Owner":
+            if field.read_only:
+                read_only[field.api_name] = value
+            elif field.api_name == "Owner":
                 owner = value
             else:
                 values[field.api_name] = value
@@ -203,7 +211,7 @@ class RecordModels:
         if "Parent_Id" in values and module.api_name == "Notes":
             refs = [Reference(r.api_name, values.get("$se_module"), r.id) if r.api_name == "Parent_Id" else r
                     for r in refs]
-        return Change(values, owner, tuple(refs))
+        return Change(values, owner, tuple(refs), read_only)
 
     def _se_module(self, name: Any, where: str | None) -> str:
         """The module a note's `$se_module` names, by its API name."""
@@ -227,6 +235,11 @@ class RecordModels:
                 details = {"api_name": field.api_name, **json_path(where, field.api_name)}
                 return ZohoError("MANDATORY_NOT_FOUND", details=details)
         data = with_name(fields, data)
+        for api_name, value in change.read_only.items():
+            # Zoho's own SDKs send back every value of a record they read: what it holds goes by unchanged.
+            if not same_value(fields.field(api_name), data.get(api_name), value):
+                return ZohoError("INVALID_DATA", "the field is read only",
+                                 {"api_name": api_name, **json_path(where, api_name)})
         owner = change.owner or (existing.owner if existing else None) or principal.user
         return RecordWrite(data=data, name=record_name(fields, data), owner=owner, index=index_of(fields, data),
                            unique=tuple(f.api_name.lower() for f in fields.fields if f.unique),
@@ -289,8 +302,12 @@ class RecordModels:
             entries.append(self._saved_entry(outcome, users, principal, version, mode, match_fields))
         succeeded = len(items) - failed
         status = 201 if inserted == succeeded and mode != "update" else 200
-        if failed:
-            status = 400 if not succeeded else 207 if version in self.product.multi_status_versions else status
+        if failed and not succeeded:
+            # Zoho's legacy v2 SDK reads a 400 as a top-level error, so the old versions answer 202 (as fakes of
+            # them do); modern ones answer 400 (the v8 OpenAPI file).
+            status = 400 if version in self.product.modern_versions else 202
+        elif failed:
+            status = 207 if version in self.product.multi_status_versions else status
         return entries, status
 
     def _plan(self, principal: Principal, fields: ModuleFields, module: Module, item: Any, where: str | None,

@@ -90,7 +90,9 @@ def listing(product: Product, version: str, org: str, module: str, now: int, fie
     sort_by, descending = parse_sort(args.get("sort_by"), args.get("sort_order"))
     scope = f"{org}/{product.name}/{module.lower()}/{sort_by}/{int(descending)}"
     token = args.get("page_token") if version in product.page_token_versions else None
-    page = parse_page(args.get("page"), args.get("per_page"), token, scope, now)
+    # Zoho's legacy v2 SDK asks for `page=0` unless told otherwise: a record listing reads it as the first page.
+    number = None if args.get("page") == "0" else args.get("page")
+    page = parse_page(number, args.get("per_page"), token, scope, now)
     ids = tuple(parse_ids(args.getlist("ids"))) if args.get("ids") is not None else ()
     return Listing(fields, page, sort_by, descending, ids, modified_since(),
                    scope if version in product.page_token_versions else None, token is not None)
