@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from flask import Flask, Response
 
@@ -36,3 +37,20 @@ def upload(version: str, module: str, record_id: str) -> Response:
 @app.get("/crm/<version>/org")
 def org(version: str) -> Response:
     return body({"org": [{"id": "1"}]})
+
+
+# The records rows' bodies: the mock's own answers to the same requests (one record, one 200-record page),
+# captured by bench/run.py and passed in a JSON file; each request serializes its body again, as a handler
+# building JSON would. Without the file, a small stand-in (the records rows always pass one).
+RECORDS = json.loads(open(os.environ["BARE_RECORDS"], encoding="utf-8").read()) if os.environ.get(
+    "BARE_RECORDS") else {"record": {"data": [{"id": "1"}]}, "page": {"data": [{"id": "1"}], "info": {}}}
+
+
+@app.get("/crm/<version>/Leads/<record_id>")
+def get_record(version: str, record_id: str) -> Response:
+    return body(RECORDS["record"])
+
+
+@app.get("/crm/<version>/Leads")
+def list_records(version: str) -> Response:
+    return body(RECORDS["page"])

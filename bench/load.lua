@@ -1,6 +1,9 @@
 -- The requests of one wrk run. MODE=delete: each request deletes a different attachment (thread t takes
 -- attachments START + t, START + t + THREADS, ...); MODE=unknown: deletes of attachments that do not exist,
 -- on the first generated record (one that does); MODE=mixed: a third each of small uploads, listings and deletes.
+-- MODE=record: GET one lead each (LEADS records from FIRST_LEAD on, a different one each request, spread over all);
+-- MODE=page: GET a 200-record page of leads (pages 1 to 10, in turn); MODE=insert: POST 100 new leads, the body
+-- read from BODY_FILE, where each `{n}` becomes the request's own number (so every email is new).
 -- CLOSE=1: every request says `Connection: close`, so each has a connection of its own. ROUTE: unknown deletes go
 -- to ROUTE .. id instead (a peer's own route).
 counter = 0  -- a global, for done() to read from each thread
@@ -26,6 +29,13 @@ function init(args)
   token = os.getenv("TOKEN")
   close = os.getenv("CLOSE") == "1"
   route = os.getenv("ROUTE") or ""
+  first_lead = tonumber(os.getenv("FIRST_LEAD") or "0")
+  leads = tonumber(os.getenv("LEADS") or "1")
+  if mode == "insert" then
+    local file = io.open(os.getenv("BODY_FILE"), "r")
+    insert_body = file:read("*a")
+    file:close()
+  end
   boundary = "mockzohobench"
   upload_body = "--" .. boundary .. "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bench.txt\"\r\n" ..
                 "Content-Type: text/plain\r\n\r\n" .. string.rep("x", 1024) .. "\r\n--" .. boundary .. "--\r\n"
@@ -37,6 +47,16 @@ function request()
   local headers = {["Authorization"] = "Zoho-oauthtoken " .. token}
   if close then headers["Connection"] = "close" end
   local id = first + n
+  if mode == "record" then
+    -- 7919 is prime and does not divide LEADS: successive requests land far apart, every lead in turn.
+    return wrk.format("GET", string.format("/crm/v8/Leads/%d", first_lead + (n * 7919) % leads), headers)
+  elseif mode == "page" then
+    return wrk.format("GET", string.format("/crm/v8/Leads?fields=Last_Name,Email,Company&per_page=200&page=%d",
+                                           n % 10 + 1), headers)
+  elseif mode == "insert" then
+    headers["Content-Type"] = "application/json"
+    return wrk.format("POST", "/crm/v8/Leads", headers, (string.gsub(insert_body, "{n}", tostring(n))))
+  end
   if mode == "unknown" then
     -- A record past the generated ones would be a different error (an unknown record), answered earlier.
     id, record = 900000000000000 + n, first_record

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ MB = 1024 * 1024
 WORKERS, WRK_THREADS, WRK_CONNECTIONS = 2, 2, 8
 PEERS = BENCH / "peers" / "node_modules"  # `npm install --prefix bench/peers ...` puts the peers there
 PEERS_INSTALL = "npm install --prefix bench/peers wiremock@3 json-server@0.17"
-SECTIONS = ("throughput", "peers", "idle", "ready", "reset", "memory", "in-process")
+SECTIONS = ("throughput", "peers", "idle", "ready", "reset", "memory", "in-process", "records")
+RECORD_MODES = ("record", "page", "insert")  # load.lua's modes on the generated leads
 MOONSHOT = "moonshot: mock's DELETE unknown attachment, keep-alive, req/s against WireMock's"
 MOONSHOT_TARGET = ">= 1x (moonshot)"
 HELD = 32  # idle connections held open in section idle, and as many half-open ones
@@ -202,23 +204,23 @@ def mock_server(state: Path, fixtures: Path | None, fresh: bool = True) -> Serve
     return Server(argv, port, probe)
 
 
-def bare_server(app: str = "bare:app") -> Server:
+def bare_server(app: str = "bare:app", env: dict[str, str] | None = None) -> Server:
     """A baseline under the mock's gunicorn settings (bench/bare_config.py): the bare Flask app, or `raw:app`
     (no Flask)."""
     port = free_port()
     argv = [str(BIN / "gunicorn"), "--config", "python:bare_config", "--bind", f"127.0.0.1:{port}",
             "--workers", str(WORKERS), "--chdir", str(BENCH), app]
-    return Server(argv, port, "/crm/v8/org", {"PYTHONPATH": str(BENCH)})
+    return Server(argv, port, "/crm/v8/org", {"PYTHONPATH": str(BENCH), **(env or {})})
 
 
-def wrk(server: Server, mode: str, seconds: float, start: int = 0,
-        close: bool = False) -> tuple[float, float, float, int, int]:
+def wrk(server: Server, mode: str, seconds: float, start: int = 0, close: bool = False,
+        extra: dict[str, str] | None = None) -> tuple[float, float, float, int, int]:
     """Requests per second, p50 and p99 latency (ms), the request count and the ids taken (where the next run's
     distinct deletes may start) of one wrk run of `bench/load.lua` in `mode`, on connections kept alive or
     (`close`) one per request; deletes take attachments from the `start`-th generated one on."""
     env = {**os.environ, "MODE": mode, "FIRST_ID": str(FIRST_ID), "START": str(start),
            "FIRST_RECORD": str(FIRST_RECORD), "PER_RECORD": str(PER_RECORD), "THREADS": str(WRK_THREADS),
-           "TOKEN": TOKEN, "CLOSE": "1" if close else "0", "ROUTE": server.route}
+           "TOKEN": TOKEN, "CLOSE": "1" if close else "0", "ROUTE": server.route, **(extra or {})}
     out = subprocess.run(["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--latency",
                           "-s", str(BENCH / "load.lua"), server.url],
                          env=env, capture_output=True, text=True, check=True).stdout
@@ -230,7 +232,7 @@ def wrk(server: Server, mode: str, seconds: float, start: int = 0,
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     count = int(re.search(r"(\d+) requests in", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors and mode == "delete":
+    if errors and mode in ("delete", *RECORD_MODES):
         raise RuntimeError(f"{errors.group(1)} failed deletes:\n{out}")
     return rate, latency("50"), latency("99"), count, int(re.search(r"^ids taken: (\d+)$", out, re.M).group(1))
 
@@ -354,6 +356,7 @@ def main() -> int:
         "reset": lambda: resets(work, fixtures[100_000], runs),
         "memory": lambda: memory(work, fixtures[1_000], runs),
         "in-process": lambda: in_process(work, fixtures[1_000], runs),
+        "records": lambda: records(work, runs, seconds),
     }
     rows: list[Row] = []
     try:
@@ -401,7 +404,8 @@ def throughput(work: Path, fixture: Path, runs: int, seconds: float) -> list[Row
     return rows
 
 
-def measure(servers: list[Server], mode: str, runs: int, seconds: float, close: bool = False) -> list[Load]:
+def measure(servers: list[Server], mode: str, runs: int, seconds: float, close: bool = False,
+            extra: dict[str, str] | None = None) -> list[Load]:
     """Each server's figures under one workload, the servers taking turns run by run, so that the machine's
     drift during the measure falls on all of them alike."""
     loads = [Load(Figure(mode, "req/s"), Figure(mode, "ms"), Figure(mode, "ms"), Figure(mode, "µs"))
@@ -410,7 +414,7 @@ def measure(servers: list[Server], mode: str, runs: int, seconds: float, close: 
     for _ in range(runs):
         for i, (server, load) in enumerate(zip(servers, loads)):
             spent = server.cpu_seconds()
-            rate, p50, p99, count, taken = wrk(server, mode, seconds, used[i], close)
+            rate, p50, p99, count, taken = wrk(server, mode, seconds, used[i], close, extra)
             load.cpu.runs.append((server.cpu_seconds() - spent) / count * 1e6)
             load.rate.runs.append(rate)
             load.p50.runs.append(p50)
@@ -687,6 +691,166 @@ def in_process(work: Path, fixture: Path, runs: int) -> list[Row]:
     return [Row("app.test_client() DELETE", mock, base, "", None)]
 
 
+SEARCH_CALLS = 200  # search calls timed per server and run (one after the other, one connection kept alive)
+
+
+def records(work: Path, runs: int, seconds: float) -> list[Row]:
+    """The records API on generated Leads (bench/leads.py): ready time and restart of 100,000 leads; GET by id and
+    200-record pages against the bare app serving the mock's own answers; searches by email at 100,000 leads
+    against 10,000; 100-record inserts; and a reset of the 100,000 leads after them."""
+    sys.path.insert(0, str(BENCH))
+    import leads  # noqa: E402 - the generator, beside this script
+
+    big, small = work / "leads-100000.json", work / "leads-10000.json"
+    leads.write_fixture(big, 100_000, TOKEN)
+    leads.write_fixture(small, 10_000, TOKEN)
+    rows: list[Row] = []
+    ready, restart, small_ready = Figure("fresh", "s"), Figure("restart", "s"), Figure("fresh", "s")
+    bare_ready = Figure("bare", "s")
+    mock = None
+    try:
+        for i in range(runs):
+            server = bare_server()
+            bare_ready.runs.append(server.ready_seconds)
+            server.stop()
+            server = mock_server(work / f"leads-small-{i}.db", small)
+            small_ready.runs.append(server.ready_seconds)
+            server.stop()
+            server = mock_server(work / "leads.db", big)
+            ready.runs.append(server.ready_seconds)
+            server.stop()
+            if mock is not None:
+                mock.stop()
+            mock = mock_server(work / "leads.db", big, fresh=False)  # the last one stays up for the loads
+            restart.runs.append(mock.ready_seconds)
+        rows += [Row("100,000 leads, fresh state: ready in", ready, bare_ready, "< 3 s", ready.median < 3),
+                 Row("100,000 leads, restart on the same state: ready in", restart, bare_ready, "", None),
+                 Row("10,000 leads, fresh state: ready in", small_ready, bare_ready, "", None)]
+        assert mock is not None
+        rows += record_loads(mock, work, runs, seconds, leads)
+        with mock_server(work / "leads-small.db", small) as small_mock:
+            rows += searches(mock, small_mock, runs, leads)
+        rows += inserts(mock, work, runs, seconds, leads)
+        rows.append(record_resets(mock, runs))
+    finally:
+        if mock is not None:
+            mock.stop()
+    return rows
+
+
+def record_loads(mock: Server, work: Path, runs: int, seconds: float, leads: object) -> list[Row]:
+    """GET one lead and GET a 200-lead page, under wrk, against the bare app serving the mock's own answers."""
+    headers = {"Authorization": f"Zoho-oauthtoken {TOKEN}"}
+    first = leads.FIRST_LEAD  # type: ignore[attr-defined]
+    status, record = get(f"{mock.url}/crm/v8/Leads/{first + 12345}", headers)
+    assert status == 200, record
+    status, page = get(f"{mock.url}/crm/v8/Leads?fields=Last_Name,Email,Company&per_page=200&page=5", headers)
+    assert status == 200 and len(json.loads(page)["data"]) == 200, page[:500]
+    bodies = work / "bare-records.json"
+    bodies.write_text(json.dumps({"record": json.loads(record), "page": json.loads(page)}))
+    extra = {"FIRST_LEAD": str(first), "LEADS": "100000"}
+    rows = []
+    bare = bare_server(env={"BARE_RECORDS": str(bodies)})
+    try:
+        assert get(f"{bare.url}/crm/v8/Leads/{first}")[1] == json.dumps(json.loads(record), separators=(",", ":")).encode()
+        for label, mode, size in (("GET /crm/v8/Leads/{id} (100,000 leads, a different id each request)",
+                                   "record", len(record)),
+                                  ("GET /crm/v8/Leads?fields=Last_Name,Email,Company&per_page=200&page=1..10",
+                                   "page", len(page))):
+            wrk(mock, mode, 1, extra=extra)  # warm-up, not counted: the first pages read the state from disk
+            base, loaded = measure([bare, mock], mode, runs, seconds, extra=extra)
+            rate, p50, p99, cpu = load_rows(f"{label}, {size:,}-byte answer", loaded, base)
+            rate.target, rate.met = ">= 0.7x", loaded.rate.median >= 0.7 * base.rate.median
+            rows += [rate, p50, p99, cpu]
+    finally:
+        bare.stop()
+    return rows
+
+
+def search_latencies(server: Server, queries: list[str]) -> tuple[float, float]:
+    """Median and p90 in ms of these search calls, one after the other on one kept-alive connection."""
+    import http.client
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    headers = {"Authorization": f"Zoho-oauthtoken {TOKEN}"}
+    times = []
+    try:
+        for query in queries:
+            began = time.perf_counter()
+            connection.request("GET", f"/crm/v8/Leads/search?{query}", headers=headers)
+            response = connection.getresponse()
+            answer = response.read()
+            times.append((time.perf_counter() - began) * 1000)
+            assert response.status == 200 and len(json.loads(answer)["data"]) == 1, answer[:300]
+    finally:
+        connection.close()
+    return statistics.median(times), statistics.quantiles(times, n=10, method="inclusive")[8]
+
+
+def searches(big: Server, small: Server, runs: int, leads: object) -> list[Row]:
+    """Search by an indexed field (`email=`, `criteria=(Email:equals:...)`): latency at 100,000 leads over the same
+    at 10,000, the two servers taking turns run by run; each call looks up an existing email, drawn at random."""
+    import random
+    rows = []
+    emails = leads.emails(100_000)  # type: ignore[attr-defined]
+    rng = random.Random(7)
+    for label, make in (("email=<an existing email>", lambda e: f"email={urllib.parse.quote(e)}"),
+                        ("criteria=(Email:equals:<an existing email>)",
+                         lambda e: "criteria=" + urllib.parse.quote(f"(Email:equals:{e})"))):
+        figures = {n: (Figure("p50", "ms"), Figure("p90", "ms")) for n in (10_000, 100_000)}
+        for server, n in ((small, 10_000), (big, 100_000)):
+            search_latencies(server, [make(e) for e in rng.sample(emails[:n], 20)])  # warm-up, not counted
+        for _ in range(runs):
+            for server, n in ((small, 10_000), (big, 100_000)):
+                p50, p90 = search_latencies(server, [make(e) for e in rng.sample(emails[:n], SEARCH_CALLS)])
+                figures[n][0].runs.append(p50)
+                figures[n][1].runs.append(p90)
+        for k, what in enumerate(("median", "p90")):
+            at_big, at_small = figures[100_000][k], figures[10_000][k]
+            rows.append(Row(f"search {label}, {what} of {SEARCH_CALLS} calls: 100,000 leads against 10,000",
+                            at_big, at_small, "<= 1.5x", at_big.median <= 1.5 * at_small.median))
+    return rows
+
+
+def inserts(mock: Server, work: Path, runs: int, seconds: float, leads: object) -> list[Row]:
+    """POST /crm/v8/Leads with 100 new leads a call (every email new), under wrk: records inserted per second."""
+    template = json.dumps(leads.new_leads(0))  # type: ignore[attr-defined]
+    template = re.sub(r"new\.(\d+)@insert", r"new.\1.{n}@insert", template)
+    body = work / "insert.json"
+    body.write_text(template)
+    extra = {"BODY_FILE": str(body)}
+    status, answer = get(f"{mock.url}/crm/v8/Leads", {"Authorization": f"Zoho-oauthtoken {TOKEN}",
+                                                      "Content-Type": "application/json"}, "POST",
+                         template.replace("{n}", "check").encode())
+    assert status == 201 and len(json.loads(answer)["data"]) == 100, answer[:500]
+    (load,) = measure([mock], "insert", runs, seconds, extra=extra)
+    per_record = Figure("records/s", "records/s", [r * 100 for r in load.rate.runs])
+    return [Row("POST /crm/v8/Leads, 100 new leads a call (100,000 leads stored): records inserted per second",
+                per_record, None, "", None),
+            Row("POST /crm/v8/Leads, 100 new leads a call: p50", load.p50, None, "", None),
+            Row("POST /crm/v8/Leads, 100 new leads a call: p99", load.p99, None, "", None),
+            Row("POST /crm/v8/Leads, 100 new leads a call: worker CPU per record", Figure(
+                "cpu", "µs", [c / 100 for c in load.cpu.runs]), None, "", None)]
+
+
+def record_resets(mock: Server, runs: int) -> Row:
+    """POST /__admin/reset of the 100,000 leads, each after 100 new ones and an update of 100 of the fixture's."""
+    headers = {"Authorization": f"Zoho-oauthtoken {TOKEN}", "Content-Type": "application/json"}
+    import leads  # noqa: E402 - on the path since records() ran
+    figure = Figure("reset", "ms")
+    for i in range(max(runs, 9)):
+        status, _ = get(f"{mock.url}/crm/v8/Leads", headers, "POST", json.dumps(leads.new_leads(10**7 + i * 100)).encode())
+        assert status == 201
+        update = {"data": [{"id": str(leads.FIRST_LEAD + k), "Company": f"Reset {i}"} for k in range(100)]}
+        status, _ = get(f"{mock.url}/crm/v8/Leads", headers, "PUT", json.dumps(update).encode())
+        assert status == 200, _
+        began = time.perf_counter()
+        status, _ = get(f"{mock.url}/__admin/reset", {"Content-Type": "application/json"}, "POST", b"{}")
+        assert status == 200
+        figure.runs.append((time.perf_counter() - began) * 1000)
+    return Row("POST /__admin/reset, 100,000 leads (after 100 inserts and 100 updates)", figure, None, "< 1000 ms",
+               figure.median < 1000)
+
+
 def report(rows: list[Row], runs: int, seconds: float, breakdown: str, full: bool) -> None:
     """Print the table (and the breakdown, if run); a full run also writes it, with the analysis, to results.md."""
     machine = (f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
@@ -716,20 +880,67 @@ def report(rows: list[Row], runs: int, seconds: float, breakdown: str, full: boo
         "| | measure | figure | baseline | ratio | target | met |",
         "|---|---|---|---|---|---|---|",
     ]
-    for row in rows:
-        met = "" if row.met is None else "yes" if row.met else "**no**"
-        lines.append(f"| {row.section} | {row.what} | {row.figure.text()} | "
-                     f"{row.base.text() if row.base else ''} | {row.ratio} | {row.target} | {met} |")
+    records_rows = [row for row in rows if row.section.endswith(". records")]
+    lines += table_lines([row for row in rows if row not in records_rows])
     if breakdown:
         lines += ["", "In-process breakdown (`bench/breakdown.py`, same run: each DELETE sent straight to the WSGI "
                   "app, 100,000 attachments):", "", breakdown.strip()]
     text = "\n".join(lines) + "\n"
+    records_text = records_block(records_rows, runs, seconds, machine) if records_rows else ""
+    results = BENCH / "results.md"
     if not full:
-        print(text + "\nbench/results.md not written: a partial run (--only).")
+        if records_rows and rows == records_rows and results.is_file():
+            # The records section alone rewrites its own block of results.md and leaves the rest as it was.
+            old = results.read_text()
+            begin = old.find(RECORDS_HEADING)
+            end = old.find("\n## ", begin + 1) if begin >= 0 else -1
+            if begin < 0:
+                begin = end = old.find(ANALYSIS_HEADING)
+            new = old[:begin] + records_text + "\n" + old[end:].lstrip("\n") if begin >= 0 else \
+                old.rstrip("\n") + "\n\n" + records_text
+            print(records_text)
+            results.write_text(new)
+            print("bench/results.md: its Records block rewritten (a run of the records section alone).")
+            return
+        print(text + ("\n" + records_text if records_text else "")
+              + "\nbench/results.md not written: a partial run (--only).")
         return
-    text += "\n" + (BENCH / "analysis.md").read_text().strip() + "\n"
+    text += ("\n" + records_text if records_text else "") + "\n" + (BENCH / "analysis.md").read_text().strip() + "\n"
     print(text)
-    (BENCH / "results.md").write_text(text)
+    results.write_text(text)
+
+
+RECORDS_HEADING = "## Records"
+ANALYSIS_HEADING = "## Where the time goes"
+
+
+def table_lines(rows: list[Row]) -> list[str]:
+    lines = ["| | measure | figure | baseline | ratio | target | met |", "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        met = "" if row.met is None else "yes" if row.met else "**no**"
+        lines.append(f"| {row.section} | {row.what} | {row.figure.text()} | "
+                     f"{row.base.text() if row.base else ''} | {row.ratio} | {row.target} | {met} |")
+    return lines
+
+
+def records_block(rows: list[Row], runs: int, seconds: float, machine: str) -> str:
+    """The Records section of results.md: what was measured, how, and the table."""
+    intro = (
+        f"Generated by `python bench/run.py --only records` (or a full run) on {time.strftime('%Y-%m-%d')}. Machine: "
+        f"{machine}, shared with other jobs while it ran: absolute figures are noisy, and only the ratios against a "
+        "baseline measured in the same run, the servers taking turns run by run, are worth comparing. Each figure is "
+        f"the median of {runs} run(s), min-max in brackets. The state: an org whose CRM Leads hold 100,000 records "
+        "generated by `bench/leads.py` (names, a unique email, company, phone, picklists, address: 17 values a "
+        "record), and a second server on the first 10,000 of them for the search rows. The mock as the README "
+        f"serves it (`mockzoho serve --workers {WORKERS}`, gunicorn's threaded worker); wrk as above ({WRK_THREADS} "
+        f"threads, {WRK_CONNECTIONS} connections kept alive, {seconds:.0f} s a run). Baseline of the GET rows: "
+        "`bench/bare.py` under the same gunicorn settings, answering the same URL with the mock's own answer to it "
+        "(one record; the 200-record page), captured once and serialized again by `json.dumps` on each request. "
+        f"Search rows: {SEARCH_CALLS} calls a run, one after the other on one kept-alive connection, each for an "
+        "existing email drawn at random, the 10,000-lead server first, then the 100,000-lead one; the ratio is "
+        "100,000 over 10,000. Ready: spawn to the first correct answer, targets those of the attachments rows "
+        "(`< 3 s` fresh; reset `< 1000 ms`).")
+    return "\n".join([RECORDS_HEADING, "", intro, "", *table_lines(rows)]) + "\n"
 
 
 if __name__ == "__main__":

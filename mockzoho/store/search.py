@@ -64,7 +64,19 @@ def where_clause(tree: Filter, org: str, product: str, module: str) -> tuple[str
     if not tree.parts:
         return empty, []
     clauses, params = [], []
-    for part in tree.parts:
+    parts = tree.parts
+    if isinstance(tree, AnyOf):
+        # The matches of an OR become one `r.id IN (... UNION ALL ...)`: SQLite serves that from the index, where
+        # `r.id IN (a) OR r.id IN (b)` makes it scan every record of the module (an email search is such an OR).
+        kept = _positive_matches(tree)
+        if len(kept) > 1:
+            subqueries = [_subquery(m, [org, product, module]) for m in kept]
+            clauses.append(f"r.id IN ({' UNION ALL '.join(sql for sql, _ in subqueries)})")
+            params.extend(value for _, values in subqueries for value in values)
+            parts = tuple(p for p in _flattened(tree) if p not in kept)
+            if not parts:
+                return clauses[0], params
+    for part in parts:
         clause, part_params = where_clause(part, org, product, module)
         clauses.append(f"({clause})")
         params.extend(part_params)
@@ -77,17 +89,34 @@ SYSTEM_COLUMNS = {"owner": "owner", "created_by": "created_by", "modified_by": "
                   "created_time": "created_time", "modified_time": "modified_time"}
 
 
+def _flattened(tree: AnyOf) -> tuple[Filter, ...]:
+    """The parts of an OR, with those of the ORs inside it in their place."""
+    return tuple(q for p in tree.parts for q in (_flattened(p) if isinstance(p, AnyOf) else (p,)))
+
+
+def _positive_matches(tree: AnyOf) -> tuple[Match, ...]:
+    """The matches an OR holds (in ORs inside it too) that select records holding a value (not `not_equal`)."""
+    return tuple(p for p in _flattened(tree) if isinstance(p, Match) and p.operator != "not_equal")
+
+
 def _match(match: Match, scope: list[Value]) -> tuple[str, list[Value]]:
     """`r.id [NOT] IN (...)` over the rows of one field: the subquery is a search on the primary key's prefix."""
-    comparison, params = _comparison(match)
+    subquery, params = _subquery(match, scope)
     negate = "NOT " if match.operator == "not_equal" else ""
+    return f"r.id {negate}IN ({subquery})", params
+
+
+def _subquery(match: Match, scope: list[Value]) -> tuple[str, list[Value]]:
+    """The ids of the records whose field holds a value the match compares equal (`not_equal`: the ids to leave
+    out), and its parameters."""
+    comparison, params = _comparison(match)
     column = SYSTEM_COLUMNS.get(match.field)
     if column is not None:
         on_column = comparison.replace("value", column)  # the comparisons name no other word `value`
-        return (f"r.id {negate}IN (SELECT id FROM records WHERE org = ? AND product = ? AND module = ? "
-                f"AND {on_column})"), [*scope, *params]
-    sql = (f"r.id {negate}IN (SELECT record_id FROM record_values WHERE org = ? AND product = ? AND module = ? "
-           f"AND field = ? AND {comparison})")
+        return f"SELECT id FROM records WHERE org = ? AND product = ? AND module = ? AND {on_column}", [
+            *scope, *params]
+    sql = ("SELECT record_id FROM record_values WHERE org = ? AND product = ? AND module = ? "
+           f"AND field = ? AND {comparison}")
     return sql, [*scope, match.field, *params]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
@@ -89,6 +90,11 @@ class RecordView:
     wanted: frozenset[str] | None = None
     approval_state: bool = False  # v8 shows `$approval_state`
 
+    @cached_property
+    def shown(self) -> tuple[Field, ...]:
+        """The fields each record shows, in the module's order: worked out once for a page, not once a record."""
+        return tuple(f for f in self.fields.fields if self.wanted is None or f.api_name.lower() in self.wanted)
+
 
 def lookup_ids(fields: ModuleFields, rows: Iterable[RecordRow]) -> list[str]:
     """The ids the lookups of these records point to (whose names an answer shows)."""
@@ -121,8 +127,7 @@ def _shown(field: Field, row: RecordRow, view: RecordView) -> Any:
 
 def record_json(row: RecordRow, view: RecordView) -> dict[str, Any]:
     """One record: its fields in the module's order (only those asked for, if any), its `$` keys, then `id`."""
-    values = {f.api_name: _shown(f, row, view) for f in view.fields.fields
-              if view.wanted is None or f.api_name.lower() in view.wanted}
+    values = {f.api_name: _shown(f, row, view) for f in view.shown}
     if "$se_module" in row.data:  # a note: the module of the record it is on
         values["$se_module"] = row.data["$se_module"]
     values.update({"$approved": True, "$editable": True, "$state": "save", "$process_flow": False})
