@@ -3,7 +3,7 @@ and added by fixtures."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from functools import cache
 from importlib import resources
 from typing import Any, Iterable, Mapping
@@ -91,6 +91,10 @@ class ModuleFields:
     name_parts: tuple[str, ...] = ()       # when the name is made of other fields (`Full_Name`)
     related_lists: tuple[RelatedList, ...] = COMMON_RELATED_LISTS
     duplicate_check: tuple[str, ...] = ()  # what an upsert matches by when neither a call nor a unique field says
+    _by_name: dict[str, Field] = dataclass_field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {f.api_name.lower(): f for f in self.fields})
 
     def related_list(self, api_name: str) -> RelatedList | None:
         """The related list with this API name (case-insensitive), or None."""
@@ -99,8 +103,7 @@ class ModuleFields:
 
     def field(self, api_name: str) -> Field | None:
         """The field with this API name (case-insensitive), or None."""
-        wanted = api_name.lower()
-        return next((f for f in self.fields if f.api_name.lower() == wanted), None)
+        return self._by_name.get(api_name.lower())
 
     def with_custom(self, extra: Iterable[Field]) -> ModuleFields:
         """These fields and a fixture's custom ones after them (a custom field of a taken name replaces it)."""
