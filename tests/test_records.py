@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from flask.testing import FlaskClient
 
 from conftest import Target, auth
 from mockzoho.app import create_app
+from mockzoho.store import blob_dir
 from servers import serve_in_thread
 
 JSON = "application/json;charset=utf-8"
@@ -112,8 +114,22 @@ def fixtures_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def app(tmp_path: Path, fixtures_dir: Path) -> Flask:
-    return create_app({"state": tmp_path / "state.db", "fixtures": fixtures_dir, "clock": CLOCK})
+def app(tmp_path: Path, fixtures_dir: Path, seeded: Path) -> Flask:
+    """An app on a copy of the seeded state: a thousand tests need not parse and seed the fixtures each."""
+    state = tmp_path / "state.db"
+    with sqlite3.connect(seeded) as source, sqlite3.connect(state) as copy:
+        source.backup(copy)  # the WAL's pages too
+    if blob_dir(seeded).exists():
+        shutil.copytree(blob_dir(seeded), blob_dir(state))
+    return create_app({"state": state, "fixtures": fixtures_dir, "clock": CLOCK})
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path) -> Path:
+    """A state seeded once from the fixtures, on the frozen clock."""
+    state = tmp_path_factory.mktemp("seeded") / "state.db"
+    create_app({"state": state, "fixtures": fixtures_dir, "clock": CLOCK}).extensions["mockzoho"].store.close()
+    return state
 
 
 def post(client: FlaskClient, target: Target, module: str, *items: Any, token: str | None = None,
