@@ -1100,3 +1100,31 @@ def test_update_takes_ids_as_json_numbers(client: FlaskClient, target: Target) -
     assert body["data"] == [updated(target, record), error("MANDATORY_NOT_FOUND", "required field not found", {
         "api_name": "id", **at(target, "$.data[1].id")})]
     assert get(client, target, f"Gadgets/{record}", fields="Name")[1]["data"][0]["Name"] == "by number"
+
+
+@pytest.mark.parametrize("values", [
+    {"Name": "g", "Code": "c", "Units": "1" * 5000},          # more digits than Python reads
+    {"Name": "g", "Code": "c", "Weight": 10**30},              # an integer SQLite cannot hold
+    {"Name": "g", "Code": "c", "Launched_At": "0001-01-01T00:00:00+00:00"},  # no time zone can show it
+    {"Name": "g", "Code": "c", "Launched_At": "9999-12-31T23:59:59-10:00"},
+])
+def test_values_beyond_what_can_be_kept_or_shown_are_invalid(client: FlaskClient, target: Target,
+                                                             values: dict) -> None:
+    status, body = post(client, target, "Gadgets", values)
+    assert (status, body["data"][0]["code"]) == (refused(target), "INVALID_DATA")
+    assert get(client, target, "Gadgets", fields="Name")[0] == 204
+
+
+def test_a_note_names_its_parent_with_its_module(client: FlaskClient, target: Target) -> None:
+    lead = insert(client, target, "Contacts", {"Last_Name": "Parent"})
+    status, body = post(client, target, "Notes", {"Note_Content": "n", "Parent_Id": {"id": lead}})
+    assert (status, body["data"][0]["code"], body["data"][0]["details"]["api_name"]) == (
+        refused(target), "MANDATORY_NOT_FOUND", "$se_module")
+    note = insert(client, target, "Notes", {"Note_Content": "n", "Parent_Id": {"id": lead}, "$se_module": "Contacts"})
+    status, body = post(client, target, "Notes", {"id": note, "$se_module": "Accounts"}, method="put")
+    assert (status, body["data"][0]["details"]["api_name"]) == (refused(target), "Parent_Id")
+
+
+def test_searching_a_number_of_too_many_digits_is_invalid(client: FlaskClient, target: Target) -> None:
+    status, body = get(client, target, "Gadgets/search", criteria="(Units:equals:" + "1" * 5000 + ")")
+    assert (status, body["code"]) == (400, "INVALID_QUERY")

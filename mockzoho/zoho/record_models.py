@@ -208,6 +208,10 @@ class RecordModels:
             if ref is not None:
                 target = "users" if field.data_type in ("ownerlookup", "userlookup") else field.lookup
                 refs.append(Reference(field.api_name, target, ref.id))
+        if module.api_name == "Notes" and ("Parent_Id" in values) != ("$se_module" in values):
+            # A note's parent is a record of a module: the two are given together, or neither changes.
+            missing = "$se_module" if "Parent_Id" in values else "Parent_Id"
+            raise ZohoError("MANDATORY_NOT_FOUND", details={"api_name": missing, **json_path(where, missing)})
         if "Parent_Id" in values and module.api_name == "Notes":
             refs = [Reference(r.api_name, values.get("$se_module"), r.id) if r.api_name == "Parent_Id" else r
                     for r in refs]

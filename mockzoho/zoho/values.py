@@ -13,8 +13,8 @@ from .fields import Field, ModuleFields
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 WEBSITE = re.compile(r"^(https?://)?[^\s/.]+(\.[^\s/.]+)+(/\S*)?$", re.IGNORECASE)
-INTEGER_TEXT = re.compile(r"^-?[0-9]+$")
-NUMBER_TEXT = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+INTEGER_TEXT = re.compile(r"^-?[0-9]{1,20}$")  # bounded: Python refuses to read 4300 digits and more
+NUMBER_TEXT = re.compile(r"^-?[0-9]{1,20}(\.[0-9]{1,20})?$")
 INT32, INT64 = 2**31, 2**63
 TEXT_TYPES = frozenset({"text", "textarea", "email", "phone", "website", "picklist", "autonumber"})
 NUMBER_TYPES = frozenset({"double", "currency", "percent"})
@@ -84,7 +84,8 @@ def _whole(bound: int) -> Callable[[Field, Any], int]:
 def _number(field: Field, value: Any) -> float | int:
     if isinstance(value, str) and NUMBER_TEXT.match(value):
         value = float(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or (
+            isinstance(value, int) and not -INT64 <= value < INT64):  # SQLite holds 64-bit integers only
         raise invalid(field)
     return value
 
@@ -109,7 +110,8 @@ def _datetime(field: Field, value: Any) -> int:
     try:
         if isinstance(value, str) and len(value) in (20, 25) and "T" in value:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            if moment.tzinfo is not None:
+            # Years 2 to 9998 only: an answer shows the instant in the org's zone, up to a day away.
+            if moment.tzinfo is not None and 1 < moment.year < 9999:
                 return int(moment.timestamp())
     except ValueError:
         pass
