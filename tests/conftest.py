@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from flask.testing import FlaskClient
 
 from mockzoho.app import create_app
 from mockzoho.state import ZOHO_PRODUCTS
+from mockzoho.store import blob_dir
 
 # The suite tests mockzoho's defaults: a MOCKZOHO_* variable the caller exported (an admin token, a server URL)
 # must not change what the apps, the servers it starts and the plugin see. Tests that want one set it themselves.
@@ -81,9 +84,27 @@ def target(request: pytest.FixtureRequest) -> Target:
     return request.param
 
 
+def copy_state(seeded: Path, state: Path) -> Path:
+    """A copy of a seeded state (its WAL's pages and its blobs too), for an app that should not seed again."""
+    with sqlite3.connect(seeded) as source, sqlite3.connect(state) as copy:
+        source.backup(copy)
+    if blob_dir(seeded).exists():
+        shutil.copytree(blob_dir(seeded), blob_dir(state))
+    return state
+
+
+@pytest.fixture(scope="session")
+def seeded_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state seeded once from the bundled fixtures."""
+    state = tmp_path_factory.mktemp("seeded") / "state.db"
+    create_app({"state": state}).extensions["mockzoho"].store.close()
+    return state
+
+
 @pytest.fixture
-def app(tmp_path: Path) -> Flask:
-    return create_app({"state": tmp_path / "state.db"})
+def app(tmp_path: Path, seeded_state: Path) -> Flask:
+    """An app on a copy of the bundled fixtures' seeded state: most tests need not parse and seed them again."""
+    return create_app({"state": copy_state(seeded_state, tmp_path / "state.db")})
 
 
 @pytest.fixture

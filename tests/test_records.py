@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,8 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import Target, auth
+from conftest import Target, auth, copy_state
 from mockzoho.app import create_app
-from mockzoho.store import blob_dir
 from servers import serve_in_thread
 
 JSON = "application/json;charset=utf-8"
@@ -116,12 +114,7 @@ def fixtures_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def app(tmp_path: Path, fixtures_dir: Path, seeded: Path) -> Flask:
     """An app on a copy of the seeded state: a thousand tests need not parse and seed the fixtures each."""
-    state = tmp_path / "state.db"
-    with sqlite3.connect(seeded) as source, sqlite3.connect(state) as copy:
-        source.backup(copy)  # the WAL's pages too
-    if blob_dir(seeded).exists():
-        shutil.copytree(blob_dir(seeded), blob_dir(state))
-    return create_app({"state": state, "fixtures": fixtures_dir, "clock": CLOCK})
+    return create_app({"state": copy_state(seeded, tmp_path / "state.db"), "fixtures": fixtures_dir, "clock": CLOCK})
 
 
 @pytest.fixture(scope="session")
@@ -923,7 +916,7 @@ def test_related_list_errors(client: FlaskClient, target: Target) -> None:
     account = insert(client, target, "Accounts", {"Account_Name": "Parent Co"})
     assert get(client, target, f"Accounts/{account}/Nonsense", fields="Name") == (400, invalid(
         {"resource_path_index": 2}, "the related list name given seems to be invalid"))
-    assert get(client, target, f"Accounts/1234567890123456789/Contacts", fields="Last_Name") == (400, invalid(
+    assert get(client, target, "Accounts/1234567890123456789/Contacts", fields="Last_Name") == (400, invalid(
         {"resource_path_index": 1}, "the related id given seems to be invalid"))
     response = get(client, target, f"Accounts/{account}/Contacts")
     if modern(target):
