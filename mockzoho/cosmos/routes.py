@@ -19,6 +19,7 @@ from ..core.context import app_state, state_view
 from ..core.families import Family
 from ..core.paging import Window
 from ..core.responses import file_response
+from ..core.strict_json import not_json
 from . import rids
 from .auth import authenticate
 from .errors import CONTENT_TYPE, CosmosError
@@ -27,10 +28,6 @@ from .models import FEEDS, MB, SYSTEM_PROPERTIES, Account, CosmosModels, Resourc
 
 URL_SAFE = "/:@!$&'()*+,;=-._~%"
 
-
-def not_json(constant: str) -> None:
-    """NaN and Infinity are not JSON, whatever Python's json module lets through."""
-    raise ValueError(f"{constant} is not JSON")
 
 
 def finite(text: str) -> float:

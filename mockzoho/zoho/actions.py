@@ -89,16 +89,9 @@ UPDATE_RECORDS = Action(
     unprivileged_message="User does not have sufficient privilege to edit records",
 )
 
-# An upsert may insert or update: Zoho's docs list the create and write scopes for it.
-UPSERT_RECORDS = Action(
-    scope_ops=frozenset({"create", "write"}),
-    attachments=False,
-    permission="records.create",
-    permission_name="Crm_Implied_Create",
-    denied_message="Permission denied to create",
-    unprivileged_message="User does not have sufficient privilege to create records",
-)
+# An upsert may insert or update: Zoho's docs list the create and write scopes for it, as for an insert.
+UPSERT_RECORDS = CREATE_RECORDS
 
 ACTIONS = (DELETE_ATTACHMENT, DELETE_RECORD, LIST_ATTACHMENTS, DOWNLOAD_ATTACHMENT, UPLOAD_ATTACHMENT, READ_RECORDS,
-           CREATE_RECORDS, UPDATE_RECORDS, UPSERT_RECORDS)
+           CREATE_RECORDS, UPDATE_RECORDS)
 PERMISSIONS = frozenset(a.permission for a in ACTIONS)

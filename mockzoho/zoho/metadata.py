@@ -115,9 +115,6 @@ class Metadata:
     def _id(self, *parts: str) -> str:
         return numeric_id(self.product.name, *parts)
 
-    def module_id(self, module: Module) -> str:
-        return self._id("module", module.api_name)
-
     def field_id(self, module: Module, field: Field) -> str:
         return self._id("field", module.api_name, field.api_name)
 
@@ -216,7 +213,7 @@ class Metadata:
         if field.data_type != "lookup" or field.lookup is None:
             return self._empty()
         target = self.product.module(field.lookup)
-        target_id = self.module_id(target) if target is not None else self._id("module", field.lookup)
+        target_id = self.product.module_id(target) if target is not None else self._id("module", field.lookup)
         target_name = target.api_name if target is not None else field.lookup
         return {"query_details": {}, "module": {"api_name": target_name, "id": target_id},
                 "display_label": labels(module)[0], "api_name": module.api_name,
@@ -282,7 +279,7 @@ class Metadata:
     def related_list_json(self, module: Module, related: RelatedList, sequence: int) -> dict[str, Any]:
         """One related list (OAS v8 `related_list`); `href` is the URL of its records below the record."""
         target = self.product.module(related.module)
-        target_id = self.module_id(target) if target is not None else self._id("module", related.module)
+        target_id = self.product.module_id(target) if target is not None else self._id("module", related.module)
         return {"id": self.related_list_id(module, related.api_name), "sequence_number": str(sequence),
                 "display_label": related.display_label, "api_name": related.api_name,
                 "module": {"api_name": target.api_name if target is not None else related.module, "id": target_id},
@@ -302,7 +299,7 @@ class Metadata:
     def module_detail(self, api_name: str) -> dict[str, Any]:
         """`GET /settings/modules/{api_name}` (or `/{id}`): one module with its fields, layouts and related lists."""
         module = self.product.module(api_name) or next(
-            (m for m in self.product.modules if self.module_id(m) == api_name), None)
+            (m for m in self.product.modules if self.product.module_id(m) == api_name), None)
         if module is None:
             raise ZohoError("INVALID_MODULE")
         sequence = self.product.modules.index(module) + 1
@@ -325,7 +322,7 @@ class Metadata:
             "has_more_profiles": False, "sub_menu_available": supported, "global_search_supported": supported,
             "deletable": module.custom, "description": None, "creatable": supported, "recycle_bin_on_delete": True,
             "inventory_template_supported": lower in INVENTORY, "modified_time": None, "plural_label": plural,
-            "presence_sub_menu": False, "triggers_supported": supported, "id": self.module_id(module),
+            "presence_sub_menu": False, "triggers_supported": supported, "id": self.product.module_id(module),
             "chart_view": False, "isBlueprintSupported": supported, "visibility": 1, "visible": True,
             "convertable": lower == "leads" and self.product.name == "crm", "editable": supported,
             "emailTemplate_support": supported, "email_parser_supported": False, "filter_supported": supported,

@@ -47,14 +47,6 @@ class Download:
     etag: str | None
 
 
-def parse_fields(value: str | None, required: bool) -> list[str] | None:
-    """The `fields` of a listing; REQUIRED_PARAM_MISSING where the version needs them."""
-    fields = [f.strip() for f in (value or "").split(",") if f.strip()]
-    if not fields and required:
-        raise ZohoError("REQUIRED_PARAM_MISSING", details={"param_name": "fields"})
-    return fields or None
-
-
 def _file_error(message: str, status: int | None = None) -> ZohoError:
     return ZohoError("INVALID_DATA", message, {"param_name": "file"}, status)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Iterable, Mapping
 
+from ..ids import numeric_id
 from .fields import Field, ModuleFields, custom_module_fields, standard_fields
 
 
@@ -92,6 +93,10 @@ class Product:
     def fields(self, module: Module) -> ModuleFields:
         """The module's fields: its standard ones (a `Name` field for a module without any) and its custom ones."""
         return _module_fields(self.name, module)
+
+    def module_id(self, module: Module) -> str:
+        """The module's 19-digit id, as `GET /settings/modules` gives it."""
+        return numeric_id(self.name, "module", module.api_name)
 
     def with_modules(self, extra: Iterable[Module]) -> Product:
         """This product with fixture-declared modules added (replacing same-named ones)."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..ids import numeric_id
 from ..store.search import Filter
 from ..store import Reference, RecordPlan, RecordRow, RecordWrite, Refusal, Saved, Store, UserRef
 from .actions import READ_RECORDS, UPDATE_RECORDS, Action
@@ -51,12 +50,18 @@ class Change:
     read_only: dict[str, Any]  # values sent for read-only fields: only what the record already holds is let by
 
 
+def parse_fields(value: str | None, required: bool) -> list[str] | None:
+    """The `fields` of a listing; REQUIRED_PARAM_MISSING where the version needs them."""
+    fields = [f.strip() for f in (value or "").split(",") if f.strip()]
+    if not fields and required:
+        raise ZohoError("REQUIRED_PARAM_MISSING", details={"param_name": "fields"})
+    return fields or None
+
+
 def parse_field_names(value: str | None, required: bool) -> frozenset[str] | None:
-    """The `fields` of a record listing (lower case); REQUIRED_PARAM_MISSING or LIMIT_EXCEEDED."""
-    names = [f.strip() for f in (value or "").split(",") if f.strip()]
-    if not names:
-        if required:
-            raise ZohoError("REQUIRED_PARAM_MISSING", details={"param_name": "fields"})
+    """The `fields` of a record listing (lower case): at most 50, else LIMIT_EXCEEDED."""
+    names = parse_fields(value, required)
+    if names is None:
         return None
     if len(names) > MAX_FIELDS:
         raise ZohoError("LIMIT_EXCEEDED", details={"limit": MAX_FIELDS, "param_name": "fields"})
@@ -101,10 +106,6 @@ class RecordModels:
 
     store: Store
     product: Product
-
-    def module_id(self, module: Module) -> str:
-        """The module's 19-digit id, as `GET /settings/modules` gives it."""
-        return numeric_id(self.product.name, "module", module.api_name)
 
     def view(self, principal: Principal, module: Module, rows: Sequence[RecordRow], version: str,
              wanted: frozenset[str] | None = None) -> RecordView:
@@ -263,7 +264,7 @@ class RecordModels:
         other = self.store.get_records(principal.org, self.product.name, module.api_name, [refusal.other or ""])
         owner = next(iter(other.values())).owner if other else None
         user = self.store.users_by_id(principal.org).get(owner or "")
-        duplicate = {"id": refusal.other, "module": {"api_name": module.api_name, "id": self.module_id(module)},
+        duplicate = {"id": refusal.other, "module": {"api_name": module.api_name, "id": self.product.module_id(module)},
                      "Owner": None if user is None else {"name": user.name, "id": user.id}}
         return ZohoError("DUPLICATE_DATA", details={"api_name": api_name, **at, "duplicate_record": duplicate})
 

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Response, request
 
 from ..core.context import state_view
+from ..core.strict_json import not_json
 from ..nesting import MAX_NESTING, nesting
 from ..store.search import Match
 from .actions import CREATE_RECORDS, READ_RECORDS, UPDATE_RECORDS, UPSERT_RECORDS, Action
@@ -26,10 +27,6 @@ MAX_BODY = 8 << 20  # a hundred records with long text fields, and room to spare
 SEARCH_LIMIT = 2000  # records a search reaches through its pages
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     found = dict(pairs)
     if len(found) != len(pairs):
@@ -41,7 +38,7 @@ def _strict_json(raw: bytes) -> Any:
     """JSON as Zoho's parser reads it: no NaN or Infinity literals, no key twice in an object, no lone surrogate
     (Python's json takes all three, and would store a value no answer could encode)."""
     text = raw.decode("utf-8")
-    body = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+    body = json.loads(text, parse_constant=not_json, object_pairs_hook=_unique_keys)
     json.dumps(body, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
     return body
 

@@ -11,7 +11,8 @@ from ..core.responses import file_response
 from .actions import DELETE_ATTACHMENT, DELETE_RECORD, DOWNLOAD_ATTACHMENT, LIST_ATTACHMENTS, UPLOAD_ATTACHMENT
 from .calls import blueprint, bulk_answer, check_wf_trigger, models, principal
 from .errors import ATTACHMENT_UPLOADED, CONTENT_TYPE, success_entry, zoho_response
-from .models import READ, Download, Upload, parse_fields, parse_ids
+from .models import READ, Download, Upload, parse_ids
+from .record_models import parse_fields
 from .paging import parse_page
 from .product import Product
 

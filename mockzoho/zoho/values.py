@@ -190,7 +190,7 @@ def search_value(field: Field, text: str) -> Any:
         return int(text.lower() == "true")
     if field.data_type in REFERENCE_TYPES:
         return _reference(field, text).id
-    if field.data_type in ("multiselectpicklist", "picklist") or field.data_type in TEXT_TYPES:
+    if field.data_type in TEXT_TYPES or field.data_type == "multiselectpicklist":
         return text.lower()
     [entry] = index_entries(field, PARSERS[field.data_type](field, text)) or [None]
     return entry
