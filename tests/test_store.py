@@ -10,8 +10,10 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
 import yaml
@@ -104,24 +106,30 @@ def test_state_of_another_schema_is_refused(tmp_path: Path) -> None:
         create_app({"state": tmp_path / "s.db"})
 
 
-# What a state of each older layout lacks, undone on a state of this one: schema 9 had no record values and no
-# custom fields; schema 8 also called the counters table `clock` (and its reset_frozen column `seed`).
-SCHEMA_9 = ("DROP TABLE record_values; DROP TABLE fixture_record_values; "
-            + "".join(f"ALTER TABLE {t} DROP COLUMN {c}; " for t in ("records", "fixture_records")
-                      for c in ("data", "created_by", "modified_by"))
-            + "ALTER TABLE modules DROP COLUMN fields; UPDATE meta SET value = '9' WHERE key = 'schema';")
+# What a state of each older layout lacks, undone on a state of this one: schema 10 noted no changed records;
+# schema 9 had no record values and no custom fields; schema 8 also called the counters table `clock` (and its
+# reset_frozen column `seed`).
+SCHEMA_10 = ("".join(f"DROP TRIGGER records_changed_{event}; " for event in ("insert", "update", "delete"))
+             + "DROP TABLE changed_records; UPDATE meta SET value = '10' WHERE key = 'schema';")
+SCHEMA_9 = SCHEMA_10 + ("DROP TABLE record_values; DROP TABLE fixture_record_values; "
+                        + "".join(f"ALTER TABLE {t} DROP COLUMN {c}; " for t in ("records", "fixture_records")
+                                  for c in ("data", "created_by", "modified_by"))
+                        + "ALTER TABLE modules DROP COLUMN fields; UPDATE meta SET value = '9' WHERE key = 'schema';")
 SCHEMA_8 = SCHEMA_9 + ("ALTER TABLE counters RENAME COLUMN reset_frozen TO seed; ALTER TABLE counters RENAME TO clock; "
                        "UPDATE meta SET value = '8' WHERE key = 'schema';")
 
 
-@pytest.mark.parametrize("older", [SCHEMA_8, SCHEMA_9], ids=["schema-8", "schema-9"])
+@pytest.mark.parametrize("older", [SCHEMA_8, SCHEMA_9, SCHEMA_10], ids=["schema-8", "schema-9", "schema-10"])
 def test_a_state_of_an_older_layout_is_upgraded_in_place(tmp_path: Path, older: str) -> None:
     """A restart on a state of an older layout brings it to this one and keeps everything it holds, its clock and
-    its deletes included; its records then have no field values but their name."""
+    its deletes included (before 10 its records then have no field values but their name); its first reset copies
+    back every record, as none of its earlier writes was noted."""
     state = tmp_path / "s.db"
     client = create_app({"state": state, "clock": "2031-05-06T07:08:09Z"}).test_client()
     deleted = "/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261017"
     assert client.delete(deleted, headers=auth()).status_code == 200
+    inserted = client.post("/crm/v8/Leads", headers=auth(), json={"data": [{"Last_Name": "Before"}]})
+    before_upgrade = inserted.json["data"][0]["details"]["id"]
     old = sqlite3.connect(state, isolation_level=None)
     old.executescript(older)
     old.close()
@@ -132,12 +140,13 @@ def test_a_state_of_an_older_layout_is_upgraded_in_place(tmp_path: Path, older: 
     assert client.post("/__admin/reset", json={}).status_code == 200  # back to the clock it was seeded with
     assert client.get("/__admin/clock").json["now"] == "2031-05-06T07:08:09Z"
     assert client.get(deleted, headers=auth()).status_code == 200  # and the fixtures' attachment is back
+    assert client.get(f"/crm/v8/Leads/{before_upgrade}", headers=auth()).json["code"] == "INVALID_DATA"  # gone
     lead = client.get("/crm/v8/Leads/2883756000000261075", headers=auth())
-    assert lead.status_code == 200 and lead.json["data"][0]["Last_Name"] is None
+    assert lead.status_code == 200 and (lead.json["data"][0]["Last_Name"] is None) == (older != SCHEMA_10)
     created = client.post("/crm/v8/Leads", headers=auth(), json={"data": [{"Last_Name": "Upgraded"}]})
     assert created.status_code == 201, created.json
     check = sqlite3.connect(state)
-    assert check.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("10",)
+    assert check.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("11",)
     assert "clock" not in {name for (name,) in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     # Its triggers were renamed with the table: a new token still moves the credentials counter.
     before = check.execute("SELECT credentials FROM counters").fetchone()[0]
@@ -145,6 +154,76 @@ def test_a_state_of_an_older_layout_is_upgraded_in_place(tmp_path: Path, older: 
                                                   "scopes": ["ZohoCRM.modules.ALL"]})
     assert minted.status_code == 201, minted.json
     assert check.execute("SELECT credentials FROM counters").fetchone()[0] > before
+
+
+def _record_rows(state: Path) -> dict[str, list[tuple]]:
+    """Every live row of the tables a reset restores record by record, sorted."""
+    conn = sqlite3.connect(state)
+    try:
+        return {table: sorted(conn.execute(f"SELECT * FROM {table}")) for table in ("records", "record_values")}
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _counting_inserts(state: Path) -> Iterator[Callable[[], dict[str, int]]]:
+    """Count the rows inserted into `records` and `record_values` by any connection meanwhile (triggers of the
+    test's own in the state file, dropped after)."""
+    conn = sqlite3.connect(state, isolation_level=None)
+    conn.execute("CREATE TABLE test_inserts(tbl TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+    for table in ("records", "record_values"):
+        conn.execute("INSERT INTO test_inserts VALUES (?, 0)", (table,))
+        conn.execute(f"CREATE TRIGGER test_count_{table} AFTER INSERT ON {table} BEGIN "
+                     f"UPDATE test_inserts SET n = n + 1 WHERE tbl = '{table}'; END")
+    counts: dict[str, int] = {}
+    try:
+        yield lambda: counts
+        counts.update(conn.execute("SELECT tbl, n FROM test_inserts"))
+    finally:
+        conn.executescript("DROP TRIGGER test_count_records; DROP TRIGGER test_count_record_values; "
+                           "DROP TABLE test_inserts;")
+        conn.close()
+
+
+def _changed(state: Path) -> set[tuple[str, str]]:
+    conn = sqlite3.connect(state)
+    try:
+        return set(conn.execute("SELECT org, id FROM changed_records"))
+    finally:
+        conn.close()
+
+
+def test_a_reset_copies_back_exactly_the_records_changed_since_the_last(tmp_path: Path) -> None:
+    """Triggers note each record a call inserts, changes or deletes (a lead deleted takes its notes along); a
+    reset of one org copies back that org's alone, a reset of everything the rest, and the records are then the
+    fixtures' again, row for row."""
+    state = tmp_path / "s.db"
+    client = create_app({"state": state, "clock": "2031-05-06T07:08:09Z"}).test_client()
+    pristine = _record_rows(state)
+    assert _changed(state) == set()
+    lead, other = "2883756000000261075", "2883756000000261101"
+    new = client.post("/crm/v8/Leads", headers=auth(), json={"data": [{"Last_Name": "New"}]}).json
+    new_id = new["data"][0]["details"]["id"]
+    assert client.put(f"/crm/v8/Leads/{other}", headers=auth(),
+                      json={"data": [{"Company": "Changed"}]}).status_code == 200
+    clone = client.post("/__admin/orgs", json={"from": "zylker-us"}).json
+    assert client.delete(f"/crm/v8/Leads?ids={lead}", headers=auth(clone["tokens"][SEED_TOKEN])).status_code == 200
+    assert {("zylker-us", new_id), ("zylker-us", other), (clone["id"], lead)} <= _changed(state)
+    assert {org for org, _ in _changed(state)} == {"zylker-us", clone["id"]}
+    assert client.post("/__admin/reset", json={"org": clone["id"]}).status_code == 200
+    assert {org for org, _ in _changed(state)} == {"zylker-us"}
+    assert client.get(f"/crm/v8/Leads/{lead}?fields=Last_Name", headers=auth(clone["tokens"][SEED_TOKEN])).json[
+        "data"][0]["id"] == lead  # the clone's lead is back; the fixture org's changes are still there
+    assert client.get(f"/crm/v8/Leads/{new_id}", headers=auth()).status_code == 200
+    with _counting_inserts(state) as inserted:
+        assert client.post("/__admin/reset", json={}).status_code == 200
+    assert _changed(state) == set() and _record_rows(state) == pristine
+    values = sqlite3.connect(state).execute("SELECT COUNT(*) FROM fixture_record_values WHERE org = 'zylker-us' "
+                                            "AND record_id = ?", (other,)).fetchone()[0]
+    assert inserted() == {"records": 1, "record_values": values}  # only the changed fixture lead was copied back
+    assert client.get(f"/crm/v8/Leads/{new_id}", headers=auth()).json["code"] == "INVALID_DATA"
+    found = client.get("/crm/v8/Leads/search?criteria=(Company:equals:Changed)", headers=auth())
+    assert found.status_code == 204  # the value index was restored with the record
 
 
 def test_calls_that_change_nothing_write_nothing_to_the_state(tmp_path: Path) -> None:

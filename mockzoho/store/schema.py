@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from functools import cache
 
-SCHEMA_VERSION = "10"  # 10: records hold field values, indexed in record_values; modules hold custom fields
+SCHEMA_VERSION = "11"  # 11: changed_records, so that a reset copies back only the records requests changed
 _RECORD_COLUMNS = ("data TEXT NOT NULL DEFAULT '{}'", "created_by TEXT", "modified_by TEXT")
 # How a state file of an older layout becomes this one, in one transaction (SQLite renames the triggers' uses too);
 # tables and indexes new in a version are made by `statements()` afterwards.
@@ -15,7 +15,11 @@ UPGRADES = {
           "ALTER TABLE modules ADD COLUMN fields TEXT NOT NULL DEFAULT '[]'"),
     "9": (*(f"ALTER TABLE {t} ADD COLUMN {c}" for t in ("records", "fixture_records") for c in _RECORD_COLUMNS),
           "ALTER TABLE modules ADD COLUMN fields TEXT NOT NULL DEFAULT '[]'"),
+    "10": (),
 }
+# After any upgrade every record counts as changed: no trigger watched the writes made before it.
+UPGRADED_CHANGES = ("INSERT OR IGNORE INTO changed_records(org, product, id) SELECT org, product, id FROM records "
+                    "UNION SELECT org, product, id FROM fixture_records")
 
 LIVE = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,6 +58,8 @@ CREATE TABLE IF NOT EXISTS record_values(  -- every field value of every record,
     record_id TEXT NOT NULL,
     PRIMARY KEY(org, product, module, field, value, record_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS record_values_by_record ON record_values(org, product, record_id);
+CREATE TABLE IF NOT EXISTS changed_records(  -- records inserted, changed or deleted since the last reset (triggers)
+    org TEXT NOT NULL, product TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY(org, product, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS attachments(
     org TEXT NOT NULL, product TEXT NOT NULL, id TEXT NOT NULL, record_id TEXT NOT NULL,
     file_name TEXT NOT NULL, size INTEGER NOT NULL, content_type TEXT NOT NULL, link_url TEXT,
@@ -113,6 +119,9 @@ CREATE TABLE IF NOT EXISTS limits(
 PRISTINE: dict[str, str | None] = {
     "orgs": "id", "users": "org", "user_records": "org", "tokens": "org", "refresh_tokens": "org", "records": "org",
     "record_values": "org", "attachments": "org", "cosmos_accounts": None, "cosmos_resources": None}
+# Pristine tables a reset restores record by record: only the rows of the records in `changed_records` (a reset of
+# 100,000 leads after a few writes must not copy 1.8 million rows back), each table with its record id column.
+BY_RECORD = {"records": "id", "record_values": "record_id"}
 # Fixture tables no reset restores: only a replacement of the fixtures writes them again.
 REPLACED = ("clients", "modules")
 
@@ -125,12 +134,22 @@ CREDENTIAL_TRIGGERS = [
     for table in CREDENTIAL_TABLES for event in ("INSERT", "UPDATE", "DELETE")]
 
 
+# Every write to `records` (the store writes `record_values` only beside one) notes the record as changed.
+CHANGE_TRIGGERS = [
+    f"CREATE TRIGGER IF NOT EXISTS records_changed_{event.lower()} AFTER {event} ON records BEGIN "
+    f"INSERT OR IGNORE INTO changed_records(org, product, id) VALUES ({row}.org, {row}.product, {row}.id); END"
+    for event, row in (("INSERT", "NEW"), ("UPDATE", "OLD"), ("DELETE", "OLD"))]
+
+
 def statements() -> list[str]:
     """Every statement that creates the schema, pristine copies included (all idempotent)."""
-    result = [s for s in LIVE.split(";") if s.strip()] + CREDENTIAL_TRIGGERS
+    result = [s for s in LIVE.split(";") if s.strip()] + CREDENTIAL_TRIGGERS + CHANGE_TRIGGERS
     for table, org_column in PRISTINE.items():
         result.append(f"CREATE TABLE IF NOT EXISTS fixture_{table} AS SELECT * FROM {table} WHERE 0")
-        if org_column is not None:
+        if table in BY_RECORD:  # the records a reset copies back, found by id (and an org's, by the prefix)
+            result.append(f"CREATE INDEX IF NOT EXISTS fixture_{table}_by_record ON fixture_{table}"
+                          f"(org, product, {BY_RECORD[table]})")
+        elif org_column is not None:
             result.append(f"CREATE INDEX IF NOT EXISTS fixture_{table}_by_org ON fixture_{table}({org_column})")
     result.append("CREATE INDEX IF NOT EXISTS fixture_attachments_by_blob ON fixture_attachments(blob)")
     result.append("CREATE INDEX IF NOT EXISTS fixture_cosmos_by_blob ON fixture_cosmos_resources(blob)")

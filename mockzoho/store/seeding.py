@@ -16,7 +16,7 @@ from ..ids import id_prefix, new_client_id, new_token
 from .blobs import Blobs
 from .core import StateError, StoreError
 from .journal import Journal
-from .schema import PRISTINE, REPLACED, SCHEMA_VERSION, UPGRADES, columns, statements
+from .schema import BY_RECORD, PRISTINE, REPLACED, SCHEMA_VERSION, UPGRADED_CHANGES, UPGRADES, columns, statements
 
 if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
     from ..fixtures import Fixtures
@@ -140,6 +140,7 @@ class Seeding(FixtureWriter):
                 conn.execute(statement)
             for statement in statements():  # the tables and indexes that are new in this layout
                 conn.execute(statement)
+            conn.execute(UPGRADED_CHANGES)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
 
     def _check_schema(self, meta: dict[str, str]) -> None:
@@ -155,7 +156,7 @@ class Seeding(FixtureWriter):
             for table in (*(f"fixture_{table}" for table in PRISTINE), *REPLACED):
                 conn.execute(f"DELETE FROM {table}")
             self._write_fixtures(conn, fixtures)
-            self._reset_all(conn)
+            self._reset_all(conn, changed_only=False)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'fixture_digest'", (fixtures.digest,))
             conn.execute("UPDATE counters SET generation = generation + 1")
 
@@ -165,11 +166,11 @@ class Seeding(FixtureWriter):
         with self.journal.cleared_after(org), self.write_blobs() as (conn, dropped):
             dropped.update(self._blobs_outside_fixtures(conn, org))
             if org is None:
-                self._reset_all(conn)
+                self._reset_all(conn, changed_only=True)
             elif not self._is_org(conn, org):
                 raise UnknownOrg(org)
             else:
-                self._restore(conn, org)
+                self._restore(conn, org, changed_only=True)
                 self._forget_org(conn, org)
         self.sweep()
 
@@ -228,25 +229,34 @@ class Seeding(FixtureWriter):
 
     # -- helpers (inside a write transaction) ----------------------------------------------------
 
-    def _reset_all(self, conn: sqlite3.Connection) -> None:
-        conn.execute("DELETE FROM clients WHERE org IN (SELECT id FROM fixture_orgs WHERE template IS NOT NULL)")
+    def _reset_all(self, conn: sqlite3.Connection, changed_only: bool) -> None:
+        """Everything back to the fixtures, clones removed; of the records, with `changed_only`, only those
+        changed since the last reset are copied back (the others are the fixture rows already)."""
+        clones = "(SELECT id FROM fixture_orgs WHERE template IS NOT NULL)"
+        conn.execute(f"DELETE FROM clients WHERE org IN {clones}")
         for table, column in PRISTINE.items():
             if column is not None and table != "orgs":
-                conn.execute(f"DELETE FROM fixture_{table} WHERE {column} IN "
-                             "(SELECT id FROM fixture_orgs WHERE template IS NOT NULL)")
+                for rows in (table, f"fixture_{table}"):
+                    conn.execute(f"DELETE FROM {rows} WHERE {column} IN {clones}")
         conn.execute("DELETE FROM fixture_orgs WHERE template IS NOT NULL")
-        self._restore(conn, None)
+        self._restore(conn, None, changed_only)
         for table in RUNTIME_TABLES:
             conn.execute(f"DELETE FROM {table}")
         conn.execute("UPDATE counters SET frozen = reset_frozen, offset = 0, faults = 0, limits = 0")
         conn.execute("UPDATE meta SET value = '0' WHERE key = 'id_counter'")
 
-    def _restore(self, conn: sqlite3.Connection, org: str | None) -> None:
-        """Copy the fixture rows (of one org, or all, those of no org included) over the live ones."""
+    def _restore(self, conn: sqlite3.Connection, org: str | None, changed_only: bool = False) -> None:
+        """Copy the fixture rows (of one org, or all, those of no org included) over the live ones; of the
+        records, with `changed_only`, only those noted in `changed_records`. Then none is noted any more."""
+        noted = " WHERE org = ?" if org is not None else ""
         for table, condition, args in _scope(org):
             where = f" WHERE {condition}" if condition else ""
+            if changed_only and table in BY_RECORD:
+                key = f"(org, product, {BY_RECORD[table]})"
+                where = f" WHERE {key} IN (SELECT org, product, id FROM changed_records{noted})"
             conn.execute(f"DELETE FROM {table}{where}", args)
             conn.execute(_copy_of(table) + where, args)
+        conn.execute(f"DELETE FROM changed_records{noted}", () if org is None else (org,))
 
     @staticmethod
     def _forget_org(conn: sqlite3.Connection, org: str) -> None:
