@@ -4,7 +4,6 @@ exact bodies, errors and scopes; and Zoho's v8 SDK parsing them unchanged."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest

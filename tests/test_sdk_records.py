@@ -76,7 +76,7 @@ def new_record(sdk: Any, **values: Any) -> Any:
 
 def test_fields_operations_parse_every_field(sdk: Any) -> None:
     from zohocrmsdk.src.com.zoho.crm.api import ParameterMap
-    from zohocrmsdk.src.com.zoho.crm.api.fields import BodyWrapper, FieldsOperations, GetFieldsParam
+    from zohocrmsdk.src.com.zoho.crm.api.fields import FieldsOperations, GetFieldsParam
     params = ParameterMap()
     params.add(GetFieldsParam.module, "Gadgets")
     response = FieldsOperations().get_fields(params)

@@ -82,7 +82,7 @@ class RelatedList:
 COMMON_RELATED_LISTS = (RelatedList("Notes", "Notes", "Parent_Id"), RelatedList("Attachments", "Attachments"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per module (cached), hashed by identity: a cheap cache key
 class ModuleFields:
     """The fields of one module in display order, which of them names a record, and its related lists."""
 

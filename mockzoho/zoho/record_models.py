@@ -14,7 +14,7 @@ from .errors import ID_INVALID, RECORD_ADDED, RECORD_UPDATED, RELATED_LIST_INVAL
 from .fields import Field, ModuleFields, RelatedList
 from .paging import TOKEN_LIFETIME, Page, page_token
 from .product import Module, Product
-from .serialize import RecordView, lookup_ids, record_json, saved_details, zoho_time
+from .serialize import RecordView, lookup_ids, record_json, saved_details, stored_keys, zoho_time
 from .values import FieldProblem, index_of, parse_value, record_name, references, with_name
 
 BULK_LIMIT = 100
@@ -126,7 +126,8 @@ class RecordModels:
             principal.org, self.product.name, module.api_name, sort_by=listing.sort_by,
             descending=listing.descending, offset=window.offset, limit=window.rows_to_read, ids=listing.ids,
             modified_since=listing.modified_since, where=where,
-            restricted_user=principal.user if principal.restricted else None))
+            restricted_user=principal.user if principal.restricted else None,
+            only=stored_keys(self.product.fields(module), listing.fields)))
         if not rows:
             return None
         view = self.view(principal, module, rows, version, listing.fields)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cached_property
+from functools import lru_cache
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from ..store import AttachmentRow, RecordRow, UserRef
@@ -90,10 +90,18 @@ class RecordView:
     wanted: frozenset[str] | None = None
     approval_state: bool = False  # v8 shows `$approval_state`
 
-    @cached_property
-    def shown(self) -> tuple[Field, ...]:
-        """The fields each record shows, in the module's order: worked out once for a page, not once a record."""
-        return tuple(f for f in self.fields.fields if self.wanted is None or f.api_name.lower() in self.wanted)
+
+def shown_fields(fields: ModuleFields, wanted: frozenset[str] | None) -> tuple[Field, ...]:
+    """The fields records show when these (lower-case API names; None: all) are asked for, in the module's order."""
+    return tuple(f for f in fields.fields if wanted is None or f.api_name.lower() in wanted)
+
+
+def stored_keys(fields: ModuleFields, wanted: frozenset[str] | None) -> list[str] | None:
+    """The keys of a record's stored values that showing these fields reads (None: all of them); a note's
+    `$se_module` is always shown."""
+    if wanted is None:
+        return None
+    return [f.api_name for f in shown_fields(fields, wanted)] + ["$se_module"]
 
 
 def lookup_ids(fields: ModuleFields, rows: Iterable[RecordRow]) -> list[str]:
@@ -102,33 +110,47 @@ def lookup_ids(fields: ModuleFields, rows: Iterable[RecordRow]) -> list[str]:
     return sorted({row.data[name] for row in rows for name in lookups if row.data.get(name)})
 
 
-def _shown(field: Field, row: RecordRow, view: RecordView) -> Any:
-    system = {"Owner": row.owner, "Created_By": row.created_by, "Modified_By": row.modified_by}
-    if field.api_name in system:
-        return user_json(view.users.get(system[field.api_name] or ""))
-    if field.api_name in ("Created_Time", "Modified_Time"):
-        return zoho_time(row.created_time if field.api_name == "Created_Time" else row.modified_time, view.time_zone)
-    value = row.data.get(field.api_name)
-    if field.data_type == "boolean":
-        return bool(value)
-    if field.data_type == "multiselectpicklist":
-        return value or []
-    if value is None:
-        return None
-    if field.data_type == "datetime":
-        return zoho_time(value, view.time_zone)
-    if field.data_type == "lookup":
-        name = view.names.get(value)
-        return None if name is None else {"name": name[0], "id": value}
-    if field.data_type in ("ownerlookup", "userlookup"):
-        return user_json(view.users.get(value))
-    return value
+_SYSTEM_USERS = {"Owner": "owner", "Created_By": "created_by", "Modified_By": "modified_by"}
+_SYSTEM_TIMES = {"Created_Time": "created_time", "Modified_Time": "modified_time"}
+
+
+Reader = Callable[[RecordRow, "RecordView"], Any]
+
+
+@lru_cache(maxsize=256)
+def _readers(fields: ModuleFields, wanted: frozenset[str] | None) -> tuple[tuple[str, Reader], ...]:
+    """Each shown field's API name and how its value is shown from a row, chosen once per module and fields asked
+    (a 200-record page would otherwise test each field's name and type 200 times)."""
+    return tuple((f.api_name, _reader(f)) for f in shown_fields(fields, wanted))
+
+
+def _reader(field: Field) -> Reader:
+    """How one field's value is shown from a row, by the field's name and type."""
+    name, kind = field.api_name, field.data_type
+    if name in _SYSTEM_USERS:
+        column = _SYSTEM_USERS[name]
+        return lambda row, view: user_json(view.users.get(getattr(row, column) or ""))
+    if name in _SYSTEM_TIMES:
+        column = _SYSTEM_TIMES[name]
+        return lambda row, view: zoho_time(getattr(row, column), view.time_zone)
+    if kind == "boolean":
+        return lambda row, view: bool(row.data.get(name))
+    if kind == "multiselectpicklist":
+        return lambda row, view: row.data.get(name) or []
+    if kind == "datetime":
+        return lambda row, view: None if (value := row.data.get(name)) is None else zoho_time(value, view.time_zone)
+    if kind == "lookup":
+        return lambda row, view: None if (shown := view.names.get(row.data.get(name))) is None else \
+            {"name": shown[0], "id": row.data[name]}
+    if kind in ("ownerlookup", "userlookup"):
+        return lambda row, view: None if (value := row.data.get(name)) is None else user_json(view.users.get(value))
+    return lambda row, view: row.data.get(name)
 
 
 def record_json(row: RecordRow, view: RecordView) -> dict[str, Any]:
     """One record: its fields in the module's order (only those asked for, if any), its `$` keys, then `id`."""
-    values = {f.api_name: _shown(f, row, view) for f in view.shown}
-    if "$se_module" in row.data:  # a note: the module of the record it is on
+    values = {name: read(row, view) for name, read in _readers(view.fields, view.wanted)}
+    if row.data.get("$se_module") is not None:  # a note: the module of the record it is on
         values["$se_module"] = row.data["$se_module"]
     values.update({"$approved": True, "$editable": True, "$state": "save", "$process_flow": False})
     if view.approval_state:
