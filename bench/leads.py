@@ -76,7 +76,7 @@ def write_fixture(path: Path, count: int, token: str) -> None:
     is valid YAML)."""
     document = {"orgs": [{"id": "bench", "users": [{"id": "1", "name": "Bench", "email": "bench@example.com"}],
                           "tokens": [{"token": token, "user": "1",
-                                      "scopes": "ZohoCRM.modules.ALL,ZohoCRM.org.ALL,ZohoCRM.settings.ALL"}],
+                                      "scopes": "ZohoCRM.modules.ALL,ZohoCRM.org.ALL,ZohoCRM.settings.ALL,ZohoCRM.coql.READ"}],
                           "crm": {"records": leads(count)}}]}
     path.write_text(json.dumps(document, ensure_ascii=False))
 

@@ -730,6 +730,7 @@ def records(work: Path, runs: int, seconds: float) -> list[Row]:
         rows += record_loads(mock, work, runs, seconds, leads)
         with mock_server(work / "leads-small.db", small) as small_mock:
             rows += searches(mock, small_mock, runs, leads)
+        rows += coql_pages(mock, runs)
         rows += inserts(mock, work, runs, seconds, leads)
         rows.append(record_resets(mock, runs))
     finally:
@@ -767,48 +768,77 @@ def record_loads(mock: Server, work: Path, runs: int, seconds: float, leads: obj
     return rows
 
 
-def search_latencies(server: Server, queries: list[str]) -> tuple[float, float]:
-    """Median and p90 in ms of these search calls, one after the other on one kept-alive connection."""
+def call_latencies(server: Server, calls: list[tuple[str, str, bytes | None]], rows: int = 1) -> tuple[float, float]:
+    """Median and p90 in ms of these calls (method, path, JSON body), one after the other on one kept-alive
+    connection; each must answer `rows` records."""
     import http.client
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    headers = {"Authorization": f"Zoho-oauthtoken {TOKEN}"}
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    headers = {"Authorization": f"Zoho-oauthtoken {TOKEN}", "Content-Type": "application/json"}
     times = []
     try:
-        for query in queries:
+        for method, path, body in calls:
             began = time.perf_counter()
-            connection.request("GET", f"/crm/v8/Leads/search?{query}", headers=headers)
+            connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             answer = response.read()
             times.append((time.perf_counter() - began) * 1000)
-            assert response.status == 200 and len(json.loads(answer)["data"]) == 1, answer[:300]
+            assert response.status == 200 and len(json.loads(answer)["data"]) == rows, answer[:300]
     finally:
         connection.close()
     return statistics.median(times), statistics.quantiles(times, n=10, method="inclusive")[8]
 
 
+def coql_call(query: str, version: str = "v8") -> tuple[str, str, bytes]:
+    return "POST", f"/crm/{version}/coql", json.dumps({"select_query": query}).encode()
+
+
 def searches(big: Server, small: Server, runs: int, leads: object) -> list[Row]:
-    """Search by an indexed field (`email=`, `criteria=(Email:equals:...)`): latency at 100,000 leads over the same
-    at 10,000, the two servers taking turns run by run; each call looks up an existing email, drawn at random."""
+    """Search and COQL by an indexed field (`email=`, `criteria=(Email:equals:...)`, `where Email = ...`): latency
+    at 100,000 leads over the same at 10,000, the two servers taking turns run by run; each call looks up an
+    existing email, drawn at random."""
     import random
     rows = []
     emails = leads.emails(100_000)  # type: ignore[attr-defined]
     rng = random.Random(7)
-    for label, make in (("email=<an existing email>", lambda e: f"email={urllib.parse.quote(e)}"),
-                        ("criteria=(Email:equals:<an existing email>)",
-                         lambda e: "criteria=" + urllib.parse.quote(f"(Email:equals:{e})"))):
+    for label, make in (("search email=<an existing email>",
+                         lambda e: ("GET", f"/crm/v8/Leads/search?email={urllib.parse.quote(e)}", None)),
+                        ("search criteria=(Email:equals:<an existing email>)",
+                         lambda e: ("GET", "/crm/v8/Leads/search?criteria=" + urllib.parse.quote(
+                             f"(Email:equals:{e})"), None)),
+                        ("COQL select Last_Name, Email from Leads where Email = '<an existing email>'",
+                         lambda e: coql_call(f"select Last_Name, Email from Leads where Email = '{e}'"))):
         figures = {n: (Figure("p50", "ms"), Figure("p90", "ms")) for n in (10_000, 100_000)}
         for server, n in ((small, 10_000), (big, 100_000)):
-            search_latencies(server, [make(e) for e in rng.sample(emails[:n], 20)])  # warm-up, not counted
+            call_latencies(server, [make(e) for e in rng.sample(emails[:n], 20)])  # warm-up, not counted
         for _ in range(runs):
             for server, n in ((small, 10_000), (big, 100_000)):
-                p50, p90 = search_latencies(server, [make(e) for e in rng.sample(emails[:n], SEARCH_CALLS)])
+                p50, p90 = call_latencies(server, [make(e) for e in rng.sample(emails[:n], SEARCH_CALLS)])
                 figures[n][0].runs.append(p50)
                 figures[n][1].runs.append(p90)
         for k, what in enumerate(("median", "p90")):
             at_big, at_small = figures[100_000][k], figures[10_000][k]
-            rows.append(Row(f"search {label}, {what} of {SEARCH_CALLS} calls: 100,000 leads against 10,000",
+            rows.append(Row(f"{label}, {what} of {SEARCH_CALLS} calls: 100,000 leads against 10,000",
                             at_big, at_small, "<= 1.5x", at_big.median <= 1.5 * at_small.median))
     return rows
+
+
+def coql_pages(mock: Server, runs: int) -> list[Row]:
+    """2000 leads in one COQL call against the same 2000 through the records list (ten pages of 200, its most),
+    both on v7: v8's list pages stop at 2000 records without a page token."""
+    coql, listed = Figure("coql", "ms"), Figure("list", "ms")
+    fields = "Last_Name,Email,Company"
+    for _ in range(runs):
+        for offset in (20_000, 40_000, 60_000):
+            coql.runs.append(call_latencies(mock, [coql_call(
+                f"select {fields.replace(',', ', ')} from Leads where id is not null limit 2000 offset {offset}", "v7")],
+                rows=2000)[0])
+            began = time.perf_counter()
+            for page in range(offset // 200 + 1, offset // 200 + 11):
+                call_latencies(mock, [("GET", f"/crm/v7/Leads?fields={fields}&per_page=200&page={page}", None)],
+                               rows=200)
+            listed.runs.append((time.perf_counter() - began) * 1000)
+    return [Row("COQL on v7, 2000 leads in one call (limit 2000 offset 20,000-60,000) against the same 2000 "
+                "through the v7 records list (10 pages of 200): ms", coql, listed, "", None)]
 
 
 def inserts(mock: Server, work: Path, runs: int, seconds: float, leads: object) -> list[Row]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .zoho.product import Product, catalogue
+from .zoho.product import CoqlRules, Product, catalogue
 
 BIGIN = Product(
     name="bigin",
@@ -18,4 +18,5 @@ BIGIN = Product(
     modern_versions=frozenset({"v2"}),
     # Deals: the v1 name of Pipelines; Companies: the name Bigin shows for Accounts (Bigin's own docs).
     other_names={"Deals": "Pipelines", "Companies": "Accounts"},
+    coql={"v2": CoqlRules(per_call=200, reachable=10_000)},  # Bigin's COQL pages: v2 only, no aggregates
 )

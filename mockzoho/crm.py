@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from .zoho.product import Product, catalogue
+from .zoho.product import CoqlRules, Product, catalogue
+
+_COQL_V2 = CoqlRules(per_call=200, reachable=10_000)
+_COQL_V4 = CoqlRules(per_call=2000, reachable=10_000, aggregates=True)
+_COQL_V7 = CoqlRules(per_call=2000, reachable=100_000, columns=500, in_values=100, aggregates=True, lookup_names=True)
 
 CRM = Product(
     name="crm",
@@ -26,4 +30,6 @@ CRM = Product(
     modern_versions=frozenset({"v3", "v4", "v5", "v6", "v7", "v8"}),
     # Potentials: the v1 name of Deals; Pipelines: Bigin's name for its deals.
     other_names={"Potentials": "Deals", "Pipelines": "Deals"},
+    coql={"v2": _COQL_V2, "v2.1": _COQL_V2, "v3": _COQL_V2, "v4": _COQL_V4, "v5": _COQL_V4, "v6": _COQL_V4,
+          "v7": _COQL_V7, "v8": _COQL_V7},
 )

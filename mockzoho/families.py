@@ -10,6 +10,7 @@ from .state import ZOHO_PRODUCTS
 from .zoho.calls import zoho_family
 from .zoho import records as _zoho_records  # noqa: F401  # the views of these modules join the Zoho blueprint
 from .zoho import routes as _zoho_routes  # noqa: F401
+from .zoho import query as _zoho_query  # noqa: F401
 from .zoho import settings as _zoho_settings  # noqa: F401
 
 # The first is the default: a path no family owns is answered in Zoho CRM's envelope.

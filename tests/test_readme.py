@@ -275,6 +275,7 @@ RECORDS_EXAMPLES = [
     ("upsert", r'-X POST "[^"]*/crm/v8/Leads/upsert" ', 200),
     ("related list", r'/crm/v8/Accounts/\d+/Deals\?fields=', 200),
     ("bigin related list", r'/bigin/v2/Accounts/\d+/Pipelines\?fields=', 200),
+    ("coql", r'-X POST "[^"]*/crm/v8/coql" ', 200),
 ]
 
 

@@ -178,6 +178,19 @@ def test_v21_sdk(live: tuple[str, Flask, Path]) -> None:
     params.add(DeleteAttachmentsParam.ids, 2883756000000270011)
     [failed] = ops.delete_attachments(params).get_object().get_data()
     assert (failed.get_code().get_value(), message(failed)) == ("INVALID_DATA", "record not deleted")
+    # COQL through the same SDK: query.QueryOperations posts to /crm/v2.1/coql and reads rows as Records.
+    from zcrmsdk.src.com.zoho.crm.api import query
+    body = query.BodyWrapper()
+    body.set_select_query("select Last_Name, Account_Name from Contacts where Account_Name is not null "
+                          "order by Last_Name limit 2")
+    answer = query.QueryOperations().get_records(body)
+    assert answer.get_status_code() == 200
+    rows = answer.get_object().get_data()
+    assert len(rows) == 2 and answer.get_object().get_info().get_count() == 2
+    assert all(isinstance(r.get_id(), int) and set(r.get_key_value("Account_Name")) == {"id"} for r in rows)
+    body.set_select_query("select Last_Name from Contacts")
+    refused = query.QueryOperations().get_records(body).get_object()
+    assert (refused.get_code().get_value(), refused.get_details()) == ("SYNTAX_ERROR", {"clause": "where"})
 
 
 # -- CRM v2: zcrmsdk 2.x, Zoho's legacy SDK --------------------------------------------------------

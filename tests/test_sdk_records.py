@@ -176,3 +176,31 @@ def test_leads_through_the_sdk(sdk: Any) -> None:
     lead_id = int(one_success(ops.create_records(body_of(sdk, lead)), sdk).get_details()["id"])
     [got] = ops.get_record(lead_id, ParameterMap(), HeaderMap()).get_object().get_data()
     assert (got.get_key_value("Last_Name"), got.get_key_value("Full_Name")) == ("Sdk", "Sdk")
+
+
+def test_coql_operations_run_a_query_and_read_its_errors(sdk: Any) -> None:
+    """`CoqlOperations.get_records` posts to /crm/v8/coql: rows become Records (dotted keys kept, ids as
+    integers, lookups with their names), `info` an Info; a refusal an APIException with its details."""
+    from zohocrmsdk.src.com.zoho.crm.api import coql
+    body = coql.BodyWrapper()
+    body.set_select_query("select Last_Name, Account_Name, Account_Name.Account_Name from Contacts where "
+                          "Account_Name.Account_Name = 'Harborview Logistics' order by Last_Name desc limit 2")
+    response = coql.CoqlOperations().get_records(body)
+    assert response.get_status_code() == 200
+    answer = response.get_object()
+    assert isinstance(answer, coql.ResponseWrapper)
+    rows = answer.get_data()
+    assert [r.get_key_value("Account_Name.Account_Name") for r in rows] == ["Harborview Logistics"] * 2
+    assert all(isinstance(r.get_id(), int) for r in rows)
+    assert rows[0].get_key_value("Account_Name")["name"] == "Harborview Logistics"
+    names = [r.get_key_value("Last_Name") for r in rows]
+    assert names == sorted(names, key=str.lower, reverse=True)
+    assert (answer.get_info().get_count(), answer.get_info().get_more_records()) == (2, False)
+    body.set_select_query("select Last_Name from Contacts where Last_Name = 'No such contact'")
+    empty = coql.CoqlOperations().get_records(body)
+    assert (empty.get_status_code(), empty.get_object()) == (204, None)
+    body.set_select_query("select Last_Name from Contacts where Last_Name >= 'x'")
+    error = coql.CoqlOperations().get_records(body).get_object()
+    assert isinstance(error, coql.APIException)
+    assert (error.get_code().get_value(), error.get_details()) == ("INVALID_QUERY", {
+        "reason": "invalid operator found", "column_name": "Last_Name", "operator": ">="})

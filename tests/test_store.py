@@ -358,11 +358,12 @@ def test_modules_follow_every_replacement_of_the_fixtures(tmp_path: Path) -> Non
 
 def test_a_seeded_state_serves_without_yaml_or_marshmallow(tmp_path: Path) -> None:
     """`serve` seeds in a child and the server process only opens the state: it must not pay for the
-    parsers' imports (a fifth of its start-up), nor for the admin schemas until an admin call needs one."""
+    parsers' imports (a fifth of its start-up), nor for the admin schemas until an admin call needs one, nor for
+    COQL's grammar until a query comes."""
     create_app({"state": tmp_path / "s.db"})
     script = ("import sys; from mockzoho.app import create_app; "
               f"client = create_app({{'state': {str(tmp_path / 's.db')!r}}}).test_client(); "
-              "print(sorted(m for m in ('marshmallow', 'yaml') if m in sys.modules)); "
+              "print(sorted(m for m in ('marshmallow', 'yaml', 'lark') if m in sys.modules)); "
               "client.post('/__admin/reset', json={}); print('marshmallow' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert done.stdout.split("\n")[:2] == ["[]", "True"], done.stderr

@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from .search import Filter, where_clause
+from .search import SYSTEM_COLUMNS, Filter, where_clause
 from .seeding import FixtureWriter
 from .zoho import UserRef
 
@@ -101,6 +101,25 @@ def _row(values: Sequence[Any]) -> RecordRow:
     return RecordRow(*values[:8], data=json.loads(values[8]))
 
 
+AGGREGATES = {"count": "COUNT", "sum": "SUM", "min": "MIN", "max": "MAX", "avg": "AVG"}
+
+
+def _stored(field: str) -> tuple[str, list[str]]:
+    """A field's stored value in a row of `records r`: its column, or its key in `data` (a parameter)."""
+    if field.lower() in SYSTEM_COLUMNS:
+        return f"r.{SYSTEM_COLUMNS[field.lower()]}", []
+    return "json_extract(r.data, ?)", ['$."' + field.replace('"', '""') + '"']
+
+
+def _sort_key(field: str) -> str:
+    """What sorts records by a field: its column for the system fields, else its least value as the index holds
+    it (text in lower case, times as epoch seconds; none sorts first), its name a parameter."""
+    if field in SYSTEM_COLUMNS:
+        return f"r.{SYSTEM_COLUMNS[field]}"
+    return ("(SELECT MIN(v.value) FROM record_values v WHERE v.org = r.org AND v.product = r.product "
+            "AND v.record_id = r.id AND v.field = ?)")
+
+
 class RecordQueries(FixtureWriter):
     """What the records API reads and writes."""
 
@@ -115,9 +134,10 @@ class RecordQueries(FixtureWriter):
     def list_records(self, org: str, product: str, module: str, *, sort_by: str, descending: bool, offset: int,
                      limit: int, ids: Sequence[str] = (), modified_since: int | None = None,
                      where: Filter | None = None, restricted_user: str | None = None,
-                     only: Sequence[str] | None = None) -> list[RecordRow]:
-        """A page of a module's records in order, those `where` matches if given, with the values of the `only`
-        fields (None: all); a restricted user sees the records granted to them only."""
+                     only: Sequence[str] | None = None, order_by: Sequence[tuple[str, bool]] = ()) -> list[RecordRow]:
+        """A page of a module's records in order (`order_by`'s fields, lower-cased, each descending or not, then
+        the id; else `sort_by`), those `where` matches if given, with the values of the `only` fields (None:
+        all); a restricted user sees the records granted to them only."""
         select, params = _record_select(only)
         clauses = ["r.org = ?", "r.product = ?", "r.module = ?"]
         params += [org, product, module]
@@ -136,10 +156,51 @@ class RecordQueries(FixtureWriter):
             params.extend(condition_params)
         direction = "DESC" if descending else "ASC"
         order = f"{SORT_COLUMNS[sort_by]} {direction}" + ("" if sort_by == "id" else f", r.id {direction}")
+        if order_by:
+            terms = [f"{_sort_key(field)} {'DESC' if down else 'ASC'}" for field, down in order_by]
+            order = ", ".join([*terms, "r.id ASC"])
+            params.extend(field for field, _ in order_by if field not in SYSTEM_COLUMNS)
         rows = self.connection().execute(
             f"{select} WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ? OFFSET ?",
             (*params, limit, offset)).fetchall()
         return [_row(row) for row in rows]
+
+    def aggregate_records(self, org: str, product: str, module: str, *, groups: Sequence[str],
+                          functions: Sequence[tuple[str, str | None]], order_by: Sequence[tuple[int, bool]],
+                          offset: int, limit: int, where: Filter | None = None,
+                          restricted_user: str | None = None) -> list[tuple[Any, ...]]:
+        """Rows of a grouped query: the stored value of each `groups` field (keys of `data`, or the system fields
+        lower-cased), then each function (`count`, `sum`, `min`, `max`, `avg`) of a field (None: of the
+        records), over the records `where` matches; sorted by `order_by`'s (result column, descending) pairs, then
+        by the groups."""
+        select: list[str] = []
+        params: list[Any] = []
+        for field in groups:
+            expression, expression_params = _stored(field)
+            select.append(expression)
+            params.extend(expression_params)
+        for function, field in functions:
+            if field is None:
+                select.append("COUNT(*)")
+                continue
+            expression, expression_params = _stored(field)
+            select.append(f"{AGGREGATES[function]}({expression})")
+            params.extend(expression_params)
+        clauses = ["r.org = ?", "r.product = ?", "r.module = ?"]
+        params += [org, product, module]
+        if restricted_user is not None:
+            clauses.append("r.id IN (SELECT record_id FROM user_records WHERE org = ? AND user = ?)")
+            params.extend((org, restricted_user))
+        if where is not None:
+            condition, condition_params = where_clause(where, org, product, module)
+            clauses.append(f"({condition})")
+            params.extend(condition_params)
+        grouping = f" GROUP BY {', '.join(str(i + 1) for i in range(len(groups)))}" if groups else ""
+        order = [f"{column + 1} {'DESC' if down else 'ASC'}" for column, down in order_by]
+        order += [str(i + 1) for i in range(len(groups))]
+        sql = (f"SELECT {', '.join(select)} FROM records r WHERE {' AND '.join(clauses)}{grouping}"
+               + (f" ORDER BY {', '.join(order)}" if order else "") + " LIMIT ? OFFSET ?")
+        return self.connection().execute(sql, (*params, limit, offset)).fetchall()
 
     def record_names(self, org: str, product: str, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """The name and module of each of these records that exists, by id (what a lookup shows)."""

@@ -24,6 +24,8 @@ _COMPARISONS: dict[str, tuple[str, int | None]] = {
     "in": ("", None),
     "starts_with": ("", 1),
     "contains": ("typeof(value) = 'text' AND instr(value, ?) > 0", 1),  # a word search: no index serves it
+    "ends_with": ("typeof(value) = 'text' AND substr(value, -length(?)) = ?", 1),  # the value given twice
+    "present": ("1", 0),  # records holding any value in the field
 }
 MAX_CODE_POINT = 0x10FFFF
 SURROGATES = range(0xD800, 0xE000)  # not text SQLite can hold: the successor of U+D7FF is U+E000
@@ -52,7 +54,23 @@ class AnyOf:
     parts: tuple[Filter, ...]
 
 
-Filter = Union[Match, AllOf, AnyOf]
+@dataclass(frozen=True)
+class Not:
+    """Records the part does not match."""
+
+    part: Filter
+
+
+@dataclass(frozen=True)
+class Through:
+    """Records whose lookup `field` (lower-cased) points to a record of `module` that `part` matches."""
+
+    field: str
+    module: str
+    part: Filter
+
+
+Filter = Union[Match, AllOf, AnyOf, Not, Through]
 
 
 def where_clause(tree: Filter, org: str, product: str, module: str) -> tuple[str, list[Value]]:
@@ -60,6 +78,16 @@ def where_clause(tree: Filter, org: str, product: str, module: str) -> tuple[str
     parameters in order. The caller still restricts `r` to the org, product and module."""
     if isinstance(tree, Match):
         return _match(tree, [org, product, module])
+    if isinstance(tree, Not):
+        clause, params = where_clause(tree.part, org, product, module)
+        return f"NOT ({clause})", params
+    if isinstance(tree, Through):
+        inner, params = where_clause(tree.part, org, product, tree.module)
+        # The inner `r` is the target module's records: SQLite resolves the alias to the nearest FROM.
+        return ("r.id IN (SELECT record_id FROM record_values WHERE org = ? AND product = ? AND module = ? "
+                "AND field = ? AND value IN (SELECT r.id FROM records r WHERE r.org = ? AND r.product = ? "
+                f"AND r.module = ? AND ({inner})))"), [org, product, module, tree.field, org, product, tree.module,
+                                                       *params]
     joiner, empty = (" AND ", "1") if isinstance(tree, AllOf) else (" OR ", "0")
     if not tree.parts:
         return empty, []
@@ -85,7 +113,7 @@ def where_clause(tree: Filter, org: str, product: str, module: str) -> tuple[str
 
 # Fields the server keeps in columns of `records`, not in `record_values` (owner and audit users by id, times as
 # epoch seconds, as the index would hold them).
-SYSTEM_COLUMNS = {"owner": "owner", "created_by": "created_by", "modified_by": "modified_by",
+SYSTEM_COLUMNS = {"id": "id", "owner": "owner", "created_by": "created_by", "modified_by": "modified_by",
                   "created_time": "created_time", "modified_time": "modified_time"}
 
 
@@ -125,12 +153,16 @@ def _comparison(match: Match) -> tuple[str, list[Value]]:
     if match.operator not in _COMPARISONS:
         raise ValueError(f"no such operator: {match.operator!r}")
     sql, count = _COMPARISONS[match.operator]
+    if count == 0:
+        return sql, []
     if not match.values or (count is not None and len(match.values) != count):
         raise ValueError(f"{match.operator} takes {count or 'some'} values, not {len(match.values)}")
     if match.operator == "in":
         return f"value IN ({', '.join('?' * len(match.values))})", list(match.values)
     if match.operator == "starts_with":
         return _prefix(match.values[0])
+    if match.operator == "ends_with":
+        return sql, [match.values[0], match.values[0]]
     return sql, list(match.values)
 
 

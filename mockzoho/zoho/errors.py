@@ -31,6 +31,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "DISCRETE_PAGINATION_LIMIT_EXCEEDED": (400, "You can only get the first 2000 records without using page_token "
                                                 "param"),
     "INVALID_QUERY": (400, "Invalid query formed"),
+    "SYNTAX_ERROR": (400, "error occured while parsing the query"),  # sic, as Zoho spells it
+    "INVALID_ALIAS": (400, "alias name cannot be an empty string"),
+    "DUPLICATE_ALIAS": (400, "same alias cannot refer more than one column"),
     "CRITERIA_LIMIT_EXCEEDED": (400, "no of criterium that can be given exceed the limit 10"),
     "FILE_SIZE_MORE_THAN_ALLOWED_SIZE": (413, "Please check if the size of the file is in the correct range"),
     "INTERNAL_ERROR": (500, "Internal Server Error"),

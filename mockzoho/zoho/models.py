@@ -15,6 +15,7 @@ from .errors import ID_INVALID, MODULE_NOT_SUPPORTED, RECORD_NOT_DELETED, RELATE
 from .links import is_link_url
 from .paging import TOKEN_LIFETIME, Page, info, page_token
 from .product import Module, Product
+from .coql_models import CoqlModels
 from .record_models import RecordModels
 from .serialize import attachment_json, full_user_json, upload_details, zoho_time
 
@@ -70,7 +71,7 @@ def parse_ids(values: Sequence[str]) -> list[str]:
     return ids
 
 
-class ZohoModels(RecordModels):
+class ZohoModels(RecordModels, CoqlModels):
     """One product's records and attachments, seen through a principal's scopes and profile."""
 
     def __init__(self, store: Store, product: Product) -> None:
@@ -98,11 +99,16 @@ class ZohoModels(RecordModels):
             raise ZohoError("INVALID_MODULE", details={"resource_path_index": 0})
         if not module.api_supported or (action.attachments and not module.attachments):
             raise ZohoError("INVALID_MODULE", MODULE_NOT_SUPPORTED, {"resource_path_index": 0})
+        self.authorize_module(principal, module, action)
+        return module
+
+    def authorize_module(self, principal: Principal, module: Module, action: Action) -> None:
+        """OAUTH_SCOPE_MISMATCH or NO_PERMISSION unless the token's scopes and the user's profile allow `action`
+        on `module`."""
         if not principal.scopes.allows(self.product, module, action):
             raise ZohoError("OAUTH_SCOPE_MISMATCH")
         if not principal.may(action):
             raise ZohoError("NO_PERMISSION", action.denied_message, {"permissions": [action.permission_name]})
-        return module
 
     def require_scope(self, principal: Principal, names: tuple[str, ...], ops: frozenset[str]) -> None:
         """OAUTH_SCOPE_MISMATCH unless the token holds `<service>.<name>.<op>` for one of `names`."""

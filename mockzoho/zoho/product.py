@@ -51,6 +51,18 @@ def catalogue(attachable: str, records_only: str = "", unsupported: str = "",
 
 
 @dataclass(frozen=True)
+class CoqlRules:
+    """What one version's COQL takes (Zoho's COQL Limitations page of that version)."""
+
+    per_call: int            # rows a query's LIMIT may ask for
+    reachable: int           # rows LIMIT and OFFSET reach together
+    columns: int = 50        # select columns
+    in_values: int = 50      # values of one `in`
+    aggregates: bool = False  # COUNT, SUM, MIN, MAX, AVG and GROUP BY
+    lookup_names: bool = False  # lookups and users shown as {name, id}, not {id}
+
+
+@dataclass(frozen=True)
 class Product:
     """A Zoho product served by the shared engine."""
 
@@ -70,6 +82,7 @@ class Product:
     # Names Zoho gives a module that are not its API name (an older version's, another product's), name ->
     # API name: what a fixture using one is told it probably meant.
     other_names: Mapping[str, str] = field(default_factory=dict, compare=False)
+    coql: Mapping[str, CoqlRules] = field(default_factory=dict, compare=False)  # versions that have COQL
     _by_name: dict[str, Module] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

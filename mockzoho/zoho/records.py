@@ -34,7 +34,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _strict_json(raw: bytes) -> Any:
+def strict_json(raw: bytes) -> Any:
     """JSON as Zoho's parser reads it: no NaN or Infinity literals, no key twice in an object, no lone surrogate
     (Python's json takes all three, and would store a value no answer could encode)."""
     text = raw.decode("utf-8")
@@ -43,16 +43,22 @@ def _strict_json(raw: bytes) -> Any:
     return body
 
 
-def write_body() -> tuple[list[Any], dict[str, Any]]:
-    """The `data` array of a write and the whole body; Zoho's errors for a body that is not one."""
-    request.max_content_length = MAX_BODY
+def object_body(limit: int) -> dict[str, Any]:
+    """The request's body as a JSON object of at most `limit` bytes; UNABLE_TO_PARSE_DATA_TYPE if it is not one."""
+    request.max_content_length = limit
     raw = request.get_data()
     try:
-        body = _strict_json(raw) if raw else None
+        body = strict_json(raw) if raw else None
     except (ValueError, RecursionError):
         body = None
     if not isinstance(body, dict) or nesting(body) > MAX_NESTING:
         raise ZohoError("UNABLE_TO_PARSE_DATA_TYPE", details={"param_name": "body"} if raw else {})
+    return body
+
+
+def write_body() -> tuple[list[Any], dict[str, Any]]:
+    """The `data` array of a write and the whole body; Zoho's errors for a body that is not one."""
+    body = object_body(MAX_BODY)
     if "data" not in body:
         raise ZohoError("REQUIRED_PARAM_MISSING", details={"param_name": "data"})
     data = body["data"]

@@ -121,10 +121,10 @@ Reader = Callable[[RecordRow, "RecordView"], Any]
 def _readers(fields: ModuleFields, wanted: frozenset[str] | None) -> tuple[tuple[str, Reader], ...]:
     """Each shown field's API name and how its value is shown from a row, chosen once per module and fields asked
     (a 200-record page would otherwise test each field's name and type 200 times)."""
-    return tuple((f.api_name, _reader(f)) for f in shown_fields(fields, wanted))
+    return tuple((f.api_name, field_reader(f)) for f in shown_fields(fields, wanted))
 
 
-def _reader(field: Field) -> Reader:
+def field_reader(field: Field) -> Reader:
     """How one field's value is shown from a row, by the field's name and type."""
     name, kind = field.api_name, field.data_type
     if name in _SYSTEM_USERS:

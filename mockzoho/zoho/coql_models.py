@@ -1,0 +1,493 @@
+"""COQL's rules: a parsed query checked against the module's fields and the version's limits, turned into the
+store's filter, order and limits, and its rows shown as Zoho shows them (no SQL, no request)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from ..store import RecordRow, Store
+from ..store.search import AllOf, AnyOf, Filter, Match, Not, Through
+from .actions import READ_RECORDS
+from .auth import Principal
+from .coql import Column, Condition, Expression, Function, Path, Predicate, Query, Sort, parse_query
+from .errors import MODULE_NOT_SUPPORTED, ZohoError
+from .fields import Field
+from .product import CoqlRules, Module, Product
+from .serialize import RecordView, field_reader, zoho_time
+from .values import NUMBER_TYPES, REFERENCE_TYPES, TEXT_TYPES, FieldProblem, search_value
+
+MAX_CRITERIA = 25
+MAX_JOINS = 2
+MAX_ORDER = 10
+MAX_GROUPS = 4
+MAX_FUNCTIONS = 5
+FUNCTIONS = ("COUNT", "SUM", "MIN", "MAX", "AVG")
+ID = Field("id", "id", system=True)  # every module's record id, queried like a lookup
+_ORDERED = frozenset({"=", "!=", "<", ">", "<=", ">=", "between", "in", "null"})
+_TEXTUAL = frozenset({"=", "!=", "like", "in", "null"})
+_REFERENCE = frozenset({"=", "!=", "in", "null"})
+# Which operators each type of field takes in a WHERE (Zoho's COQL page lists them per type).
+TYPE_OPERATORS: dict[str, frozenset[str]] = {
+    **{t: _TEXTUAL for t in TEXT_TYPES}, "multiselectpicklist": _TEXTUAL,
+    **{t: _ORDERED for t in (*NUMBER_TYPES, "integer", "bigint", "date", "datetime")},
+    "boolean": frozenset({"="}), **{t: _REFERENCE for t in REFERENCE_TYPES}, "id": _REFERENCE,
+}
+_COMPARISONS = {"=": "equals", "<": "less_than", ">": "greater_than", "<=": "less_equal", ">=": "greater_equal",
+                "in": "in", "between": "between"}
+# Which types each function takes (COUNT: "only for number, lookup, and picklist fields", and the id).
+FUNCTION_TYPES = {
+    "COUNT": frozenset({*NUMBER_TYPES, "integer", "bigint", "picklist", "lookup", "ownerlookup", "id"}),
+    "SUM": frozenset({*NUMBER_TYPES, "integer", "bigint"}), "AVG": frozenset({*NUMBER_TYPES, "integer", "bigint"}),
+    "MIN": frozenset({*NUMBER_TYPES, "integer", "bigint", "date", "datetime"}),
+    "MAX": frozenset({*NUMBER_TYPES, "integer", "bigint", "date", "datetime"}),
+}
+_SYSTEM_USERS = {"Owner": "owner", "Created_By": "created_by", "Modified_By": "modified_by"}
+_SYSTEM_TIMES = {"Created_Time": "created_time", "Modified_Time": "modified_time"}
+
+
+def invalid_query(message: str, **details: Any) -> ZohoError:
+    return ZohoError("INVALID_QUERY", message, details)
+
+
+def unknown_column(path: Path) -> ZohoError:
+    return invalid_query("column given seems to be invalid", column_name=path.text)
+
+
+def limit_exceeded(limit: int, message: str = "limit exceeded") -> ZohoError:
+    return ZohoError("LIMIT_EXCEEDED", message, {"limit": limit})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One field of a path, in the module it belongs to."""
+
+    module: Module
+    field: Field
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A select column: the key it has in a row and how its value is worked out from a record."""
+
+    key: str
+    steps: tuple[Step, ...]
+
+
+class CoqlModels:
+    """The COQL half of a product's models (mixed into ZohoModels, which holds the store and product)."""
+
+    store: Store
+    product: Product
+    authorize_module: Callable[[Principal, Module, Any], None]
+    view: Callable[..., RecordView]
+
+    def run_query(self, principal: Principal, version: str, text: str) -> dict[str, Any] | None:
+        """`{"data","info"}` for a COQL query, None when no record matches; ZohoError for any refusal."""
+        rules = self.product.coql[version]
+        query = parse_query(text)
+        if query.where is None:
+            raise ZohoError("SYNTAX_ERROR", "missing clause", {"clause": "where"})
+        module = self.product.module(query.module)
+        if module is None:
+            raise ZohoError("INVALID_MODULE")
+        if not module.api_supported:
+            raise ZohoError("INVALID_MODULE", MODULE_NOT_SUPPORTED)
+        self.authorize_module(principal, module, READ_RECORDS)
+        limit, offset = _window(rules, query)
+        where = self._filter(module, rules, query.where)
+        grouped = bool(query.group_by) or any(isinstance(c.expression, Function) for c in query.columns)
+        if len(query.columns) > rules.columns:
+            raise limit_exceeded(rules.columns, "select columns limit exceeded")
+        if grouped:
+            if not rules.aggregates:
+                raise ZohoError("SYNTAX_ERROR", "given coql query not supported")
+            rows, more = self._grouped(principal, version, module, query, where, limit, offset)
+        else:
+            rows, more = self._plain(principal, version, module, query, where, limit, offset)
+        if not rows:
+            return None
+        return {"data": rows, "info": {"count": len(rows), "more_records": more}}
+
+    # -- paths and the WHERE ------------------------------------------------------------------------------
+
+    def _steps(self, module: Module, path: Path) -> tuple[Step, ...]:
+        """The fields a path goes through, each in its module: lookups to other modules' records, then a field."""
+        if len(path.parts) > MAX_JOINS + 1:
+            raise limit_exceeded(MAX_JOINS, "join limit exceeded")
+        steps, current = [], module
+        for at, name in enumerate(path.parts):
+            field = ID if name.lower() == "id" else self.product.fields(current).field(name)
+            if field is None:
+                raise unknown_column(path)
+            steps.append(Step(current, field))
+            if at < len(path.parts) - 1:
+                target = self.product.module(field.lookup or "") if field.data_type == "lookup" else None
+                if target is None:
+                    raise unknown_column(path)
+                current = target
+        return tuple(steps)
+
+    def _filter(self, module: Module, rules: CoqlRules, condition: Condition) -> Filter:
+        predicates = _count_predicates(condition)
+        if predicates > MAX_CRITERIA:
+            raise limit_exceeded(MAX_CRITERIA, "criteria limit exceeded")
+        return self._typed(module, rules, condition)
+
+    def _typed(self, module: Module, rules: CoqlRules, condition: Condition) -> Filter:
+        if not isinstance(condition, Predicate):
+            parts = tuple(self._typed(module, rules, part) for part in condition.parts)
+            return AllOf(parts) if condition.operator == "and" else AnyOf(parts)
+        steps = self._steps(module, condition.path)
+        tree = _predicate(steps[-1].field, condition, rules)
+        for step in reversed(steps[:-1]):  # through each lookup, innermost first
+            tree = Through(step.field.api_name.lower(), steps[steps.index(step) + 1].module.api_name, tree)
+        return tree
+
+    # -- plain queries ------------------------------------------------------------------------------------
+
+    def _columns(self, module: Module, query: Query) -> list[Shown]:
+        shown, seen = [], set()
+        for column in query.columns:
+            assert isinstance(column.expression, Path)
+            steps = self._steps(module, column.expression)
+            name = ".".join(s.field.api_name for s in steps)
+            if name.lower() in seen:
+                raise ZohoError("DUPLICATE_DATA", "duplicate select column", {"column_name": name})
+            seen.add(name.lower())
+            shown.append(Shown(_key(column, name), steps))
+        _check_aliases(query.columns)
+        return shown
+
+    def _plain(self, principal: Principal, version: str, module: Module, query: Query, where: Filter,
+               limit: int, offset: int) -> tuple[list[dict[str, Any]], bool]:
+        columns = self._columns(module, query)
+        order = [self._sort_field(module, query, sort) for sort in query.order_by]
+        _check_order(query.order_by, [name for name, _ in order])
+        keys = sorted({c.steps[0].field.api_name for c in columns if not c.steps[0].field.system} | {"$se_module"})
+        rows = self.store.list_records(
+            principal.org, self.product.name, module.api_name, sort_by="id", descending=False, offset=offset,
+            limit=limit + 1, where=where, restricted_user=principal.user if principal.restricted else None,
+            only=keys, order_by=order)
+        more, rows = len(rows) > limit, rows[:limit]
+        rules = self.product.coql[version]
+        values = {c.key: self._column_values(principal, version, rules, c, rows) for c in columns}
+        result = []
+        for i, row in enumerate(rows):
+            shown = {key: column[i] for key, column in values.items()}
+            if "id" not in shown:
+                shown["id"] = row.id
+            result.append(shown)
+        return result, more
+
+    def _sort_field(self, module: Module, query: Query, sort: Sort) -> tuple[str, bool]:
+        expression = _aliased(query, sort.expression)
+        if not isinstance(expression, Path) or len(expression.parts) > 1:
+            raise invalid_query("unsupported column", column_name=expression.text, clause="order by")
+        [step] = self._steps(module, expression)
+        return step.field.api_name.lower(), sort.descending
+
+    def _column_values(self, principal: Principal, version: str, rules: CoqlRules, column: Shown,
+                       rows: Sequence[RecordRow]) -> list[Any]:
+        """One column's value in each row: through its lookups, a batch of records a step."""
+        current: list[RecordRow | None] = list(rows)
+        for step in column.steps[:-1]:
+            ids = sorted({row.data[step.field.api_name] for row in current
+                          if row is not None and row.data.get(step.field.api_name)})
+            target = self.product.module(step.field.lookup or "")
+            assert target is not None
+            found = self.store.get_records(principal.org, self.product.name, target.api_name, ids)
+            current = [None if row is None else found.get(row.data.get(step.field.api_name) or "")
+                       for row in current]
+        last = column.steps[-1]
+        present = [row for row in current if row is not None]
+        view = self.view(principal, last.module, present, version)
+        show = coql_reader(last.field, rules)
+        return [None if row is None else show(row, view) for row in current]
+
+    # -- grouped queries ----------------------------------------------------------------------------------
+
+    def _grouped(self, principal: Principal, version: str, module: Module, query: Query, where: Filter,
+                 limit: int, offset: int) -> tuple[list[dict[str, Any]], bool]:
+        if len(query.group_by) > MAX_GROUPS:
+            raise limit_exceeded(MAX_GROUPS, "group by limit exceeded")
+        groups = [self._own_field(module, path, "group by") for path in query.group_by]
+        group_names = [g.api_name.lower() for g in groups]
+        functions: list[tuple[Column, Function, Field | None]] = []
+        plain: list[tuple[Column, Field]] = []
+        for column in query.columns:
+            expression = column.expression
+            if isinstance(expression, Function):
+                functions.append((column, expression, self._function_field(module, expression)))
+            else:
+                field = self._own_field(module, expression, "select")
+                if field.api_name.lower() not in group_names:
+                    raise invalid_query("column given in select should be present in group by",
+                                        column_name=field.api_name)
+                plain.append((column, field))
+        if len(functions) > MAX_FUNCTIONS:
+            raise limit_exceeded(MAX_FUNCTIONS, "aggregate limit exceeded")
+        _check_functions([f for _, f, _ in functions])
+        _check_aliases(query.columns)
+        order = [(self._grouped_sort(query, sort, groups, functions), sort.descending) for sort in query.order_by]
+        _check_order(query.order_by, [str(i) for i, _ in order])
+        rows = self.store.aggregate_records(
+            principal.org, self.product.name, module.api_name, groups=[g.api_name for g in groups],
+            functions=[(f.name.lower(), None if field is None else field.api_name) for _, f, field in functions],
+            order_by=order, offset=offset, limit=limit + 1, where=where,
+            restricted_user=principal.user if principal.restricted else None)
+        more, rows = len(rows) > limit, rows[:limit]
+        return self._grouped_rows(principal, version, module, rows, groups, plain, functions), more
+
+    def _grouped_rows(self, principal: Principal, version: str, module: Module, rows: list[tuple[Any, ...]],
+                      groups: list[Field], plain: list[tuple[Column, Field]],
+                      functions: list[tuple[Column, Function, Field | None]]) -> list[dict[str, Any]]:
+        """Each group as a row: its group fields shown as a record's would be, then each function's value."""
+        records = [_group_record(module, groups, row) for row in rows]
+        view = self.view(principal, module, records, version)
+        rules = self.product.coql[version]
+        shown = []
+        for row, record in zip(rows, records):
+            values: dict[str, Any] = {}
+            for column, field in plain:
+                values[_key(column, field.api_name)] = coql_reader(field, rules)(record, view)
+            for at, (column, function, field) in enumerate(functions):
+                value = row[len(groups) + at]
+                if field is not None and field.data_type == "datetime" and value is not None and \
+                        function.name in ("MIN", "MAX"):
+                    value = zoho_time(value, principal.time_zone)
+                values[_key(column, function.text)] = value
+            shown.append(values)
+        return shown
+
+    def _own_field(self, module: Module, path: Path, clause: str) -> Field:
+        if len(path.parts) > 1:
+            raise invalid_query("unsupported column", column_name=path.text, clause=clause)
+        [step] = self._steps(module, path)
+        return step.field
+
+    def _function_field(self, module: Module, function: Function) -> Field | None:
+        if function.name not in FUNCTIONS:
+            raise ZohoError("INVALID_DATA", details={"reason": "unsupported aggregate function",
+                                                     "column": function.text})
+        if function.path is None:
+            if function.name != "COUNT":
+                raise invalid_query("column given seems to be invalid", column_name=function.text)
+            return None
+        field = self._own_field(module, function.path, "select")
+        if field.data_type not in FUNCTION_TYPES[function.name]:
+            raise invalid_query("data type not supported", column_name=field.api_name, aggregate=function.name)
+        return field
+
+    @staticmethod
+    def _grouped_sort(query: Query, sort: Sort, groups: list[Field],
+                      functions: list[tuple[Column, Function, Field | None]]) -> int:
+        """The result column a grouped query's ORDER BY names: a group field, or a function of the select."""
+        expression = _aliased(query, sort.expression)
+        for at, group in enumerate(groups):
+            if isinstance(expression, Path) and expression.text.lower() == group.api_name.lower():
+                return at
+        for at, (_, function, _) in enumerate(functions):
+            if isinstance(expression, Function) and expression.text.lower() == function.text.lower():
+                return len(groups) + at
+        raise invalid_query("unsupported column", column_name=expression.text, clause="order by")
+
+
+# -- helpers -----------------------------------------------------------------------------------------------
+
+def coql_reader(field: Field, rules: CoqlRules) -> Callable[[RecordRow, RecordView], Any]:
+    """How a COQL row shows a field: as a record listing would, but a lookup or user as `{id}` before v7
+    (`{name, id}` after, a user's name its last name), and the record id as it is."""
+    if field is ID:
+        return lambda row, view: row.id
+    name = field.api_name
+    if name in _SYSTEM_USERS or field.data_type in ("ownerlookup", "userlookup"):
+        column = _SYSTEM_USERS.get(name)
+
+        def user(row: RecordRow, view: RecordView) -> Any:
+            value = getattr(row, column) if column else row.data.get(name)
+            if not value:
+                return None
+            if not rules.lookup_names:
+                return {"id": value}
+            found = view.users.get(value)
+            return {"name": None if found is None else found.name.rpartition(" ")[2], "id": value}
+        return user
+    if field.data_type == "lookup":
+        def lookup(row: RecordRow, view: RecordView) -> Any:
+            value = row.data.get(name)
+            if not value:
+                return None
+            if not rules.lookup_names:
+                return {"id": value}
+            found = view.names.get(value)
+            return {"name": None if found is None else found[0], "id": value}
+        return lookup
+    return field_reader(field)
+
+
+def _group_record(module: Module, groups: list[Field], row: tuple[Any, ...]) -> RecordRow:
+    """A record holding one group's values, so that they are shown by the same readers as a record's."""
+    data, system = {}, {}
+    for field, value in zip(groups, row):
+        column = _SYSTEM_USERS.get(field.api_name) or _SYSTEM_TIMES.get(field.api_name)
+        if column is not None:
+            system[column] = value
+        else:
+            data[field.api_name] = value
+    return RecordRow(id="", module=module.api_name, name="", owner=system.get("owner"),
+                     created_by=system.get("created_by"), modified_by=system.get("modified_by"),
+                     created_time=system.get("created_time") or 0, modified_time=system.get("modified_time") or 0,
+                     data=data)
+
+
+def _predicate(field: Field, predicate: Predicate, rules: CoqlRules) -> Filter:
+    """The filter one condition on one field makes, its values in the form the index holds them."""
+    operator = predicate.operator
+    shown_operator = _operator_text(predicate)
+    if field.data_type == "textarea":
+        raise invalid_query("unsupported column in criteria", column_name=predicate.path.text,
+                            operator=shown_operator)
+    if operator not in TYPE_OPERATORS.get(field.data_type, frozenset()):
+        raise invalid_query("Invalid query formed", reason="invalid operator found", column_name=predicate.path.text,
+                            operator=shown_operator)
+    key = field.api_name.lower()
+    present = Match(key, "present", ())
+    if operator == "null":
+        return present if predicate.negated else Not(present)
+    if operator == "in" and len(predicate.values) > rules.in_values:
+        raise limit_exceeded(rules.in_values, "in values limit exceeded")
+    if operator == "like":
+        match = _like(field, predicate)
+    elif operator == "!=":
+        return AllOf((present, Not(Match(key, "equals", (_value(field, predicate, predicate.values[0]),)))))
+    else:
+        match = Match(key, _COMPARISONS[operator], tuple(_value(field, predicate, v) for v in predicate.values))
+    # A negation matches the records holding some other value: none, as in SQL, is not "not equal".
+    return AllOf((present, Not(match))) if predicate.negated else match
+
+
+def _like(field: Field, predicate: Predicate) -> Match:
+    """`like 'x%'` (starts with), `'%x'` (ends with), `'%x%'` (contains) or `'x'` (equals); `not like` takes
+    only `'%x%'`."""
+    pattern = predicate.values[0]
+    leading, trailing = pattern.startswith("%"), len(pattern) > 1 and pattern.endswith("%")
+    core = pattern[int(leading):len(pattern) - int(trailing)]
+    if not core or "%" in core or (predicate.negated and not (leading and trailing)):
+        raise _invalid_value(predicate)
+    value = _value(field, predicate, core)
+    if not isinstance(value, str):
+        raise _invalid_value(predicate)
+    operator = "contains" if leading and trailing else "ends_with" if leading else \
+        "starts_with" if trailing else "equals"
+    return Match(field.api_name.lower(), operator, (value,))
+
+
+def _value(field: Field, predicate: Predicate, value: Any) -> Any:
+    """A literal as the index holds the field's values; INVALID_QUERY if the field cannot hold it."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = str(value)
+    if field is ID:
+        if not text.isdigit():
+            raise _invalid_value(predicate)
+        return text
+    try:
+        found = search_value(field, text)
+    except FieldProblem:
+        found = None
+    if found is None:
+        raise _invalid_value(predicate)
+    return found
+
+
+def _invalid_value(predicate: Predicate) -> ZohoError:
+    return invalid_query("value given seems to be invalid for the column", column_name=predicate.path.text)
+
+
+def _operator_text(predicate: Predicate) -> str:
+    """The operator as Zoho names it in an error: `not like`, `is not null`, ..."""
+    if predicate.operator == "null":
+        return "is not null" if predicate.negated else "is null"
+    return f"not {predicate.operator}" if predicate.negated else predicate.operator
+
+
+def _count_predicates(condition: Condition) -> int:
+    """How many conditions a WHERE holds, without recursion (a long chain must not reach Python's limit)."""
+    count, pending = 0, [condition]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Predicate):
+            count += 1
+        else:
+            pending.extend(item.parts)
+    return count
+
+
+def _window(rules: CoqlRules, query: Query) -> tuple[int, int]:
+    """The LIMIT (default 200) and OFFSET of a query, checked against the version's limits."""
+    limit = 200 if query.limit is None else _bound(query.limit, "limit")
+    offset = 0 if query.offset is None else _bound(query.offset, "offset")
+    if limit == 0:
+        raise ZohoError("INVALID_DATA", "limit should be greater than 0")
+    if limit > rules.per_call:
+        raise limit_exceeded(rules.per_call)
+    if offset + limit > rules.reachable:
+        raise ZohoError("LIMIT_EXCEEDED", details={"limit": rules.reachable})
+    return limit, offset
+
+
+def _bound(text: str, name: str) -> int:
+    if not text.isdigit() or len(text) > 9:
+        raise invalid_query(f"{name} given seems to be invalid", **{name: text})
+    return int(text)
+
+
+def _key(column: Column, name: str) -> str:
+    return name if column.alias is None else column.alias
+
+
+def _aliased(query: Query, expression: Expression) -> Expression:
+    """What an ORDER BY names: a select column's expression when it names the column's alias."""
+    if isinstance(expression, Path) and len(expression.parts) == 1:
+        for column in query.columns:
+            if column.alias is not None and column.alias.lower() == expression.parts[0].lower():
+                return column.expression
+    return expression
+
+
+def _check_aliases(columns: Sequence[Column]) -> None:
+    """An alias is not empty and names one column."""
+    referred: dict[str, list[str]] = {}
+    for column in columns:
+        if column.alias is None:
+            continue
+        if not column.alias.strip():
+            raise ZohoError("INVALID_ALIAS", details={"column_name": column.expression.text, "alias": column.alias})
+        referred.setdefault(column.alias.lower(), []).append(column.expression.text)
+    for alias, names in referred.items():
+        if len(names) > 1:
+            original = next(c.alias for c in columns if c.alias is not None and c.alias.lower() == alias)
+            raise ZohoError("DUPLICATE_ALIAS", details={"referred_columns": names, "alias": original})
+
+
+def _check_order(sorts: Sequence[Sort], names: Sequence[str]) -> None:
+    """At most ten ORDER BY fields, none twice."""
+    if len(sorts) > MAX_ORDER:
+        raise limit_exceeded(MAX_ORDER, "order by limit exceeded")
+    seen: set[str] = set()
+    for sort, name in zip(sorts, names):
+        if name in seen:
+            raise ZohoError("DUPLICATE_DATA", "duplicate order by column", {"column_name": sort.expression.text})
+        seen.add(name)
+
+
+def _check_functions(functions: Sequence[Function]) -> None:
+    """No function of one field twice."""
+    seen: set[str] = set()
+    for function in functions:
+        if function.text.lower() in seen:
+            raise ZohoError("DUPLICATE_DATA", "duplicate aggregate function", {
+                "column_name": function.path.text if function.path else "*", "aggregate": function.name})
+        seen.add(function.text.lower())

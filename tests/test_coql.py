@@ -1,0 +1,387 @@
+"""COQL: the documented queries and errors with exact bodies over the bundled fixtures, every version that has it,
+and properties checked by hypothesis: generated queries over generated records agree with a plain Python reading
+of the same query, and random text only ever gets a 4xx envelope."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any, Iterator
+
+import pytest
+import yaml
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mockzoho.app import create_app
+
+from conftest import auth
+
+LEAD = "2883756000000261075"
+HARBORVIEW = "2883756000000400001"
+# Every product and version with a COQL endpoint (Bigin v1 has none).
+COQL_TARGETS = [("crm", v) for v in ("v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8")] + [("bigin", "v2")]
+NAMED_LOOKUPS = {("crm", "v7"), ("crm", "v8")}
+AGGREGATES = {("crm", v) for v in ("v4", "v5", "v6", "v7", "v8")}
+
+
+def coql(client: FlaskClient, text: str, product: str = "crm", version: str = "v8",
+         token: str | None = None) -> tuple[int, Any]:
+    response = client.post(f"/{product}/{version}/coql", headers=auth() if token is None else auth(token),
+                           json={"select_query": text})
+    assert response.content_type == "application/json;charset=utf-8"
+    return response.status_code, response.json if response.data else None
+
+
+def error(code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
+    return {"code": code, "details": details, "message": message, "status": "error"}
+
+
+# -- the documented shapes, exactly ------------------------------------------------------------------------
+
+def test_a_plain_query_shows_the_selected_fields_then_the_id(client: FlaskClient) -> None:
+    assert coql(client, "select Last_Name, First_Name from Leads where Last_Name = 'Marrier'") == (200, {
+        "data": [{"Last_Name": "Marrier", "First_Name": "Kris", "id": LEAD}],
+        "info": {"count": 1, "more_records": False}})
+
+
+def test_nothing_matching_is_204_with_no_body(client: FlaskClient) -> None:
+    response = client.post("/crm/v8/coql", headers=auth(),
+                           json={"select_query": "select Last_Name from Leads where Last_Name = 'Nobody at all'"})
+    assert (response.status_code, response.data) == (204, b"")
+
+
+@pytest.mark.parametrize("product,version", COQL_TARGETS, ids=lambda v: str(v))
+def test_every_version_answers_and_shows_lookups_as_it_does(client: FlaskClient, product: str,
+                                                            version: str) -> None:
+    """v7 and later show a lookup and a user as `{name, id}` (a user's name: the last name), earlier ones `{id}`."""
+    module, lookup = ("Contacts", "Account_Name")
+    status, body = coql(client, f"select Last_Name, {lookup}, Owner from {module} where id is not null "
+                                "order by Last_Name limit 200", product, version)
+    assert status == 200
+    rows = body["data"]
+    assert body["info"] == {"count": len(rows), "more_records": False}
+    assert all(list(row) == ["Last_Name", lookup, "Owner", "id"] for row in rows)
+    assert [r["Last_Name"] for r in rows] == sorted((r["Last_Name"] for r in rows), key=str.lower)
+    linked = next(r for r in rows if r[lookup])
+    owner = linked["Owner"]
+    if (product, version) in NAMED_LOOKUPS:
+        assert set(linked[lookup]) == {"name", "id"} and linked[lookup]["name"]
+        assert list(owner) == ["name", "id"] and " " not in owner["name"]
+    else:
+        assert list(linked[lookup]) == ["id"] and list(owner) == ["id"]
+
+
+def test_a_field_through_a_lookup_is_a_dotted_key_and_a_condition(client: FlaskClient) -> None:
+    status, body = coql(client, "select Last_Name, Account_Name.Account_Name from Contacts where "
+                                "Account_Name.Account_Name = 'Harborview Logistics' order by Last_Name")
+    assert status == 200 and body["data"]
+    assert {r["Account_Name.Account_Name"] for r in body["data"]} == {"Harborview Logistics"}
+    listed = client.get(f"/crm/v8/Accounts/{HARBORVIEW}/Contacts?fields=Last_Name", headers=auth()).json["data"]
+    assert sorted(r["id"] for r in body["data"]) == sorted(r["id"] for r in listed)
+
+
+def test_aliases_name_the_keys(client: FlaskClient) -> None:
+    status, body = coql(client, f"select 'Last_Name' as 'Surname', First_Name first from Leads where id = '{LEAD}'")
+    assert (status, body["data"]) == (200, [{"Surname": "Marrier", "first": "Kris", "id": LEAD}])
+
+
+def test_aggregates_group_count_and_sort(client: FlaskClient) -> None:
+    status, body = coql(client, "select COUNT(id), Lead_Source from Leads where Lead_Source in "
+                                "('Advertisement', 'Chat') group by Lead_Source order by Lead_Source")
+    assert status == 200
+    listed = client.get("/crm/v8/Leads?fields=Lead_Source&per_page=200", headers=auth()).json["data"]
+    counts = {s: sum(1 for r in listed if r["Lead_Source"] == s) for s in ("Advertisement", "Chat")}
+    assert body == {"data": [{"COUNT(id)": counts["Advertisement"], "Lead_Source": "Advertisement"},
+                             {"COUNT(id)": counts["Chat"], "Lead_Source": "Chat"}],
+                    "info": {"count": 2, "more_records": False}}
+
+
+def test_limit_and_offset_in_both_spellings(client: FlaskClient) -> None:
+    everything = coql(client, "select Last_Name from Leads where id is not null")[1]["data"]
+    ids = [r["id"] for r in everything]
+    assert ids == sorted(ids)  # by id when no ORDER BY says otherwise
+    assert [r["id"] for r in coql(client, "select Last_Name from Leads where id is not null limit 3 offset 2")[1][
+        "data"]] == ids[2:5]
+    status, body = coql(client, "select Last_Name from Leads where id is not null limit 2, 3")
+    assert [r["id"] for r in body["data"]] == ids[2:5] and body["info"]["more_records"] is True
+
+
+# -- errors, exactly ---------------------------------------------------------------------------------------
+
+ERRORS = [
+    ("select Last_Name from Leads", error("SYNTAX_ERROR", "missing clause", {"clause": "where"})),
+    ("select Last_Name, from Leads where id is not null",
+     error("SYNTAX_ERROR", "unexpected token", {"line": 1, "column": 19, "near": "from"})),
+    ("select Last_Name from Leads where a = 1 and b = 2 and c = 3",
+     error("SYNTAX_ERROR", "unexpected token", {"line": 1, "column": 51, "near": "and"})),
+    ("update Leads set Last_Name = 'x' where id = 1",
+     error("SYNTAX_ERROR", "unexpected token", {"line": 1, "column": 1, "near": "update"})),
+    ("select Last_Name from Nowhere where id is not null",
+     error("INVALID_MODULE", "the module name given seems to be invalid", {})),
+    ("select Last_Name from Home where id is not null",
+     error("INVALID_MODULE", "the given module is not supported in api", {})),
+    ("select Last_Name, Testing from Leads where Last_Name is not null",
+     error("INVALID_QUERY", "column given seems to be invalid", {"column_name": "Testing"})),
+    ("select Last_Name from Leads where Last_Name is not null and No_of_Employees = 'adfkahfd'",
+     error("INVALID_QUERY", "value given seems to be invalid for the column", {"column_name": "No_of_Employees"})),
+    ("select Last_Name from Leads where Last_Name is not null and Last_Name >= 'adfkahfd'",
+     error("INVALID_QUERY", "Invalid query formed",
+           {"reason": "invalid operator found", "column_name": "Last_Name", "operator": ">="})),
+    ("select Last_Name from Leads where Description = 'x'",
+     error("INVALID_QUERY", "unsupported column in criteria", {"column_name": "Description", "operator": "="})),
+    ("select Last_Name from Leads where id is not null limit s",
+     error("INVALID_QUERY", "limit given seems to be invalid", {"limit": "s"})),
+    ("select Last_Name from Leads where id is not null limit 5 offset x",
+     error("INVALID_QUERY", "offset given seems to be invalid", {"offset": "x"})),
+    ("select Last_Name from Leads where id is not null limit 0",
+     error("INVALID_DATA", "limit should be greater than 0", {})),
+    ("select Last_Name from Leads where id is not null limit 2001",
+     error("LIMIT_EXCEEDED", "limit exceeded", {"limit": 2000})),
+    ("select Last_Name from Leads where id is not null limit 2000 offset 98001",
+     error("LIMIT_EXCEEDED", "max records limit exceeded", {"limit": 100000})),
+    ("select Account_Name.Account_Name, Account_Name.Parent_Account.Parent_Account.Account_Name from Contacts "
+     "where id is not null", error("LIMIT_EXCEEDED", "join limit exceeded", {"limit": 2})),
+    ("select Last_Name, First_Name, Last_Name from Leads where id is not null",
+     error("DUPLICATE_DATA", "duplicate select column", {"column_name": "Last_Name"})),
+    ("select id from Leads where id is not null order by id, id",
+     error("DUPLICATE_DATA", "duplicate order by column", {"column_name": "id"})),
+    ("select MAX(Annual_Revenue), MAX(Annual_Revenue) from Leads where id is not null",
+     error("DUPLICATE_DATA", "duplicate aggregate function", {"column_name": "Annual_Revenue", "aggregate": "MAX"})),
+    ("select TestFunction(Last_Name) from Leads where id is not null",
+     error("INVALID_DATA", "invalid data", {"reason": "unsupported aggregate function",
+                                            "column": "TestFunction(Last_Name)"})),
+    ("select First_Name as 'Name', Last_Name as 'Name' from Leads where id is not null",
+     error("DUPLICATE_ALIAS", "same alias cannot refer more than one column",
+           {"referred_columns": ["First_Name", "Last_Name"], "alias": "Name"})),
+    ("select First_Name as '' from Leads where id is not null",
+     error("INVALID_ALIAS", "alias name cannot be an empty string", {"column_name": "First_Name", "alias": ""})),
+    ("select Last_Name from Leads where Last_Name in (" + ", ".join(f"'n{i}'" for i in range(101)) + ")",
+     error("LIMIT_EXCEEDED", "in values limit exceeded", {"limit": 100})),
+    ("select Last_Name from Leads where " + " and ".join(["(Last_Name = 'a'"] * 25) + ")" * 25 + " and id = '1'",
+     error("LIMIT_EXCEEDED", "criteria limit exceeded", {"limit": 25})),
+]
+
+
+@pytest.mark.parametrize("query,expected", ERRORS, ids=[e["code"] + ":" + q[:40] for q, e in ERRORS])
+def test_each_documented_error(client: FlaskClient, query: str, expected: dict[str, Any]) -> None:
+    assert coql(client, query) == (400, expected)
+
+
+def test_the_body_must_hold_a_query(client: FlaskClient) -> None:
+    answer = client.post("/crm/v8/coql", headers=auth(), json={"query": "select"})
+    assert (answer.status_code, answer.json) == (400, error("MANDATORY_NOT_FOUND", "mandatory key not found",
+                                                            {"api_name": "select_query"}))
+    answer = client.post("/crm/v8/coql", headers=auth(), json={"select_query": 5})
+    assert answer.json == error("INVALID_DATA", "invalid data", {"expected_data_type": "text",
+                                                                "api_name": "select_query"})
+    answer = client.post("/crm/v8/coql", headers=auth(), data=b"select Last_Name from Leads")
+    assert (answer.status_code, answer.json["code"]) == (400, "UNABLE_TO_PARSE_DATA_TYPE")
+
+
+def test_scopes_coql_read_and_read_on_the_module(client: FlaskClient) -> None:
+    """`ZohoCRM.coql.READ` first, then READ on the module the query names."""
+    minted = client.post("/__admin/tokens", json={"org": "zylker-us", "user": "2883756000000113001",
+                                                  "scopes": ["ZohoCRM.modules.ALL"]}).json["access_token"]
+    assert coql(client, "select Last_Name from Leads where id is not null", token=minted)[1]["code"] == \
+        "OAUTH_SCOPE_MISMATCH"
+    leads_only = client.post("/__admin/tokens", json={"org": "zylker-us", "user": "2883756000000113001",
+                                                      "scopes": ["ZohoCRM.coql.READ", "ZohoCRM.modules.leads.READ"]}
+                             ).json["access_token"]
+    assert coql(client, "select Last_Name from Leads where id is not null limit 1", token=leads_only)[0] == 200
+    status, body = coql(client, "select Last_Name from Contacts where id is not null", token=leads_only)
+    assert (status, body["code"]) == (401, "OAUTH_SCOPE_MISMATCH")
+
+
+@pytest.mark.parametrize("product,version", sorted(set(COQL_TARGETS) - AGGREGATES), ids=lambda v: str(v))
+def test_versions_before_v4_have_no_aggregates(client: FlaskClient, product: str, version: str) -> None:
+    assert coql(client, "select COUNT(id) from Contacts where id is not null", product, version) == (
+        400, error("SYNTAX_ERROR", "given coql query not supported", {}))
+
+
+def test_version_limits(client: FlaskClient) -> None:
+    assert coql(client, "select Last_Name from Leads where id is not null limit 201", "crm", "v3")[1][
+        "details"] == {"limit": 200}
+    assert coql(client, "select Last_Name from Leads where id is not null limit 200 offset 9801", "crm", "v6")[1][
+        "details"] == {"limit": 10000}
+    assert coql(client, "select Last_Name from Contacts where id is not null limit 201", "bigin", "v2")[1][
+        "details"] == {"limit": 200}
+    status, body = coql(client, "select Last_Name from Contacts where id is not null", "bigin", "v1")
+    assert (status, body["code"]) == (400, "INVALID_MODULE")  # no COQL: `coql` reads as a module name
+
+
+def test_a_restricted_user_queries_only_the_records_granted(client: FlaskClient) -> None:
+    status, body = coql(client, "select Last_Name from Leads where id is not null", token="1000.mock.no-privilege")
+    assert status == 200 and [r["id"] for r in body["data"]] == ["2883756000000261099"]
+
+
+# -- properties --------------------------------------------------------------------------------------------
+
+WORDS = ("alpha", "Alpha", "beta", "Gamma", "delta", "omega", "beta max")
+COLOURS = ("Red", "Green", "Blue")
+RECORDS = 40
+
+
+def _widgets() -> list[dict[str, Any]]:
+    """Generated records (the same each run): each field but the boolean (never empty in Zoho) empty now and
+    then."""
+    rng = random.Random(16)
+    records = []
+    for i in range(RECORDS):
+        values: dict[str, Any] = {"Name": f"w{i:02d}", "Active": rng.random() < 0.5}
+        for name, make in (("Word", lambda: rng.choice(WORDS)), ("Size", lambda: rng.randrange(-5, 20)),
+                           ("Price", lambda: rng.choice((0.5, 1.25, 3.0, 10.0, 99.5))),
+                           ("Colour", lambda: rng.choice(COLOURS)),
+                           ("Made", lambda: f"2024-0{rng.randrange(1, 10)}-1{rng.randrange(0, 10)}")):
+            if rng.random() < 0.8:
+                values[name] = make()
+        records.append({"module": "Widgets", "id": str(9100000000000000000 + i), "values": values})
+    return records
+
+
+@pytest.fixture(scope="module")
+def widgets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FlaskClient, dict[str, dict]]]:
+    folder = tmp_path_factory.mktemp("coql-widgets")
+    fields = [{"api_name": "Word", "data_type": "text"}, {"api_name": "Size", "data_type": "integer"},
+              {"api_name": "Price", "data_type": "double"},
+              {"api_name": "Colour", "data_type": "picklist", "picklist": list(COLOURS)},
+              {"api_name": "Active", "data_type": "boolean"}, {"api_name": "Made", "data_type": "date"}]
+    records = _widgets()
+    (folder / "fixtures").mkdir()
+    (folder / "fixtures" / "widgets.yaml").write_text(yaml.safe_dump({
+        "modules": {"crm": [{"api_name": "Widgets", "fields": fields}]},
+        "orgs": [{"id": "widgets", "users": [{"id": "1", "name": "Wendy Widget", "email": "w@example.com"}],
+                  "tokens": [{"token": "1000.widgets", "user": "1", "scopes": "ZohoCRM.modules.ALL,ZohoCRM.coql.READ"}],
+                  "crm": {"records": records}}]}))
+    client = create_app({"state": folder / "s.db", "fixtures": folder / "fixtures"}).test_client()
+    yield client, {r["id"]: r["values"] for r in records}
+
+
+def _literal(field: str, value: Any) -> str:
+    if field in ("Size", "Price"):
+        return repr(value)
+    if field == "Active":
+        return "true" if value else "false"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+FIELD_VALUES = {"Word": WORDS + ("zeta",), "Size": (-5, 0, 3, 7, 19, 25), "Price": (0.5, 1.25, 3.0, 50.0),
+                "Colour": COLOURS, "Active": (True, False), "Made": ("2024-01-10", "2024-05-15", "2024-09-19")}
+OPERATORS = {"Word": ("=", "!=", "like", "in", "null"), "Colour": ("=", "!=", "in", "null"),
+             "Size": ("=", "!=", "<", ">", "<=", ">=", "between", "in", "null"),
+             "Price": ("<", ">=", "between", "null"), "Made": ("=", "<", ">", "between", "in"), "Active": ("=",)}
+
+
+@st.composite
+def predicates(draw: st.DrawFn) -> tuple[str, Any]:
+    """A condition as COQL text, and how Python decides it for a record's values."""
+    field = draw(st.sampled_from(sorted(OPERATORS)))
+    operator = draw(st.sampled_from(OPERATORS[field]))
+    negated = draw(st.booleans()) and operator in ("like", "in", "between", "null")
+    pick = st.sampled_from(FIELD_VALUES[field])
+    key = str.lower if field in ("Word", "Colour") else (lambda v: v)
+    if operator == "null":
+        return f"{field} is {'not ' if negated else ''}null", lambda r: (r.get(field) is not None) == negated
+    if operator == "like":
+        word = draw(st.sampled_from(("al", "ta", "be", "ga", "pha", "x")))
+        shape = "contains" if negated else draw(st.sampled_from(("starts", "ends", "contains")))
+        pattern = {"starts": f"{word}%", "ends": f"%{word}", "contains": f"%{word}%"}[shape]
+        test = {"starts": str.startswith, "ends": str.endswith, "contains": lambda v, w: w in v}[shape]
+        return (f"{field} {'not ' if negated else ''}like '{pattern}'",
+                lambda r: r.get(field) is not None and test(r[field].lower(), word) != negated)
+    if operator == "in":
+        chosen = draw(st.lists(pick, min_size=1, max_size=3, unique=True))
+        listed = {key(v) for v in chosen}
+        return (f"{field} {'not ' if negated else ''}in ({', '.join(_literal(field, v) for v in chosen)})",
+                lambda r: r.get(field) is not None and (key(r[field]) in listed) != negated)
+    if operator == "between":
+        low, high = sorted(draw(st.lists(pick, min_size=2, max_size=2)), key=key)
+        return (f"{field} {'not ' if negated else ''}between {_literal(field, low)} and {_literal(field, high)}",
+                lambda r: r.get(field) is not None and (key(low) <= key(r[field]) <= key(high)) != negated)
+    value = draw(pick)
+    compare = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+               ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b}[operator]
+    return (f"{field} {operator} {_literal(field, value)}",
+            lambda r: r.get(field) is not None and compare(key(r[field]), key(value)))
+
+
+@st.composite
+def conditions(draw: st.DrawFn, depth: int = 2) -> tuple[str, Any]:
+    if depth == 0 or draw(st.booleans()):
+        return draw(predicates())
+    (left, a), (right, b) = draw(conditions(depth - 1)), draw(conditions(depth - 1))
+    joiner = draw(st.sampled_from(("and", "or", "AND", "Or")))
+    test = (lambda r: a(r) and b(r)) if joiner.lower() == "and" else (lambda r: a(r) or b(r))
+    return f"({left}) {joiner} ({right})", test
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(where=conditions(), order=st.sampled_from((None, "Size", "Word", "Made", "Price")),
+       descending=st.booleans(), limit=st.integers(1, 50), offset=st.integers(0, 45))
+def test_generated_queries_agree_with_python(widgets: tuple[FlaskClient, dict[str, dict]], where: tuple[str, Any],
+                                             order: str | None, descending: bool, limit: int, offset: int) -> None:
+    client, records = widgets
+    text, test = where
+    ordering = f" order by {order} {'desc' if descending else 'asc'}" if order else ""
+    query = f"select Name, Size from Widgets where {text}{ordering} limit {limit} offset {offset}"
+    status, body = coql(client, query, token="1000.widgets")
+    expected = sorted((i for i, values in records.items() if test(values)))
+    if order:
+        def sort_key(i: str) -> tuple[bool, Any]:
+            value = records[i].get(order)
+            return (value is not None, value.lower() if isinstance(value, str) else value)
+        expected = sorted(expected, key=sort_key, reverse=descending)  # stable: ties stay by id
+    page = expected[offset:offset + limit]
+    assert status == (200 if page else 204), (query, body)
+    got = [r["id"] for r in body["data"]] if body else []
+    assert got == page, query
+    if body:
+        assert body["info"] == {"count": len(page), "more_records": len(expected) > offset + limit}
+        assert all(r["Size"] == records[r["id"]].get("Size") for r in body["data"])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(group=st.sampled_from(("Colour", "Active", "Word")), function=st.sampled_from(("COUNT", "SUM", "MIN", "MAX")),
+       where=conditions(1))
+def test_generated_aggregates_agree_with_python(widgets: tuple[FlaskClient, dict[str, dict]], group: str,
+                                                function: str, where: tuple[str, Any]) -> None:
+    client, records = widgets
+    text, test = where
+    field = "Size" if function == "COUNT" else "Price"
+    status, body = coql(client, f"select {group}, {function}({field}) from Widgets where {text} group by {group}",
+                        token="1000.widgets")
+    chosen = [values for values in records.values() if test(values)]
+    groups: dict[Any, list[Any]] = {}
+    for values in chosen:
+        groups.setdefault(values.get(group), []).append(values.get(field))
+    reduce = {"COUNT": lambda vs: sum(v is not None for v in vs), "SUM": lambda vs: _sum(vs),
+              "MIN": lambda vs: min((v for v in vs if v is not None), default=None),
+              "MAX": lambda vs: max((v for v in vs if v is not None), default=None)}[function]
+    expected = {json.dumps(g): reduce(vs) for g, vs in groups.items()}
+    if not expected:
+        assert (status, body) == (204, None)
+        return
+    got = {json.dumps(r[group]): r[f"{function}({field})"] for r in body["data"]}
+    assert got == pytest.approx(expected) if function == "SUM" else got == expected
+
+
+def _sum(values: list[Any]) -> Any:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(
+    st.text(max_size=80),
+    st.lists(st.sampled_from(["select", "from", "where", "Leads", "Last_Name", "id", "=", "'x'", "(", ")", ",",
+                              "and", "or", "not", "in", "like", "is", "null", "limit", "offset", "5", "-1", "'",
+                              "order", "by", "group", "COUNT(id)", "Account_Name.Account_Name", "between", "\\",
+                              "\x00", "\ud800", "9" * 30, "desc", "as", "*"]), max_size=14).map(" ".join)))
+def test_random_text_only_gets_4xx_envelopes(client: FlaskClient, text: str) -> None:
+    response = client.post("/crm/v8/coql", headers=auth(), data=json.dumps({"select_query": text}),
+                           content_type="application/json")
+    assert response.status_code in (200, 204) or 400 <= response.status_code < 500, (text, response.data[:300])
+    if response.status_code >= 400:
+        assert set(response.json) == {"code", "details", "message", "status"}, text
+
