@@ -136,3 +136,41 @@ def test_a_well_formed_body_still_writes(server: Server) -> None:
     assert status == 201, answer
     assert len(snapshot(server)["/crm/v8/Leads"]) == len(before) + 1
     requests.delete(f"{server.url}/crm/v8/Leads/{answer['data'][0]['details']['id']}", headers=auth(), timeout=30)
+
+
+def query(text: bytes) -> bytes:
+    return b'{"select_query": "' + text + b'"}'
+
+
+COQL_BODIES = {
+    **{name: BODIES[name] for name in ("invalid-utf8-key", "deep-nesting", "deep-objects", "nan", "duplicate-keys",
+                                       "trailing-garbage", "nul-bytes")},
+    "invalid-utf8-query": query(b"select Last_Name from Leads where Last_Name = '\xff\xfe'"),
+    "lone-surrogate-query": query(b"select Last_Name from Leads where Last_Name = '\\ud800'"),
+    "nul-in-query": query(b"select Last_Name from Leads where \\u0000 = 'x'"),
+    "deep-brackets": query(b"select Last_Name from Leads where " + b"(" * 50_000 + b"id is not null" + b")" * 49_999),
+    "long-chain": query(b"select Last_Name from Leads where " + b"(" * 3000 + b"id = '1'" +
+                        b" and id = '1')" * 3000),
+    "huge-limit": query(b"select Last_Name from Leads where id is not null limit " + b"9" * 5000),
+    "huge-value": query(b"select Last_Name from Leads where No_of_Employees = " + b"9" * 5000),
+    "exponent": query(b"select Last_Name from Leads where No_of_Employees = 1e400"),
+    "unterminated": query(b"select Last_Name from Leads where Last_Name = 'x"),
+    "not-a-string": b'{"select_query": ["select"]}',
+}
+
+
+@pytest.mark.parametrize("name", list(COQL_BODIES))
+def test_hostile_coql_bodies_are_4xx(server: Server, name: str) -> None:
+    """COQL reads and writes nothing, but its body and query text still must never reach a 5xx."""
+    body = COQL_BODIES[name]
+    status, answer = send(server, "POST /crm/v8/coql HTTP/1.1", body, ZOHO_AUTH +
+                          b"Content-Type: application/json\r\n" + f"Content-Length: {len(body)}\r\n".encode())
+    assert 400 <= status < 500 and answer["status"] == "error", (status, answer)
+
+
+def test_a_coql_query_over_the_wire_answers(server: Server) -> None:
+    """The control: a clean query on the same socket path, its one condition in 50,000 brackets."""
+    body = query(b"select Last_Name from Leads where " + b"(" * 50_000 + b"Last_Name = 'Marrier'" + b")" * 50_000)
+    status, answer = send(server, "POST /crm/v8/coql HTTP/1.1", body, ZOHO_AUTH +
+                          b"Content-Type: application/json\r\n" + f"Content-Length: {len(body)}\r\n".encode())
+    assert (status, answer["data"]) == (200, [{"Last_Name": "Marrier", "id": "2883756000000261075"}])

@@ -16,6 +16,7 @@ from .errors import ZohoError
 if TYPE_CHECKING:  # lark is imported with the first query: a server that never gets one does not load it
     from lark import Lark
 
+MAX_CRITERIA = 25  # conditions in a WHERE, on every version's COQL page
 GRAMMAR = r"""
 ?start: query
 query: SELECT select_list FROM name where? group? order? limit? ";"?
@@ -194,6 +195,10 @@ def _parser() -> Lark:
 
 # -- the tree lark gives, as the dataclasses above ---------------------------------------------------------------
 
+def _is_predicate(node: Any) -> bool:
+    return getattr(node, "data", None) in ("compare", "like", "among", "between", "null_check")
+
+
 def _kind(node: Any) -> str | None:
     """A subtree's rule name or a token's terminal name."""
     return getattr(node, "data", None) or getattr(node, "type", None)
@@ -202,6 +207,11 @@ def _kind(node: Any) -> str | None:
 def _query(tree: Any) -> Query:
     parts = {child.data: child for child in tree.children if hasattr(child, "data")}
     columns = tuple(_column(c) for c in parts["select_list"].children)
+    if "where" in parts:
+        # Counted on lark's tree, without recursion, before the tree is read recursively: a chain of thousands
+        # of bracketed conditions is refused by the documented limit, not by Python's stack.
+        if sum(map(_is_predicate, parts["where"].iter_subtrees())) > MAX_CRITERIA:
+            raise ZohoError("LIMIT_EXCEEDED", "criteria limit exceeded", {"limit": MAX_CRITERIA})
     where = _condition(parts["where"].children[1]) if "where" in parts else None
     group_by = tuple(_path(f) for f in parts["group"].children[2:]) if "group" in parts else ()
     order_by = tuple(_sort(s) for s in parts["order"].children[2:]) if "order" in parts else ()
@@ -270,7 +280,8 @@ def _value(tree: Any) -> Any:
         return _text(token)
     if kind == "number":
         raw = str(token)
-        return float(raw) if "." in raw else int(raw)
+        # Beyond a hundred digits no field can hold it: a float (inf) is refused as a value like any other.
+        return float(raw) if "." in raw or len(raw) > 100 else int(raw)
     return kind == "true"
 
 

@@ -17,7 +17,6 @@ from .product import CoqlRules, Module, Product
 from .serialize import RecordView, field_reader, zoho_time
 from .values import NUMBER_TYPES, REFERENCE_TYPES, TEXT_TYPES, FieldProblem, search_value
 
-MAX_CRITERIA = 25
 MAX_JOINS = 2
 MAX_ORDER = 10
 MAX_GROUPS = 4
@@ -95,7 +94,7 @@ class CoqlModels:
             raise ZohoError("INVALID_MODULE", MODULE_NOT_SUPPORTED)
         self.authorize_module(principal, module, READ_RECORDS)
         limit, offset = _window(rules, query)
-        where = self._filter(module, rules, query.where)
+        where = self._typed(module, rules, query.where)
         grouped = bool(query.group_by) or any(isinstance(c.expression, Function) for c in query.columns)
         if len(query.columns) > rules.columns:
             raise limit_exceeded(rules.columns, "select columns limit exceeded")
@@ -127,12 +126,6 @@ class CoqlModels:
                     raise unknown_column(path)
                 current = target
         return tuple(steps)
-
-    def _filter(self, module: Module, rules: CoqlRules, condition: Condition) -> Filter:
-        predicates = _count_predicates(condition)
-        if predicates > MAX_CRITERIA:
-            raise limit_exceeded(MAX_CRITERIA, "criteria limit exceeded")
-        return self._typed(module, rules, condition)
 
     def _typed(self, module: Module, rules: CoqlRules, condition: Condition) -> Filter:
         if not isinstance(condition, Predicate):
@@ -411,18 +404,6 @@ def _operator_text(predicate: Predicate) -> str:
     if predicate.operator == "null":
         return "is not null" if predicate.negated else "is null"
     return f"not {predicate.operator}" if predicate.negated else predicate.operator
-
-
-def _count_predicates(condition: Condition) -> int:
-    """How many conditions a WHERE holds, without recursion (a long chain must not reach Python's limit)."""
-    count, pending = 0, [condition]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, Predicate):
-            count += 1
-        else:
-            pending.extend(item.parts)
-    return count
 
 
 def _window(rules: CoqlRules, query: Query) -> tuple[int, int]:
