@@ -108,6 +108,72 @@ def test_limit_and_offset_in_both_spellings(client: FlaskClient) -> None:
     assert [r["id"] for r in body["data"]] == ids[2:5] and body["info"]["more_records"] is True
 
 
+# The samples of Zoho's COQL page (v7, the same on v8), each on the bundled data set: the page's query shape with
+# this data's names, and the answer in full.
+ORCHARD, BLUEFIN = "2883756000000400009", "2883756000000400002"
+PATRICIA = "2883756000000113001"
+DOCUMENTED = [
+    ("select Last_Name, First_Name, Full_Name from Contacts where Last_Name = 'Lindqvist' and First_Name is not null "
+     "limit 2", [{"Last_Name": "Lindqvist", "First_Name": "Avery", "Full_Name": "Avery Lindqvist",
+                  "id": "2883756000000410001"}], False),
+    ("select Last_Name, First_Name, Full_Name, Lead_Source from Contacts where ((Last_Name = 'Oyelaran') and "
+     "(Lead_Source = 'Trade Show')) limit 2",
+     [{"Last_Name": "Oyelaran", "First_Name": "Marcus", "Full_Name": "Marcus Oyelaran", "Lead_Source": "Trade Show",
+       "id": "2883756000000410002"}], False),
+    ("select Last_Name, First_Name, Full_Name, Account_Name from Contacts where ((Last_Name = 'Raman') and "
+     "(First_Name is not null)) and (Account_Name.Account_Name = 'Bluefin Analytics') limit 2",
+     [{"Last_Name": "Raman", "First_Name": "Priya", "Full_Name": "Priya Raman",
+       "Account_Name": {"name": "Bluefin Analytics", "id": BLUEFIN}, "id": "2883756000000410003"}], False),
+    ("select Last_Name, Account_Name.Parent_Account, Account_Name.Parent_Account.Account_Name from Contacts where "
+     "Last_Name is not null and Account_Name.Parent_Account.Account_Name is not null",
+     [{"Last_Name": name, "Account_Name.Parent_Account": {"name": "Bluefin Analytics", "id": BLUEFIN},
+       "Account_Name.Parent_Account.Account_Name": "Bluefin Analytics", "id": record}
+      for name, record in (("Hale", "2883756000000410013"), ("Quintero", "2883756000000410014"))], False),
+    (f"select Last_Name, First_Name, Full_Name, Owner from Contacts where Last_Name = 'Mori' and Owner = "
+     f"'{PATRICIA}' limit 3", [{"Last_Name": "Mori", "First_Name": "Kenji", "Full_Name": "Kenji Mori",
+                                "Owner": {"name": "Boyle", "id": PATRICIA}, "id": "2883756000000410008"}], False),
+    ("select Last_Name, Date_of_Birth, Created_Time from Contacts where (Date_of_Birth between '1970-01-01' and "
+     "'1980-12-31') and Created_Time is not null limit 1",
+     [{"Last_Name": "Brightwater", "Date_of_Birth": "1979-04-18", "Created_Time": "2023-12-31T16:00:00-08:00",
+       "id": "2883756000000410005"}], False),
+    ("select Last_Name, First_Name, Full_Name, Email_Opt_Out from Contacts where Email_Opt_Out = 'true' "
+     "order by Last_Name limit 2",
+     [{"Last_Name": "Achterberg", "First_Name": "Grace", "Full_Name": "Grace Achterberg", "Email_Opt_Out": True,
+       "id": "2883756000000410007"},
+      {"Last_Name": "Marsh", "First_Name": "Ethan", "Full_Name": "Ethan Marsh", "Email_Opt_Out": True,
+       "id": "2883756000000410012"}], True),
+    ("select Last_Name, First_Name, Full_Name, Lead_Source from Contacts where (((First_Name = 'Kenji') and "
+     "Lead_Source = 'Partner') and Department is null)",
+     [{"Last_Name": "Mori", "First_Name": "Kenji", "Full_Name": "Kenji Mori", "Lead_Source": "Partner",
+       "id": "2883756000000410008"}], False),
+    ("select 'Account_Name' AS 'Account id','Account_Name.Account_Name' as 'Account Name','Account_Name.Parent_Account'"
+     " as 'Parent Account id','Account_Name.Parent_Account.Account_Name' As 'Parent Account Name' from Contacts where "
+     "(Account_Name.Account_Name = 'Orchard Street Software') order by Account_Name desc limit 2",
+     [{"Account id": {"name": "Orchard Street Software", "id": ORCHARD}, "Account Name": "Orchard Street Software",
+       "Parent Account id": {"name": "Bluefin Analytics", "id": BLUEFIN}, "Parent Account Name": "Bluefin Analytics",
+       "id": record} for record in ("2883756000000410013", "2883756000000410014")], False),
+    ("select Account_Name, Parent_Account.Account_Name from Accounts where Parent_Account.Account_Name = "
+     "'Bluefin Analytics'", [{"Account_Name": "Orchard Street Software",
+                              "Parent_Account.Account_Name": "Bluefin Analytics", "id": ORCHARD}], False),
+    ("select SUM(Amount), Stage from Deals where Amount >= 100000 group by Stage",
+     [{"SUM(Amount)": 145000, "Stage": "Negotiation/Review"}, {"SUM(Amount)": 310000, "Stage": "Perception Analysis"},
+      {"SUM(Amount)": 480000, "Stage": "Qualification"}, {"SUM(Amount)": 230000, "Stage": "Value Proposition"}],
+     False),
+    ("select MIN(Amount) from Deals where Amount != 0", [{"MIN(Amount)": 18500}], False),
+    ("select MAX(Amount), Account_Name from Deals where Amount > 200000 group by Account_Name",
+     [{"MAX(Amount)": 480000, "Account_Name": {"name": "Northwind Medical Supply", "id": "2883756000000400004"}},
+      {"MAX(Amount)": 230000, "Account_Name": {"name": "Redwood County Transit", "id": "2883756000000400006"}},
+      {"MAX(Amount)": 310000, "Account_Name": {"name": "Meridian Wireless", "id": "2883756000000400010"}}], False),
+]
+
+
+@pytest.mark.parametrize("query,rows,more", DOCUMENTED, ids=[q[:60] for q, _, _ in DOCUMENTED])
+def test_the_documented_samples(client: FlaskClient, query: str, rows: list[dict[str, Any]], more: bool) -> None:
+    status, body = coql(client, query)
+    assert (status, json.dumps(body)) == (200, json.dumps({"data": rows, "info": {"count": len(rows),
+                                                                                  "more_records": more}}))
+
+
 # -- errors, exactly ---------------------------------------------------------------------------------------
 
 ERRORS = [

@@ -214,6 +214,8 @@ class CoqlModels:
                 functions.append((column, expression, self._function_field(module, expression)))
             else:
                 field = self._own_field(module, expression, "select")
+                if any(field is other for _, other in plain):
+                    raise ZohoError("DUPLICATE_DATA", "duplicate select column", {"column_name": field.api_name})
                 if field.api_name.lower() not in group_names:
                     raise invalid_query("column given in select should be present in group by",
                                         column_name=field.api_name)
@@ -230,27 +232,28 @@ class CoqlModels:
             order_by=order, offset=offset, limit=limit + 1, where=where,
             restricted_user=principal.user if principal.restricted else None)
         more, rows = len(rows) > limit, rows[:limit]
-        return self._grouped_rows(principal, version, module, rows, groups, plain, functions), more
+        return self._grouped_rows(principal, version, module, query, rows, groups, plain, functions), more
 
-    def _grouped_rows(self, principal: Principal, version: str, module: Module, rows: list[tuple[Any, ...]],
-                      groups: list[Field], plain: list[tuple[Column, Field]],
+    def _grouped_rows(self, principal: Principal, version: str, module: Module, query: Query,
+                      rows: list[tuple[Any, ...]], groups: list[Field], plain: list[tuple[Column, Field]],
                       functions: list[tuple[Column, Function, Field | None]]) -> list[dict[str, Any]]:
-        """Each group as a row: its group fields shown as a record's would be, then each function's value."""
+        """Each group as a row, keys in the select's order: its group fields shown as a record's would be, and
+        each function's value."""
         records = [_group_record(module, groups, row) for row in rows]
         view = self.view(principal, module, records, version)
         rules = self.product.coql[version]
         shown = []
         for row, record in zip(rows, records):
-            values: dict[str, Any] = {}
+            values: dict[int, tuple[str, Any]] = {}
             for column, field in plain:
-                values[_key(column, field.api_name)] = coql_reader(field, rules)(record, view)
+                values[id(column)] = (_key(column, field.api_name), coql_reader(field, rules)(record, view))
             for at, (column, function, field) in enumerate(functions):
                 value = row[len(groups) + at]
                 if field is not None and field.data_type == "datetime" and value is not None and \
                         function.name in ("MIN", "MAX"):
                     value = zoho_time(value, principal.time_zone)
-                values[_key(column, function.text)] = value
-            shown.append(values)
+                values[id(column)] = (_key(column, function.text), value)
+            shown.append(dict(values[id(column)] for column in query.columns))
         return shown
 
     def _own_field(self, module: Module, path: Path, clause: str) -> Field:
