@@ -277,7 +277,7 @@ def zoho_draft(rng: random.Random, org: str) -> Draft:
     attachment = rng.choice(attachments) if rng.random() < 0.8 else rng.choice(JUNK_SEGMENTS)
     base = f"/{product}/{version}"
     shape = rng.choice(["list", "list", "download", "download", "upload", "upload", "delete-one", "delete-many",
-                        "delete-record", "delete-records", "users", "org", "modules", "other"])
+                        "delete-record", "delete-records", "users", "org", "modules", "coql", "coql", "other"])
     params: list[tuple[str, str | bytes]] = []
     method, path = "GET", f"{base}/{module}/{record}/Attachments"
     if shape == "list":
@@ -299,6 +299,8 @@ def zoho_draft(rng: random.Random, org: str) -> Draft:
         method, path = "DELETE", f"{base}/{module}"
         ids = [rng.choice([*records, number(rng)]) for _ in range(rng.choice([0, 1, 3, 101]))]
         params = [("ids", ",".join(ids))] + [("ids", number(rng))] * (rng.random() < 0.2)
+    elif shape == "coql":
+        method, path = "POST", f"{base}/coql"
     elif shape in ("users", "org", "modules"):
         path = f"{base}/{'settings/modules' if shape == 'modules' else shape}"
         params = [("type", rng.choice(["CurrentUser", "AllUsers", "\u00e9", ""]))] * (shape == "users")
@@ -313,7 +315,9 @@ def zoho_draft(rng: random.Random, org: str) -> Draft:
     download = shape in ("download", "delete-one") and method in ("GET", "HEAD")
     draft = Draft("zoho", f"zoho:{shape}", method, path.encode() + query(rng, params),
                   [(b"Authorization", b"Zoho-oauthtoken " + token)], download=download)
-    if method in ("POST", "PUT", "PATCH"):
+    if shape == "coql" and method == "POST":
+        coql_body(rng, draft)
+    elif method in ("POST", "PUT", "PATCH"):
         upload_body(rng, draft)
     if rng.random() < 0.1:
         draft.headers.append((b"Host", rng.choice([b"www.zohoapis.eu", b"www.zohoapis.in", b"zohoapis.jp:443"])))
@@ -321,6 +325,25 @@ def zoho_draft(rng: random.Random, org: str) -> Draft:
         draft.headers.append((b"Range", rng.choice([b"bytes=100000000000000000000-", b"bytes=-1", b"bytes=0-0,1-1",
                                                     b"bytes=5-2", b"bytes=\xe9", b"bytes=0-"])))
     return draft
+
+
+COQL_WORDS = ("select", "from", "where", "Leads", "Contacts", "Pipelines", "Last_Name", "Account_Name.Account_Name",
+              "id", "=", "!=", ">=", "'x'", "'it''s'", "'\\'", "(", ")", ",", "and", "or", "not", "in", "like", "'%a%'",
+              "is", "null", "between", "limit", "offset", "order", "by", "group", "desc", "COUNT(id)", "SUM(Amount)",
+              "as", "*", "\\u0000", "\\ud800", "\\u00e9", "9" * 30, "-1", "1.5", ";", "#", "\"")
+
+
+def coql_body(rng: random.Random, draft: Draft) -> None:
+    """A COQL body: a query of COQL's words in random order (a valid one now and then), or any JSON body."""
+    if rng.random() < 0.25:
+        body, label = json_body(rng)
+    else:
+        words = (["select", "Last_Name", "from", "Leads", "where", "id", "is", "not", "null"]
+                 if rng.random() < 0.3 else [])
+        words += [rng.choice(COQL_WORDS) for _ in range(rng.randrange(0, 30))]
+        body, label = ('{"select_query": "' + " ".join(words) + '"}').encode(), "coql:words"
+    draft.headers.append((b"Content-Type", b"application/json"))
+    draft.body, draft.labels = body, [*draft.labels, label]
 
 
 def upload_body(rng: random.Random, draft: Draft) -> None:
