@@ -82,6 +82,24 @@ def test_a_field_through_a_lookup_is_a_dotted_key_and_a_condition(client: FlaskC
     assert sorted(r["id"] for r in body["data"]) == sorted(r["id"] for r in listed)
 
 
+def test_a_users_fields_through_owner(client: FlaskClient) -> None:
+    """`Owner.last_name` and the other user fields the users API shows, in SELECT and WHERE, through a lookup too;
+    a user field the mock does not model is an unknown column."""
+    status, body = coql(client, "select Last_Name, Owner.last_name, Owner.email from Contacts where "
+                                "Owner.last_name = 'boyle' and Last_Name = 'Mori'")
+    assert (status, body["data"]) == (200, [{"Last_Name": "Mori", "Owner.last_name": "Boyle",
+                                             "Owner.email": "patricia.boyle@zylker.example",
+                                             "id": "2883756000000410008"}])
+    status, body = coql(client, "select Last_Name from Contacts where Account_Name.Owner.full_name like 'Patricia%' "
+                                "and Last_Name = 'Mori'")
+    assert [r["id"] for r in body["data"]] == ["2883756000000410008"]
+    assert coql(client, "select Last_Name from Contacts where Owner.email like '%@nowhere.example'") == (204, None)
+    assert coql(client, "select Owner.profile from Contacts where id is not null")[1] == error(
+        "INVALID_QUERY", "column given seems to be invalid", {"column_name": "Owner.profile"})
+    assert coql(client, "select Last_Name from Contacts where Owner.last_name > 'a'")[1]["details"] == {
+        "reason": "invalid operator found", "column_name": "Owner.last_name", "operator": ">"}
+
+
 def test_aliases_name_the_keys(client: FlaskClient) -> None:
     status, body = coql(client, f"select 'Last_Name' as 'Surname', First_Name first from Leads where id = '{LEAD}'")
     assert (status, body["data"]) == (200, [{"Surname": "Marrier", "first": "Kris", "id": LEAD}])

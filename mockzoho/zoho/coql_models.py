@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from ..store import RecordRow, Store
+from ..store import RecordRow, Store, UserRef
 from ..store.search import AllOf, AnyOf, Filter, Match, Not, Through
 from .actions import READ_RECORDS
 from .auth import Principal
@@ -31,6 +31,7 @@ TYPE_OPERATORS: dict[str, frozenset[str]] = {
     **{t: _TEXTUAL for t in TEXT_TYPES}, "multiselectpicklist": _TEXTUAL,
     **{t: _ORDERED for t in (*NUMBER_TYPES, "integer", "bigint", "date", "datetime")},
     "boolean": frozenset({"="}), **{t: _REFERENCE for t in REFERENCE_TYPES}, "id": _REFERENCE,
+    "user_attribute": _TEXTUAL,
 }
 _COMPARISONS = {"=": "equals", "<": "less_than", ">": "greater_than", "<=": "less_equal", ">=": "greater_equal",
                 "in": "in", "between": "between"}
@@ -42,6 +43,8 @@ FUNCTION_TYPES = {
     "MAX": frozenset({*NUMBER_TYPES, "integer", "bigint", "date", "datetime"}),
 }
 _SYSTEM_USERS = {"Owner": "owner", "Created_By": "created_by", "Modified_By": "modified_by"}
+USER_TYPES = frozenset({"ownerlookup", "userlookup"})
+USER_ATTRIBUTES = ("id", "first_name", "last_name", "full_name", "email")  # what `Owner.<name>` reaches
 _SYSTEM_TIMES = {"Created_Time": "created_time", "Modified_Time": "modified_time"}
 
 
@@ -94,7 +97,7 @@ class CoqlModels:
             raise ZohoError("INVALID_MODULE", MODULE_NOT_SUPPORTED)
         self.authorize_module(principal, module, READ_RECORDS)
         limit, offset = _window(rules, query)
-        where = self._typed(module, rules, query.where)
+        where = self._typed(principal, module, rules, query.where)
         grouped = bool(query.group_by) or any(isinstance(c.expression, Function) for c in query.columns)
         if len(query.columns) > rules.columns:
             raise limit_exceeded(rules.columns, "select columns limit exceeded")
@@ -120,6 +123,11 @@ class CoqlModels:
             if field is None:
                 raise unknown_column(path)
             steps.append(Step(current, field))
+            if at < len(path.parts) - 1 and _is_user(field):  # `Owner.last_name`: a user's, and the path's end
+                attribute = path.parts[at + 1].lower()
+                if at + 2 != len(path.parts) or attribute not in USER_ATTRIBUTES:
+                    raise unknown_column(path)
+                return (*steps, Step(current, Field(attribute, "user_attribute")))
             if at < len(path.parts) - 1:
                 target = self.product.module(field.lookup or "") if field.data_type == "lookup" else None
                 if target is None:
@@ -127,14 +135,22 @@ class CoqlModels:
                 current = target
         return tuple(steps)
 
-    def _typed(self, module: Module, rules: CoqlRules, condition: Condition) -> Filter:
+    def _typed(self, principal: Principal, module: Module, rules: CoqlRules, condition: Condition) -> Filter:
         if not isinstance(condition, Predicate):
-            parts = tuple(self._typed(module, rules, part) for part in condition.parts)
+            parts = tuple(self._typed(principal, module, rules, part) for part in condition.parts)
             return AllOf(parts) if condition.operator == "and" else AnyOf(parts)
         steps = self._steps(module, condition.path)
-        tree = _predicate(steps[-1].field, condition, rules)
-        for step in reversed(steps[:-1]):  # through each lookup, innermost first
-            tree = Through(step.field.api_name.lower(), steps[steps.index(step) + 1].module.api_name, tree)
+        lookups = steps[:-1]
+        if steps[-1].field.data_type == "user_attribute":
+            # The org's few users are matched here; the records are selected by the ids of those that match.
+            user_field, lookups = steps[-2].field, steps[:-2]
+            matches = _user_test(steps[-1].field.api_name, condition)
+            ids = tuple(u.id for u in self.store.users(principal.org) if matches(u))
+            tree: Filter = Match(user_field.api_name.lower(), "in", ids) if ids else AnyOf(())
+        else:
+            tree = _predicate(steps[-1].field, condition, rules)
+        for at in reversed(range(len(lookups))):  # through each lookup, innermost first
+            tree = Through(lookups[at].field.api_name.lower(), steps[at + 1].module.api_name, tree)
         return tree
 
     # -- plain queries ------------------------------------------------------------------------------------
@@ -184,7 +200,9 @@ class CoqlModels:
                        rows: Sequence[RecordRow]) -> list[Any]:
         """One column's value in each row: through its lookups, a batch of records a step."""
         current: list[RecordRow | None] = list(rows)
-        for step in column.steps[:-1]:
+        steps = column.steps
+        attribute = steps[-1].field.api_name if steps[-1].field.data_type == "user_attribute" else None
+        for step in steps[:-2] if attribute else steps[:-1]:
             ids = sorted({row.data[step.field.api_name] for row in current
                           if row is not None and row.data.get(step.field.api_name)})
             target = self.product.module(step.field.lookup or "")
@@ -192,7 +210,12 @@ class CoqlModels:
             found = self.store.get_records(principal.org, self.product.name, target.api_name, ids)
             current = [None if row is None else found.get(row.data.get(step.field.api_name) or "")
                        for row in current]
-        last = column.steps[-1]
+        if attribute is not None:
+            users = self.store.users_by_id(principal.org)
+            field = steps[-2].field
+            return [None if row is None or (user := users.get(_user_id(field, row) or "")) is None
+                    else user_attribute(user, attribute) for row in current]
+        last = steps[-1]
         present = [row for row in current if row is not None]
         view = self.view(principal, last.module, present, version)
         show = coql_reader(last.field, rules)
@@ -363,20 +386,68 @@ def _predicate(field: Field, predicate: Predicate, rules: CoqlRules) -> Filter:
     return AllOf((present, Not(match))) if predicate.negated else match
 
 
-def _like(field: Field, predicate: Predicate) -> Match:
-    """`like 'x%'` (starts with), `'%x'` (ends with), `'%x%'` (contains) or `'x'` (equals); `not like` takes
-    only `'%x%'`."""
+def _like_pattern(predicate: Predicate) -> tuple[str, str]:
+    """What a `like` asks: `'x%'` starts_with, `'%x'` ends_with, `'%x%'` contains, `'x'` equals (`not like`
+    takes only `'%x%'`), and the text between the wildcards."""
     pattern = predicate.values[0]
     leading, trailing = pattern.startswith("%"), len(pattern) > 1 and pattern.endswith("%")
     core = pattern[int(leading):len(pattern) - int(trailing)]
     if not core or "%" in core or (predicate.negated and not (leading and trailing)):
         raise _invalid_value(predicate)
+    return ("contains" if leading and trailing else "ends_with" if leading else
+            "starts_with" if trailing else "equals"), core
+
+
+def _like(field: Field, predicate: Predicate) -> Match:
+    operator, core = _like_pattern(predicate)
     value = _value(field, predicate, core)
     if not isinstance(value, str):
         raise _invalid_value(predicate)
-    operator = "contains" if leading and trailing else "ends_with" if leading else \
-        "starts_with" if trailing else "equals"
     return Match(field.api_name.lower(), operator, (value,))
+
+
+def _is_user(field: Field) -> bool:
+    return field.api_name in _SYSTEM_USERS or field.data_type in USER_TYPES
+
+
+def _user_id(field: Field, row: RecordRow) -> str | None:
+    """The id of the user a user field of a record names."""
+    column = _SYSTEM_USERS.get(field.api_name)
+    return getattr(row, column) if column else row.data.get(field.api_name)
+
+
+def user_attribute(user: UserRef, attribute: str) -> str | None:
+    """One of USER_ATTRIBUTES of a user, as `GET /users` shows it."""
+    first, _, last = user.name.rpartition(" ")
+    return {"id": user.id, "first_name": first or None, "last_name": last or user.name, "full_name": user.name,
+            "email": user.email}[attribute]
+
+
+_LIKE_TESTS: dict[str, Callable[[str, str], bool]] = {
+    "contains": lambda value, core: core in value, "starts_with": str.startswith, "ends_with": str.endswith,
+    "equals": lambda value, core: value == core}
+
+
+def _user_test(attribute: str, predicate: Predicate) -> Callable[[UserRef], bool]:
+    """Whether a user's attribute meets a condition, compared without case as text is."""
+    operator, negated = predicate.operator, predicate.negated
+    if operator not in TYPE_OPERATORS["user_attribute"]:
+        raise invalid_query("Invalid query formed", reason="invalid operator found",
+                            column_name=predicate.path.text, operator=_operator_text(predicate))
+
+    def value(user: UserRef) -> str | None:
+        found = user_attribute(user, attribute)
+        return None if found is None else found.lower()
+    if operator == "null":
+        return lambda user: (value(user) is not None) == negated
+    if operator == "like":
+        kind, core = _like_pattern(predicate)
+        test = _LIKE_TESTS[kind]
+        return lambda user: (v := value(user)) is not None and test(v, core.lower()) != negated
+    wanted = {str(v).lower() for v in predicate.values}
+    if operator == "!=":
+        return lambda user: (v := value(user)) is not None and v not in wanted
+    return lambda user: (v := value(user)) is not None and (v in wanted) != negated
 
 
 def _value(field: Field, predicate: Predicate, value: Any) -> Any:
