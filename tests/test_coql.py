@@ -264,6 +264,30 @@ def test_the_body_must_hold_a_query(client: FlaskClient) -> None:
     assert (answer.status_code, answer.json["code"]) == (400, "UNABLE_TO_PARSE_DATA_TYPE")
 
 
+def test_include_meta_adds_the_selected_fields_metadata(client: FlaskClient) -> None:
+    query = "select Last_Name, Account_Name.Account_Name, Email from Contacts where Last_Name = 'Mori'"
+    answer = client.post("/crm/v8/coql", headers=auth(), json={"select_query": query, "include_meta": ["fields"]}).json
+    listed = client.get("/crm/v8/settings/fields?module=Contacts", headers=auth()).json["fields"]
+    assert list(answer) == ["data", "fields", "info"]
+    assert answer["fields"] == {f["api_name"]: f for f in listed if f["api_name"] in ("Last_Name", "Email")}
+    assert list(client.post("/crm/v5/coql", headers=auth(), json={"select_query": query,
+                                                                  "include_meta": ["fields"]}).json) == ["data", "info"]
+    for meta, details in (("fields", {"expected_data_type": "jsonarray", "api_name": "include_meta",
+                                      "json_path": "$.include_meta"}),
+                          (["other"], {"api_name": "include_meta", "json_path": "$.include_meta[0]",
+                                       "supported_values": ["fields"]}),
+                          ([5], {"expected_data_type": "text", "api_name": "include_meta",
+                                 "json_path": "$.include_meta[0]", "supported_values": ["fields"]})):
+        refused = client.post("/crm/v8/coql", headers=auth(), json={"select_query": query, "include_meta": meta})
+        assert (refused.status_code, refused.json) == (400, error("INVALID_DATA", "invalid data", details))
+    minted = client.post("/__admin/tokens", json={"org": "zylker-us", "user": "2883756000000113001",
+                                                  "scopes": ["ZohoCRM.coql.READ", "ZohoCRM.modules.ALL"]}
+                         ).json["access_token"]
+    refused = client.post("/crm/v8/coql", headers=auth(minted), json={"select_query": query,
+                                                                      "include_meta": ["fields"]})
+    assert (refused.status_code, refused.json["code"]) == (401, "OAUTH_SCOPE_MISMATCH")
+
+
 def test_scopes_coql_read_and_read_on_the_module(client: FlaskClient) -> None:
     """`ZohoCRM.coql.READ` first, then READ on the module the query names."""
     minted = client.post("/__admin/tokens", json={"org": "zylker-us", "user": "2883756000000113001",

@@ -13,6 +13,7 @@ from .auth import Principal
 from .coql import Column, Condition, Expression, Function, Path, Predicate, Query, Sort, parse_query
 from .errors import MODULE_NOT_SUPPORTED, ZohoError
 from .fields import Field
+from .metadata import Metadata
 from .product import CoqlRules, Module, Product
 from .serialize import RecordView, field_reader, zoho_time
 from .values import NUMBER_TYPES, REFERENCE_TYPES, TEXT_TYPES, FieldProblem, search_value
@@ -84,8 +85,10 @@ class CoqlModels:
     authorize_module: Callable[[Principal, Module, Any], None]
     view: Callable[..., RecordView]
 
-    def run_query(self, principal: Principal, version: str, text: str) -> dict[str, Any] | None:
-        """`{"data","info"}` for a COQL query, None when no record matches; ZohoError for any refusal."""
+    def run_query(self, principal: Principal, version: str, text: str,
+                  include_fields: bool = False) -> dict[str, Any] | None:
+        """`{"data","info"}` for a COQL query (`{"data","fields","info"}` with the selected fields' metadata if
+        `include_fields`), None when no record matches; ZohoError for any refusal."""
         rules = self.product.coql[version]
         query = parse_query(text)
         if query.where is None:
@@ -109,7 +112,14 @@ class CoqlModels:
             rows, more = self._plain(principal, version, module, query, where, limit, offset)
         if not rows:
             return None
-        return {"data": rows, "info": {"count": len(rows), "more_records": more}}
+        answer: dict[str, Any] = {"data": rows}
+        if include_fields:
+            names = [c.expression.parts[0] for c in query.columns
+                     if isinstance(c.expression, Path) and len(c.expression.parts) == 1]
+            own = [field.api_name for name in names if (field := self.product.fields(module).field(name))]
+            answer["fields"] = Metadata(self.store, self.product, version).fields_named(module, own)
+        answer["info"] = {"count": len(rows), "more_records": more}
+        return answer
 
     # -- paths and the WHERE ------------------------------------------------------------------------------
 

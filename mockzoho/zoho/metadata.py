@@ -6,7 +6,7 @@ leave open is listed in docs/fidelity.md ("Metadata")."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Sequence
 
 from ..ids import numeric_id
 from ..store import Store
@@ -153,6 +153,11 @@ class Metadata:
         """`GET /settings/fields/{id}?module=`; None for an id the module has no field with."""
         found = [f for f in self._field_list(module) if f["id"] == field_id]
         return {"fields": found} if found else None
+
+    def fields_named(self, module: Module, api_names: Sequence[str]) -> dict[str, Any]:
+        """These fields of the module as `GET /settings/fields` shows them, by API name (a COQL `include_meta`)."""
+        wanted = set(api_names)
+        return {f["api_name"]: f for f in self._field_list(module) if f["api_name"] in wanted}
 
     def _field_list(self, module: Module) -> list[dict[str, Any]]:
         spec = self.product.fields(module)
