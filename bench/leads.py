@@ -75,8 +75,8 @@ def write_fixture(path: Path, count: int, token: str) -> None:
     """An org (one user, one token with every CRM scope) whose Leads hold `count` generated records (JSON, which
     is valid YAML)."""
     document = {"orgs": [{"id": "bench", "users": [{"id": "1", "name": "Bench", "email": "bench@example.com"}],
-                          "tokens": [{"token": token, "user": "1",
-                                      "scopes": "ZohoCRM.modules.ALL,ZohoCRM.org.ALL,ZohoCRM.settings.ALL,ZohoCRM.coql.READ"}],
+                          "tokens": [{"token": token, "user": "1", "scopes": "ZohoCRM.modules.ALL,ZohoCRM.org.ALL,"
+                                                                             "ZohoCRM.settings.ALL,ZohoCRM.coql.READ"}],
                           "crm": {"records": leads(count)}}]}
     path.write_text(json.dumps(document, ensure_ascii=False))
 

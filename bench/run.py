@@ -973,10 +973,12 @@ def records_block(rows: list[Row], runs: int, seconds: float, machine: str) -> s
         f"threads, {WRK_CONNECTIONS} connections kept alive, {seconds:.0f} s a run). Baseline of the GET rows: "
         "`bench/bare.py` under the same gunicorn settings, answering the same URL with the mock's own answer to it "
         "(one record; the 200-record page), captured once and serialized again by `json.dumps` on each request. "
-        f"Search rows: {SEARCH_CALLS} calls a run, one after the other on one kept-alive connection, each for an "
-        "existing email drawn at random, the 10,000-lead server first, then the 100,000-lead one; the ratio is "
-        "100,000 over 10,000. Ready: spawn to the first correct answer, targets those of the attachments rows "
-        "(`< 3 s` fresh; reset `< 1000 ms`).")
+        f"Search and COQL equality rows: {SEARCH_CALLS} calls a run, one after the other on one kept-alive "
+        "connection, each for an existing email drawn at random, the 10,000-lead server first, then the "
+        "100,000-lead one; the ratio is 100,000 over 10,000. The COQL page row: one call for 2000 leads against the "
+        "ten list pages of 200 that hold the same leads, timed back to back on one connection. Ready: spawn to the "
+        "first correct answer, targets those of the attachments rows (`< 3 s` fresh; reset `< 1000 ms`, each reset "
+        "after 100 inserts and 100 updates, an untimed one first).")
     return "\n".join([RECORDS_HEADING, "", intro, "", *table_lines(rows)]) + "\n"
 
 

@@ -19,6 +19,21 @@ _RECORD_COLUMNS = ("SELECT r.id, r.module, r.name, r.owner, r.created_by, r.modi
 _RECORD_SELECT = f"{_RECORD_COLUMNS}r.data FROM records r"
 
 
+def json_path(key: str) -> str:
+    """The JSON path of one key of `data` (API names are letters, digits, `_` and `$`: nothing to escape)."""
+    return f'$."{key}"'
+
+
+@dataclass(frozen=True)
+class Group:
+    """A field a grouped query groups by: its key, whether text groups without case, and the value an empty
+    field counts as (a boolean's false), if any."""
+
+    field: str
+    fold_case: bool = False
+    empty: Any = None
+
+
 def _record_select(only: Sequence[str] | None) -> tuple[str, list[str]]:
     """The SELECT of records reading the whole `data`, or (`only`) just those keys of it, as a JSON object built
     by SQLite: a page of three fields then decodes three values a record, not every one it holds."""
@@ -26,7 +41,7 @@ def _record_select(only: Sequence[str] | None) -> tuple[str, list[str]]:
         return _RECORD_SELECT, []
     pairs = ", ".join("?, r.data -> ?" for _ in only)
     return f"{_RECORD_COLUMNS}json_object({pairs}) FROM records r", [
-        part for key in only for part in (key, '$."' + key.replace('"', '""') + '"')]
+        part for key in only for part in (key, json_path(key))]
 
 
 @dataclass(frozen=True)
@@ -108,14 +123,14 @@ def _stored(field: str) -> tuple[str, list[str]]:
     """A field's stored value in a row of `records r`: its column, or its key in `data` (a parameter)."""
     if field.lower() in SYSTEM_COLUMNS:
         return f"r.{SYSTEM_COLUMNS[field.lower()]}", []
-    return "json_extract(r.data, ?)", ['$."' + field.replace('"', '""') + '"']
+    return "json_extract(r.data, ?)", [json_path(field)]
 
 
 def _sort_key(field: str) -> str:
     """What sorts records by a field: its column for the system fields, else its least value as the index holds
     it (text in lower case, times as epoch seconds; none sorts first), its name a parameter."""
-    if field in SYSTEM_COLUMNS:
-        return f"r.{SYSTEM_COLUMNS[field]}"
+    if field.lower() in SYSTEM_COLUMNS:
+        return f"r.{SYSTEM_COLUMNS[field.lower()]}"
     return ("(SELECT MIN(v.value) FROM record_values v WHERE v.org = r.org AND v.product = r.product "
             "AND v.record_id = r.id AND v.field = ?)")
 
@@ -159,25 +174,27 @@ class RecordQueries(FixtureWriter):
         if order_by:
             terms = [f"{_sort_key(field)} {'DESC' if down else 'ASC'}" for field, down in order_by]
             order = ", ".join([*terms, "r.id ASC"])
-            params.extend(field for field, _ in order_by if field not in SYSTEM_COLUMNS)
+            params.extend(field for field, _ in order_by if field.lower() not in SYSTEM_COLUMNS)
         rows = self.connection().execute(
             f"{select} WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ? OFFSET ?",
             (*params, limit, offset)).fetchall()
         return [_row(row) for row in rows]
 
-    def aggregate_records(self, org: str, product: str, module: str, *, groups: Sequence[str],
+    def aggregate_records(self, org: str, product: str, module: str, *, groups: Sequence[Group],
                           functions: Sequence[tuple[str, str | None]], order_by: Sequence[tuple[int, bool]],
                           offset: int, limit: int, where: Filter | None = None,
                           restricted_user: str | None = None) -> list[tuple[Any, ...]]:
-        """Rows of a grouped query: the stored value of each `groups` field (keys of `data`, or the system fields
-        lower-cased), then each function (`count`, `sum`, `min`, `max`, `avg`) of a field (None: of the
-        records), over the records `where` matches; sorted by `order_by`'s (result column, descending) pairs, then
-        by the groups."""
+        """Rows of a grouped query: the stored value of each group field (keys of `data`, or the system fields),
+        then each function (`count`, `sum`, `min`, `max`, `avg`) of a field (None: of the records), over the
+        records `where` matches; sorted by `order_by`'s (result column, descending) pairs, then by the groups.
+        A sum past 64 bits is a real number, not an error."""
         select: list[str] = []
         params: list[Any] = []
-        for field in groups:
-            expression, expression_params = _stored(field)
-            select.append(expression)
+        for group in groups:
+            expression, expression_params = _stored(group.field)
+            if group.empty is not None:
+                expression, expression_params = f"COALESCE({expression}, ?)", [*expression_params, group.empty]
+            select.append(expression + (" COLLATE NOCASE" if group.fold_case else ""))
             params.extend(expression_params)
         for function, field in functions:
             if field is None:
@@ -200,7 +217,12 @@ class RecordQueries(FixtureWriter):
         order += [str(i + 1) for i in range(len(groups))]
         sql = (f"SELECT {', '.join(select)} FROM records r WHERE {' AND '.join(clauses)}{grouping}"
                + (f" ORDER BY {', '.join(order)}" if order else "") + " LIMIT ? OFFSET ?")
-        return self.connection().execute(sql, (*params, limit, offset)).fetchall()
+        try:
+            return self.connection().execute(sql, (*params, limit, offset)).fetchall()
+        except sqlite3.OperationalError as error:
+            if "integer overflow" not in str(error):
+                raise
+            return self.connection().execute(sql.replace("SUM(", "TOTAL("), (*params, limit, offset)).fetchall()
 
     def record_names(self, org: str, product: str, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """The name and module of each of these records that exists, by id (what a lookup shows)."""

@@ -45,7 +45,7 @@ predicate: field COMPARATOR value                                -> compare
 group: GROUP BY field ("," field)*
 order: ORDER BY sort ("," sort)*
 sort: (function | field) (ASC | DESC)?
-limit: LIMIT bound ("," bound)? (OFFSET bound)?
+limit: LIMIT bound ("," bound | OFFSET bound)?
 bound: NUMBER | NAME | STRING
 
 SELECT: "select"i
@@ -73,7 +73,7 @@ COMPARATOR: "<=" | ">=" | "!=" | "<>" | "=" | "<" | ">"
 STAR: "*"
 NAME: /[A-Za-z_$][A-Za-z0-9_$]*/
 STRING: /'(?:[^'\\]|\\.|'')*'/s | /"(?:[^"\\]|\\.|"")*"/s
-NUMBER: /-?\d+(\.\d+)?/
+NUMBER: /-?[0-9]+(\.[0-9]+)?/
 
 %import common.WS
 %ignore WS
@@ -164,24 +164,22 @@ class Query:
 
 def parse_query(text: str) -> Query:
     """The query `text` says, or Zoho's SYNTAX_ERROR naming where it stops making sense."""
-    from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
     try:
         tree = _parser().parse(text)
     except UnexpectedToken as problem:
-        raise syntax_error(text, problem.line, problem.column, str(problem.token)) from None
+        if problem.token.type == "$END":  # the text ended early: point past its last character
+            lines = text.split("\n")
+            raise syntax_error(len(lines), len(lines[-1]) + 1, "") from None
+        raise syntax_error(problem.line, problem.column, str(problem.token)) from None
     except UnexpectedCharacters as problem:
         rest = text[problem.pos_in_stream:].split()
-        raise syntax_error(text, problem.line, problem.column, rest[0] if rest else "") from None
-    except UnexpectedInput as problem:  # the text ended early
-        raise syntax_error(text, getattr(problem, "line", -1), getattr(problem, "column", -1), "") from None
+        raise syntax_error(problem.line, problem.column, rest[0] if rest else "") from None
     return _query(tree)
 
 
-def syntax_error(text: str, line: int, column: int, near: str) -> ZohoError:
+def syntax_error(line: int, column: int, near: str) -> ZohoError:
     """Zoho's answer to a query it cannot parse: where (line, column) and the token there."""
-    if line < 1:  # lark says -1 when the text ended: point past its last character
-        lines = text.split("\n")
-        line, column = len(lines), len(lines[-1]) + 1
     return ZohoError("SYNTAX_ERROR", "unexpected token", {"line": line, "column": column, "near": near})
 
 
@@ -273,15 +271,17 @@ def _text(token: Any) -> str:
     return "".join(result)
 
 
+class Number(str):
+    """An unquoted number, kept as written (`02134` is still that on a text field); its field reads it."""
+
+
 def _value(tree: Any) -> Any:
-    """A literal: text (quoted, or a bare word such as a picklist value), a number, or a boolean."""
+    """A literal: text (quoted, or a bare word such as a picklist value), a Number, or a boolean."""
     kind, token = tree.data, tree.children[0]
     if kind in ("text", "bare"):
         return _text(token)
     if kind == "number":
-        raw = str(token)
-        # Beyond a hundred digits no field can hold it: a float (inf) is refused as a value like any other.
-        return float(raw) if "." in raw or len(raw) > 100 else int(raw)
+        return Number(token)
     return kind == "true"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from ..store import RecordRow, Store, UserRef
+from ..store import Group, RecordRow, Store, UserRef
 from ..store.search import AllOf, AnyOf, Filter, Match, Not, Through
 from .actions import READ_RECORDS
 from .auth import Principal
@@ -34,11 +34,11 @@ TYPE_OPERATORS: dict[str, frozenset[str]] = {
     "boolean": frozenset({"="}), **{t: _REFERENCE for t in REFERENCE_TYPES}, "id": _REFERENCE,
     "user_attribute": _TEXTUAL,
 }
-_COMPARISONS = {"=": "equals", "<": "less_than", ">": "greater_than", "<=": "less_equal", ">=": "greater_equal",
+_STORE_OPERATORS = {"=": "equals", "<": "less_than", ">": "greater_than", "<=": "less_equal", ">=": "greater_equal",
                 "in": "in", "between": "between"}
 # Which types each function takes (COUNT: "only for number, lookup, and picklist fields", and the id).
 FUNCTION_TYPES = {
-    "COUNT": frozenset({*NUMBER_TYPES, "integer", "bigint", "picklist", "lookup", "ownerlookup", "id"}),
+    "COUNT": frozenset({*NUMBER_TYPES, "integer", "bigint", "picklist", "lookup", "ownerlookup", "userlookup", "id"}),
     "SUM": frozenset({*NUMBER_TYPES, "integer", "bigint"}), "AVG": frozenset({*NUMBER_TYPES, "integer", "bigint"}),
     "MIN": frozenset({*NUMBER_TYPES, "integer", "bigint", "date", "datetime"}),
     "MAX": frozenset({*NUMBER_TYPES, "integer", "bigint", "date", "datetime"}),
@@ -107,9 +107,9 @@ class CoqlModels:
         if grouped:
             if not rules.aggregates:
                 raise ZohoError("SYNTAX_ERROR", "given coql query not supported")
-            rows, more = self._grouped(principal, version, module, query, where, limit, offset)
+            rows, more = self._grouped(principal, version, rules, module, query, where, limit, offset)
         else:
-            rows, more = self._plain(principal, version, module, query, where, limit, offset)
+            rows, more = self._plain(principal, version, rules, module, query, where, limit, offset)
         if not rows:
             return None
         answer: dict[str, Any] = {"data": rows}
@@ -123,15 +123,14 @@ class CoqlModels:
 
     # -- paths and the WHERE ------------------------------------------------------------------------------
 
-    def _steps(self, module: Module, path: Path) -> tuple[Step, ...]:
-        """The fields a path goes through, each in its module: lookups to other modules' records, then a field."""
+    def _steps(self, principal: Principal, module: Module, path: Path) -> tuple[Step, ...]:
+        """The fields a path goes through, each in its module: lookups to other modules' records, then a field.
+        Each module reached needs READ as the queried one does: a lookup is no way around the scopes."""
         if len(path.parts) > MAX_JOINS + 1:
             raise limit_exceeded(MAX_JOINS, "join limit exceeded")
         steps, current = [], module
         for at, name in enumerate(path.parts):
-            field = ID if name.lower() == "id" else self.product.fields(current).field(name)
-            if field is None:
-                raise unknown_column(path)
+            field = self._field_of(current, name, path)
             steps.append(Step(current, field))
             if at < len(path.parts) - 1 and _is_user(field):  # `Owner.last_name`: a user's, and the path's end
                 attribute = path.parts[at + 1].lower()
@@ -142,14 +141,30 @@ class CoqlModels:
                 target = self.product.module(field.lookup or "") if field.data_type == "lookup" else None
                 if target is None:
                     raise unknown_column(path)
+                self.authorize_module(principal, target, READ_RECORDS)
                 current = target
         return tuple(steps)
+
+    def _field_of(self, module: Module, name: str, path: Path) -> Field:
+        """A field of the module by API name (any case), `id` included; an unknown column else."""
+        field = ID if name.lower() == "id" else self.product.fields(module).field(name)
+        if field is None:
+            raise unknown_column(path)
+        return field
+
+    def _own_field(self, module: Module, path: Path, clause: str) -> Field:
+        """A field of the queried module itself, as GROUP BY, ORDER BY and the functions take them."""
+        if len(path.parts) > 1:
+            raise invalid_query("unsupported column", column_name=path.text, clause=clause)
+        return self._field_of(module, path.parts[0], path)
 
     def _typed(self, principal: Principal, module: Module, rules: CoqlRules, condition: Condition) -> Filter:
         if not isinstance(condition, Predicate):
             parts = tuple(self._typed(principal, module, rules, part) for part in condition.parts)
             return AllOf(parts) if condition.operator == "and" else AnyOf(parts)
-        steps = self._steps(module, condition.path)
+        steps = self._steps(principal, module, condition.path)
+        if condition.operator == "in" and len(condition.values) > rules.in_values:
+            raise limit_exceeded(rules.in_values, "in values limit exceeded")
         lookups = steps[:-1]
         if steps[-1].field.data_type == "user_attribute":
             # The org's few users are matched here; the records are selected by the ids of those that match.
@@ -165,23 +180,25 @@ class CoqlModels:
 
     # -- plain queries ------------------------------------------------------------------------------------
 
-    def _columns(self, module: Module, query: Query) -> list[Shown]:
+    def _columns(self, principal: Principal, module: Module, query: Query) -> list[Shown]:
         shown, seen = [], set()
         for column in query.columns:
             assert isinstance(column.expression, Path)
-            steps = self._steps(module, column.expression)
+            steps = self._steps(principal, module, column.expression)
             name = ".".join(s.field.api_name for s in steps)
             if name.lower() in seen:
                 raise ZohoError("DUPLICATE_DATA", "duplicate select column", {"column_name": name})
             seen.add(name.lower())
             shown.append(Shown(_key(column, name), steps))
-        _check_aliases(query.columns)
+        _check_aliases(query.columns, [c.steps and ".".join(s.field.api_name for s in c.steps) for c in shown],
+                       reserved="id")
         return shown
 
-    def _plain(self, principal: Principal, version: str, module: Module, query: Query, where: Filter,
-               limit: int, offset: int) -> tuple[list[dict[str, Any]], bool]:
-        columns = self._columns(module, query)
-        order = [self._sort_field(module, query, sort) for sort in query.order_by]
+    def _plain(self, principal: Principal, version: str, rules: CoqlRules, module: Module, query: Query,
+               where: Filter, limit: int, offset: int) -> tuple[list[dict[str, Any]], bool]:
+        columns = self._columns(principal, module, query)
+        order = [(self._own_field(module, _path(_aliased(query, sort.expression)), "order by").api_name.lower(),
+                  sort.descending) for sort in query.order_by]
         _check_order(query.order_by, [name for name, _ in order])
         keys = sorted({c.steps[0].field.api_name for c in columns if not c.steps[0].field.system} | {"$se_module"})
         rows = self.store.list_records(
@@ -189,7 +206,6 @@ class CoqlModels:
             limit=limit + 1, where=where, restricted_user=principal.user if principal.restricted else None,
             only=keys, order_by=order)
         more, rows = len(rows) > limit, rows[:limit]
-        rules = self.product.coql[version]
         values = {c.key: self._column_values(principal, version, rules, c, rows) for c in columns}
         result = []
         for i, row in enumerate(rows):
@@ -198,13 +214,6 @@ class CoqlModels:
                 shown["id"] = row.id
             result.append(shown)
         return result, more
-
-    def _sort_field(self, module: Module, query: Query, sort: Sort) -> tuple[str, bool]:
-        expression = _aliased(query, sort.expression)
-        if not isinstance(expression, Path) or len(expression.parts) > 1:
-            raise invalid_query("unsupported column", column_name=expression.text, clause="order by")
-        [step] = self._steps(module, expression)
-        return step.field.api_name.lower(), sort.descending
 
     def _column_values(self, principal: Principal, version: str, rules: CoqlRules, column: Shown,
                        rows: Sequence[RecordRow]) -> list[Any]:
@@ -233,11 +242,14 @@ class CoqlModels:
 
     # -- grouped queries ----------------------------------------------------------------------------------
 
-    def _grouped(self, principal: Principal, version: str, module: Module, query: Query, where: Filter,
-                 limit: int, offset: int) -> tuple[list[dict[str, Any]], bool]:
+    def _grouped(self, principal: Principal, version: str, rules: CoqlRules, module: Module, query: Query,
+                 where: Filter, limit: int, offset: int) -> tuple[list[dict[str, Any]], bool]:
         if len(query.group_by) > MAX_GROUPS:
             raise limit_exceeded(MAX_GROUPS, "group by limit exceeded")
         groups = [self._own_field(module, path, "group by") for path in query.group_by]
+        for group in groups:
+            if group.data_type in ("multiselectpicklist", "textarea"):
+                raise invalid_query("data type not supported", column_name=group.api_name, clause="group by")
         group_names = [g.api_name.lower() for g in groups]
         functions: list[tuple[Column, Function, Field | None]] = []
         plain: list[tuple[Column, Field]] = []
@@ -256,25 +268,26 @@ class CoqlModels:
         if len(functions) > MAX_FUNCTIONS:
             raise limit_exceeded(MAX_FUNCTIONS, "aggregate limit exceeded")
         _check_functions([f for _, f, _ in functions])
-        _check_aliases(query.columns)
+        _check_aliases(query.columns, [c.expression.text if isinstance(c.expression, Function) else
+                                       self._own_field(module, c.expression, "select").api_name
+                                       for c in query.columns])
         order = [(self._grouped_sort(query, sort, groups, functions), sort.descending) for sort in query.order_by]
         _check_order(query.order_by, [str(i) for i, _ in order])
         rows = self.store.aggregate_records(
-            principal.org, self.product.name, module.api_name, groups=[g.api_name for g in groups],
+            principal.org, self.product.name, module.api_name, groups=[_group(g) for g in groups],
             functions=[(f.name.lower(), None if field is None else field.api_name) for _, f, field in functions],
             order_by=order, offset=offset, limit=limit + 1, where=where,
             restricted_user=principal.user if principal.restricted else None)
         more, rows = len(rows) > limit, rows[:limit]
-        return self._grouped_rows(principal, version, module, query, rows, groups, plain, functions), more
+        return self._grouped_rows(principal, version, rules, module, query, rows, groups, plain, functions), more
 
-    def _grouped_rows(self, principal: Principal, version: str, module: Module, query: Query,
+    def _grouped_rows(self, principal: Principal, version: str, rules: CoqlRules, module: Module, query: Query,
                       rows: list[tuple[Any, ...]], groups: list[Field], plain: list[tuple[Column, Field]],
                       functions: list[tuple[Column, Function, Field | None]]) -> list[dict[str, Any]]:
         """Each group as a row, keys in the select's order: its group fields shown as a record's would be, and
         each function's value."""
         records = [_group_record(module, groups, row) for row in rows]
         view = self.view(principal, module, records, version)
-        rules = self.product.coql[version]
         shown = []
         for row, record in zip(rows, records):
             values: dict[int, tuple[str, Any]] = {}
@@ -288,12 +301,6 @@ class CoqlModels:
                 values[id(column)] = (_key(column, function.text), value)
             shown.append(dict(values[id(column)] for column in query.columns))
         return shown
-
-    def _own_field(self, module: Module, path: Path, clause: str) -> Field:
-        if len(path.parts) > 1:
-            raise invalid_query("unsupported column", column_name=path.text, clause=clause)
-        [step] = self._steps(module, path)
-        return step.field
 
     def _function_field(self, module: Module, function: Function) -> Field | None:
         if function.name not in FUNCTIONS:
@@ -330,11 +337,9 @@ def coql_reader(field: Field, rules: CoqlRules) -> Callable[[RecordRow, RecordVi
     if field is ID:
         return lambda row, view: row.id
     name = field.api_name
-    if name in _SYSTEM_USERS or field.data_type in ("ownerlookup", "userlookup"):
-        column = _SYSTEM_USERS.get(name)
-
+    if _is_user(field):
         def user(row: RecordRow, view: RecordView) -> Any:
-            value = getattr(row, column) if column else row.data.get(name)
+            value = _user_id(field, row)
             if not value:
                 return None
             if not rules.lookup_names:
@@ -359,12 +364,12 @@ def _group_record(module: Module, groups: list[Field], row: tuple[Any, ...]) -> 
     """A record holding one group's values, so that they are shown by the same readers as a record's."""
     data, system = {}, {}
     for field, value in zip(groups, row):
-        column = _SYSTEM_USERS.get(field.api_name) or _SYSTEM_TIMES.get(field.api_name)
+        column = "id" if field is ID else _SYSTEM_USERS.get(field.api_name) or _SYSTEM_TIMES.get(field.api_name)
         if column is not None:
             system[column] = value
         else:
             data[field.api_name] = value
-    return RecordRow(id="", module=module.api_name, name="", owner=system.get("owner"),
+    return RecordRow(id=system.get("id", ""), module=module.api_name, name="", owner=system.get("owner"),
                      created_by=system.get("created_by"), modified_by=system.get("modified_by"),
                      created_time=system.get("created_time") or 0, modified_time=system.get("modified_time") or 0,
                      data=data)
@@ -384,14 +389,14 @@ def _predicate(field: Field, predicate: Predicate, rules: CoqlRules) -> Filter:
     present = Match(key, "present", ())
     if operator == "null":
         return present if predicate.negated else Not(present)
-    if operator == "in" and len(predicate.values) > rules.in_values:
-        raise limit_exceeded(rules.in_values, "in values limit exceeded")
+    if field.data_type == "boolean" and not _value(field, predicate, predicate.values[0]):
+        return Not(Match(key, "equals", (1,)))  # a boolean never set is false, as Zoho shows it
     if operator == "like":
         match = _like(field, predicate)
     elif operator == "!=":
         return AllOf((present, Not(Match(key, "equals", (_value(field, predicate, predicate.values[0]),)))))
     else:
-        match = Match(key, _COMPARISONS[operator], tuple(_value(field, predicate, v) for v in predicate.values))
+        match = Match(key, _STORE_OPERATORS[operator], tuple(_value(field, predicate, v) for v in predicate.values))
     # A negation matches the records holding some other value: none, as in SQL, is not "not equal".
     return AllOf((present, Not(match))) if predicate.negated else match
 
@@ -467,7 +472,7 @@ def _value(field: Field, predicate: Predicate, value: Any) -> Any:
     else:
         text = str(value)
     if field is ID:
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise _invalid_value(predicate)
         return text
     try:
@@ -504,9 +509,22 @@ def _window(rules: CoqlRules, query: Query) -> tuple[int, int]:
 
 
 def _bound(text: str, name: str) -> int:
-    if not text.isdigit() or len(text) > 9:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         raise invalid_query(f"{name} given seems to be invalid", **{name: text})
     return int(text)
+
+
+def _path(expression: Expression) -> Path:
+    """An ORDER BY item as a path; a function there names no field of a plain query."""
+    if isinstance(expression, Function):
+        raise invalid_query("unsupported column", column_name=expression.text, clause="order by")
+    return expression
+
+
+def _group(field: Field) -> Group:
+    """How the store groups by a field: text without case, as WHERE compares it; an unset boolean as false."""
+    return Group(field.api_name, fold_case=field.data_type in TEXT_TYPES,
+                 empty=0 if field.data_type == "boolean" else None)
 
 
 def _key(column: Column, name: str) -> str:
@@ -522,8 +540,9 @@ def _aliased(query: Query, expression: Expression) -> Expression:
     return expression
 
 
-def _check_aliases(columns: Sequence[Column]) -> None:
-    """An alias is not empty and names one column."""
+def _check_aliases(columns: Sequence[Column], names: Sequence[str], reserved: str | None = None) -> None:
+    """An alias is not empty, names one column, and is no other column's name (nor `reserved`, the key every
+    row adds): each key of a row is one column's. `names` are the columns' names without their aliases."""
     referred: dict[str, list[str]] = {}
     for column in columns:
         if column.alias is None:
@@ -531,10 +550,18 @@ def _check_aliases(columns: Sequence[Column]) -> None:
         if not column.alias.strip():
             raise ZohoError("INVALID_ALIAS", details={"column_name": column.expression.text, "alias": column.alias})
         referred.setdefault(column.alias.lower(), []).append(column.expression.text)
-    for alias, names in referred.items():
-        if len(names) > 1:
+    for alias, referring in referred.items():
+        if len(referring) > 1:
             original = next(c.alias for c in columns if c.alias is not None and c.alias.lower() == alias)
-            raise ZohoError("DUPLICATE_ALIAS", details={"referred_columns": names, "alias": original})
+            raise ZohoError("DUPLICATE_ALIAS", details={"referred_columns": referring, "alias": original})
+    plain = {name.lower(): name for column, name in zip(columns, names) if column.alias is None}
+    if reserved is not None:
+        plain.setdefault(reserved, reserved)
+    for column in columns:
+        if column.alias is not None and column.alias.lower() in plain:
+            raise invalid_query("column name or property name given in select columns without alias name cannot be "
+                                "an alias name for other select columns",
+                                column_name=plain[column.alias.lower()], alias=column.alias)
 
 
 def _check_order(sorts: Sequence[Sort], names: Sequence[str]) -> None:

@@ -11,7 +11,7 @@ from .product import Product
 from .records import object_body
 from .routes import no_content
 
-MAX_QUERY_BODY = 1 << 20  # a query of 25 conditions and 500 columns is a few kilobytes
+MAX_QUERY_BODY = 64 << 10  # a query of 25 conditions and 500 columns is some kilobytes
 INCLUDE_META_VERSIONS = frozenset({"v7", "v8"})  # `include_meta` came with v7; earlier versions take no such key
 
 
