@@ -352,11 +352,14 @@ def test_refused_corners(client: FlaskClient, query: str, code: str, details: di
     assert (status, body["code"], body["details"]) == (400, code, json.loads(json.dumps(details)))
 
 
-def test_a_sum_past_64_bits_is_a_number_not_an_error(client: FlaskClient) -> None:
+def test_a_sum_past_64_bits_is_refused_not_rounded(client: FlaskClient) -> None:
+    """SQLite's SUM is exact or stops: a running sum past 64 bits is a 400, never a 500 or a rounded total."""
     insert(client, "Deals", {"Deal_Name": "big one", "Stage": "Closed Lost", "Amount": 9223372036854775807},
            {"Deal_Name": "big two", "Stage": "Closed Lost", "Amount": 1})
-    status, body = coql(client, "select SUM(Amount) from Deals where Deal_Name like 'big%'")
-    assert status == 200 and body["data"] == [{"SUM(Amount)": 9223372036854775808.0}]
+    assert coql(client, "select SUM(Amount) from Deals where Deal_Name like 'big%'") == (400, error(
+        "INVALID_QUERY", "Invalid query formed", {"reason": "sum out of range"}))
+    assert coql(client, "select SUM(Amount) from Deals where Deal_Name = 'big two'")[1]["data"] == [
+        {"SUM(Amount)": 1}]
 
 
 def test_groups_by_id_text_without_case_and_unset_booleans_as_false(client: FlaskClient) -> None:
@@ -381,13 +384,21 @@ def test_a_lookup_reaches_only_modules_the_token_reads(client: FlaskClient) -> N
     query = "select Last_Name from Contacts where Account_Name.Annual_Revenue > 0"
     status, body = coql(client, query, token=contacts_only)
     assert (status, body["code"]) == (401, "OAUTH_SCOPE_MISMATCH")
+    status, body = coql(client, "select Last_Name from Contacts where Account_Name.Bogus = 1", token=contacts_only)
+    assert (status, body["code"]) == (400, "INVALID_QUERY")  # the path is judged before the scopes
     assert coql(client, "select Last_Name from Contacts where Last_Name = 'Mori'", token=contacts_only)[0] == 200
 
 
-def test_an_unquoted_number_keeps_its_text_on_a_text_field(client: FlaskClient) -> None:
+def test_an_unquoted_number_keeps_its_text_on_a_text_field_and_is_a_number_elsewhere(client: FlaskClient) -> None:
     [record] = insert(client, "Leads", {"Last_Name": "007"})
     assert coql(client, "select Last_Name from Leads where Last_Name = 007")[1]["data"] == [
         {"Last_Name": "007", "id": record}]
+    assert coql(client, f"select Last_Name from Leads where id in (0{LEAD})")[1]["data"] == [
+        {"Last_Name": "Marrier", "id": LEAD}]
+    assert coql(client, "select Last_Name from Leads where Last_Name = 'Marrier' and "
+                        "Owner = 02883756000000113001")[0] == 200
+    assert coql(client, "select Account_Name from Accounts where Annual_Revenue >= "
+                        "1.123456789012345678901234567890 and Account_Name = 'Bluefin Analytics'")[0] == 200
 
 
 def test_the_in_limit_holds_for_user_fields_too(client: FlaskClient) -> None:

@@ -7,7 +7,7 @@ from .accounts import AccountsQueries
 from .blobs import StagedBlob
 from .control import ControlQueries, UnknownUser
 from .cosmos import CosmosQueries
-from .records import Group, Reference, RecordPlan, RecordQueries, RecordRow, RecordWrite, Refusal, Saved
+from .records import Group, Reference, RecordPlan, RecordQueries, RecordRow, RecordWrite, Refusal, Saved, SumOverflow
 from .core import (LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, StateError, StoreError, blob_dir,
                    remove_state, state_files, state_problem)
 from .seeding import FixtureOrgProtected, OrgExists, OrgRefused, Seeding, UnknownOrg
@@ -21,5 +21,5 @@ class Store(Seeding, ZohoQueries, RecordQueries, AccountsQueries, ControlQueries
 
 __all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "STATE_PROBLEMS", "AttachmentRow", "FixtureOrgProtected", "Group",
            "OrgExists", "OrgRefused", "RecordPlan", "RecordRow", "RecordWrite", "Reference", "Refusal", "Saved",
-           "StagedBlob", "StateError", "Store", "StoreConflict", "StoreError", "TokenRow",
+           "StagedBlob", "StateError", "Store", "StoreConflict", "StoreError", "SumOverflow", "TokenRow",
            "UnknownOrg", "UnknownUser", "UserRef", "blob_dir", "remove_state", "state_files", "state_problem"]

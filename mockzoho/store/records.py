@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from .core import StoreError
 from .search import SYSTEM_COLUMNS, Filter, where_clause
 from .seeding import FixtureWriter
 from .zoho import UserRef
@@ -17,6 +18,10 @@ SORT_COLUMNS = {"id": "r.id", "created_time": "r.created_time", "modified_time":
 _RECORD_COLUMNS = ("SELECT r.id, r.module, r.name, r.owner, r.created_by, r.modified_by, r.created_time, "
                    "r.modified_time, ")
 _RECORD_SELECT = f"{_RECORD_COLUMNS}r.data FROM records r"
+
+
+class SumOverflow(StoreError):
+    """A SUM of integers went past 64 bits."""
 
 
 def json_path(key: str) -> str:
@@ -187,7 +192,7 @@ class RecordQueries(FixtureWriter):
         """Rows of a grouped query: the stored value of each group field (keys of `data`, or the system fields),
         then each function (`count`, `sum`, `min`, `max`, `avg`) of a field (None: of the records), over the
         records `where` matches; sorted by `order_by`'s (result column, descending) pairs, then by the groups.
-        A sum past 64 bits is a real number, not an error."""
+        SumOverflow if a running sum passes 64 bits (SQLite's SUM is exact or refuses)."""
         select: list[str] = []
         params: list[Any] = []
         for group in groups:
@@ -222,7 +227,7 @@ class RecordQueries(FixtureWriter):
         except sqlite3.OperationalError as error:
             if "integer overflow" not in str(error):
                 raise
-            return self.connection().execute(sql.replace("SUM(", "TOTAL("), (*params, limit, offset)).fetchall()
+            raise SumOverflow() from None
 
     def record_names(self, org: str, product: str, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """The name and module of each of these records that exists, by id (what a lookup shows)."""

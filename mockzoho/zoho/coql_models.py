@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from ..store import Group, RecordRow, Store, UserRef
+from ..store import Group, RecordRow, Store, SumOverflow, UserRef
 from ..store.search import AllOf, AnyOf, Filter, Match, Not, Through
 from .actions import READ_RECORDS
 from .auth import Principal
-from .coql import Column, Condition, Expression, Function, Path, Predicate, Query, Sort, parse_query
+from .coql import Column, Condition, Expression, Function, Number, Path, Predicate, Query, Sort, parse_query
 from .errors import MODULE_NOT_SUPPORTED, ZohoError
 from .fields import Field
 from .metadata import Metadata
@@ -136,13 +136,16 @@ class CoqlModels:
                 attribute = path.parts[at + 1].lower()
                 if at + 2 != len(path.parts) or attribute not in USER_ATTRIBUTES:
                     raise unknown_column(path)
-                return (*steps, Step(current, Field(attribute, "user_attribute")))
+                steps.append(Step(current, Field(attribute, "user_attribute")))
+                break
             if at < len(path.parts) - 1:
                 target = self.product.module(field.lookup or "") if field.data_type == "lookup" else None
                 if target is None:
                     raise unknown_column(path)
-                self.authorize_module(principal, target, READ_RECORDS)
                 current = target
+        for step in steps[1:]:  # once the whole path is known: an unknown column is that, scopes or not
+            if step.module is not module:
+                self.authorize_module(principal, step.module, READ_RECORDS)
         return tuple(steps)
 
     def _field_of(self, module: Module, name: str, path: Path) -> Field:
@@ -273,11 +276,14 @@ class CoqlModels:
                                        for c in query.columns])
         order = [(self._grouped_sort(query, sort, groups, functions), sort.descending) for sort in query.order_by]
         _check_order(query.order_by, [str(i) for i, _ in order])
-        rows = self.store.aggregate_records(
-            principal.org, self.product.name, module.api_name, groups=[_group(g) for g in groups],
-            functions=[(f.name.lower(), None if field is None else field.api_name) for _, f, field in functions],
-            order_by=order, offset=offset, limit=limit + 1, where=where,
-            restricted_user=principal.user if principal.restricted else None)
+        try:
+            rows = self.store.aggregate_records(
+                principal.org, self.product.name, module.api_name, groups=[_group(g) for g in groups],
+                functions=[(f.name.lower(), None if field is None else field.api_name) for _, f, field in functions],
+                order_by=order, offset=offset, limit=limit + 1, where=where,
+                restricted_user=principal.user if principal.restricted else None)
+        except SumOverflow:
+            raise invalid_query("Invalid query formed", reason="sum out of range") from None
         more, rows = len(rows) > limit, rows[:limit]
         return self._grouped_rows(principal, version, rules, module, query, rows, groups, plain, functions), more
 
@@ -469,6 +475,8 @@ def _value(field: Field, predicate: Predicate, value: Any) -> Any:
     """A literal as the index holds the field's values; INVALID_QUERY if the field cannot hold it."""
     if isinstance(value, bool):
         text = "true" if value else "false"
+    elif isinstance(value, Number) and field.data_type not in TEXT_TYPES:
+        text = _number_text(value)  # a number as a number: `007` is 7, `1.50` is 1.5
     else:
         text = str(value)
     if field is ID:
@@ -482,6 +490,13 @@ def _value(field: Field, predicate: Predicate, value: Any) -> Any:
     if found is None:
         raise _invalid_value(predicate)
     return found
+
+
+def _number_text(number: str) -> str:
+    """An unquoted number written the shortest way (beyond a hundred digits no field holds it: left as is)."""
+    if len(number) > 100:
+        return number
+    return str(int(number)) if "." not in number else repr(float(number))
 
 
 def _invalid_value(predicate: Predicate) -> ZohoError:
