@@ -140,6 +140,27 @@ def _sort_key(field: str) -> str:
             "AND v.record_id = r.id AND v.field = ?)")
 
 
+def _chosen(org: str, product: str, module: str, where: Filter | None, restricted_user: str | None,
+            ids: Sequence[str] = (), modified_since: int | None = None) -> tuple[list[str], list[Any]]:
+    """The conditions over `records r` that pick a listing's or a grouped query's records, and their parameters:
+    the module, a restricted user's grants, the ids, the modified-since time, the filter."""
+    clauses, params = ["r.org = ?", "r.product = ?", "r.module = ?"], [org, product, module]
+    if restricted_user is not None:
+        clauses.append("r.id IN (SELECT record_id FROM user_records WHERE org = ? AND user = ?)")
+        params.extend((org, restricted_user))
+    if ids:
+        clauses.append(f"r.id IN ({', '.join('?' * len(ids))})")
+        params.extend(ids)
+    if modified_since is not None:
+        clauses.append("r.modified_time > ?")
+        params.append(modified_since)
+    if where is not None:
+        condition, condition_params = where_clause(where, org, product, module)
+        clauses.append(f"({condition})")  # an OR at its top must not escape the org, module and user terms
+        params.extend(condition_params)
+    return clauses, params
+
+
 class RecordQueries(FixtureWriter):
     """What the records API reads and writes."""
 
@@ -159,21 +180,8 @@ class RecordQueries(FixtureWriter):
         the id; else `sort_by`), those `where` matches if given, with the values of the `only` fields (None:
         all); a restricted user sees the records granted to them only."""
         select, params = _record_select(only)
-        clauses = ["r.org = ?", "r.product = ?", "r.module = ?"]
-        params += [org, product, module]
-        if restricted_user is not None:
-            clauses.append("r.id IN (SELECT record_id FROM user_records WHERE org = ? AND user = ?)")
-            params.extend((org, restricted_user))
-        if ids:
-            clauses.append(f"r.id IN ({', '.join('?' * len(ids))})")
-            params.extend(ids)
-        if modified_since is not None:
-            clauses.append("r.modified_time > ?")
-            params.append(modified_since)
-        if where is not None:
-            condition, condition_params = where_clause(where, org, product, module)
-            clauses.append(f"({condition})")  # an OR at its top must not escape the org, module and user terms
-            params.extend(condition_params)
+        clauses, clause_params = _chosen(org, product, module, where, restricted_user, ids, modified_since)
+        params += clause_params
         direction = "DESC" if descending else "ASC"
         order = f"{SORT_COLUMNS[sort_by]} {direction}" + ("" if sort_by == "id" else f", r.id {direction}")
         if order_by:
@@ -208,15 +216,8 @@ class RecordQueries(FixtureWriter):
             expression, expression_params = _stored(field)
             select.append(f"{AGGREGATES[function]}({expression})")
             params.extend(expression_params)
-        clauses = ["r.org = ?", "r.product = ?", "r.module = ?"]
-        params += [org, product, module]
-        if restricted_user is not None:
-            clauses.append("r.id IN (SELECT record_id FROM user_records WHERE org = ? AND user = ?)")
-            params.extend((org, restricted_user))
-        if where is not None:
-            condition, condition_params = where_clause(where, org, product, module)
-            clauses.append(f"({condition})")
-            params.extend(condition_params)
+        clauses, clause_params = _chosen(org, product, module, where, restricted_user)
+        params += clause_params
         grouping = f" GROUP BY {', '.join(str(i + 1) for i in range(len(groups)))}" if groups else ""
         order = [f"{column + 1} {'DESC' if down else 'ASC'}" for column, down in order_by]
         order += [str(i + 1) for i in range(len(groups))]

@@ -15,7 +15,7 @@ from .errors import MODULE_NOT_SUPPORTED, ZohoError
 from .fields import Field
 from .metadata import Metadata
 from .product import CoqlRules, Module, Product
-from .serialize import RecordView, field_reader, zoho_time
+from .serialize import SYSTEM_TIMES, SYSTEM_USERS, RecordView, field_reader, user_names, zoho_time
 from .values import NUMBER_TYPES, REFERENCE_TYPES, TEXT_TYPES, FieldProblem, search_value
 
 MAX_JOINS = 2
@@ -43,10 +43,8 @@ FUNCTION_TYPES = {
     "MIN": frozenset({*NUMBER_TYPES, "integer", "bigint", "date", "datetime"}),
     "MAX": frozenset({*NUMBER_TYPES, "integer", "bigint", "date", "datetime"}),
 }
-_SYSTEM_USERS = {"Owner": "owner", "Created_By": "created_by", "Modified_By": "modified_by"}
 USER_TYPES = frozenset({"ownerlookup", "userlookup"})
 USER_ATTRIBUTES = ("id", "first_name", "last_name", "full_name", "email")  # what `Owner.<name>` reaches
-_SYSTEM_TIMES = {"Created_Time": "created_time", "Modified_Time": "modified_time"}
 
 
 def invalid_query(message: str, **details: Any) -> ZohoError:
@@ -351,7 +349,7 @@ def coql_reader(field: Field, rules: CoqlRules) -> Callable[[RecordRow, RecordVi
             if not rules.lookup_names:
                 return {"id": value}
             found = view.users.get(value)
-            return {"name": None if found is None else found.name.rpartition(" ")[2], "id": value}
+            return {"name": None if found is None else user_names(found)[1], "id": value}
         return user
     if field.data_type == "lookup":
         def lookup(row: RecordRow, view: RecordView) -> Any:
@@ -370,7 +368,7 @@ def _group_record(module: Module, groups: list[Field], row: tuple[Any, ...]) -> 
     """A record holding one group's values, so that they are shown by the same readers as a record's."""
     data, system = {}, {}
     for field, value in zip(groups, row):
-        column = "id" if field is ID else _SYSTEM_USERS.get(field.api_name) or _SYSTEM_TIMES.get(field.api_name)
+        column = "id" if field is ID else SYSTEM_USERS.get(field.api_name) or SYSTEM_TIMES.get(field.api_name)
         if column is not None:
             system[column] = value
         else:
@@ -384,13 +382,10 @@ def _group_record(module: Module, groups: list[Field], row: tuple[Any, ...]) -> 
 def _predicate(field: Field, predicate: Predicate, rules: CoqlRules) -> Filter:
     """The filter one condition on one field makes, its values in the form the index holds them."""
     operator = predicate.operator
-    shown_operator = _operator_text(predicate)
     if field.data_type == "textarea":
         raise invalid_query("unsupported column in criteria", column_name=predicate.path.text,
-                            operator=shown_operator)
-    if operator not in TYPE_OPERATORS.get(field.data_type, frozenset()):
-        raise invalid_query("Invalid query formed", reason="invalid operator found", column_name=predicate.path.text,
-                            operator=shown_operator)
+                            operator=_operator_text(predicate))
+    _check_operator(field.data_type, predicate)
     key = field.api_name.lower()
     present = Match(key, "present", ())
     if operator == "null":
@@ -405,6 +400,13 @@ def _predicate(field: Field, predicate: Predicate, rules: CoqlRules) -> Filter:
         match = Match(key, _STORE_OPERATORS[operator], tuple(_value(field, predicate, v) for v in predicate.values))
     # A negation matches the records holding some other value: none, as in SQL, is not "not equal".
     return AllOf((present, Not(match))) if predicate.negated else match
+
+
+def _check_operator(data_type: str, predicate: Predicate) -> None:
+    """INVALID_QUERY unless a field of this type takes the condition's operator."""
+    if predicate.operator not in TYPE_OPERATORS.get(data_type, frozenset()):
+        raise invalid_query("Invalid query formed", reason="invalid operator found", column_name=predicate.path.text,
+                            operator=_operator_text(predicate))
 
 
 def _like_pattern(predicate: Predicate) -> tuple[str, str]:
@@ -428,19 +430,19 @@ def _like(field: Field, predicate: Predicate) -> Match:
 
 
 def _is_user(field: Field) -> bool:
-    return field.api_name in _SYSTEM_USERS or field.data_type in USER_TYPES
+    return field.api_name in SYSTEM_USERS or field.data_type in USER_TYPES
 
 
 def _user_id(field: Field, row: RecordRow) -> str | None:
     """The id of the user a user field of a record names."""
-    column = _SYSTEM_USERS.get(field.api_name)
+    column = SYSTEM_USERS.get(field.api_name)
     return getattr(row, column) if column else row.data.get(field.api_name)
 
 
 def user_attribute(user: UserRef, attribute: str) -> str | None:
     """One of USER_ATTRIBUTES of a user, as `GET /users` shows it."""
-    first, _, last = user.name.rpartition(" ")
-    return {"id": user.id, "first_name": first or None, "last_name": last or user.name, "full_name": user.name,
+    first, last = user_names(user)
+    return {"id": user.id, "first_name": first, "last_name": last, "full_name": user.name,
             "email": user.email}[attribute]
 
 
@@ -452,9 +454,7 @@ _LIKE_TESTS: dict[str, Callable[[str, str], bool]] = {
 def _user_test(attribute: str, predicate: Predicate) -> Callable[[UserRef], bool]:
     """Whether a user's attribute meets a condition, compared without case as text is."""
     operator, negated = predicate.operator, predicate.negated
-    if operator not in TYPE_OPERATORS["user_attribute"]:
-        raise invalid_query("Invalid query formed", reason="invalid operator found",
-                            column_name=predicate.path.text, operator=_operator_text(predicate))
+    _check_operator("user_attribute", predicate)
 
     def value(user: UserRef) -> str | None:
         found = user_attribute(user, attribute)

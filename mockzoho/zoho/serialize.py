@@ -71,10 +71,16 @@ def upload_details(new_id: str, user: UserRef, timestamp: int, time_zone: str) -
             "id": new_id, "Created_By": user_json(user, email=False)}
 
 
+def user_names(user: UserRef) -> tuple[str | None, str]:
+    """A user's first name (None if the name is one word) and last name, as `GET /users` splits the full name."""
+    first, _, last = user.name.rpartition(" ")
+    return first or None, last or user.name
+
+
 def full_user_json(user: UserRef, time_zone: str) -> dict[str, Any]:
     """A user as `GET /users` shows one."""
-    first, _, last = user.name.rpartition(" ")
-    return {"id": user.id, "full_name": user.name, "first_name": first or None, "last_name": last or user.name,
+    first, last = user_names(user)
+    return {"id": user.id, "full_name": user.name, "first_name": first, "last_name": last,
             "email": user.email, "status": "active", "confirm": True, "time_zone": time_zone}
 
 
@@ -110,8 +116,9 @@ def lookup_ids(fields: ModuleFields, rows: Iterable[RecordRow]) -> list[str]:
     return sorted({row.data[name] for row in rows for name in lookups if row.data.get(name)})
 
 
-_SYSTEM_USERS = {"Owner": "owner", "Created_By": "created_by", "Modified_By": "modified_by"}
-_SYSTEM_TIMES = {"Created_Time": "created_time", "Modified_Time": "modified_time"}
+# The fields kept in a record's own columns, by API name: the audit users, and the two times.
+SYSTEM_USERS = {"Owner": "owner", "Created_By": "created_by", "Modified_By": "modified_by"}
+SYSTEM_TIMES = {"Created_Time": "created_time", "Modified_Time": "modified_time"}
 
 
 Reader = Callable[[RecordRow, "RecordView"], Any]
@@ -127,11 +134,11 @@ def _readers(fields: ModuleFields, wanted: frozenset[str] | None) -> tuple[tuple
 def field_reader(field: Field) -> Reader:
     """How one field's value is shown from a row, by the field's name and type."""
     name, kind = field.api_name, field.data_type
-    if name in _SYSTEM_USERS:
-        column = _SYSTEM_USERS[name]
+    if name in SYSTEM_USERS:
+        column = SYSTEM_USERS[name]
         return lambda row, view: user_json(view.users.get(getattr(row, column) or ""))
-    if name in _SYSTEM_TIMES:
-        column = _SYSTEM_TIMES[name]
+    if name in SYSTEM_TIMES:
+        column = SYSTEM_TIMES[name]
         return lambda row, view: zoho_time(getattr(row, column), view.time_zone)
     if kind == "boolean":
         return lambda row, view: bool(row.data.get(name))
