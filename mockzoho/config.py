@@ -52,6 +52,8 @@ class Settings:
     admin_token: str = ""
     journal_cap: int = 10_000
     cosmos_verify: bool = True  # off only to replay the docs' samples, signed years ago
+    proxy_to: str = ""
+    record: bool = False
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | Settings | None = None,
@@ -89,6 +91,8 @@ HELP = {
     "admin_token": "the control API's token (default: none, the control API is open: on loopback only)",
     "journal_cap": "request journal entries kept, oldest dropped",
     "cosmos_verify": "check Cosmos DB signatures and dates: true or false",
+    "proxy_to": "forward calls nothing models or stubs to this API (default: none)",
+    "record": "keep each answer of the proxy as a stub: true or false",
 }
 
 
@@ -181,4 +185,6 @@ _CONVERTERS = {
     "admin_token": lambda v: _header_token(str(v)),
     "journal_cap": _whole_number,
     "cosmos_verify": _boolean,
+    "proxy_to": http_url,
+    "record": _boolean,
 }

@@ -118,7 +118,7 @@ def test_bad_fixtures_change_nothing(client: FlaskClient) -> None:
     response = client.put("/__admin/fixtures", data=body, content_type="application/yaml")
     assert (response.status_code, response.json["error"]) == (400, "invalid_fixtures")
     assert response.json["details"] == ["request body: bogus_top_level_key: unknown field 'bogus_top_level_key' "
-                                        "(fields: clients, cosmos, modules, orgs)"]
+                                        "(fields: clients, cosmos, modules, orgs, stubs)"]
     for bad, problem in (("orgs: [\n", "not valid YAML"),
                          ("orgs: [{id: a, users: [{id: '1', name: A, email: a@b.example}], crm: {records: "
                           "[{module: Leads, id: '2', attachments: [{id: '3', path: /etc/passwd}]}]}}]",

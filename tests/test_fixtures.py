@@ -320,7 +320,7 @@ orgs:
         "(fields: attachments, created_time, id, modified_time, module, name, owner, values)",
         "orgs.0.time_zone: unknown time zone 'europe/pariss': did you mean 'Europe/Paris'?",
         "modules.crn.key: unknown product 'crn': did you mean 'crm'? (products: bigin, crm)",
-        "orgz: unknown field 'orgz': did you mean 'orgs'? (fields: clients, cosmos, modules, orgs)",
+        "orgz: unknown field 'orgz': did you mean 'orgs'? (fields: clients, cosmos, modules, orgs, stubs)",
     ]
     expected = [f"{path}: {problem}" for problem in problems]
     assert check_fixtures_output(path, capsys) == [*expected, f"{len(expected)} problem(s) found"]

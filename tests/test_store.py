@@ -106,10 +106,13 @@ def test_state_of_another_schema_is_refused(tmp_path: Path) -> None:
         create_app({"state": tmp_path / "s.db"})
 
 
-# What a state of each older layout lacks, undone on a state of this one: schema 10 noted no changed records;
+# What a state of each older layout lacks, undone on a state of this one: schema 11 had no stubs; 10 noted no
+# changed records;
 # schema 9 had no record values and no custom fields; schema 8 also called the counters table `clock` (and its
 # reset_frozen column `seed`).
-SCHEMA_10 = ("".join(f"DROP TRIGGER records_changed_{event}; " for event in ("insert", "update", "delete"))
+SCHEMA_11 = ("DROP TABLE stubs; DROP TABLE fixture_stubs; ALTER TABLE counters DROP COLUMN stubs; "
+             "UPDATE meta SET value = '11' WHERE key = 'schema';")
+SCHEMA_10 = SCHEMA_11 + ("".join(f"DROP TRIGGER records_changed_{event}; " for event in ("insert", "update", "delete"))
              + "DROP TABLE changed_records; UPDATE meta SET value = '10' WHERE key = 'schema';")
 SCHEMA_9 = SCHEMA_10 + ("DROP TABLE record_values; DROP TABLE fixture_record_values; "
                         + "".join(f"ALTER TABLE {t} DROP COLUMN {c}; " for t in ("records", "fixture_records")
@@ -119,7 +122,8 @@ SCHEMA_8 = SCHEMA_9 + ("ALTER TABLE counters RENAME COLUMN reset_frozen TO seed;
                        "UPDATE meta SET value = '8' WHERE key = 'schema';")
 
 
-@pytest.mark.parametrize("older", [SCHEMA_8, SCHEMA_9, SCHEMA_10], ids=["schema-8", "schema-9", "schema-10"])
+@pytest.mark.parametrize("older", [SCHEMA_8, SCHEMA_9, SCHEMA_10, SCHEMA_11],
+                         ids=["schema-8", "schema-9", "schema-10", "schema-11"])
 def test_a_state_of_an_older_layout_is_upgraded_in_place(tmp_path: Path, older: str) -> None:
     """A restart on a state of an older layout brings it to this one and keeps everything it holds, its clock and
     its deletes included (before 10 its records then have no field values but their name); its first reset copies
@@ -142,11 +146,12 @@ def test_a_state_of_an_older_layout_is_upgraded_in_place(tmp_path: Path, older: 
     assert client.get(deleted, headers=auth()).status_code == 200  # and the fixtures' attachment is back
     assert client.get(f"/crm/v8/Leads/{before_upgrade}", headers=auth()).json["code"] == "INVALID_DATA"  # gone
     lead = client.get("/crm/v8/Leads/2883756000000261075", headers=auth())
-    assert lead.status_code == 200 and (lead.json["data"][0]["Last_Name"] is None) == (older != SCHEMA_10)
+    without_values = older not in (SCHEMA_10, SCHEMA_11)
+    assert lead.status_code == 200 and (lead.json["data"][0]["Last_Name"] is None) == without_values
     created = client.post("/crm/v8/Leads", headers=auth(), json={"data": [{"Last_Name": "Upgraded"}]})
     assert created.status_code == 201, created.json
     check = sqlite3.connect(state)
-    assert check.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("11",)
+    assert check.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("12",)
     assert "clock" not in {name for (name,) in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     # Its triggers were renamed with the table: a new token still moves the credentials counter.
     before = check.execute("SELECT credentials FROM counters").fetchone()[0]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlencode
 
 from flask import Flask, Request, Response, g, request
@@ -13,13 +14,22 @@ from werkzeug.exceptions import HTTPException
 from ..core.context import Call, app_state, call
 from ..core.families import Family
 from ..core.responses import json_response
+from ..core.templating import TemplateFailed
 from ..store import LARGEST_INTEGER
 from ..wire import refuse_undeliverable_length
 from ..zoho.errors import ZohoError
 from .models import Faults, Limits
+from .proxy import ProxyFailed, Upstream, forward, recorded_stub
+from .stubs import Seen, Stub, Stubs, rendered, template_context
 
 PREVIEW_BYTES = 256
 PREVIEWED_BODY = 64 * 1024  # bodies up to this size that no route read are read for the preview
+MATCHED_BODY = 1 << 20  # bodies up to this size are read for a stub's `json` match and templates
+UNMATCHED_HEADER = "X-Mockzoho-Unmatched"
+# Secrets in an answer's JSON (the accounts server's tokens) and in a redirect (a grant code): the journal
+# keeps their last 4 characters, as it does of request credentials.
+ANSWER_SECRETS = re.compile(r'("(?:access_token|refresh_token|id_token|client_secret|token)"\s*:\s*")([^"]*)"')
+LOCATION_SECRETS = re.compile(r"([?&#](?:code|access_token|refresh_token)=)([^&#]*)")
 
 
 DROPPED = "mockzoho.dropped"
@@ -53,6 +63,12 @@ def limits() -> Limits:
     """The rate limits in this app."""
     state = app_state()
     return state.shared("limits", lambda: Limits(state.store))
+
+
+def stubs() -> Stubs:
+    """The stubs in this app."""
+    state = app_state()
+    return state.shared("stubs", lambda: Stubs(state.store))
 
 
 def journaled_product(current: Call) -> str | None:
@@ -130,7 +146,7 @@ def journal_org(current: Call) -> str | None:
 
 
 def before() -> Response | None:
-    """Journal the call's start; then its org's rate limits and the faults, if any are set."""
+    """Journal the call's start; then its org's rate limits, the faults, the stubs and the proxy, if any are set."""
     control_api = request.environ.get("PATH_INFO", "").startswith("/__admin")
     current = call()
     if not control_api:
@@ -138,8 +154,9 @@ def before() -> Response | None:
     refuse_undeliverable_length()  # before any fault, limit or route acts on it
     if control_api:
         return None
-    view = current.view()
-    if not (view.faults or view.limits):
+    view, proxy_to = current.view(), current.state.settings.proxy_to
+    proxied = bool(proxy_to) and unmodelled(current)
+    if not (view.faults or view.limits or view.stubs or proxied):
         return None
     owner = current.family()
     org, token = org_and_token(current)
@@ -147,11 +164,120 @@ def before() -> Response | None:
         refused = limits().enter(org, view.now)
         if refused:
             current.settle_org(org)
+            current.matched = "limit"
             raise ZohoError("TOO_MANY_REQUESTS", details={"limit": refused})
         current.in_flight = org
-    spec = (faults().fire(journaled_product(current), owner.error.has_code, request.method, request.path, org, token)
-            if view.faults else None)
-    return None if spec is None else fault_answer(spec, owner, org, current)
+    fault = (faults().fire(journaled_product(current), owner.error.has_code, request.method, request.path, org, token)
+             if view.faults else None)
+    if fault is not None:
+        current.matched = f"fault {fault.id}"
+        answer = fault_answer(fault.spec, owner, org, current)
+        if answer is not None:
+            return answer
+        current.matched = None  # a delay only: the call goes on
+    if view.stubs:
+        answer = stub_answer(current, owner, org)
+        if answer is not None:
+            return answer
+    return proxy_answer(current, proxy_to, record=current.state.settings.record) if proxied else None
+
+
+def unmodelled(current: Call) -> bool:
+    """Whether no route of the mock serves this call's URL and method."""
+    if request.url_rule is None:
+        return True
+    owner = current.owner()
+    return owner is not None and owner.models_url is not None and not owner.models_url()
+
+
+def seen_call(org: str | None) -> Seen:
+    """This call as a stub's match sees it (a body larger than MATCHED_BODY, or streamed, is not read)."""
+    size = request.content_length
+    body = request.get_data(cache=True) if size is not None and size <= MATCHED_BODY else None
+    return Seen(request.method, request.path, request.args.to_dict(flat=False),
+                {name.lower(): value for name, value in request.headers.items()}, body, org)
+
+
+def stub_answer(current: Call, owner: Family, org: str | None) -> Response | None:
+    """The answer of the newest stub that matches this call and has answers left, or None. A stub with `auth`
+    checks the call's credentials as the family does (refused in its terms) and matches the caller's org."""
+    seen = seen_call(org)
+    caller: list[str | None] = []  # authenticated once, for the first stub that needs it
+    for stub in stubs().candidates(seen, recorded=not current.state.settings.record):
+        caller_org = org
+        if stub.spec.get("auth", True) and owner.authenticate is not None:
+            current.matched = f"stub {stub.id}"  # a refusal by its check is the stub's answer
+            if not caller:
+                caller.append(owner.authenticate())
+            caller_org = caller[0]
+        if (stub.org is not None and stub.org != caller_org) or not stubs().take(stub):
+            current.matched = None
+            continue
+        current.matched = f"stub {stub.id}"
+        current.settle_org(caller_org)
+        return stubbed(stub, seen, caller_org, current)
+    return None
+
+
+def stubbed(stub: Stub, seen: Seen, org: str | None, current: Call) -> Response:
+    """A stub's answer, its templates rendered with this call's values."""
+    respond = stub.spec["respond"]
+    if respond.get("delay_ms"):
+        time.sleep(respond["delay_ms"] / 1000)
+        current.forget_view()
+    if "proxy" in respond:
+        return proxy_answer(current, respond["proxy"], record=False)
+    store = current.state.store
+    context = template_context(seen, org, iso_time(current.view().now),
+                               lambda: store.new_id(org, journaled_product(current)))
+    try:
+        status, headers, body, is_json = rendered(respond, context)
+    except TemplateFailed as exc:
+        # The stub's own template is at fault, not the call: said plainly, in no API's envelope.
+        return json_response({"error": "stub_template_failed", "message": f"stub {stub.id}: {exc}"}, 500,
+                             "application/json")
+    if is_json:
+        response = json_response(body, status, "application/json;charset=utf-8")
+    else:
+        response = Response(body, status=status, content_type="text/plain;charset=utf-8")
+    response.headers.update(headers)
+    return response
+
+
+def iso_time(epoch: float) -> str:
+    """The server time as Zoho writes times (`2026-12-03T10:00:00+00:00`)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(epoch))
+
+
+def proxy_answer(current: Call, base: str, record: bool) -> Response:
+    """The call forwarded to `base` and its answer returned (with `record`, kept as a stub too); a 502 in plain
+    JSON if the upstream cannot be reached."""
+    current.matched = f"proxy {base}"
+    try:
+        upstream = forward(base, request.method, request.path, request.query_string.decode("latin-1"),
+                           request.headers.items(), request.get_data(cache=True))
+    except ProxyFailed as exc:
+        return json_response({"error": "proxy_failed", "message": f"the upstream {base} did not answer: {exc}"},
+                             502, "application/json")
+    if record:
+        keep_recording(current, upstream)
+    response = Response(upstream.body, status=upstream.status)
+    response.headers.clear()
+    for name, value in upstream.headers:
+        response.headers.add(name, value)
+    return response
+
+
+def keep_recording(current: Call, upstream: Upstream) -> None:
+    """Save the upstream's answer as a stub, replacing an earlier recording of the same call."""
+    org = current.org if current.org_known else None
+    spec = recorded_stub(request.method, request.path, request.query_string.decode("latin-1"), upstream, org)
+    if spec is None:
+        return
+    for stub in stubs().all():
+        if stub.source == "recorded" and stub.spec.get("match") == spec["match"] and stub.org == org:
+            stubs().remove(stub.id)
+    stubs().add(spec, source="recorded")
 
 
 def fault_answer(spec: dict[str, Any], owner: Family, org: str | None, current: Call) -> Response | None:
@@ -176,7 +302,7 @@ def fault_answer(spec: dict[str, Any], owner: Family, org: str | None, current: 
 
 def drop_connection() -> Response:
     """Shut the socket; `DropConnections` then ends the request with no answer at all."""
-    record(status=0, code="DROPPED", current=call())
+    record(call(), None)
     sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
     if sock is not None:
         try:
@@ -187,25 +313,63 @@ def drop_connection() -> Response:
     return Response(status=500)
 
 
-def record(status: int, code: str | None, current: Call) -> None:
-    """Journal this call with its answer's status and code."""
+def record(current: Call, response: Response | None) -> None:
+    """Journal this call with its answer (None: a dropped connection, which has none)."""
     req = request._get_current_object()  # proxies cost: resolve once
     environ = req.environ
-    current.state.store.journal.record({
+    size, preview = answer_preview(response)
+    entry = {
         "time": current.view().now, "method": req.method, "path": req.path,
         "query": environ.get("QUERY_STRING", ""), "headers": redacted(environ),
         "body_size": min(req.content_length or 0, LARGEST_INTEGER), "body_preview": body_preview(req),
-        "status": status, "code": code, "duration_ms": round((time.perf_counter() - current.started) * 1000, 3),
+        "status": 0 if response is None else response.status_code,
+        "code": "DROPPED" if response is None else current.api_code,
+        "duration_ms": round((time.perf_counter() - current.started) * 1000, 3),
         "org": current.org if current.org_known else journal_org(current),
-        "tag": environ.get("HTTP_X_MOCKZOHO_TAG"), "product": journaled_product(current)})
+        "tag": environ.get("HTTP_X_MOCKZOHO_TAG"), "product": journaled_product(current),
+        "response_headers": {} if response is None else answer_headers(response.headers),
+        "response_size": size, "response_preview": preview,
+        "matched": current.matched, "unmatched": bool(response is not None and UNMATCHED_HEADER in response.headers)}
+    current.state.store.journal.record(entry)
     current.recorded = True
 
 
+def answer_preview(response: Response | None) -> tuple[int, str]:
+    """An answer's size and the start of its body, secrets shortened (a streamed file: its size alone)."""
+    if response is None:
+        return 0, ""
+    if response.is_streamed or response.direct_passthrough:
+        return response.content_length or 0, ""
+    data = response.get_data()
+    text = data[:PREVIEW_BYTES * 16].decode("utf-8", "replace")  # room for the secrets to be found whole
+    return len(data), ANSWER_SECRETS.sub(lambda m: f'{m[1]}****{m[2][-4:]}"', text)[:PREVIEW_BYTES]
+
+
+def answer_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """An answer's headers for the journal, a redirect's grant code and cookies shortened."""
+    shown = {}
+    for name, value in headers.items():
+        if name.lower() == "location":
+            value = LOCATION_SECRETS.sub(lambda m: f"{m[1]}****{m[2][-4:]}", value)
+        elif name.lower() == "set-cookie":
+            value = f"****{value[-4:]}"
+        shown[name] = value
+    return shown
+
+
 def after(response: Response) -> Response:
-    """Journal the call (unless it was already, or is the control API's)."""
+    """Mark a call nothing modelled or stubbed, and journal the call (unless it was already, or is the control
+    API's)."""
     current = call()
-    if current.started is not None and not current.recorded:
-        record(response.status_code, current.api_code, current)
+    if current.started is None:
+        return response
+    if current.matched is None:
+        if unmodelled(current):
+            response.headers[UNMATCHED_HEADER] = "1"
+        else:
+            current.matched = f"route {request.endpoint}"
+    if not current.recorded:
+        record(current, response)
     return response
 
 

@@ -1,5 +1,5 @@
-"""The control API's rules: faults, rate limits, minted tokens and the clock (no HTTP, no SQL: the state is
-`store.control`'s, the journal `store.journal`'s)."""
+"""The control API's rules: faults, rate limits, minted tokens and the clock (stubs' are in `admin.stubs`; no HTTP,
+no SQL: the state is `store.control`'s, the journal `store.journal`'s)."""
 
 from __future__ import annotations
 
@@ -57,11 +57,11 @@ class Faults:
         return self.store.remove_faults(fault_id, org)
 
     def fire(self, product: str | None, has_code: Callable[[str], bool], method: str, path: str, org: str | None,
-             token: str | None) -> dict[str, Any] | None:
-        """The spec of the first fault that matches and fires on this call (consuming one of its `times`)."""
+             token: str | None) -> Fault | None:
+        """The first fault that matches and fires on this call (consuming one of its `times`)."""
         for fault in (Fault(i, spec, remaining) for i, spec, remaining, _ in self.store.faults()):
             if fault.matches(product, has_code, method, path, org, token) and self._fires(fault):
-                return fault.spec
+                return fault
         return None
 
     def _fires(self, fault: Fault) -> bool:

@@ -1,4 +1,4 @@
-"""The control API under /__admin: health, reset, fixtures, orgs, tokens, clock, journal, faults, limits."""
+"""The control API under /__admin: health, reset, fixtures, orgs, tokens, clock, journal, faults, stubs, limits."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import secrets
 import time
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import parse_qs
 
 from flask import Blueprint, Response, request
 
@@ -20,7 +21,8 @@ from ..state import ZOHO_PRODUCTS
 from ..store import LARGEST_INTEGER, FixtureOrgProtected, OrgExists, UnknownOrg, UnknownUser
 from ..store.journal import JournalFilter
 from .errors import AdminError, admin_response
-from .hooks import faults, install_hooks, limits
+from .hooks import faults, install_hooks, limits, stubs
+from .stubs import Seen
 from .models import (
     EARLIEST,
     LATEST,
@@ -30,7 +32,6 @@ from .models import (
 
 MAX_FIXTURE_BODY = 64 << 20
 MAX_JSON_BODY = 4 << 20  # the control API's JSON calls are a few fields: a larger body is refused unread
-METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 def iso(epoch: float) -> str:
@@ -201,20 +202,44 @@ def advance() -> Response:
     return clock()
 
 
-def journal_filter() -> tuple[JournalFilter, int]:
+def journal_filter() -> tuple[JournalFilter, int, bool]:
+    """The entries a journal query asks for, how many at most, and whether oldest first."""
     query = load("JournalQuerySchema", request.args.to_dict())
     since = query.pop("since")
     limit = query.pop("limit")
-    return JournalFilter(**query, since=None if since is None else since.timestamp()), limit
+    oldest_first = query.pop("order") == "asc"
+    return JournalFilter(**query, since=None if since is None else since.timestamp()), limit, oldest_first
+
+
+def journal_entries(where: JournalFilter, limit: int, oldest_first: bool = False) -> list[dict[str, Any]]:
+    entries = app_state().store.journal.find(where, limit, oldest_first)
+    for entry in entries:
+        entry["time"] = iso(entry["time"])
+    return entries
 
 
 @blueprint.get("/requests")
 def requests_() -> Response:
-    where, limit = journal_filter()
-    entries = app_state().store.journal.find(where, limit)
+    return admin_response({"requests": journal_entries(*journal_filter())})
+
+
+@blueprint.get("/requests/unmatched")
+def unmatched() -> Response:
+    """The calls nothing modelled or stubbed, newest first, each with the stubs closest to matching it."""
+    query = load("UnmatchedQuerySchema", request.args.to_dict())
+    entries = journal_entries(JournalFilter(org=query["org"], unmatched=True), query["limit"])
+    every = stubs().all()
     for entry in entries:
-        entry["time"] = iso(entry["time"])
+        entry["near_misses"] = stubs().near_misses(seen_in_journal(entry), every)
     return admin_response({"requests": entries})
+
+
+def seen_in_journal(entry: dict[str, Any]) -> Seen:
+    """A journaled call as a stub's match would have seen it (its body only if the journal kept it whole)."""
+    whole = 0 < entry["body_size"] == len(entry["body_preview"].encode())
+    return Seen(entry["method"], entry["path"], parse_qs(entry["query"], keep_blank_values=True),
+                {name.lower(): value for name, value in entry["headers"].items()},
+                entry["body_preview"].encode() if whole else None, entry["org"])
 
 
 @blueprint.get("/requests/count")
@@ -239,6 +264,8 @@ def add_fault() -> Response:
 
 def unmatchable(match: dict[str, Any], code: str | None) -> str | None:
     """Why a fault's match can never be met, if it cannot."""
+    from ..fixtures.stubs import METHODS  # marshmallow's: loaded with the schemas, on the first admin call
+
     method, path, product = match.get("method"), match.get("path"), match.get("product")
     if method is not None and method.upper() not in METHODS:
         return f"{method!r} is not an HTTP method"
@@ -275,6 +302,31 @@ def clear_faults() -> Response:
 def delete_fault(fault_id: int) -> Response:
     if not faults().remove(fault_id):
         raise AdminError(404, "not_found", f"no fault {fault_id}")
+    return admin_response({"deleted": 1})
+
+
+@blueprint.post("/stubs")
+def add_stub() -> Response:
+    spec = load("StubSchema", json_body())
+    if spec["org"] is not None and spec["org"] not in {i for i, _ in app_state().store.org_ids()}:
+        raise AdminError(400, "matches_nothing", f"this stub would never answer: there is no org {spec['org']!r}")
+    return admin_response({"id": stubs().add(spec)}, 201)
+
+
+@blueprint.get("/stubs")
+def list_stubs() -> Response:
+    return admin_response({"stubs": [stub.listed() for stub in stubs().all(request.args.get("org"))]})
+
+
+@blueprint.delete("/stubs")
+def clear_stubs() -> Response:
+    return admin_response({"deleted": stubs().remove(None, request.args.get("org"))})
+
+
+@blueprint.delete(f"/stubs/<int(max={LARGEST_INTEGER}):stub_id>")
+def delete_stub(stub_id: int) -> Response:
+    if not stubs().remove(stub_id):
+        raise AdminError(404, "not_found", f"no stub {stub_id}")
     return admin_response({"deleted": 1})
 
 

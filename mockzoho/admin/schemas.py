@@ -10,23 +10,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 
 from ..core.context import app_state
 from ..fixtures.fields import ORG_ID
-from ..store import LARGEST_INTEGER, SMALLEST_INTEGER
+from ..fixtures.stubs import StubSchema  # noqa: F401  # `load("StubSchema", ...)`: the fixtures' own schema
+from ..fixtures.stubs import answer_headers, check_glob, int64, refuse_framing
 from ..zoho.scopes import split_scopes
 from .models import EARLIEST, LATEST
-
-
-MAX_GLOB_STARS = 8  # a glob with more wildcards than this could backtrack badly; it is refused
-
-
-def int64(low: int = SMALLEST_INTEGER, high: int = LARGEST_INTEGER, **kwargs: Any) -> fields.Integer:
-    """An integer from `low` to `high` that fits SQLite's 64 bits (refused here, not overflowed at the insert)."""
-    return fields.Integer(validate=validate.Range(min=low, max=high), **kwargs)
-
-
-def check_glob(value: str) -> None:
-    """Refuse globs that are too long or have so many wildcards that matching could blow up."""
-    if len(value) > 512 or value.count("*") > MAX_GLOB_STARS:
-        raise ValidationError(f"the glob is too complex: at most 512 characters and {MAX_GLOB_STARS} '*'")
 
 
 def journaled_family(name: str) -> None:
@@ -86,16 +73,11 @@ class RespondSchema(Schema):
     code = fields.String(validate=validate.Regexp(r"^[A-Za-z_]{1,64}$", error="not an error code"))
     status = fields.Integer(validate=validate.Range(min=100, max=599))
     body = fields.Raw(allow_none=True)
-    headers = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$",
-                                                                      error="not a header name")),
-                          values=fields.String(validate=validate.Regexp(r"^[^\r\n\x00]{0,1024}$",
-                                                                        error="not a header value")))
+    headers = answer_headers()
 
     @validates("headers")
     def own_headers(self, value: dict[str, str], **kwargs: Any) -> None:
-        framing = {"content-length", "transfer-encoding", "connection"} & {k.lower() for k in value}
-        if framing:
-            raise ValidationError(f"the server sets {', '.join(sorted(framing))} itself")
+        refuse_framing(value)
 
     @validates_schema
     def code_or_status(self, data: dict, **kwargs: Any) -> None:
@@ -145,4 +127,13 @@ class JournalQuerySchema(Schema):
     org = fields.String(load_default=None)
     tag = fields.String(load_default=None)
     since = fields.AwareDateTime(load_default=None, default_timezone=timezone.utc)
+    after = int64(0, load_default=None)
+    unmatched = fields.Boolean(load_default=None)
+    order = fields.String(load_default="desc", validate=validate.OneOf(("desc", "asc")))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=100_000))
+
+
+class UnmatchedQuerySchema(Schema):
+    org = fields.String(load_default=None)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=10_000))
+

@@ -47,6 +47,7 @@ class Call:
     in_flight: str | None = None  # the org whose concurrency slot this call holds
     api_code: str | None = None  # the code its answer carries
     recorded: bool = False  # journaled already (a dropped connection is journaled before it has an answer)
+    matched: str | None = None  # what answered, when not a route: `stub 3`, `fault 2`, `proxy URL`, `limit`
     trusted: bool = False  # a control-API call that may use all of it
     _view: StateView | None = field(default=None, repr=False)
     _owner: Family | None = field(default=None, repr=False)

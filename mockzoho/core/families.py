@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from flask import Blueprint
 
@@ -26,6 +26,12 @@ class Family:
     # largest body read to find them.
     credential_params: tuple[str, ...] = ()
     max_credential_body: int = 0
+    # Checks the request's credentials as the family's routes do (raising its error) and gives the caller's
+    # org: what a stub with `auth` asks of a call. None: the family has no credentials to check.
+    authenticate: Callable[[], str | None] | None = None
+    # For a family whose catch-all route takes more URLs than it serves: whether this routed call's URL is one it
+    # models (one it does not is unmatched, as an unrouted one is). None: every routed URL is modelled.
+    models_url: Callable[[], bool] | None = None
 
     def owns(self, path: str) -> bool:
         """Whether `path` is one of this family's."""

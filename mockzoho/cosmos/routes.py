@@ -123,8 +123,32 @@ def parse_target(rest: str) -> Target:
 
 blueprint = Blueprint("cosmos", __name__)  # at the root of the URL space, as the service is
 blueprint.record_once(lambda setup: setup.app.url_map.converters.setdefault("cosmospath", CosmosPath))
+
+
+def signed_for_path() -> None:
+    """A stub's check: the call is signed with the account's key for its path, by the service's rule (the link
+    is the path; the type is its last segment of a feed, or the segment before a resource's id)."""
+    segments = [s for s in request.path.split("/") if s]
+    if len(segments) % 2:
+        resource_type, link = segments[-1], "/".join(segments[:-1])
+    else:
+        resource_type, link = (segments[-2], "/".join(segments)) if segments else ("", "")
+    check(account(), resource_type, link)
+
+
+def models_url() -> bool:
+    """Whether a routed call's URL is one the mock serves: `/dbs<rest>` also takes stored procedures, users..."""
+    if request.endpoint != "cosmos.resources":
+        return True
+    try:
+        parse_target(request.view_args["rest"])  # type: ignore[index]
+    except CosmosError:
+        return False
+    return True
+
+
 FAMILY = Family(name="cosmos", error=CosmosError, blueprint=blueprint, prefixes=("/dbs", "/media"), paths=("/",),
-                leading_slashes=True)
+                leading_slashes=True, authenticate=signed_for_path, models_url=models_url)
 
 
 def models() -> CosmosModels:

@@ -1,13 +1,23 @@
-"""The control state's SQL: faults, rate limits, minted tokens and the clock (the rules are `admin.models`')."""
+"""The control state's SQL: faults, stubs, rate limits, minted tokens and the clock (the rules are `admin.models`')."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from .core import Core, StoreError
+from .core import StoreError
+from .seeding import FixtureWriter
 from .zoho import issue_access_token, issue_refresh_token
+
+if TYPE_CHECKING:
+    from ..fixtures import Fixtures
+
+
+def _recount(conn: sqlite3.Connection, table: str) -> None:
+    """Keep the counter every request reads first (no rules: no lookup) equal to the table's rows."""
+    conn.execute(f"UPDATE counters SET {table} = (SELECT COUNT(*) FROM {table})")
 
 
 class UnknownUser(StoreError):
@@ -31,47 +41,94 @@ class LimitRow:
 LimitDecision = Callable[[LimitRow], tuple[str | None, float, int]]
 
 
-class ControlQueries(Core):
+class ControlQueries(FixtureWriter):
     """What the control API and the request hooks read and write."""
 
-    # -- faults ------------------------------------------------------------------------------------
+    # -- faults and stubs: rules that match calls -------------------------------------------------------
 
     def add_fault(self, spec: dict[str, Any], org: str | None, times: int | None) -> int:
-        with self.write() as conn:
-            cursor = conn.execute("INSERT INTO faults(spec, org, remaining) VALUES (?, ?, ?)",
-                                  (json.dumps(spec), org, times))
-            conn.execute("UPDATE counters SET faults = (SELECT COUNT(*) FROM faults)")
-            return cursor.lastrowid
+        return self._add_rule("faults", {"spec": json.dumps(spec), "org": org, "remaining": times})
+
+    def add_stub(self, spec: dict[str, Any], org: str | None, times: int | None, source: str) -> int:
+        """A stub (`spec` without its org, which is a column); `source` is api or recorded."""
+        return self._add_rule("stubs", {"spec": json.dumps(spec), "org": org, "remaining": times, "source": source})
 
     def faults(self, org: str | None = None) -> list[tuple[int, dict[str, Any], int | None, int]]:
         """Every fault (of one org), oldest first: id, spec, calls left to fail, calls seen."""
-        rows = self.connection().execute(
-            "SELECT id, spec, remaining, hits FROM faults WHERE ?1 IS NULL OR org = ?1 ORDER BY id", (org,))
-        return [(i, json.loads(spec), remaining, hits) for i, spec, remaining, hits in rows]
+        return [(i, json.loads(spec), remaining, hits)
+                for i, spec, remaining, hits in self._rules("faults", "id, spec, remaining, hits", org)]
+
+    def stubs(self, org: str | None = None) -> list[tuple[int, dict[str, Any], str | None, int | None, int, str]]:
+        """Every stub (of one org), oldest first: id, spec, org, calls left to answer, calls answered, source."""
+        return [(i, json.loads(spec), *rest)
+                for i, spec, *rest in self._rules("stubs", "id, spec, org, remaining, hits, source", org)]
 
     def remove_faults(self, fault_id: int | None, org: str | None = None) -> int:
         """Remove one fault, an org's, or (neither given) all; how many went."""
-        with self.write() as conn:
-            if fault_id is not None:
-                removed = conn.execute("DELETE FROM faults WHERE id = ?", (fault_id,)).rowcount
-            elif org is not None:
-                removed = conn.execute("DELETE FROM faults WHERE org = ?", (org,)).rowcount
-            else:
-                removed = conn.execute("DELETE FROM faults").rowcount
-            conn.execute("UPDATE counters SET faults = (SELECT COUNT(*) FROM faults)")
-            return removed
+        return self._remove_rules("faults", fault_id, org)
+
+    def remove_stubs(self, stub_id: int | None, org: str | None = None) -> int:
+        """Remove one stub, an org's, or (neither given) all, recorded ones included; how many went."""
+        return self._remove_rules("stubs", stub_id, org)
 
     def count_fault_hit(self, fault_id: int, counted: bool) -> int | None:
-        """Count a matching call: the hits so far, this one included, or None if the fault is gone or (when it
-        fails a `counted` number of calls) has none left."""
+        return self._count_hit("faults", fault_id, counted)
+
+    def count_stub_hit(self, stub_id: int, counted: bool) -> int | None:
+        return self._count_hit("stubs", stub_id, counted)
+
+    def _add_rule(self, table: str, row: dict[str, Any]) -> int:
+        with self.write() as conn:
+            cursor = conn.execute(f"INSERT INTO {table}({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                                  list(row.values()))
+            _recount(conn, table)
+            return cursor.lastrowid
+
+    def _rules(self, table: str, columns: str, org: str | None) -> list[tuple[Any, ...]]:
+        return self.connection().execute(
+            f"SELECT {columns} FROM {table} WHERE ?1 IS NULL OR org = ?1 ORDER BY id", (org,)).fetchall()
+
+    def _remove_rules(self, table: str, rule_id: int | None, org: str | None) -> int:
+        with self.write() as conn:
+            if rule_id is not None:
+                removed = conn.execute(f"DELETE FROM {table} WHERE id = ?", (rule_id,)).rowcount
+            else:
+                removed = conn.execute(f"DELETE FROM {table} WHERE ?1 IS NULL OR org = ?1", (org,)).rowcount
+            _recount(conn, table)
+            return removed
+
+    def _count_hit(self, table: str, rule_id: int, counted: bool) -> int | None:
+        """Count a matching call: the hits so far, this one included, or None if the rule is gone or (when it
+        answers a `counted` number of calls) has none left."""
         with self.write() as conn:
             if counted:
-                row = conn.execute("UPDATE faults SET remaining = remaining - 1, hits = hits + 1 "
-                                   "WHERE id = ? AND remaining > 0 RETURNING hits", (fault_id,)).fetchone()
+                row = conn.execute(f"UPDATE {table} SET remaining = remaining - 1, hits = hits + 1 "
+                                   "WHERE id = ? AND remaining > 0 RETURNING hits", (rule_id,)).fetchone()
             else:
-                row = conn.execute("UPDATE faults SET hits = hits + 1 WHERE id = ? RETURNING hits",
-                                   (fault_id,)).fetchone()
+                row = conn.execute(f"UPDATE {table} SET hits = hits + 1 WHERE id = ? RETURNING hits",
+                                   (rule_id,)).fetchone()
         return None if row is None else row[0]
+
+    def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
+        super()._write_fixtures(conn, fixtures)
+        conn.executemany("INSERT INTO fixture_stubs(position, spec, org) VALUES (?, ?, ?)",
+                         [(i, json.dumps({k: v for k, v in stub.items() if k != "org"}), stub["org"])
+                          for i, stub in enumerate(fixtures.stubs)])
+
+    @staticmethod
+    def _restore_stubs(conn: sqlite3.Connection, org: str | None) -> None:
+        """The fixtures' stubs set again (of every org, or of one: a clone gets its template's), the other stubs
+        gone; recorded stubs stay, as they are a capture of a real API rather than a test's setting."""
+        if org is None:
+            conn.execute("DELETE FROM stubs WHERE source != 'recorded'")
+            conn.execute("INSERT INTO stubs(spec, org, remaining, source) SELECT spec, org, "
+                         "json_extract(spec, '$.times'), 'fixtures' FROM fixture_stubs ORDER BY position")
+        else:
+            conn.execute("DELETE FROM stubs WHERE org = ? AND source != 'recorded'", (org,))
+            conn.execute("INSERT INTO stubs(spec, org, remaining, source) SELECT spec, ?1, "
+                         "json_extract(spec, '$.times'), 'fixtures' FROM fixture_stubs WHERE org = "
+                         "(SELECT COALESCE(template, id) FROM fixture_orgs WHERE id = ?1) ORDER BY position", (org,))
+        _recount(conn, "stubs")
 
     # -- rate limits -------------------------------------------------------------------------------
 
@@ -79,7 +136,7 @@ class ControlQueries(Core):
         with self.write() as conn:
             conn.execute("INSERT OR REPLACE INTO limits(org, calls, window, concurrency) VALUES (?, ?, ?, ?)",
                          (org, calls, window, concurrency))
-            conn.execute("UPDATE counters SET limits = (SELECT COUNT(*) FROM limits)")
+            _recount(conn, "limits")
 
     def limits(self) -> list[tuple[str, LimitRow]]:
         rows = self.connection().execute(
@@ -89,7 +146,7 @@ class ControlQueries(Core):
     def remove_limits(self, org: str | None) -> int:
         with self.write() as conn:
             removed = conn.execute("DELETE FROM limits WHERE org = ? OR ? IS NULL", (org, org)).rowcount
-            conn.execute("UPDATE counters SET limits = (SELECT COUNT(*) FROM limits)")
+            _recount(conn, "limits")
             return removed
 
     def enter_limit(self, org: str, decide: LimitDecision) -> str | None:

@@ -116,13 +116,14 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
 @dataclass(frozen=True)
 class StateView:
     """The server time, the fixtures' generation and the credentials' (workers reload what they cache
-    when one changes), and whether any fault or rate limit is set (if not, requests skip looking)."""
+    when one changes), and whether any fault, rate limit or stub is set (if not, requests skip looking)."""
 
     now: float
     generation: int
     credentials: int
     faults: bool
     limits: bool
+    stubs: bool
 
 
 class Core:
@@ -253,7 +254,7 @@ class Core:
 
     def view(self) -> StateView:
         """What every request needs to know first, in one query."""
-        frozen, offset, generation, credentials, faults, limits = self.connection().execute(
-            "SELECT frozen, offset, generation, credentials, faults, limits FROM counters").fetchone()
+        frozen, offset, generation, credentials, faults, limits, stubs = self.connection().execute(
+            "SELECT frozen, offset, generation, credentials, faults, limits, stubs FROM counters").fetchone()
         return StateView(frozen if frozen is not None else time.time() + offset, generation, credentials, faults > 0,
-                    limits > 0)
+                         limits > 0, stubs > 0)

@@ -18,7 +18,12 @@ from typing import Any, Iterator, Mapping
 from .core import Core, requests_path
 
 COLUMNS = ("id", "time", "method", "path", "query", "headers", "body_size", "body_preview", "status", "code",
-           "duration_ms", "org", "tag", "product")
+           "duration_ms", "org", "tag", "product", "response_headers", "response_size", "response_preview",
+           "matched", "unmatched")
+JSON_COLUMNS = ("headers", "response_headers")
+# Columns a journal written before the answers were kept lacks (it is brought up to date when opened).
+ADDED = {"response_headers": "TEXT NOT NULL DEFAULT '{}'", "response_size": "INTEGER NOT NULL DEFAULT 0",
+         "response_preview": "TEXT NOT NULL DEFAULT ''", "matched": "TEXT", "unmatched": "INTEGER NOT NULL DEFAULT 0"}
 
 # Keeps the journal within its cap (meta `cap`) as entries arrive, inside each insert's own transaction: every
 # TRIM_EVERY-th entry drops those that have passed it, which writes one page less per request than dropping one
@@ -31,7 +36,9 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS journal(
         id INTEGER PRIMARY KEY, time REAL NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
         query TEXT NOT NULL, headers TEXT NOT NULL, body_size INTEGER NOT NULL, body_preview TEXT NOT NULL,
-        status INTEGER NOT NULL, code TEXT, duration_ms REAL NOT NULL, org TEXT, tag TEXT, product TEXT)""",
+        status INTEGER NOT NULL, code TEXT, duration_ms REAL NOT NULL, org TEXT, tag TEXT, product TEXT,
+        response_headers TEXT NOT NULL DEFAULT '{}', response_size INTEGER NOT NULL DEFAULT 0,
+        response_preview TEXT NOT NULL DEFAULT '', matched TEXT, unmatched INTEGER NOT NULL DEFAULT 0)""",
     f"""CREATE TRIGGER IF NOT EXISTS journal_cap AFTER INSERT ON journal WHEN NEW.id % {TRIM_EVERY} = 0 BEGIN
         DELETE FROM journal WHERE id <= NEW.id - {CAP};
     END""")
@@ -51,25 +58,32 @@ class JournalFilter:
     org: str | None = None
     tag: str | None = None
     since: float | None = None   # epoch seconds
+    after: int | None = None     # entries with a greater id
+    unmatched: bool | None = None
 
     def sql(self) -> tuple[str, list[Any]]:
         """A WHERE clause over the entries within the cap (the path glob is applied in Python: SQLite's GLOB
         is case-sensitive too, but differs from fnmatch on `[!...]`)."""
         clauses, args = [VISIBLE], []
         for column, value in (("method", self.method), ("status", self.status), ("code", self.code),
-                              ("org", self.org), ("tag", self.tag)):
+                              ("org", self.org), ("tag", self.tag), ("unmatched", self.unmatched)):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 args.append(value.upper() if column == "method" else value)
-        if self.since is not None:
-            clauses.append("time >= ?")
-            args.append(self.since)
+        for column, operator, value in (("time", ">=", self.since), ("id", ">", self.after)):
+            if value is not None:
+                clauses.append(f"{column} {operator} ?")
+                args.append(value)
         return " AND ".join(clauses), args
 
 
 def _lay_out(conn: sqlite3.Connection) -> None:
     for statement in SCHEMA:
         conn.execute(statement)
+    present = {row[1] for row in conn.execute("PRAGMA table_info(journal)")}
+    for column, kind in ADDED.items():
+        if column not in present:
+            conn.execute(f"ALTER TABLE journal ADD COLUMN {column} {kind}")
 
 
 def _clear(conn: sqlite3.Connection, org: str | None, tag: str | None) -> int:
@@ -93,19 +107,22 @@ class Journal:
 
     def record(self, entry: Mapping[str, Any]) -> None:
         """One entry, in one statement (the trigger drops what has passed the cap)."""
-        self.core.write_one(INSERT, [entry[c] if c != "headers" else json.dumps(entry[c]) for c in COLUMNS[1:]])
+        self.core.write_one(INSERT, [json.dumps(entry[c]) if c in JSON_COLUMNS else entry[c] for c in COLUMNS[1:]])
 
-    def find(self, where: JournalFilter, limit: int) -> list[dict[str, Any]]:
-        """Matching entries, newest first."""
+    def find(self, where: JournalFilter, limit: int, oldest_first: bool = False) -> list[dict[str, Any]]:
+        """Matching entries, newest first (or oldest first, as a follower reads them)."""
         clause, args = where.sql()
         rows = self.core.connection().execute(
-            f"SELECT {', '.join(COLUMNS)} FROM journal WHERE {clause} ORDER BY id DESC", args)
+            f"SELECT {', '.join(COLUMNS)} FROM journal WHERE {clause} ORDER BY id {'ASC' if oldest_first else 'DESC'}",
+            args)
         found = []
         for row in rows:
             entry = dict(zip(COLUMNS, row))
             if where.path is not None and not fnmatchcase(entry["path"], where.path):
                 continue
-            entry["headers"] = json.loads(entry["headers"])
+            for column in JSON_COLUMNS:
+                entry[column] = json.loads(entry[column])
+            entry["unmatched"] = bool(entry["unmatched"])
             found.append(entry)
             if len(found) >= limit:
                 break

@@ -5,17 +5,19 @@ from __future__ import annotations
 import sqlite3
 from functools import cache
 
-SCHEMA_VERSION = "11"  # 11: changed_records, so that a reset copies back only the records requests changed
+SCHEMA_VERSION = "12"  # 12: stubs; 11: changed_records, so that a reset copies back only the records requests changed
 _RECORD_COLUMNS = ("data TEXT NOT NULL DEFAULT '{}'", "created_by TEXT", "modified_by TEXT")
+_STUB_COUNT = "ALTER TABLE counters ADD COLUMN stubs INTEGER NOT NULL DEFAULT 0"
 # How a state file of an older layout becomes this one, in one transaction (SQLite renames the triggers' uses too);
 # tables and indexes new in a version are made by `statements()` afterwards.
 UPGRADES = {
     "8": ("ALTER TABLE clock RENAME TO counters", "ALTER TABLE counters RENAME COLUMN seed TO reset_frozen",
           *(f"ALTER TABLE {t} ADD COLUMN {c}" for t in ("records", "fixture_records") for c in _RECORD_COLUMNS),
-          "ALTER TABLE modules ADD COLUMN fields TEXT NOT NULL DEFAULT '[]'"),
+          "ALTER TABLE modules ADD COLUMN fields TEXT NOT NULL DEFAULT '[]'", _STUB_COUNT),
     "9": (*(f"ALTER TABLE {t} ADD COLUMN {c}" for t in ("records", "fixture_records") for c in _RECORD_COLUMNS),
-          "ALTER TABLE modules ADD COLUMN fields TEXT NOT NULL DEFAULT '[]'"),
-    "10": (),
+          "ALTER TABLE modules ADD COLUMN fields TEXT NOT NULL DEFAULT '[]'", _STUB_COUNT),
+    "10": (_STUB_COUNT,),
+    "11": (_STUB_COUNT,),
 }
 # After any upgrade every record counts as changed: no trigger watched the writes made before it.
 UPGRADED_CHANGES = ("INSERT OR IGNORE INTO changed_records(org, product, id) SELECT org, product, id FROM records "
@@ -90,11 +92,19 @@ CREATE TABLE IF NOT EXISTS counters(  -- one row: the server clock and the count
     generation INTEGER NOT NULL,         -- bumped when the fixtures are replaced: workers reload modules
     faults INTEGER NOT NULL DEFAULT 0,   -- how many faults are set: none, no fault lookup per request
     limits INTEGER NOT NULL DEFAULT 0,   -- how many orgs have rate limits
+    stubs INTEGER NOT NULL DEFAULT 0,    -- how many stubs are set
     credentials INTEGER NOT NULL DEFAULT 0);  -- bumped by any change to tokens, users or orgs (triggers)
 CREATE TABLE IF NOT EXISTS faults(
     id INTEGER PRIMARY KEY AUTOINCREMENT, spec TEXT NOT NULL, org TEXT,
     remaining INTEGER,                   -- calls left to fail, NULL when a probability decides
     hits INTEGER NOT NULL DEFAULT 0);    -- matching calls seen, the index into the seeded sequence
+CREATE TABLE IF NOT EXISTS stubs(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, spec TEXT NOT NULL, org TEXT,
+    remaining INTEGER,                   -- calls left to answer, NULL for every call
+    hits INTEGER NOT NULL DEFAULT 0,
+    source TEXT NOT NULL);               -- api, fixtures or recorded (a reset keeps recorded ones)
+CREATE TABLE IF NOT EXISTS fixture_stubs(  -- the fixtures' stubs, in their order: a reset sets them again
+    position INTEGER PRIMARY KEY, spec TEXT NOT NULL, org TEXT);
 CREATE TABLE IF NOT EXISTS cosmos_accounts(
     name TEXT PRIMARY KEY, keys TEXT NOT NULL,   -- newline-separated master keys
     verify INTEGER NOT NULL, media_quota_mb INTEGER NOT NULL, max_media_bytes INTEGER NOT NULL,
@@ -123,7 +133,7 @@ PRISTINE: dict[str, str | None] = {
 # 100,000 leads after a few writes must not copy 1.8 million rows back), each table with its record id column.
 BY_RECORD = {"records": "id", "record_values": "record_id"}
 # Fixture tables no reset restores: only a replacement of the fixtures writes them again.
-REPLACED = ("clients", "modules")
+REPLACED = ("clients", "modules", "fixture_stubs")
 
 
 # Workers keep the tokens they have seen (with their user and org) while this counter stands still.

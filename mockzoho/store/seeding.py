@@ -103,10 +103,10 @@ class Seeding(FixtureWriter):
                 self._check_schema(meta)
                 self.keep_seeded(meta.get("fixture_digest"), fixtures.digest)
                 return False
-            self._write_fixtures(conn, fixtures)
-            self._restore(conn, None)
             conn.execute("INSERT INTO counters(frozen, offset, reset_frozen, generation) VALUES (?, 0, ?, 0)",
                          (clock, clock))
+            self._write_fixtures(conn, fixtures)
+            self._restore(conn, None)
             conn.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
                 ("schema", SCHEMA_VERSION), ("fixture_digest", fixtures.digest),
                 ("id_prefix", str(id_prefix(id_seed))), ("id_counter", "0")])
@@ -221,6 +221,7 @@ class Seeding(FixtureWriter):
                 conn.execute(f"DELETE FROM {table} WHERE {condition}", args)
                 conn.execute(f"DELETE FROM fixture_{table} WHERE {condition}", args)
             conn.execute("DELETE FROM clients WHERE org = ?", (org,))
+            conn.execute("DELETE FROM stubs WHERE org = ?", (org,))
             self._forget_org(conn, org)
 
     def org_ids(self) -> list[tuple[str, str | None]]:
@@ -234,6 +235,7 @@ class Seeding(FixtureWriter):
         changed since the last reset are copied back (the others are the fixture rows already)."""
         clones = "(SELECT id FROM fixture_orgs WHERE template IS NOT NULL)"
         conn.execute(f"DELETE FROM clients WHERE org IN {clones}")
+        conn.execute(f"DELETE FROM stubs WHERE org IN {clones}")  # recorded ones too: their org is gone
         for table, column in PRISTINE.items():
             if column is not None and table != "orgs":
                 for rows in (table, f"fixture_{table}"):
@@ -247,7 +249,8 @@ class Seeding(FixtureWriter):
 
     def _restore(self, conn: sqlite3.Connection, org: str | None, changed_only: bool = False) -> None:
         """Copy the fixture rows (of one org, or all, those of no org included) over the live ones; of the
-        records, with `changed_only`, only those noted in `changed_records`. Then none is noted any more."""
+        records, with `changed_only`, only those noted in `changed_records`. Then none is noted any more. The
+        fixtures' stubs are set again."""
         noted = " WHERE org = ?" if org is not None else ""
         for table, condition, args in _scope(org):
             where = f" WHERE {condition}" if condition else ""
@@ -257,6 +260,7 @@ class Seeding(FixtureWriter):
             conn.execute(f"DELETE FROM {table}{where}", args)
             conn.execute(_copy_of(table) + where, args)
         conn.execute(f"DELETE FROM changed_records{noted}", () if org is None else (org,))
+        self._restore_stubs(conn, org)  # type: ignore[attr-defined]
 
     @staticmethod
     def _forget_org(conn: sqlite3.Connection, org: str) -> None:
@@ -264,7 +268,7 @@ class Seeding(FixtureWriter):
         for table in RUNTIME_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE org = ?", (org,))
         conn.execute("UPDATE counters SET faults = (SELECT COUNT(*) FROM faults), "
-                     "limits = (SELECT COUNT(*) FROM limits)")
+                     "limits = (SELECT COUNT(*) FROM limits), stubs = (SELECT COUNT(*) FROM stubs)")
 
     @staticmethod
     def _clone_clients(conn: sqlite3.Connection, template: str, clone: str) -> dict[str, dict[str, str]]:

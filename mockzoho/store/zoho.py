@@ -220,6 +220,11 @@ class ZohoQueries(FixtureWriter):
                              now, now))
         return new_id
 
+    def new_id(self, org: str | None, product: str | None) -> str:
+        """A new 19-digit id from the shared counter (for a stub's answer), taken by no record or attachment."""
+        with self.write() as conn:
+            return self._next_id(conn, org or "", product or "")
+
     def _next_id(self, conn: sqlite3.Connection, org: str, product: str) -> str:
         """The next 19-digit id: the seed's prefix and a counter shared by every worker."""
         prefix = conn.execute("SELECT value FROM meta WHERE key = 'id_prefix'").fetchone()[0]

@@ -24,7 +24,8 @@ def zoho_family(product: Product) -> Family:
     versions = ", ".join(repr(v) for v in product.versions)
     return Family(name=product.name, error=ZohoError, blueprint=blueprint, prefixes=(product.prefix + "/",),
                   options={"url_prefix": f"{product.prefix}/<any({versions}):version>",
-                           "url_defaults": {"product": product}})
+                           "url_defaults": {"product": product}},
+                  authenticate=lambda: caller().org)
 
 
 def models(product: Product) -> ZohoModels:
@@ -35,13 +36,18 @@ def models(product: Product) -> ZohoModels:
 
 def principal(engine: ZohoModels) -> Principal:
     """The authenticated caller, with the product's models synced to the fixtures this request sees."""
+    engine.sync(call().view().generation)
+    return caller()
+
+
+def caller() -> Principal:
+    """The caller of a valid token for this host's data centre: AUTHENTICATION_FAILURE or INVALID_TOKEN if not."""
     current = call()
     view, state = current.view(), current.state
-    engine.sync(view.generation)
     data_centre = data_centre_for_host(request.host, state.settings.default_dc)
-    caller = authenticate(request.authorization, data_centre, state.store, view.now, view.credentials)
-    current.settle_org(caller.org)  # for the journal
-    return caller
+    found = authenticate(request.authorization, data_centre, state.store, view.now, view.credentials)
+    current.settle_org(found.org)  # for the journal
+    return found
 
 
 def bulk_answer(product: Product, version: str, ids: list[str], errors: list[ZohoError | None]) -> Response:

@@ -1,0 +1,108 @@
+"""Forwarding what nothing models to a real API (here a second mockzoho), and recording its answers as stubs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from conftest import auth
+from mockzoho.admin.proxy import literal, redacted
+from mockzoho.app import create_app
+from servers import free_port, serve_in_thread
+
+CONVERT = "/crm/v8/Leads/2883756000000261075/actions/convert"
+UPSTREAM_ANSWER = {"data": [{"code": "SUCCESS", "status": "success", "message": "converted",
+                             "details": {"Contacts": {"id": "{{ new_id() }}", "Email": "kris@example.com",
+                                                      "Owner": {"name": "Patricia Boyle", "id": "2883756000000113001",
+                                                                "email": "p@zylker.example"},
+                                                      "Full_Name": "Kris Marrier", "Phone": "555-0100"},
+                                         "note": "{% raw %}{{ not a template here }}{% endraw %}"}}]}
+
+
+@pytest.fixture
+def upstream(tmp_path: Path):
+    """A second mockzoho standing in for the real API, with a stub for convert (its journal shows what came)."""
+    app = create_app({"state": tmp_path / "upstream.db"})
+    added = app.test_client().post("/__admin/stubs", data=json.dumps({
+        "match": {"method": "POST", "path": "/crm/v8/Leads/*/actions/convert"},
+        "respond": {"status": 200, "json": UPSTREAM_ANSWER, "headers": {"X-Upstream": "yes"}}}),
+        content_type="application/json")
+    assert added.status_code == 201, added.json
+    with serve_in_thread(app) as url:
+        yield url, app
+
+
+def front(tmp_path: Path, **settings: object) -> Flask:
+    return create_app({"state": tmp_path / "front.db", **settings})
+
+
+def test_calls_nothing_models_are_forwarded_and_answered_as_upstream(tmp_path: Path, upstream) -> None:
+    url, upstream_app = upstream
+    client = front(tmp_path, proxy_to=url).test_client()
+    answer = client.post(f"{CONVERT}?trigger=workflow", data=b'{"data":[{}]}', content_type="application/json",
+                         headers={**auth(), "X-Mockzoho-Tag": "t1"})
+    assert answer.status_code == 200 and answer.headers["X-Upstream"] == "yes"
+    assert answer.json["data"][0]["details"]["Contacts"]["Email"] == "kris@example.com"
+    assert "X-Mockzoho-Unmatched" not in answer.headers
+    entry = client.get("/__admin/requests?limit=1").json["requests"][0]
+    assert (entry["matched"], entry["unmatched"], entry["tag"]) == (f"proxy {url}", False, "t1")
+    seen = upstream_app.test_client().get("/__admin/requests?limit=1").json["requests"][0]
+    assert (seen["path"], seen["query"], seen["body_preview"]) == (CONVERT, "trigger=workflow", '{"data":[{}]}')
+    assert seen["headers"]["Authorization"].endswith(auth()["Authorization"][-4:])
+    modelled = client.get("/crm/v8/Leads/2883756000000261075", headers=auth())  # modelled: answered here
+    assert modelled.status_code == 200
+    assert client.get("/__admin/requests?limit=1").json["requests"][0]["matched"] == "route crm.get_record"
+    assert client.get("/__admin/stubs").json == {"stubs": []}  # not recording
+
+
+def test_recorded_answers_replay_offline_redacted(tmp_path: Path, upstream) -> None:
+    url, _ = upstream
+    recorder = front(tmp_path, proxy_to=url, record=True).test_client()
+    live = [recorder.post(CONVERT, data=b"{}", content_type="application/json", headers=auth()) for _ in range(2)]
+    ids = [a.json["data"][0]["details"]["Contacts"]["id"] for a in live]
+    assert ids[0] != ids[1]  # each call went to the upstream (recordings are not replayed while recording)
+    [stub] = recorder.get("/__admin/stubs").json["stubs"]  # the later recording replaced the first
+    assert (stub["source"], stub["match"], stub["auth"]) == ("recorded", {"method": "POST", "path": CONVERT}, True)
+    assert stub["respond"]["headers"]["Content-Type"] == "application/json;charset=utf-8"
+    assert recorder.post("/__admin/reset", json={}).status_code == 200  # a capture outlives resets
+    offline = front(tmp_path, proxy_to=f"http://127.0.0.1:{free_port()}").test_client()
+    replay = offline.post(CONVERT, data=b"{}", content_type="application/json", headers=auth())
+    assert replay.status_code == 200
+    contact = replay.json["data"][0]["details"]["Contacts"]
+    assert contact == {"id": ids[1], "Email": "redacted@example.com",
+                       "Owner": {"name": "[redacted]", "id": "2883756000000113001", "email": "redacted@example.com"},
+                       "Full_Name": "[redacted]", "Phone": "[redacted]"}
+    assert replay.json["data"][0]["details"]["note"] == "{{ not a template here }}"
+    assert offline.post(CONVERT, data=b"{}", content_type="application/json").json["code"] == "AUTHENTICATION_FAILURE"
+    gone = offline.post(CONVERT.replace("convert", "other"), data=b"{}", content_type="application/json",
+                        headers=auth())
+    assert (gone.status_code, gone.json["error"]) == (502, "proxy_failed")
+    assert "did not answer" in gone.json["message"]
+
+
+def test_a_stub_can_send_its_calls_to_a_proxy(tmp_path: Path, upstream) -> None:
+    url, _ = upstream
+    client = front(tmp_path).test_client()
+    client.post("/__admin/stubs", json={"match": {"path": "/crm/v8/Leads/*/actions/*"}, "respond": {"proxy": url}})
+    answer = client.post(CONVERT, data=b"{}", content_type="application/json", headers=auth())
+    assert answer.status_code == 200 and answer.headers["X-Upstream"] == "yes"
+    assert client.get("/__admin/requests?limit=1").json["requests"][0]["matched"] == f"proxy {url}"
+
+
+def test_redaction_keeps_ids_and_shapes() -> None:
+    assert redacted({"id": "1", "Last_Name": "X", "Mailing_Street": "1 Road", "count": 3, "Email_Opt_Out": False,
+                     "access_token": "1000.a.b", "list": ["a@b.example", "plain"]}) == {
+        "id": "1", "Last_Name": "[redacted]", "Mailing_Street": "[redacted]", "count": 3, "Email_Opt_Out": False,
+        "access_token": "[redacted]", "list": ["redacted@example.com", "plain"]}
+    assert literal({"a": ["{{ x }}", "y"]}) == {"a": ["{% raw %}{{ x }}{% endraw %}", "y"]}
+
+
+def test_the_proxy_never_reaches_further_than_asked(tmp_path: Path) -> None:
+    port = free_port()
+    client = front(tmp_path, proxy_to=f"http://127.0.0.1:{port}/base").test_client()
+    answer = client.get("/crm/v8/Leads/1/actions/photo", headers=auth())
+    assert (answer.status_code, answer.json["error"]) == (502, "proxy_failed")
+    assert f"http://127.0.0.1:{port}/base did not answer" in answer.json["message"]

@@ -1,0 +1,335 @@
+"""Stubs for what the mock does not model, unmatched calls marked and listed with near misses, and the journal
+of answers (what answered, status, headers, the start of the body)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from conftest import SEED_TOKEN, auth
+from mockzoho.app import create_app
+from mockzoho.config import bundled_fixtures
+from mockzoho.fixtures import FixtureError, load_fixtures
+from mockzoho.state import ZOHO_PRODUCTS
+from test_cosmos import NOW, headers as cosmos_headers
+
+CONVERT = "/crm/v8/Leads/2883756000000261075/actions/convert"
+CONVERT_STUB = {
+    "match": {"method": "POST", "path": "/crm/v8/Leads/*/actions/convert"},
+    "respond": {"status": 200, "json": {"data": [{
+        "code": "SUCCESS", "status": "success", "message": "lead {{ request.segments[3] }} converted",
+        "details": {"Contacts": {"name": "{{ request.json.data[0].Last_Name }}", "id": "{{ new_id() }}"},
+                    "Deals": None, "Accounts": {"id": "{{ request.query.account }}"}}}]}}}
+
+
+def post_json(client: FlaskClient, url: str, body: object, **kwargs: object):
+    """A JSON body as a client sends it: keys in the order written (the test client's `json=` sorts them)."""
+    return client.post(url, data=json.dumps(body), content_type="application/json", **kwargs)
+
+
+def add_stub(client: FlaskClient, spec: dict) -> int:
+    answer = post_json(client, "/__admin/stubs", spec)
+    assert answer.status_code == 201, answer.json
+    return answer.json["id"]
+
+
+def last_entry(client: FlaskClient) -> dict:
+    return client.get("/__admin/requests", query_string={"limit": 1}).json["requests"][0]
+
+
+# -- unmatched calls -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method,path,status,code", [
+    ("POST", CONVERT, 404, "INVALID_URL_PATTERN"),
+    ("PATCH", "/crm/v8/Leads", 400, "INVALID_REQUEST_METHOD"),
+    ("GET", "/bigin/v2/Pipelines/1/Tags/add", 404, "INVALID_URL_PATTERN"),
+    ("GET", "/nowhere", 404, "INVALID_URL_PATTERN"),
+])
+def test_an_unmodelled_call_answers_the_real_error_but_marked(client: FlaskClient, method: str, path: str,
+                                                              status: int, code: str) -> None:
+    answer = client.open(path, method=method, headers=auth())
+    assert (answer.status_code, answer.json["code"], answer.headers["X-Mockzoho-Unmatched"]) == (status, code, "1")
+    entry = last_entry(client)
+    assert (entry["path"], entry["unmatched"], entry["matched"], entry["code"]) == (path, True, None, code)
+
+
+def test_a_modelled_call_is_not_marked_and_names_its_route(client: FlaskClient) -> None:
+    answer = client.get("/crm/v8/Leads/2883756000000261075", headers=auth())
+    assert answer.status_code == 200 and "X-Mockzoho-Unmatched" not in answer.headers
+    entry = last_entry(client)
+    assert (entry["matched"], entry["unmatched"]) == ("route crm.get_record", False)
+    refused = client.get("/crm/v8/Leads/2883756000000261075")  # refused by the route: still the route's answer
+    assert refused.status_code == 401 and "X-Mockzoho-Unmatched" not in refused.headers
+    assert last_entry(client)["matched"] == "route crm.get_record"
+
+
+def test_a_cosmos_path_the_catch_all_route_does_not_model_is_unmatched(tmp_path: Path) -> None:
+    client = create_app({"state": tmp_path / "s.db", "clock": NOW}).test_client()
+    link = "dbs/volcanodb/colls/volcano1/sprocs"
+    answer = client.get(f"/{link}", headers=cosmos_headers("GET", "sprocs", "dbs/volcanodb/colls/volcano1"))
+    assert (answer.status_code, answer.json["code"], answer.headers["X-Mockzoho-Unmatched"]) == (404, "NotFound", "1")
+    served = client.get("/dbs/volcanodb", headers=cosmos_headers("GET", "dbs", "dbs/volcanodb"))
+    assert served.status_code == 200 and "X-Mockzoho-Unmatched" not in served.headers
+
+
+def test_unmatched_calls_are_listed_with_the_closest_stubs(client: FlaskClient) -> None:
+    add_stub(client, {"match": {"method": "POST", "path": "/crm/v8/Leads/*/actions/convert",
+                                "json": {"data": [{"overwrite": True}]}}, "respond": {"json": {}}})
+    add_stub(client, {"match": {"method": "GET", "path": "/crm/v8/Leads/*/actions/convert"}, "respond": {"json": {}}})
+    add_stub(client, {"match": {"method": "GET", "path": "/crm/v8/Contacts/*"}, "respond": {"json": {}}})
+    post_json(client, CONVERT, {"data": [{"overwrite": False}]}, headers=auth())
+    assert client.get("/crm/v8/Leads/2883756000000261075", headers=auth()).status_code == 200  # matched: not listed
+    listed = client.get("/__admin/requests/unmatched").json["requests"]
+    assert [(e["method"], e["path"]) for e in listed] == [("POST", CONVERT)]
+    # Fewest failures first; among equals, the newest (the one that would have answered first).
+    assert [(m["stub"], m["failed"]) for m in listed[0]["near_misses"]] == [(2, ["method"]), (1, ["json"]),
+                                                                           (3, ["method", "path"])]
+    assert listed[0]["near_misses"][1]["match"]["json"] == {"data": [{"overwrite": True}]}
+
+
+def test_the_journal_filters_unmatched_calls_and_reads_forward(client: FlaskClient) -> None:
+    for path in ("/crm/v8/org", "/crm/v8/nothing/here/at/all", "/crm/v8/org"):
+        client.get(path, headers=auth())
+    everything = client.get("/__admin/requests").json["requests"]
+    first = everything[-1]["id"]
+    forward = client.get("/__admin/requests", query_string={"after": first, "order": "asc"}).json["requests"]
+    assert [e["id"] for e in forward] == [first + 1, first + 2]
+    flagged = client.get("/__admin/requests", query_string={"unmatched": "true"}).json["requests"]
+    assert [e["path"] for e in flagged] == ["/crm/v8/nothing/here/at/all"]
+    assert client.get("/__admin/requests/count", query_string={"unmatched": "false"}).json == {"count": 2}
+    bad = client.get("/__admin/requests", query_string={"order": "sideways", "after": "-1"})
+    assert bad.status_code == 400 and set(bad.json["details"]) == {"order", "after"}
+
+
+# -- stubs answer ----------------------------------------------------------------------------------
+
+def test_a_stub_answers_convert_with_values_from_the_request(client: FlaskClient) -> None:
+    stub = add_stub(client, CONVERT_STUB)
+    answer = post_json(client, f"{CONVERT}?account=42", {"data": [{"Last_Name": "Marrier"}]}, headers=auth())
+    assert answer.status_code == 200 and answer.content_type == "application/json;charset=utf-8"
+    body = answer.get_data(as_text=True)
+    new_id = answer.json["data"][0]["details"]["Contacts"]["id"]
+    assert body == ('{"data":[{"code":"SUCCESS","status":"success","message":"lead 2883756000000261075 converted",'
+                    '"details":{"Contacts":{"name":"Marrier","id":"' + new_id + '"},"Deals":null,'
+                    '"Accounts":{"id":"42"}}}]}')
+    assert len(new_id) == 19 and new_id.isdigit()
+    again = post_json(client, CONVERT, {"data": [{}]}, headers=auth()).json["data"][0]["details"]
+    assert int(again["Contacts"]["id"]) > int(new_id) and again["Contacts"]["name"] == ""  # missing: empty
+    entry = last_entry(client)
+    assert (entry["matched"], entry["unmatched"], entry["org"], entry["status"]) == (f"stub {stub}", False,
+                                                                                     "zylker-us", 200)
+    assert entry["response_preview"].startswith('{"data":[{"code":"SUCCESS"')
+    assert client.get("/__admin/stubs").json["stubs"][0]["hits"] == 2
+
+
+@pytest.mark.parametrize("token,code", [(None, "AUTHENTICATION_FAILURE"), ("1000.mock.revoked", "INVALID_TOKEN"),
+                                        ("1000.mock.expired", "INVALID_TOKEN")])
+def test_a_stub_on_a_zoho_path_needs_a_valid_token(client: FlaskClient, token: str | None, code: str) -> None:
+    stub = add_stub(client, CONVERT_STUB)
+    answer = post_json(client, CONVERT, {"data": [{}]}, headers=auth(token) if token else {})
+    assert (answer.status_code, answer.json["code"]) == (401, code)
+    assert last_entry(client)["matched"] == f"stub {stub}"
+    assert client.get("/__admin/stubs").json["stubs"][0]["hits"] == 0
+
+
+def test_a_stub_without_auth_answers_anyone(client: FlaskClient) -> None:
+    add_stub(client, {**CONVERT_STUB, "auth": False})
+    assert post_json(client, CONVERT, {"data": [{}]}).status_code == 200
+
+
+def test_a_stub_of_an_org_answers_that_orgs_callers_only(client: FlaskClient) -> None:
+    clone = client.post("/__admin/orgs", json={"from": "zylker-us"}).json
+    add_stub(client, {**CONVERT_STUB, "org": clone["id"]})
+    assert post_json(client, CONVERT, {}, headers=auth()).headers["X-Mockzoho-Unmatched"] == "1"
+    answer = post_json(client, CONVERT, {}, headers=auth(clone["tokens"][SEED_TOKEN]))
+    assert answer.status_code == 200 and last_entry(client)["org"] == clone["id"]
+    assert [s["org"] for s in client.get("/__admin/stubs", query_string={"org": clone["id"]}).json["stubs"]] == [
+        clone["id"]]
+
+
+def test_times_newest_first_and_overriding_a_modelled_route(client: FlaskClient) -> None:
+    add_stub(client, {"match": {"path": "/crm/v8/org"}, "respond": {"status": 503, "body": "first"}})
+    add_stub(client, {"match": {"path": "/crm/v8/org"}, "respond": {"status": 202, "body": "second"}, "times": 2})
+    answers = [client.get("/crm/v8/org", headers=auth()) for _ in range(3)]
+    assert [(a.status_code, a.get_data(as_text=True)) for a in answers] == [(202, "second"), (202, "second"),
+                                                                           (503, "first")]
+    assert answers[0].content_type == "text/plain;charset=utf-8"
+    assert [(s["remaining"], s["hits"]) for s in client.get("/__admin/stubs").json["stubs"]] == [(None, 1), (0, 2)]
+    assert client.delete("/__admin/stubs").json == {"deleted": 2}
+    assert client.get("/crm/v8/org", headers=auth()).json["org"][0]["company_name"]  # the model again
+
+
+def test_a_stub_matches_query_headers_and_a_json_subset(client: FlaskClient) -> None:
+    add_stub(client, {"match": {"path": "/crm/v8/Leads/actions/mass_convert", "query": {"mode": "fa*"},
+                                "headers": {"x-trace": "t-?"}, "json": {"ids": ["1", "2"], "apply": {"x": 1}}},
+                      "respond": {"status": 201, "json": {"ok": True}, "headers": {"X-Stubbed": "{{ org }}"}}})
+    url = "/crm/v8/Leads/actions/mass_convert"
+    sent = {"ids": ["1", "2"], "apply": {"x": 1, "y": 2}, "more": True}
+    good = post_json(client, f"{url}?mode=fast", sent, headers={**auth(), "X-Trace": "t-1"})
+    assert (good.status_code, good.json, good.headers["X-Stubbed"]) == (201, {"ok": True}, "zylker-us")
+    for query, trace, body in (("mode=slow", "t-1", sent), ("mode=fast", "u-1", sent),
+                               ("mode=fast", "t-1", {**sent, "ids": ["1"]}),
+                               ("mode=fast", "t-1", {**sent, "apply": {"x": True}})):
+        answer = post_json(client, f"{url}?{query}", body, headers={**auth(), "X-Trace": trace})
+        assert answer.headers.get("X-Mockzoho-Unmatched") == "1", (query, trace, body)
+
+
+def test_a_template_that_fails_is_a_plain_json_error_naming_the_stub(client: FlaskClient) -> None:
+    stub = add_stub(client, {"match": {"path": "/crm/v8/fail/*"},
+                             "respond": {"json": {"sum": "{{ request.json.n + 1 }}"}}})
+    answer = post_json(client, "/crm/v8/fail/1", {"n": "text"}, headers=auth())
+    assert answer.status_code == 500 and answer.json["error"] == "stub_template_failed"
+    assert answer.json["message"].startswith(f"stub {stub}: ")
+    sandboxed = add_stub(client, {"match": {"path": "/crm/v8/escape"},
+                                  "respond": {"body": "{{ cycler.__init__.__globals__.os.system('id') }}"}})
+    escaped = client.get("/crm/v8/escape", headers=auth())
+    assert escaped.status_code == 500 and escaped.json["message"].startswith(f"stub {sandboxed}: ")
+
+
+# -- the control API's checks ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("spec,where", [
+    ({"respond": {"json": {"a": "{{ unclosed"}}}, ["respond", "json"]),
+    ({"respond": {"json": {}, "body": "x"}}, ["respond", "_schema"]),
+    ({"respond": {"proxy": "http://127.0.0.1:1", "status": 200}}, ["respond", "_schema"]),
+    ({"respond": {"proxy": "ftp://x"}}, ["respond", "proxy"]),
+    ({"respond": {"headers": {"Content-Length": "1"}}}, ["respond", "headers"]),
+    ({"respond": {"headers": {"X-A": "a\r\nb"}}}, ["respond", "headers"]),
+    ({"match": {"method": "FETCH"}, "respond": {}}, ["match", "method"]),
+    ({"match": {"path": "crm/v8"}, "respond": {}}, ["match", "path"]),
+    ({"match": {"path": "*" * 9}, "respond": {}}, ["match", "path"]),
+    ({"match": {"query": {"a": 1}}, "respond": {}}, ["match", "query"]),
+    ({"match": {"colour": "red"}, "respond": {}}, ["match", "colour"]),
+    ({"respond": {"status": 600}}, ["respond", "status"]),
+    ({"respond": {}, "times": 0}, ["times"]),
+    ({"match": {}}, ["respond"]),
+])
+def test_a_bad_stub_is_400_naming_the_field(client: FlaskClient, spec: dict, where: list[str]) -> None:
+    answer = post_json(client, "/__admin/stubs", spec)
+    assert (answer.status_code, answer.json["error"]) == (400, "invalid_request")
+    details = answer.json["details"]
+    for key in where:
+        details = details[key]
+    assert details
+    assert client.get("/__admin/stubs").json == {"stubs": []}
+
+
+def test_a_stub_for_no_org_and_unknown_ids(client: FlaskClient) -> None:
+    answer = post_json(client, "/__admin/stubs", {"respond": {}, "org": "nobody"})
+    assert (answer.status_code, answer.json["error"]) == (400, "matches_nothing")
+    assert client.delete("/__admin/stubs/7").status_code == 404
+    assert client.delete(f"/__admin/stubs/{2**64}").json["error"] == "not_found"
+    assert post_json(client, "/__admin/stubs", [1]).status_code == 400
+
+
+# -- fixtures, resets, orgs ------------------------------------------------------------------------
+
+STUBS_YAML = """
+stubs:
+  - match: {method: POST, path: /crm/v8/Leads/*/actions/convert}
+    respond: {json: {data: [{code: SUCCESS, details: {id: "{{ request.segments[3] }}"}}]}}
+  - match: {path: /crm/v8/Leads/*/actions/photo}
+    respond: {status: 204}
+    org: zylker-us
+    times: 1
+"""
+
+
+@pytest.fixture
+def stubbed_app(tmp_path: Path) -> Flask:
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(bundled_fixtures(), fixtures)
+    (fixtures / "stubs.yaml").write_text(STUBS_YAML)
+    return create_app({"state": tmp_path / "s.db", "fixtures": fixtures})
+
+
+def test_fixture_stubs_answer_and_a_reset_sets_them_again(stubbed_app: Flask) -> None:
+    client = stubbed_app.test_client()
+    listed = client.get("/__admin/stubs").json["stubs"]
+    assert [(s["id"], s["source"], s["org"], s["times"]) for s in listed] == [(1, "fixtures", None, None),
+                                                                             (2, "fixtures", "zylker-us", 1)]
+    assert post_json(client, CONVERT, {}, headers=auth()).json["data"][0]["details"] == {"id": "2883756000000261075"}
+    photo = "/crm/v8/Leads/2883756000000261075/actions/photo"
+    assert [client.get(photo, headers=auth()).status_code for _ in range(2)] == [204, 404]
+    add_stub(client, {"match": {"path": "/x"}, "respond": {}})
+    client.delete("/__admin/stubs/1")
+    assert client.post("/__admin/reset", json={}).status_code == 200
+    again = client.get("/__admin/stubs").json["stubs"]
+    assert [(s["source"], s["hits"], s["remaining"]) for s in again] == [("fixtures", 0, None), ("fixtures", 0, 1)]
+    assert client.get(photo, headers=auth()).status_code == 204
+
+
+def test_an_org_reset_and_clones_and_deletes_keep_stubs_to_their_org(stubbed_app: Flask) -> None:
+    client = stubbed_app.test_client()
+    clone = client.post("/__admin/orgs", json={"from": "zylker-us"}).json
+    cloned = client.get("/__admin/stubs", query_string={"org": clone["id"]}).json["stubs"]
+    assert [(s["match"]["path"], s["source"]) for s in cloned] == [("/crm/v8/Leads/*/actions/photo", "fixtures")]
+    add_stub(client, {"match": {"path": "/a"}, "respond": {}, "org": "zylker-us"})
+    add_stub(client, {"match": {"path": "/b"}, "respond": {}, "org": clone["id"]})
+    assert client.post("/__admin/reset", json={"org": "zylker-us"}).status_code == 200
+    paths = [(s["org"], s["match"]["path"]) for s in client.get("/__admin/stubs").json["stubs"]]
+    assert (("zylker-us", "/a") not in paths, (clone["id"], "/b") in paths) == (True, True)
+    assert client.delete(f"/__admin/orgs/{clone['id']}").status_code == 200
+    assert client.get("/__admin/stubs", query_string={"org": clone["id"]}).json == {"stubs": []}
+
+
+def test_fixture_stubs_are_checked_with_file_path_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((bundled_fixtures() / "demo.yaml").read_text() + """
+stubs:
+  - match: {path: nowhere}
+    respond: {json: {a: "{% if %}"}}
+  - respond: {}
+    org: nobody
+""")
+    with pytest.raises(FixtureError) as raised:
+        load_fixtures(bad, ZOHO_PRODUCTS)
+    problems = "\n".join(raised.value.problems)
+    assert f"{bad}: stubs.0.match.path: paths start with '/', 'nowhere' does not" in problems
+    assert f"{bad}: stubs.0.respond.json: the template at a does not parse" in problems
+    assert f"{bad}: stubs.1.org: no org 'nobody' is defined" in problems
+
+
+# -- counted exactly once ----------------------------------------------------------------------------
+
+def test_a_stub_for_one_call_answers_one_of_sixteen_concurrent_calls(app: Flask) -> None:
+    client = app.test_client()
+    add_stub(client, {"match": {"path": "/crm/v8/a/b/c/once"}, "respond": {"status": 200, "body": "yes"}, "times": 1})
+    apps = [create_app({"state": app.extensions["mockzoho"].settings.state}) for _ in range(4)]
+    statuses: list[int] = []
+    barrier = threading.Barrier(16)
+
+    def call(index: int) -> None:
+        barrier.wait()
+        statuses.append(apps[index % 4].test_client().get("/crm/v8/a/b/c/once", headers=auth()).status_code)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [404] * 15
+
+
+# -- the journal keeps the answer --------------------------------------------------------------------
+
+def test_the_journal_keeps_the_answer_with_secrets_shortened(client: FlaskClient) -> None:
+    token = client.post("/oauth/v2/token", data={"grant_type": "refresh_token", "client_id": "1000.MOCKZOHOCLIENT",
+                                                 "client_secret": "mockzoho-secret",
+                                                 "refresh_token": "1000.mock.refresh.full"})
+    issued = token.json["access_token"]
+    entry = last_entry(client)
+    preview = entry["response_preview"]
+    assert issued not in preview and f'"access_token":"****{issued[-4:]}"' in preview
+    assert entry["response_headers"]["Content-Type"] == token.headers["Content-Type"]
+    assert entry["response_size"] == len(token.data) and entry["matched"] == "route accounts.token"
+    download = client.get("/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261017", headers=auth())
+    assert download.status_code == 200
+    entry = last_entry(client)
+    assert (entry["response_size"], entry["response_preview"]) == (len(download.data), "")  # a file: not read
