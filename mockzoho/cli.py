@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
 from . import __version__
-from .config import (DEFAULT_URL, HELP, TEN_YEARS, URL_VARIABLE, SettingError, Settings, bundled_fixtures, http_url,
-                     stray_variables, variable)
+from .config import (DEFAULT_URL, HELP, TEN_YEARS, URL_VARIABLE, ZOHO_URL, SettingError, Settings, bundled_fixtures,
+                     http_url, stray_variables, variable)
 from .exposure import CLI_REMEDY, local_url, refusal, shown
 from .store import LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, Store, remove_state, state_problem
 from .zoho.scopes import split_scopes
@@ -26,8 +26,14 @@ MAX_WORKERS = 64  # each is a process holding the whole app, all on one SQLite f
 
 def serve(args: argparse.Namespace) -> int:
     """Seed the state once, then run gunicorn with the requested workers."""
+    if args.record and not (args.proxy_to or os.environ.get(variable("proxy_to"))):
+        print(f"mockzoho serve: argument --record: needs --proxy-to URL (or {variable('proxy_to')}), the upstream "
+              "to record from (see mockzoho serve --help)", file=sys.stderr)
+        return 2
     try:
-        settings = Settings.load({"state": args.state, "fixtures": args.fixtures, "admin_token": args.admin_token})
+        settings = Settings.load({"state": args.state, "fixtures": args.fixtures, "admin_token": args.admin_token,
+                                  "proxy_to": args.proxy_to, "record": args.record or None,
+                                  "access_log": False if args.no_access_log else None})
     except SettingError as exc:  # from the environment: the flags' values are all usable
         print(f"mockzoho: {exc}", file=sys.stderr)
         return 2
@@ -200,12 +206,17 @@ def within(low: float, high: float, number: Callable[[str], float] = int) -> Cal
     return parse
 
 
-def server_url(text: str) -> str:
+def server_url(text: str, example: str = DEFAULT_URL) -> str:
     """An argparse type: the URL of a running server."""
     try:
-        return http_url(text)
+        return http_url(text, example)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{exc}, not {text!r}") from None
+
+
+def upstream_url(text: str) -> str:
+    """An argparse type: the URL of the API to proxy to."""
+    return server_url(text, ZOHO_URL)
 
 
 def scope_list(text: str) -> list[str]:
@@ -262,6 +273,14 @@ def add_serve(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--fresh", action="store_true", help="discard the state and seed it from the fixtures again")
     run.add_argument("--admin-token", metavar="TOKEN", help="require `Authorization: Bearer TOKEN` on the control "
                                                             "API (default: $MOCKZOHO_ADMIN_TOKEN, or none)")
+    run.add_argument("--proxy-to", metavar="URL", type=upstream_url,
+                     help=f"proxy calls to this upstream, e.g. {ZOHO_URL}, as docs/admin-api.md says "
+                          "(default: $MOCKZOHO_PROXY_TO, or none)")
+    run.add_argument("--record", action="store_true",
+                     help="keep what the upstream answers as stubs, to answer again without it; needs --proxy-to "
+                          "(default: $MOCKZOHO_RECORD)")
+    run.add_argument("--no-access-log", action="store_true",
+                     help="print no line on stdout per API call (default: $MOCKZOHO_ACCESS_LOG, or print them)")
     run.set_defaults(handler=serve)
 
 

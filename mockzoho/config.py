@@ -17,6 +17,7 @@ from .core.datacentres import DATA_CENTRES
 # Where the control commands (and the pytest plugin's --mockzoho-url) find a running server.
 URL_VARIABLE = "MOCKZOHO_URL"
 DEFAULT_URL = "http://127.0.0.1:8000"
+ZOHO_URL = "https://www.zohoapis.com"  # the example of an upstream to proxy to
 TEN_YEARS = 10 * 365 * 86400  # the longest token lifetime: the control API's cap, and far from SQLite's integers
 
 
@@ -54,6 +55,7 @@ class Settings:
     cosmos_verify: bool = True  # off only to replay the docs' samples, signed years ago
     proxy_to: str = ""
     record: bool = False
+    access_log: bool = True  # `mockzoho serve` prints it; an app in a test process has no handler for it
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | Settings | None = None,
@@ -75,6 +77,10 @@ class Settings:
                 values[name] = _CONVERTERS[name](value)
             except ValueError as exc:
                 raise SettingError(where, value, str(exc)) from None
+        if values.get("record") and not values.get("proxy_to"):
+            where, value = given["record"]
+            upstream = variable("proxy_to") if where.startswith("MOCKZOHO_") else "setting proxy_to"
+            raise SettingError(where, value, f"recording needs {upstream}, the URL to record from")
         return cls(**values)
 
 
@@ -91,8 +97,9 @@ HELP = {
     "admin_token": "the control API's token (default: none, the control API is open: on loopback only)",
     "journal_cap": "request journal entries kept, oldest dropped",
     "cosmos_verify": "check Cosmos DB signatures and dates: true or false",
-    "proxy_to": "forward calls nothing models or stubs to this API (default: none)",
-    "record": "keep each answer of the proxy as a stub: true or false",
+    "proxy_to": f"the upstream calls are proxied to, an http(s) URL like {ZOHO_URL} (default: none)",
+    "record": "keep what the upstream answers as stubs, to answer again without it: true or false",
+    "access_log": "under `mockzoho serve`, a line on stdout per API call: true or false",
 }
 
 
@@ -151,11 +158,11 @@ def _whole_number(value: object, most: int | None = None) -> int:
     return number
 
 
-def http_url(value: object) -> str:
+def http_url(value: object, example: str = DEFAULT_URL) -> str:
     """An http:// or https:// URL with a host, without a trailing slash; or ''."""
     text = str(value).rstrip("/")
     if text and not _reachable(urllib.parse.urlsplit(text)):
-        raise ValueError(f"an http:// or https:// URL is needed, e.g. {DEFAULT_URL}")
+        raise ValueError(f"an http:// or https:// URL is needed, e.g. {example}")
     return text
 
 
@@ -185,6 +192,7 @@ _CONVERTERS = {
     "admin_token": lambda v: _header_token(str(v)),
     "journal_cap": _whole_number,
     "cosmos_verify": _boolean,
-    "proxy_to": http_url,
+    "proxy_to": lambda v: http_url(v, ZOHO_URL),
     "record": _boolean,
+    "access_log": _boolean,
 }

@@ -44,6 +44,11 @@ def test_unknown_settings_are_refused() -> None:
     ("MOCKZOHO_PUBLIC_URL", "http://mock:99999", "an http:// or https:// URL is needed, e.g. http://127.0.0.1:8000"),
     ("MOCKZOHO_JOURNAL_CAP", "ten", "a whole number of at least 0 is needed"),
     ("MOCKZOHO_COSMOS_VERIFY", "maybe", "true or false is needed"),
+    ("MOCKZOHO_PROXY_TO", "www.zohoapis.com", "an http:// or https:// URL is needed, e.g. https://www.zohoapis.com"),
+    ("MOCKZOHO_PROXY_TO", "ftp://zoho.example", "an http:// or https:// URL is needed, e.g. https://www.zohoapis.com"),
+    ("MOCKZOHO_RECORD", "maybe", "true or false is needed"),
+    ("MOCKZOHO_RECORD", "true", "recording needs MOCKZOHO_PROXY_TO, the URL to record from"),
+    ("MOCKZOHO_ACCESS_LOG", "perhaps", "true or false is needed"),
 ])
 def test_bad_values_are_refused_naming_the_variable(variable: str, value: str, need: str) -> None:
     with pytest.raises(SettingError) as refused:
@@ -54,6 +59,19 @@ def test_bad_values_are_refused_naming_the_variable(variable: str, value: str, n
 def test_a_bad_override_is_named_as_a_setting() -> None:
     with pytest.raises(SettingError, match="^setting id_seed='x': a whole number of at least 0 is needed$"):
         Settings.load({"id_seed": "x"}, environ={"MOCKZOHO_ID_SEED": "1"})
+
+
+def test_recording_needs_a_proxy_url_wherever_either_comes_from() -> None:
+    with pytest.raises(SettingError, match="^setting record=True: recording needs setting proxy_to, the URL to "
+                                           "record from$"):
+        Settings.load({"record": True}, environ={})
+    with pytest.raises(SettingError, match="^setting record=True: recording needs"):
+        Settings.load({"record": True, "proxy_to": ""}, environ={"MOCKZOHO_PROXY_TO": "https://www.zohoapis.com"})
+    environ = {"MOCKZOHO_PROXY_TO": "https://www.zohoapis.com/", "MOCKZOHO_RECORD": "yes"}
+    settings = Settings.load(environ=environ)
+    assert (settings.proxy_to, settings.record, settings.access_log) == ("https://www.zohoapis.com", True, True)
+    assert Settings.load({"record": False}, environ={"MOCKZOHO_RECORD": "true"}).record is False
+    assert Settings.load(environ={"MOCKZOHO_ACCESS_LOG": "off"}).access_log is False
 
 
 def test_the_largest_values_that_fit_are_taken() -> None:
@@ -77,7 +95,8 @@ CALLERS_ENVIRONMENT = {"MOCKZOHO_STATE": "/nonexistent/state.db", "MOCKZOHO_FIXT
                        "MOCKZOHO_TOKEN_LIFETIME": "1", "MOCKZOHO_PUBLIC_URL": "http://elsewhere.example",
                        "MOCKZOHO_CLOCK": "2001-01-01T00:00:00", "MOCKZOHO_ADMIN_TOKEN": "x",
                        "MOCKZOHO_JOURNAL_CAP": "1", "MOCKZOHO_COSMOS_VERIFY": "false",
-                       "MOCKZOHO_URL": "http://127.0.0.1:9"}
+                       "MOCKZOHO_PROXY_TO": "http://127.0.0.1:9", "MOCKZOHO_RECORD": "true",
+                       "MOCKZOHO_ACCESS_LOG": "false", "MOCKZOHO_URL": "http://127.0.0.1:9"}
 
 
 def test_every_setting_is_in_the_callers_environment_of_the_next_test() -> None:

@@ -142,6 +142,8 @@ def refused_by_argparse(argv: list[str], capsys: pytest.CaptureFixture) -> tuple
      "argument --url: an http:// or https:// URL is needed, e.g. http://127.0.0.1:8000, not 'localhost:8000'"),
     (["reset", "--url", "127.0.0.1:8000"],
      "argument --url: an http:// or https:// URL is needed, e.g. http://127.0.0.1:8000, not '127.0.0.1:8000'"),
+    (["serve", "--proxy-to", "zohoapis.com"],
+     "argument --proxy-to: an http:// or https:// URL is needed, e.g. https://www.zohoapis.com, not 'zohoapis.com'"),
 ])
 def test_a_bad_flag_is_refused_in_one_line(argv: list[str], line: str, capsys: pytest.CaptureFixture) -> None:
     prog = f"mockzoho {argv[0]}"
@@ -231,6 +233,12 @@ def test_no_server_says_where_the_url_came_from_and_how_to_point_elsewhere(monke
      "mockzoho: MOCKZOHO_MAX_UPLOAD_BYTES='lots': a whole number of at least 0 is needed"),
     ([], {"MOCKZOHO_DEFAULT_DC": "mars"}, "mockzoho: MOCKZOHO_DEFAULT_DC='mars': one of au, ca, cn, eu, in, jp, sa, "
                                           "us is needed"),
+    (["--record"], {}, "mockzoho serve: argument --record: needs --proxy-to URL (or MOCKZOHO_PROXY_TO), the upstream "
+                       "to record from (see mockzoho serve --help)"),
+    ([], {"MOCKZOHO_RECORD": "on"}, "mockzoho: MOCKZOHO_RECORD='on': recording needs MOCKZOHO_PROXY_TO, the URL to "
+                                    "record from"),
+    (["--record"], {"MOCKZOHO_PROXY_TO": "zoho"}, "mockzoho: MOCKZOHO_PROXY_TO='zoho': an http:// or https:// URL is "
+                                                  "needed, e.g. https://www.zohoapis.com"),
 ])
 def test_serve_refuses_before_it_seeds_or_binds(flags: list[str], env: dict[str, str], line: str,
                                                 tmp_path: Path) -> None:
@@ -243,6 +251,27 @@ def test_serve_refuses_before_it_seeds_or_binds(flags: list[str], env: dict[str,
                               text=True, timeout=60, env={**os.environ, **env})
     assert (done.returncode, done.stderr, done.stdout) == (2, f"{line}\n", "")
     assert time.monotonic() - started < 10 and not state.exists()
+
+
+@pytest.mark.parametrize("flags,env,settings", [
+    ([], {}, ("", False, True)),
+    (["--proxy-to", "https://www.zohoapis.eu/", "--record", "--no-access-log"], {},
+     ("https://www.zohoapis.eu", True, False)),
+    (["--record"], {"MOCKZOHO_PROXY_TO": "http://127.0.0.1:9", "MOCKZOHO_ACCESS_LOG": "false"},
+     ("http://127.0.0.1:9", True, False)),
+    (["--proxy-to", "http://127.0.0.1:9"], {"MOCKZOHO_RECORD": "true", "MOCKZOHO_PROXY_TO": "https://elsewhere"},
+     ("http://127.0.0.1:9", True, True)),
+])
+def test_serve_gives_its_flags_to_the_settings(flags: list[str], env: dict[str, str], settings: tuple,
+                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mockzoho.server import Server as Gunicorn
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    served = []
+    monkeypatch.setattr(Gunicorn, "run", lambda self: served.append(self.application.extensions["mockzoho"].settings))
+    assert main(["serve", "--port", "0", "--state", str(tmp_path / "s.db"), *flags]) == 0
+    assert [(s.proxy_to, s.record, s.access_log) for s in served] == [settings]
 
 
 def test_serve_on_port_0_says_the_port_it_got_and_what_to_export(tmp_path: Path) -> None:
