@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+import requests
+import yaml
 from flask import Flask
 
 from conftest import auth
 from mockzoho.admin.proxy import literal, redacted
 from mockzoho.app import create_app
-from servers import free_port, serve_in_thread
+from mockzoho.config import bundled_fixtures
+from servers import Server, free_port, serve_command, serve_in_thread
 
 CONVERT = "/crm/v8/Leads/2883756000000261075/actions/convert"
 UPSTREAM_ANSWER = {"data": [{"code": "SUCCESS", "status": "success", "message": "converted",
@@ -106,3 +110,31 @@ def test_the_proxy_never_reaches_further_than_asked(tmp_path: Path) -> None:
     answer = client.get("/crm/v8/Leads/1/actions/photo", headers=auth())
     assert (answer.status_code, answer.json["error"]) == (502, "proxy_failed")
     assert f"http://127.0.0.1:{port}/base did not answer" in answer.json["message"]
+
+
+def test_record_from_a_second_mockzoho_then_replay_without_it(tmp_path: Path) -> None:
+    """As a team would: `serve --proxy-to UPSTREAM --record` while tests run, then `serve` on that state offline."""
+    fixtures = tmp_path / "upstream-fixtures"
+    shutil.copytree(bundled_fixtures(), fixtures)
+    (fixtures / "stubs.yaml").write_text(yaml.safe_dump({"stubs": [{
+        "match": {"method": "POST", "path": "/crm/v8/Leads/*/actions/convert"},
+        "respond": {"json": UPSTREAM_ANSWER, "headers": {"X-Upstream": "yes"}}}]}))
+    up_port, front_port = free_port(), free_port()
+    front_state = tmp_path / "front.db"
+    with Server(serve_command("--port", str(up_port), "--state", str(tmp_path / "up.db"), "--fixtures", str(fixtures)),
+                up_port) as up:
+        with Server(serve_command("--port", str(front_port), "--state", str(front_state), "--proxy-to", up.url,
+                                  "--record", "--no-access-log"), front_port) as front_server:
+            live = requests.post(front_server.url + CONVERT, json={"data": [{}]}, headers=auth())
+            assert live.status_code == 200 and live.headers["X-Upstream"] == "yes"
+            recorded = requests.get(f"{front_server.url}/__admin/stubs").json()["stubs"]
+            assert [(s["source"], s["match"]["path"]) for s in recorded] == [("recorded", CONVERT)]
+    with Server(serve_command("--port", str(front_port), "--state", str(front_state), "--no-access-log"),
+                front_port) as offline:
+        replay = requests.post(offline.url + CONVERT, json={"data": [{}]}, headers=auth())
+        assert replay.status_code == 200 and "X-Mockzoho-Unmatched" not in replay.headers
+        contact = replay.json()["data"][0]["details"]["Contacts"]
+        assert (contact["id"], contact["Email"]) == (live.json()["data"][0]["details"]["Contacts"]["id"],
+                                                     "redacted@example.com")
+        entry = requests.get(f"{offline.url}/__admin/requests?limit=1").json()["requests"][0]
+        assert entry["matched"] == f"stub {recorded[0]['id']}"

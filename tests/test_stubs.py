@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import threading
 from pathlib import Path
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -17,6 +19,7 @@ from mockzoho.app import create_app
 from mockzoho.config import bundled_fixtures
 from mockzoho.fixtures import FixtureError, load_fixtures
 from mockzoho.state import ZOHO_PRODUCTS
+from servers import Server, free_port, serve_command
 from test_cosmos import NOW, headers as cosmos_headers
 
 CONVERT = "/crm/v8/Leads/2883756000000261075/actions/convert"
@@ -333,3 +336,97 @@ def test_the_journal_keeps_the_answer_with_secrets_shortened(client: FlaskClient
     assert download.status_code == 200
     entry = last_entry(client)
     assert (entry["response_size"], entry["response_preview"]) == (len(download.data), "")  # a file: not read
+
+
+# -- over raw sockets: what werkzeug's client never sends ----------------------------------------
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):
+    """The README's `mockzoho serve`, with a stub that matches a JSON body and echoes what it can."""
+    state, port = tmp_path_factory.mktemp("stubs") / "state.db", free_port()
+    with Server(serve_command("--port", str(port), "--state", str(state), "--no-access-log"), port) as running:
+        for spec in ({"match": {"path": "/crm/v8/x/echo/json/now", "json": {"a": 1}},
+                      "respond": {"json": {"ok": True}}},
+                     {"match": {"path": "/crm/v8/x/echo/body/now"},
+                      "respond": {"body": "{{ request.body }}|{{ request.headers['x-odd'] }}|{{ request.query.q }}"}}):
+            assert requests.post(f"{running.url}/__admin/stubs", json=spec).status_code == 201
+        yield running
+
+
+def exchange(server: Server, head: str, body: bytes = b"",
+             extra: bytes = b"") -> tuple[bytes, dict[bytes, bytes], bytes]:
+    """A request sent as bytes: its status line, headers (lower-case names) and body."""
+    request = (f"{head}\r\nHost: 127.0.0.1\r\nConnection: close\r\n".encode("latin-1") + ZOHO_AUTH + extra
+               + b"\r\n" + body)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+        sock.sendall(request)
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    head_bytes, _, rest = answer.partition(b"\r\n\r\n")
+    status, *lines = head_bytes.split(b"\r\n")
+    return status, {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in lines)}, rest
+
+
+ZOHO_AUTH = f"Authorization: Zoho-oauthtoken {SEED_TOKEN}\r\n".encode()
+
+
+@pytest.mark.parametrize("body,extra,status,answer", [
+    (b'{"a":1}', b"Content-Length: 7\r\n", b"HTTP/1.1 200 OK", b'{"ok":true}'),
+    (b'{"a":1', b"Content-Length: 6\r\n", b"HTTP/1.1 404 NOT FOUND", b'"code":"INVALID_URL_PATTERN"'),
+    (b'\xff\xfe{"a":1}', b"Content-Length: 9\r\n", b"HTTP/1.1 404 NOT FOUND", b'"code":"INVALID_URL_PATTERN"'),
+    (b'{"a":true}', b"Content-Length: 10\r\n", b"HTTP/1.1 404 NOT FOUND", b'"code":"INVALID_URL_PATTERN"'),
+    (b"7\r\n{\"a\":1}\r\n0\r\n\r\n", b"Transfer-Encoding: chunked\r\n", b"HTTP/1.1 404 NOT FOUND",
+     b'"code":"INVALID_URL_PATTERN"'),  # a streamed body is not read for a match: unmatched, as said
+], ids=["json", "truncated", "not-utf8", "true-is-not-1", "chunked"])
+def test_a_json_match_over_the_wire(served: Server, body: bytes, extra: bytes, status: bytes, answer: bytes) -> None:
+    got_status, headers, got = exchange(served, "POST /crm/v8/x/echo/json/now HTTP/1.1", body,
+                                        extra + b"Content-Type: application/json\r\n")
+    assert got_status == status and answer in got, got
+    assert headers[b"content-type"].startswith(b"application/json")
+
+
+def test_undecodable_bytes_reach_templates_replaced_never_as_a_500(served: Server) -> None:
+    status, _, body = exchange(served, "POST /crm/v8/x/echo/body/now?q=%FF%41 HTTP/1.1", b"\xff\xfeab",
+                               b"Content-Length: 4\r\nX-Odd: caf\xe9\r\n")
+    assert status == b"HTTP/1.1 200 OK"
+    # A body's bytes are replaced; a header is read as latin-1 (as WSGI does); werkzeug keeps a bad escape.
+    assert body == "\ufffd\ufffdab|caf\xe9|%FFA".encode(), body
+
+
+@pytest.mark.parametrize("body", [b"\xff", b"{", b"[]", b'{"respond": {"json": "{{"}}', b"null"])
+def test_bad_stub_bodies_over_the_wire_are_400_json(served: Server, body: bytes) -> None:
+    request = (b"POST /__admin/stubs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: "
+               b"application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    with socket.create_connection(("127.0.0.1", served.port), timeout=20) as sock:
+        sock.sendall(request)
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"] in ("invalid_json", "invalid_request")
+    assert len(requests.get(f"{served.url}/__admin/stubs").json()["stubs"]) == 2
+
+
+def test_faults_come_before_stubs_and_a_stub_asks_for_no_scope(client: FlaskClient) -> None:
+    add_stub(client, {**CONVERT_STUB, "match": {"path": "/crm/v8/Leads/*/actions/convert"}})
+    fault = client.post("/__admin/faults", json={"match": {"path": "/crm/v8/Leads/*"},
+                                                 "respond": {"code": "INTERNAL_ERROR"}, "times": 1}).json["id"]
+    first = post_json(client, CONVERT, {}, headers=auth())
+    assert (first.status_code, first.json["code"], last_entry(client)["matched"]) == (500, "INTERNAL_ERROR",
+                                                                                      f"fault {fault}")
+    narrow = post_json(client, CONVERT, {}, headers=auth("1000.mock.no-attachments-scope"))
+    assert narrow.status_code == 200 and narrow.json["data"][0]["code"] == "SUCCESS"
+
+
+def test_a_url_a_route_takes_answers_as_the_route_and_is_not_marked(client: FlaskClient) -> None:
+    answer = client.get("/crm/v8/settings/pipeline", headers=auth())  # the record read's route: no such module
+    assert answer.json["code"] == "INVALID_MODULE" and "X-Mockzoho-Unmatched" not in answer.headers
+
+
+def test_the_documented_stub_example_is_taken_and_answers(client: FlaskClient) -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "admin-api.md").read_text()
+    example = json.loads(text.split("## Stubs", 1)[1].split("```json", 1)[1].split("```", 1)[0])
+    add_stub(client, example)
+    answer = post_json(client, f"{CONVERT}?trigger=workflow", {"data": [{"overwrite": True, "notify": False}]},
+                       headers={**auth(), "X-Trace": "t-1"})
+    assert answer.status_code == 200, answer.json
+    assert answer.json["data"][0]["details"]["lead"] == "2883756000000261075"
+    assert answer.headers["X-Request-Id"].isdigit()
+    assert post_json(client, CONVERT, {"data": [{}]}, headers=auth()).status_code == 404  # times: 1, and no match
