@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -138,3 +139,13 @@ def test_record_from_a_second_mockzoho_then_replay_without_it(tmp_path: Path) ->
                                                      "redacted@example.com")
         entry = requests.get(f"{offline.url}/__admin/requests?limit=1").json()["requests"][0]
         assert entry["matched"] == f"stub {recorded[0]['id']}"
+
+
+def test_a_proxy_that_leads_back_to_itself_is_a_loop_not_a_hang(tmp_path: Path) -> None:
+    app = front(tmp_path)
+    with serve_in_thread(app) as url:
+        app.extensions["mockzoho"].settings = dataclasses.replace(app.extensions["mockzoho"].settings, proxy_to=url)
+        answer = requests.post(url + CONVERT, data=b"{}", headers=auth(), timeout=30)
+    assert (answer.status_code, answer.json()["error"]) == (508, "proxy_loop")
+    paths = [e["matched"] for e in app.test_client().get("/__admin/requests").json["requests"]]
+    assert paths == [f"proxy {url}", f"proxy {url}"]  # once in, once back: then refused

@@ -19,7 +19,7 @@ from ..store import LARGEST_INTEGER
 from ..wire import refuse_undeliverable_length
 from ..zoho.errors import ZohoError
 from .models import Faults, Limits
-from .proxy import ProxyFailed, Upstream, forward, recorded_stub
+from .proxy import ProxyFailed, Upstream, forward, recorded_stub, via_mark
 from .stubs import Seen, Stub, Stubs, rendered, template_context
 
 PREVIEW_BYTES = 256
@@ -253,9 +253,13 @@ def proxy_answer(current: Call, base: str, record: bool) -> Response:
     """The call forwarded to `base` and its answer returned (with `record`, kept as a stub too); a 502 in plain
     JSON if the upstream cannot be reached."""
     current.matched = f"proxy {base}"
+    via = via_mark(str(current.state.settings.state))
+    if via in request.headers.get("Via", ""):
+        return json_response({"error": "proxy_loop", "message": f"the call came back from {base}: the proxy "
+                                                                "leads to this server itself"}, 508, "application/json")
     try:
         upstream = forward(base, request.method, request.path, request.query_string.decode("latin-1"),
-                           request.headers.items(), request.get_data(cache=True))
+                           request.headers.items(), request.get_data(cache=True), via)
     except ProxyFailed as exc:
         return json_response({"error": "proxy_failed", "message": f"the upstream {base} did not answer: {exc}"},
                              502, "application/json")

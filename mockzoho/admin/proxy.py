@@ -3,6 +3,7 @@ credentials and personal data redacted (`--record`). Standard library only: http
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import re
@@ -48,18 +49,29 @@ class Upstream:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
 
 
+def via_mark(state: str) -> str:
+    """What this server adds to `Via` (RFC 9110 7.6.3), the same in every worker of one state: a call that comes
+    back with it went round in a loop."""
+    return f"1.1 mockzoho-{hashlib.sha256(state.encode()).hexdigest()[:12]}"
+
+
 def forward(base: str, method: str, path: str, query: str, headers: Iterable[tuple[str, str]],
-            body: bytes) -> Upstream:
-    """The call sent on to `base` (its path prefixed), as it came but for its connection's headers."""
+            body: bytes, via: str) -> Upstream:
+    """The call sent on to `base` (its path prefixed), as it came but for its connection's headers, with `via`
+    added to its `Via`."""
     url = urlsplit(base)
     kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     conn = kind(url.hostname or "", url.port, timeout=TIMEOUT)
     target = url.path.rstrip("/") + path + (f"?{query}" if query else "")
     try:
         conn.putrequest(method, target, skip_accept_encoding=True)  # identity: the body is recorded as sent
+        passed = []
         for name, value in headers:
-            if name.lower() not in HOP_BY_HOP:
+            if name.lower() == "via":
+                passed.append(value)
+            elif name.lower() not in HOP_BY_HOP:
                 conn.putheader(name, value)
+        conn.putheader("Via", ", ".join([*passed, via]))
         conn.putheader("Content-Length", str(len(body)))
         conn.endheaders(body)
         answer = conn.getresponse()
