@@ -65,6 +65,9 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     # SQLite handles must not cross a fork: each worker opens its own.
     app.extensions["mockzoho"].store.close()
+    if settings.access_log:
+        from .admin.access_log import to_stdout
+        to_stdout()
     Server(app, {"bind": shown((args.host, args.port)), "workers": args.workers},
            on_ready=lambda arbiter: announce(args.host, arbiter.LISTENERS[0].getsockname()[1], settings)).run()
     return 0

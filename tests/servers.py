@@ -8,10 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import IO, Iterator, Mapping, Sequence
 
 import requests
 from flask import Flask
@@ -29,24 +30,33 @@ def free_port() -> int:
 
 
 class Server:
-    """A server process reached at host:port, started from a command line, stopped on exit."""
+    """A server process reached at host:port, started from a command line, stopped on exit. What it prints goes
+    to `log` if given, else it is read as it comes (`printed()`); `errors`, if given, takes its stderr apart."""
 
     def __init__(self, argv: Sequence[str], port: int, env: Mapping[str, str] | None = None,
                  cwd: Path = REPO, log: Path | None = None, pass_fds: Sequence[int] = (),
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", errors: Path | None = None) -> None:
         self.argv, self.port, self.cwd, self.log, self.pass_fds = list(argv), port, cwd, log, tuple(pass_fds)
+        self.errors = errors
         self.env = {**os.environ, **(env or {})}
         self.url = f"http://{host}:{port}"
         self.process: subprocess.Popen | None = None
+        self.reader: threading.Thread | None = None
+        self.read = bytearray()
 
     def start(self, timeout: float = 20) -> Server:
-        # A server that logs a lot (a fuzz pass) writes to a file: a pipe nobody reads until the end fills up
-        # and blocks its workers.
+        # A pipe nobody reads fills up and blocks the workers (`mockzoho serve` prints a line per call): it is
+        # drained by a thread as the server writes.
         out = subprocess.PIPE if self.log is None else self.log.open("wb")
-        self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+        err = subprocess.STDOUT if self.errors is None else self.errors.open("wb")
+        self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=out, stderr=err,
                                         pass_fds=self.pass_fds)
-        if self.log is not None:
-            out.close()  # type: ignore[union-attr]
+        for opened in (out, err):
+            if not isinstance(opened, int):
+                opened.close()
+        if self.log is None:
+            self.reader = threading.Thread(target=self.drain, args=(self.process.stdout,), daemon=True)
+            self.reader.start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -59,12 +69,23 @@ class Server:
         self.stop()
         raise RuntimeError(f"server not ready after {timeout}s:\n{self.output()}")
 
+    def drain(self, pipe: IO[bytes]) -> None:
+        for chunk in iter(lambda: pipe.read1(65536), b""):  # type: ignore[attr-defined]
+            self.read += chunk
+
+    def printed(self) -> str:
+        """What the server has printed so far (when it has no `log`)."""
+        return bytes(self.read).decode(errors="replace")
+
     def output(self) -> str:
+        """What the server printed, once it has exited."""
         if self.process is None or self.process.poll() is None:
             return ""
         if self.log is not None:
             return self.log.read_bytes().decode(errors="replace")
-        return self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
+        if self.reader is not None:
+            self.reader.join(timeout=10)  # the pipe ends once the workers, which hold it too, have gone
+        return self.printed()
 
     def stop(self) -> str:
         """Stop gracefully (SIGTERM), and return what the server printed."""
