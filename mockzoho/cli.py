@@ -14,7 +14,7 @@ from typing import Any, Callable, NoReturn, Sequence
 
 from . import __version__
 from .config import (DEFAULT_URL, HELP, TEN_YEARS, URL_VARIABLE, ZOHO_URL, SettingError, Settings, bundled_fixtures,
-                     http_url, stray_variables, variable)
+                     http_url, instant, stray_variables, variable)
 from .exposure import CLI_REMEDY, local_url, refusal, shown
 from .store import LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, Store, remove_state, state_problem
 from .zoho.scopes import split_scopes
@@ -222,6 +222,16 @@ def upstream_url(text: str) -> str:
     return server_url(text, ZOHO_URL)
 
 
+def iso_time(text: str) -> str:
+    """An argparse type: an ISO 8601 date-time (one without an offset is UTC, as the control API takes it)."""
+    try:
+        instant(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"an ISO 8601 date-time is needed, e.g. 2027-01-01T00:00:00Z, not {text!r}"
+                                         ) from None
+    return text
+
+
 def scope_list(text: str) -> list[str]:
     """An argparse type: scopes, separated by commas (or spaces)."""
     scopes = split_scopes(text)
@@ -309,9 +319,18 @@ def add_control_commands(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--status", metavar="N", type=within(0, 999),
                      help="only answers with this HTTP status; 0: a dropped connection (default: any)")
     sub.add_argument("--code", help="only answers with this error code, e.g. INVALID_TOKEN (default: any)")
-    sub.add_argument("--limit", metavar="N", type=within(1, 100_000), default=100,
-                     help="list at most N, 1 to 100000 (default: %(default)s)")
-    sub.add_argument("--count", action="store_true", help="print how many match instead of listing them")
+    sub.add_argument("--since", metavar="TIME", type=iso_time,
+                     help="only calls journaled at or after this ISO time, e.g. 2027-01-01T00:00:00Z, on the "
+                          "server's clock (default: any)")
+    sub.add_argument("--limit", metavar="N", type=within(1, 100_000),
+                     help="list at most N, 1 to 100000 (default: 100; with --follow, the last 10 first)")
+    how = sub.add_mutually_exclusive_group()
+    how.add_argument("--count", action="store_true", help="print how many match instead of listing them")
+    how.add_argument("--follow", action="store_true",
+                     help="print the last matching calls, then each new one as it comes, a readable line each, "
+                          "until Ctrl-C")
+    sub.add_argument("--json", action="store_true",
+                     help="with --follow: print each call as the JSON the listing prints instead")
     add_fault_flags(client_command("fault", "set, list or clear faults on a running server", "fault"))
     sub = client_command("token", "mint an access (and refresh) token on a running server", "token")
     sub.add_argument("--org", required=True, help="the org the token is for")

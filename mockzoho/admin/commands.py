@@ -6,9 +6,11 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Callable
+import time
+from typing import Any, Callable, Mapping
 
 from ..config import DEFAULT_URL, URL_VARIABLE, http_url, variable
+from .access_log import one_line
 from .client import AdminClient, AdminClientError
 
 # The flags that say which calls a fault hits and what it does (all None when not given, even --drop): none of
@@ -21,8 +23,18 @@ ELSEWHERE = {"--url": "", URL_VARIABLE: f" That URL is ${URL_VARIABLE}: give ano
              "default": f" That is the default URL: give another with --url URL or {URL_VARIABLE}."}
 
 
+# `mockzoho requests --follow`: the entries it shows first (as tail -f does), how often it asks for new ones,
+# and how many it asks for at once (a fuller journal is read page after page, without a pause).
+BACKLOG, POLL_SECONDS, PAGE = 10, 0.25, 1000
+LISTED = 100  # what `mockzoho requests` lists by default
+
+
 class UsageError(Exception):
     """A command line the CLI refuses itself, in its own terms, before it calls the server."""
+
+
+class Unfollowable(Exception):
+    """A journal that cannot be followed on: the server went away, or does not know how to be followed."""
 
 
 def run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace) -> int:
@@ -35,6 +47,11 @@ def run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace) 
     except AdminClientError as exc:
         print(f"mockzoho {args.command}: {explained(exc, args)}", file=sys.stderr)
         return 2 if exc.status in (0, 401) else 1
+    except Unfollowable as exc:
+        print(f"mockzoho {args.command}: {exc}", file=sys.stderr)
+        return 1
+    if answer is None:  # the command printed what it had to say itself
+        return 0
     if isinstance(answer, list):
         for item in answer:
             print(json.dumps(item, ensure_ascii=False))
@@ -92,11 +109,60 @@ def reset(args: argparse.Namespace) -> Any:
 
 def requests_(args: argparse.Namespace) -> Any:
     filters = {"tag": args.tag, "org": args.org, "method": args.method, "path": args.path, "status": args.status,
-               "code": args.code}
+               "code": args.code, "since": args.since}
+    if args.json and not args.follow:
+        raise UsageError("--json goes with --follow (the listing is JSON already)")
     client = admin_client(args)
     if args.count:
         return {"count": client.count(**filters)}
-    return client.requests(**filters, limit=args.limit)
+    if args.follow:
+        return follow(client, filters, args.limit or BACKLOG, json_line if args.json else one_line)
+    return client.requests(**filters, limit=args.limit or LISTED)
+
+
+def json_line(entry: Mapping[str, Any]) -> str:
+    return json.dumps(entry, ensure_ascii=False)
+
+
+def follow(client: AdminClient, filters: dict[str, Any], backlog: int, show: Callable[[Any], str]) -> None:
+    """Print the newest `backlog` matching entries, oldest first, then each new one as it is journaled, until
+    Ctrl-C (a quiet end) or until the server stops answering."""
+    try:
+        shown = client.requests(**filters, limit=backlog)
+        for entry in reversed(shown):
+            print(show(entry), flush=True)
+        last = shown[0]["id"] if shown else 0
+        while True:
+            time.sleep(POLL_SECONDS)
+            last = poll(client, filters, last, show)
+    except KeyboardInterrupt:
+        return
+
+
+def poll(client: AdminClient, filters: dict[str, Any], last: int, show: Callable[[Any], str]) -> int:
+    """Print the matching entries journaled after entry `last`; the id to ask after next time."""
+    try:
+        while True:
+            page = client.requests(**filters, after=last, order="asc", limit=PAGE)
+            for entry in page:
+                print(show(entry), flush=True)
+            if page:
+                last = page[-1]["id"]
+            if len(page) < PAGE:
+                break
+        if page or not last:
+            return last
+        newest = client.requests(limit=1)
+    except AdminClientError as exc:
+        details = exc.body.get("details") if isinstance(exc.body, dict) else None
+        if exc.status == 0:
+            raise Unfollowable(f"the server stopped answering: {exc}") from None
+        if isinstance(details, dict) and {"after", "order"} & set(details):
+            raise Unfollowable(f"the journal at {client.url} cannot be followed: it takes no `after` and `order` "
+                               "(an older mockzoho)") from None
+        raise
+    # Ids start from 1 again once the journal is emptied (a reset): what it holds now came since.
+    return 0 if not newest or newest[0]["id"] < last else last
 
 
 def fault(args: argparse.Namespace) -> Any:
