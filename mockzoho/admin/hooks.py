@@ -18,6 +18,7 @@ from ..core.templating import TemplateFailed
 from ..store import LARGEST_INTEGER
 from ..wire import refuse_undeliverable_length
 from ..zoho.errors import ZohoError
+from .access_log import log_call
 from .models import Faults, Limits
 from .proxy import ProxyFailed, Upstream, forward, recorded_stub, via_mark
 from .stubs import Seen, Stub, Stubs, rendered, template_context
@@ -335,6 +336,7 @@ def record(current: Call, response: Response | None) -> None:
         "response_size": size, "response_preview": preview,
         "matched": current.matched, "unmatched": bool(response is not None and UNMATCHED_HEADER in response.headers)}
     current.state.store.journal.record(entry)
+    log_call(entry)
     current.recorded = True
 
 
