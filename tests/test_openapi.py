@@ -18,6 +18,7 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
@@ -123,6 +124,14 @@ def test_it_follows_the_control_apis_trust_rules(tmp_path: Path) -> None:
     assert answer.status_code == 200 and answer.json["info"]["title"] == "mockzoho"
 
 
+def test_a_405_names_the_methods_the_url_takes(tmp_path: Path) -> None:
+    """What schemathesis's unsupported_method check found: RFC 9110 requires `Allow` on a 405."""
+    client = create_app({"state": tmp_path / "s.db"}).test_client()
+    answer = client.open("/__admin/clock", method="TRACE")
+    assert (answer.status_code, answer.json["error"], answer.headers["Allow"]) == (405, "invalid_request",
+                                                                                   "GET, HEAD, PUT")
+
+
 def test_it_is_built_once_per_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     client = create_app({"state": tmp_path / "s.db"}).test_client()
     first = client.get(DOCUMENT).json
@@ -220,7 +229,8 @@ def test_the_journals_query_is_the_validating_one(document: dict[str, Any], live
 FUZZ = schemathesis.Config.from_dict({
     "seed": 17, "generation": {"max-examples": 8, "deterministic": True, "database": "none", "mode": "all"},
     "phases": {"stateful": {"enabled": False}}})
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, status_code_conformance]
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, status_code_conformance,
+          unsupported_method]
 
 
 def offline_document() -> dict[str, Any]:
