@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from .schemas import FaultSchema, LimitSchema
+from .schemas import FaultSchema, LimitSchema, StubSchema
 
 # The error kinds each status carries (admin/errors.py; `from_http` makes werkzeug's 413 `invalid_request`).
 ERROR_KINDS: dict[int, tuple[str, ...]] = {
@@ -86,8 +86,7 @@ class ClockAnswer(Schema):
 
 
 class JournalEntry(Schema):
-    """One journaled call. The keys from `response_headers` on are new in issue 17: optional until every
-    server has them."""
+    """One journaled call, and its answer."""
 
     id = fields.Integer(required=True)
     time = fields.DateTime(required=True)
@@ -104,17 +103,45 @@ class JournalEntry(Schema):
     org = fields.String(required=True, allow_none=True)
     tag = fields.String(required=True, allow_none=True)
     product = fields.String(required=True, allow_none=True)
-    response_headers = fields.Dict(keys=fields.String(), values=fields.String())
-    response_size = fields.Integer()
-    response_preview = fields.String()
-    matched = fields.String(allow_none=True, metadata={"description": "what answered: `route <endpoint>`, "
+    response_headers = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    response_size = fields.Integer(required=True)
+    response_preview = fields.String(required=True)
+    matched = fields.String(required=True, allow_none=True, metadata={"description": "what answered: `route <endpoint>`, "
                                                                       "`stub <id>`, `fault <id>`, `proxy <url>`, "
                                                                       "`limit`; null when nothing matched"})
-    unmatched = fields.Boolean()
+    unmatched = fields.Boolean(required=True)
 
 
 class JournalAnswer(Schema):
     requests = fields.List(fields.Nested(JournalEntry), required=True, metadata={"description": "newest first"})
+
+
+class NearMiss(Schema):
+    stub = fields.Integer(required=True)
+    failed = fields.List(fields.String(), required=True, metadata={"description": "the parts that did not match"})
+    match = fields.Dict(required=True)
+    org = fields.String(required=True, allow_none=True)
+
+
+class UnmatchedEntry(JournalEntry):
+    near_misses = fields.List(fields.Nested(NearMiss), required=True)
+
+
+class UnmatchedAnswer(Schema):
+    requests = fields.List(fields.Nested(UnmatchedEntry), required=True)
+
+
+class StubEntry(StubSchema):
+    """A stub as it was set, with its id, how often it answered and where it came from."""
+
+    id = fields.Integer(required=True)
+    remaining = fields.Integer(required=True, allow_none=True, metadata={"description": "of its `times`"})
+    hits = fields.Integer(required=True)
+    source = fields.String(required=True, validate=validate.OneOf(["api", "fixtures", "recorded"]))
+
+
+class StubListAnswer(Schema):
+    stubs = fields.List(fields.Nested(StubEntry), required=True)
 
 
 class CountAnswer(Schema):

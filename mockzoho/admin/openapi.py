@@ -71,6 +71,14 @@ OPERATIONS: dict[str, Op] = {
     "GET /faults": Op("The faults set, with their usage", "FaultListAnswer", params=("org",)),
     "DELETE /faults": Op("Remove faults", "DeletedAnswer", params=("org",)),
     "DELETE /faults/{fault_id}": Op("Remove one fault", "DeletedAnswer", errors=(404,)),
+    "GET /requests/unmatched": Op("Calls nothing answered, with the stubs that nearly matched", "UnmatchedAnswer",
+                                  query="UnmatchedQuerySchema"),
+    "POST /stubs": Op("Set a stub", "IdAnswer", 201, body="StubSchema", errors=(400,),
+                      example={"match": {"method": "POST", "path": "/crm/v8/Leads/*/actions/convert"},
+                               "respond": {"json": {"data": [{"code": "SUCCESS"}]}}}),
+    "GET /stubs": Op("The stubs set, with their usage", "StubListAnswer", params=("org",)),
+    "DELETE /stubs": Op("Remove stubs", "DeletedAnswer", params=("org",)),
+    "DELETE /stubs/{stub_id}": Op("Remove one stub", "DeletedAnswer", errors=(404,)),
     "PUT /limits/{org}": Op("Set an org's rate limits", "LimitAnswer", body="LimitSchema",
                             rules="`calls` with `window_seconds`, or `concurrency`, or both.",
                             example={"calls": 100, "window_seconds": 60}),
@@ -367,6 +375,7 @@ def add_error_components(spec: APISpec, families: Families) -> None:
 def plain_validators(journaled: tuple[str, ...]) -> Any:
     """An apispec attribute function: what the plain functions among a field's validators refuse, which apispec
     cannot read from them (`journaled`: the families a fault may name)."""
+    from ..fixtures import stubs
     from . import schemas
 
     def plain_validator_attributes(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
@@ -374,9 +383,12 @@ def plain_validators(journaled: tuple[str, ...]) -> Any:
             scope = {"type": "string", "minLength": 1}
             return {"anyOf": [{**scope, "description": "comma- or space-separated"},
                               {"type": "array", "items": scope, "minItems": 1}]}
-        if schemas.check_glob in field.validators:
-            return {"maxLength": 512, "pattern": rf"^[^*]*(\*[^*]*){{0,{schemas.MAX_GLOB_STARS}}}$",
-                    "description": f"a glob (fnmatch): at most 512 characters and {schemas.MAX_GLOB_STARS} `*`"}
+        if stubs.check_glob in field.validators or stubs.path_glob in field.validators:
+            start = r"[/*?\[]" if stubs.path_glob in field.validators else ""
+            return {"maxLength": 512, "pattern": rf"^{start}[^*]*(\*[^*]*){{0,{stubs.MAX_GLOB_STARS}}}$",
+                    "description": f"a glob (fnmatch): at most 512 characters and {stubs.MAX_GLOB_STARS} `*`"}
+        if stubs.http_method in field.validators:
+            return {"description": f"an HTTP method, in any case: {', '.join(stubs.METHODS)}"}
         if schemas.journaled_family in field.validators:
             return {"enum": list(journaled)}
         return {}

@@ -22,6 +22,7 @@ from ..store import LARGEST_INTEGER, FixtureOrgProtected, OrgExists, UnknownOrg,
 from ..store.journal import JournalFilter
 from .errors import AdminError, admin_response
 from .hooks import faults, install_hooks, limits, stubs
+from .openapi import register as register_openapi
 from .stubs import Seen
 from .models import (
     EARLIEST,
@@ -71,6 +72,7 @@ FAMILY = Family(name="admin", error=AdminError, blueprint=blueprint, prefixes=("
                 options={"url_prefix": "/__admin"}, journaled=False)
 # The toolkit acts around every call of the app, whichever family serves it: it comes with the control API.
 blueprint.record_once(lambda setup: install_hooks(setup.app))
+register_openapi(blueprint)
 
 
 def trusted() -> bool:
