@@ -106,9 +106,9 @@ class JournalEntry(Schema):
     response_headers = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     response_size = fields.Integer(required=True)
     response_preview = fields.String(required=True)
-    matched = fields.String(required=True, allow_none=True, metadata={"description": "what answered: `route <endpoint>`, "
-                                                                      "`stub <id>`, `fault <id>`, `proxy <url>`, "
-                                                                      "`limit`; null when nothing matched"})
+    matched = fields.String(required=True, allow_none=True, metadata={
+        "description": "what answered: `route <endpoint>`, `stub <id>`, `fault <id>`, `proxy <url>`, `limit`; "
+                       "null when nothing matched"})
     unmatched = fields.Boolean(required=True)
 
 
