@@ -105,6 +105,33 @@ class LiveServer:
     def advance_clock(self, seconds: float) -> dict[str, Any]:
         return self.admin.advance_clock(seconds)
 
+    def stubs(self, org: str | None = None) -> list[dict[str, Any]]:
+        return self.admin.stubs(org)
+
+    def add_stub(self, spec: dict[str, Any]) -> int:
+        return self.admin.add_stub(spec)
+
+    def remove_stub(self, stub_id: int) -> None:
+        self.admin.remove_stub(stub_id)
+
+    def clear_stubs(self, org: str | None = None) -> int:
+        return self.admin.clear_stubs(org)
+
+    def unmatched(self, org: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        return self.admin.unmatched(org, limit)
+
+    def assert_called(self, method: str | None = None, path: str | None = None, times: int | None = None,
+                      at_least: int | None = None, org: str | None = None, tag: str | None = None,
+                      status: int | None = None, code: str | None = None) -> None:
+        """AssertionError unless such calls (`path` a glob) were journaled `times` times, or `at_least` times, or
+        (neither given) at all; it shows the closest calls that were."""
+        __tracebackhide__ = True
+        self.admin.assert_called(method, path, times, at_least, org, tag, status, code)
+
+    def assert_no_unmatched(self, org: str | None = None) -> None:
+        __tracebackhide__ = True
+        self.admin.assert_no_unmatched(org)
+
 
 @dataclass
 class Org:
@@ -133,6 +160,33 @@ class Org:
 
     def reset(self) -> dict[str, Any]:
         return self.server.admin.reset(self.id)
+
+    def stubs(self) -> list[dict[str, Any]]:
+        return self.server.admin.stubs(self.id)
+
+    def add_stub(self, spec: dict[str, Any]) -> int:
+        """A stub for this org's calls (its `org` is this org's id, whatever the spec says)."""
+        return self.server.admin.add_stub({**spec, "org": self.id})
+
+    def remove_stub(self, stub_id: int) -> None:
+        self.server.admin.remove_stub(stub_id)
+
+    def clear_stubs(self) -> int:
+        return self.server.admin.clear_stubs(self.id)
+
+    def unmatched(self, limit: int = 100) -> list[dict[str, Any]]:
+        return self.server.admin.unmatched(self.id, limit)
+
+    def assert_called(self, method: str | None = None, path: str | None = None, times: int | None = None,
+                      at_least: int | None = None, tag: str | None = None, status: int | None = None,
+                      code: str | None = None) -> None:
+        """`LiveServer.assert_called` among this org's calls."""
+        __tracebackhide__ = True
+        self.server.admin.assert_called(method, path, times, at_least, self.id, tag, status, code)
+
+    def assert_no_unmatched(self) -> None:
+        __tracebackhide__ = True
+        self.server.admin.assert_no_unmatched(self.id)
 
 
 def _fixtures(config: pytest.Config, marker: pytest.Mark | None = None) -> dict[str, Any]:

@@ -9,6 +9,8 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from . import verify
+
 
 class AdminClientError(Exception):
     """The control API could not be reached, or refused the call; `status` is 0 when it was not reached."""
@@ -129,3 +131,33 @@ class AdminClient:
 
     def set_limits(self, org: str, **limits: Any) -> dict[str, Any]:
         return self.call("PUT", f"/limits/{urllib.parse.quote(org)}", limits)
+
+    def stubs(self, org: str | None = None) -> list[dict[str, Any]]:
+        return self.call("GET", "/stubs", query={"org": org})["stubs"]
+
+    def add_stub(self, spec: dict[str, Any]) -> int:
+        """Add a stub (`{"match": {...}, "respond": {...}, "org", "times", "auth"}`: docs/admin-api.md); its id."""
+        return self.call("POST", "/stubs", spec)["id"]
+
+    def remove_stub(self, stub_id: int) -> None:
+        self.call("DELETE", f"/stubs/{int(stub_id)}")
+
+    def clear_stubs(self, org: str | None = None) -> int:
+        return self.call("DELETE", "/stubs", query={"org": org})["deleted"]
+
+    def unmatched(self, org: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The calls no route, stub or proxy answered, each with its `near_misses` among the stubs."""
+        return self.call("GET", "/requests/unmatched", query={"org": org, "limit": limit})["requests"]
+
+    def assert_called(self, method: str | None = None, path: str | None = None, times: int | None = None,
+                      at_least: int | None = None, org: str | None = None, tag: str | None = None,
+                      status: int | None = None, code: str | None = None) -> None:
+        """AssertionError unless such calls (`path` a glob) were journaled `times` times, or `at_least` times, or
+        (neither given) at all; it shows the closest calls that were."""
+        __tracebackhide__ = True
+        verify.assert_called(self, verify.Expected(method, path, status, code, org, tag), times, at_least)
+
+    def assert_no_unmatched(self, org: str | None = None) -> None:
+        """AssertionError if a call (of `org`, if given) matched no route, stub or proxy; it shows each one."""
+        __tracebackhide__ = True
+        verify.assert_no_unmatched(self, org)
