@@ -332,6 +332,8 @@ def add_control_commands(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--json", action="store_true",
                      help="with --follow: print each call as the JSON the listing prints instead")
     add_fault_flags(client_command("fault", "set, list or clear faults on a running server", "fault"))
+    add_stub_flags(client_command("stubs", "list, add, remove, clear or export the stubs of a running server",
+                                  "stubs"))
     sub = client_command("token", "mint an access (and refresh) token on a running server", "token")
     sub.add_argument("--org", required=True, help="the org the token is for")
     sub.add_argument("--user", metavar="ID", required=True, help="the user (an id of the org's) the token acts as")
@@ -339,6 +341,20 @@ def add_control_commands(commands: argparse._SubParsersAction) -> None:
                      help="comma-separated scopes, e.g. ZohoCRM.modules.ALL,ZohoCRM.users.READ")
     sub.add_argument("--expires-in", metavar="SECONDS", type=within(1, TEN_YEARS), default=3600,
                      help=f"the access token's lifetime, 1 to {TEN_YEARS} (default: %(default)s)")
+
+
+def add_stub_flags(sub: argparse.ArgumentParser) -> None:
+    """`mockzoho stubs`: one of its actions, and the org they are about."""
+    action = sub.add_mutually_exclusive_group(required=True)
+    action.add_argument("--list", action="store_true", help="list the stubs, with their hits and what remains of "
+                                                            "their times")
+    action.add_argument("--add", metavar="JSON", help="add a stub, as POST /__admin/stubs takes it "
+                                                      "(docs/admin-api.md); @FILE reads it from a file, @- from stdin")
+    action.add_argument("--remove", metavar="ID", type=within(1, LARGEST_INTEGER), help="remove the stub of this id")
+    action.add_argument("--clear", action="store_true", help="remove every stub (only --org's, with --org)")
+    action.add_argument("--export", action="store_true",
+                        help="print the stubs as a fixtures file's `stubs:` (YAML), to keep what --record recorded")
+    sub.add_argument("--org", help="with --list, --clear or --export: only this org's stubs (default: every org's)")
 
 
 def add_fault_flags(sub: argparse.ArgumentParser) -> None:

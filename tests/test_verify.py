@@ -1,19 +1,27 @@
 """Verifying calls (assert_called, assert_no_unmatched: their messages word for word), the stub helpers of the
-client and the plugin."""
+client and the plugin, and `mockzoho stubs`."""
 
 from __future__ import annotations
 
 import json
 from fnmatch import fnmatchcase
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+import yaml
+from flask import Flask
 
 from mockzoho.admin.access_log import one_line
+from mockzoho.admin.client import AdminClient
 from mockzoho.admin.verify import Expected, assert_called, assert_no_unmatched
+from mockzoho.app import create_app
+from mockzoho.cli import main
+from servers import free_port, serve_in_thread
 
 ATTACHMENTS = "/crm/v8/Leads/2883756000000261075/Attachments"
+CUSTOM = Path(__file__).parent / "data" / "custom.yaml"
 
 
 def entry(i: int, method: str, path: str, status: int = 200, code: str | None = "SUCCESS", org: str = "org1",
@@ -199,3 +207,79 @@ def test_the_org_helpers_stub_and_find_unmatched_calls(mockzoho_server, mockzoho
     assert mockzoho_org.stubs() == []
     mockzoho_org.add_stub({"match": {"path": "/crm/v8/Gadgets/*/All"}, "respond": {"status": 204}})
     assert mockzoho_org.clear_stubs() == 1
+
+
+# -- mockzoho stubs ---------------------------------------------------------------------------
+
+def stubs_cli(url: str, *flags: str, capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
+    code = main(["stubs", "--url", url, *flags])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_stubs_command_adds_lists_exports_removes_and_clears(app: Flask, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    spec = {"match": {"method": "GET", "path": "/crm/v8/Widgets", "query": {"page": "1"}},
+            "respond": {"status": 200, "json": {"widgets": ["é"]}}, "org": "zylker-us", "times": 3}
+    (tmp_path / "stub.json").write_text(json.dumps({"match": {"path": "/bigin/v2/Gadgets"},
+                                                    "respond": {"status": 204}, "auth": False}))
+    with serve_in_thread(app) as url:
+        added = []
+        for given in (json.dumps(spec), f"@{tmp_path / 'stub.json'}"):
+            code, out, err = stubs_cli(url, "--add", given, capsys=capsys)
+            assert (code, err, list(json.loads(out))) == (0, "", ["id"])
+            added.append(json.loads(out)["id"])
+        code, out, _ = stubs_cli(url, "--list", capsys=capsys)
+        listed = [json.loads(line) for line in out.splitlines()]
+        assert code == 0 and [(s["id"], s["source"], s["hits"]) for s in listed] == [(i, "api", 0) for i in added]
+        code, out, _ = stubs_cli(url, "--export", capsys=capsys)
+        exported_text, exported = out, yaml.safe_load(out)
+        assert code == 0 and list(exported) == ["stubs"] and "id:" not in out and "é" in out
+        assert exported["stubs"] == [{k: s[k] for k in ("match", "respond", "org", "times", "auth")
+                                      if s.get(k) is not None} for s in listed]
+        assert exported["stubs"][0]["respond"]["json"] == {"widgets": ["é"]} and exported["stubs"][1]["auth"] is False
+        code, out, _ = stubs_cli(url, "--export", "--org", "zylker-us", capsys=capsys)
+        assert [s["match"]["path"] for s in yaml.safe_load(out)["stubs"]] == ["/crm/v8/Widgets"]
+        assert stubs_cli(url, "--remove", str(added[0]), capsys=capsys) == (0, '{"deleted": 1}\n', "")
+        code, _, err = stubs_cli(url, "--remove", str(added[0]), capsys=capsys)
+        assert code == 1 and err.startswith("mockzoho stubs: ")
+        assert stubs_cli(url, "--clear", capsys=capsys) == (0, '{"deleted": 1}\n', "")
+        assert stubs_cli(url, "--export", capsys=capsys) == (0, "stubs: []\n", "")
+        code, _, err = stubs_cli(url, "--add", '{"match": {"method": "GET"}, "respond": {"status": 99}}',
+                                 capsys=capsys)
+        assert code == 1 and err.startswith("mockzoho stubs: the stub does not fit: "), err
+        assert "respond.status: " in err and "--status" not in err
+    # What --export prints is a fixtures file's `stubs:`: saved in a fixtures folder, its stubs are the seeded ones.
+    fixtures = tmp_path / "fixtures"
+    fixtures.mkdir()
+    (fixtures / "custom.yaml").write_text(CUSTOM.read_text())
+    (fixtures / "recorded.yaml").write_text(exported_text)
+    seeded = create_app({"state": tmp_path / "seeded.db", "fixtures": fixtures})
+    with serve_in_thread(seeded) as url:
+        kept = AdminClient(url).stubs()
+    assert [({k: stub[k] for k in given}, stub["source"]) for stub, given in zip(kept, exported["stubs"])] == [
+        (given, "fixtures") for given in exported["stubs"]]
+
+
+@pytest.mark.parametrize("flags,line", [
+    (["--add", "{"], "argument --add: JSON is needed (Expecting property name enclosed in double quotes: line 1 "
+                     "column 2 (char 1))"),
+    (["--add", "@/nonexistent/stub.json"], "argument --add: cannot read /nonexistent/stub.json: No such file or "
+                                           "directory"),
+    (["--add", "{}", "--org", "o"], "--org goes with --list, --clear or --export (a stub's own org is in its JSON)"),
+    (["--remove", "3", "--org", "o"], "--org goes with --list, --clear or --export (a stub's own org is in its JSON)"),
+])
+def test_the_stubs_command_refuses_what_it_can_before_calling(flags: list[str], line: str,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    assert stubs_cli(f"http://127.0.0.1:{free_port()}", *flags, capsys=capsys) == (2, "", f"mockzoho stubs: {line}\n")
+
+
+@pytest.mark.parametrize("flags,line", [
+    ([], "one of the arguments --list --add --remove --clear --export is required"),
+    (["--list", "--clear"], "argument --clear: not allowed with argument --list"),
+    (["--remove", "0"], "argument --remove: a whole number from 1 to 9223372036854775807 is needed, not '0'"),
+])
+def test_the_stubs_command_takes_one_action(flags: list[str], line: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["stubs", *flags])
+    assert (exited.value.code, capsys.readouterr().err) == (2, f"mockzoho stubs: {line} (see mockzoho stubs --help)\n")

@@ -1,4 +1,4 @@
-"""The `mockzoho` commands that drive a running server's control API (reset, requests, fault, token)."""
+"""The `mockzoho` commands that drive a running server's control API (reset, requests, fault, stubs, token)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..config import DEFAULT_URL, URL_VARIABLE, http_url, variable
@@ -33,8 +34,8 @@ class UsageError(Exception):
     """A command line the CLI refuses itself, in its own terms, before it calls the server."""
 
 
-class Unfollowable(Exception):
-    """A journal that cannot be followed on: the server went away, or does not know how to be followed."""
+class CommandFailed(Exception):
+    """What the server answered kept the command from doing its work; said in the command's words (exit 1)."""
 
 
 def run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace) -> int:
@@ -47,12 +48,14 @@ def run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace) 
     except AdminClientError as exc:
         print(f"mockzoho {args.command}: {explained(exc, args)}", file=sys.stderr)
         return 2 if exc.status in (0, 401) else 1
-    except Unfollowable as exc:
+    except CommandFailed as exc:
         print(f"mockzoho {args.command}: {exc}", file=sys.stderr)
         return 1
     if answer is None:  # the command printed what it had to say itself
         return 0
-    if isinstance(answer, list):
+    if isinstance(answer, str):  # a document (YAML)
+        sys.stdout.write(answer)
+    elif isinstance(answer, list):
         for item in answer:
             print(json.dumps(item, ensure_ascii=False))
     else:
@@ -156,9 +159,9 @@ def poll(client: AdminClient, filters: dict[str, Any], last: int, show: Callable
     except AdminClientError as exc:
         details = exc.body.get("details") if isinstance(exc.body, dict) else None
         if exc.status == 0:
-            raise Unfollowable(f"the server stopped answering: {exc}") from None
+            raise CommandFailed(f"the server stopped answering: {exc}") from None
         if isinstance(details, dict) and {"after", "order"} & set(details):
-            raise Unfollowable(f"the journal at {client.url} cannot be followed: it takes no `after` and `order` "
+            raise CommandFailed(f"the journal at {client.url} cannot be followed: it takes no `after` and `order` "
                                "(an older mockzoho)") from None
         raise
     # Ids start from 1 again once the journal is emptied (a reset): what it holds now came since.
@@ -192,19 +195,82 @@ def fault_spec(args: argparse.Namespace) -> dict[str, Any]:
     if args.code is not None:
         respond = {"code": args.code}
     elif args.status is not None:
-        respond = {"status": args.status, "body": json_body(args.body)}
+        respond = {"status": args.status, "body": json_value(args.body, "--body")}
     spec = {"match": {k: v for k, v in match.items() if v is not None}, "respond": respond,
             "delay_ms": args.delay_ms, "drop": args.drop, "times": args.times,
             "probability": args.probability, "seed": args.seed}
     return {k: v for k, v in spec.items() if v is not None}
 
 
-def json_body(text: str | None) -> Any:
-    """The value of --body (none: null)."""
+def json_value(text: str | None, flag: str) -> Any:
+    """The JSON value of a flag (none: null)."""
     try:
         return None if text is None else json.loads(text)
     except ValueError as exc:
-        raise UsageError(f"argument --body: JSON is needed ({exc})") from None
+        raise UsageError(f"argument {flag}: JSON is needed ({exc})") from None
+
+
+# What a stub's POST body holds, which a fixtures file's `stubs:` takes as it is; `id`, `hits`, `remaining`
+# and `source` are the server's.
+STUB_FIELDS = ("match", "respond", "org", "times", "auth")
+
+
+def stubs(args: argparse.Namespace) -> Any:
+    if args.org is not None and (args.add is not None or args.remove is not None):
+        raise UsageError("--org goes with --list, --clear or --export (a stub's own org is in its JSON)")
+    if args.add is not None:
+        return {"id": add_stub(admin_client(args), stub_json(args.add))}
+    client = admin_client(args)
+    if args.remove is not None:
+        client.remove_stub(args.remove)
+        return {"deleted": 1}
+    if args.clear:
+        return {"deleted": client.clear_stubs(args.org)}
+    listed = client.stubs(args.org)
+    return listed if args.list else fixtures_yaml(listed)
+
+
+def stub_json(text: str) -> Any:
+    """The stub --add gives: JSON, or @FILE (@- for stdin) that holds it."""
+    if text.startswith("@"):
+        name = text[1:]
+        try:
+            text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeError) as exc:
+            raise UsageError(f"argument --add: cannot read {name}: {getattr(exc, 'strerror', None) or exc}") from None
+    return json_value(text, "--add")
+
+
+def add_stub(client: AdminClient, spec: Any) -> int:
+    """Add the stub; what the server refuses in it is named by its place in the JSON, not as a flag."""
+    try:
+        return client.add_stub(spec)
+    except AdminClientError as exc:
+        details = exc.body.get("details") if isinstance(exc.body, dict) else None
+        if exc.status != 400 or not isinstance(details, dict):
+            raise
+        raise CommandFailed(f"the stub does not fit: {'; '.join(json_places(details))}") from None
+
+
+def json_places(details: dict[str, Any], prefix: str = "") -> list[str]:
+    """The control API's problems by field, each named by its path in the body, e.g. `respond.status: ...`."""
+    lines = []
+    for name, problems in details.items():
+        place = prefix if name == "_schema" else f"{prefix}{name}"
+        if isinstance(problems, dict):
+            lines += json_places(problems, f"{place}." if place else "")
+            continue
+        text = " ".join(map(str, problems)) if isinstance(problems, list) else str(problems)
+        lines.append(f"{place}: {text}" if place else text)
+    return lines
+
+
+def fixtures_yaml(listed: list[dict[str, Any]]) -> str:
+    """The stubs as a fixtures file's top-level `stubs:` list (unset fields left out), e.g. to keep recorded ones."""
+    import yaml  # only here: the other commands do without it
+
+    kept = [{name: stub[name] for name in STUB_FIELDS if stub.get(name) is not None} for stub in listed]
+    return yaml.safe_dump({"stubs": kept}, sort_keys=False, allow_unicode=True, width=120)
 
 
 def token(args: argparse.Namespace) -> Any:
