@@ -264,14 +264,18 @@ def test_serve_refuses_before_it_seeds_or_binds(flags: list[str], env: dict[str,
 ])
 def test_serve_gives_its_flags_to_the_settings(flags: list[str], env: dict[str, str], settings: tuple,
                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mockzoho.admin import access_log
     from mockzoho.server import Server as Gunicorn
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    served = []
+    served, logged = [], []
     monkeypatch.setattr(Gunicorn, "run", lambda self: served.append(self.application.extensions["mockzoho"].settings))
+    # Not on this process's stdout: the access log's handler would outlive the test.
+    monkeypatch.setattr(access_log, "to_stdout", lambda: logged.append(True))
     assert main(["serve", "--port", "0", "--state", str(tmp_path / "s.db"), *flags]) == 0
     assert [(s.proxy_to, s.record, s.access_log) for s in served] == [settings]
+    assert logged == ([True] if settings[2] else [])
 
 
 def test_serve_on_port_0_says_the_port_it_got_and_what_to_export(tmp_path: Path) -> None:
