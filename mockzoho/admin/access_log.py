@@ -17,7 +17,8 @@ LONGEST_TARGET, LONGEST_WORD = 1024, 256
 # A path is shown as it travels (percent-encoded), so that a space, a `?` or a newline in it cannot pass for
 # the line's own separators; the query arrives encoded, but may carry raw bytes from a hostile client.
 PATH_SAFE = "/!$&'()*+,;=:@-._~"
-NOT_A_WORD = re.compile(r"[^!-~]")    # spaces and controls split or break a line; beyond ASCII, a terminal may
+# A space would split a word, a control character the line, and what is beyond ASCII may not show as it is.
+NOT_A_WORD = re.compile(r"[^!-~]")
 NOT_A_PHRASE = re.compile(r"[^ -~]")  # `matched` is words: "route crm.delete_attachment"
 
 
