@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -430,3 +431,38 @@ def test_the_documented_stub_example_is_taken_and_answers(client: FlaskClient) -
     assert answer.json["data"][0]["details"]["lead"] == "2883756000000261075"
     assert answer.headers["X-Request-Id"].isdigit()
     assert post_json(client, CONVERT, {"data": [{}]}, headers=auth()).status_code == 404  # times: 1, and no match
+
+
+def test_journal_ids_are_never_given_twice_until_it_is_emptied(client: FlaskClient) -> None:
+    clone = client.post("/__admin/orgs", json={"from": "zylker-us"}).json
+    client.get("/crm/v8/org", headers=auth())
+    for _ in range(3):
+        client.get("/crm/v8/org", headers=auth(clone["tokens"][SEED_TOKEN]))
+    newest = last_entry(client)["id"]
+    assert client.delete(f"/__admin/orgs/{clone['id']}").status_code == 200  # its entries go with it
+    client.get("/crm/v8/org", headers=auth())
+    assert last_entry(client)["id"] == newest + 1
+    client.delete("/__admin/requests")
+    client.get("/crm/v8/org", headers=auth())
+    assert last_entry(client)["id"] == 1
+
+
+def test_a_journal_of_the_older_layout_is_rebuilt_with_its_entries(tmp_path: Path) -> None:
+    state = tmp_path / "s.db"
+    client = create_app({"state": state}).test_client()
+    client.get("/crm/v8/org", headers=auth())
+    old = sqlite3.connect(f"{state}.requests", isolation_level=None)
+    old.executescript("""
+        CREATE TABLE before AS SELECT id, time, method, path, query, headers, body_size, body_preview, status, code,
+            duration_ms, org, tag, product FROM journal;
+        DROP TABLE journal;
+        CREATE TABLE journal(id INTEGER PRIMARY KEY, time REAL NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+            query TEXT NOT NULL, headers TEXT NOT NULL, body_size INTEGER NOT NULL, body_preview TEXT NOT NULL,
+            status INTEGER NOT NULL, code TEXT, duration_ms REAL NOT NULL, org TEXT, tag TEXT, product TEXT);
+        INSERT INTO journal SELECT * FROM before; DROP TABLE before;""")
+    old.close()
+    client = create_app({"state": state}).test_client()
+    client.get("/crm/v8/nowhere/at/all/here", headers=auth())
+    entries = client.get("/__admin/requests").json["requests"]
+    assert [(e["id"], e["path"], e["unmatched"], e["response_preview"][:1]) for e in entries] == [
+        (2, "/crm/v8/nowhere/at/all/here", True, "{"), (1, "/crm/v8/org", False, "")]

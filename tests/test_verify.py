@@ -21,7 +21,6 @@ from mockzoho.cli import main
 from servers import free_port, serve_in_thread
 
 ATTACHMENTS = "/crm/v8/Leads/2883756000000261075/Attachments"
-CUSTOM = Path(__file__).parent / "data" / "custom.yaml"
 
 
 def entry(i: int, method: str, path: str, status: int = 200, code: str | None = "SUCCESS", org: str = "org1",
@@ -252,7 +251,7 @@ def test_the_stubs_command_adds_lists_exports_removes_and_clears(app: Flask, tmp
     # What --export prints is a fixtures file's `stubs:`: saved in a fixtures folder, its stubs are the seeded ones.
     fixtures = tmp_path / "fixtures"
     fixtures.mkdir()
-    (fixtures / "custom.yaml").write_text(CUSTOM.read_text())
+    (fixtures / "org.yaml").write_text('orgs: [{id: zylker-us, users: [{id: "1", name: Cy, email: cy@x.example}]}]\n')
     (fixtures / "recorded.yaml").write_text(exported_text)
     seeded = create_app({"state": tmp_path / "seeded.db", "fixtures": fixtures})
     with serve_in_thread(seeded) as url:

@@ -21,9 +21,6 @@ COLUMNS = ("id", "time", "method", "path", "query", "headers", "body_size", "bod
            "duration_ms", "org", "tag", "product", "response_headers", "response_size", "response_preview",
            "matched", "unmatched")
 JSON_COLUMNS = ("headers", "response_headers")
-# Columns a journal written before the answers were kept lacks (it is brought up to date when opened).
-ADDED = {"response_headers": "TEXT NOT NULL DEFAULT '{}'", "response_size": "INTEGER NOT NULL DEFAULT 0",
-         "response_preview": "TEXT NOT NULL DEFAULT ''", "matched": "TEXT", "unmatched": "INTEGER NOT NULL DEFAULT 0"}
 
 # Keeps the journal within its cap (meta `cap`) as entries arrive, inside each insert's own transaction: every
 # TRIM_EVERY-th entry drops those that have passed it, which writes one page less per request than dropping one
@@ -34,7 +31,7 @@ VISIBLE = f"id > (SELECT COALESCE(MAX(id), 0) FROM journal) - {CAP}"
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS journal(
-        id INTEGER PRIMARY KEY, time REAL NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+        id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
         query TEXT NOT NULL, headers TEXT NOT NULL, body_size INTEGER NOT NULL, body_preview TEXT NOT NULL,
         status INTEGER NOT NULL, code TEXT, duration_ms REAL NOT NULL, org TEXT, tag TEXT, product TEXT,
         response_headers TEXT NOT NULL DEFAULT '{}', response_size INTEGER NOT NULL DEFAULT 0,
@@ -78,19 +75,26 @@ class JournalFilter:
 
 
 def _lay_out(conn: sqlite3.Connection) -> None:
+    """Lay out the journal, rebuilding one of an older layout (ids that were reused, no answers) with its entries."""
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'journal'").fetchone()
+    if row is not None and "AUTOINCREMENT" not in row[0]:
+        kept = ", ".join(r[1] for r in conn.execute("PRAGMA table_info(journal)") if r[1] in COLUMNS)
+        conn.execute("ALTER TABLE journal RENAME TO journal_before")
+        conn.execute(SCHEMA[1])
+        conn.execute(f"INSERT INTO journal({kept}) SELECT {kept} FROM journal_before")
+        conn.execute("DROP TABLE journal_before")  # and its trigger, made again below
     for statement in SCHEMA:
         conn.execute(statement)
-    present = {row[1] for row in conn.execute("PRAGMA table_info(journal)")}
-    for column, kind in ADDED.items():
-        if column not in present:
-            conn.execute(f"ALTER TABLE journal ADD COLUMN {column} {kind}")
 
 
 def _clear(conn: sqlite3.Connection, org: str | None, tag: str | None) -> int:
     _lay_out(conn)  # a reset may come before any app opened the journal
     clause, args = JournalFilter(org=org, tag=tag).sql()
     conn.execute(TRIM)
-    return conn.execute(f"DELETE FROM journal WHERE {clause}", args).rowcount
+    deleted = conn.execute(f"DELETE FROM journal WHERE {clause}", args).rowcount
+    if conn.execute("SELECT 1 FROM journal LIMIT 1").fetchone() is None:
+        conn.execute("DELETE FROM sqlite_sequence WHERE name = 'journal'")  # ids start from 1 again
+    return deleted
 
 
 class Journal:
