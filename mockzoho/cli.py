@@ -90,7 +90,8 @@ def announce(host: str, port: int, settings: Settings) -> None:
           file=sys.stderr)
     url = local_url((host, port))
     if url != (os.environ.get(URL_VARIABLE) or DEFAULT_URL).rstrip("/"):
-        print(f"mockzoho: for `mockzoho reset`, `requests`, `fault` and `token`: export {URL_VARIABLE}={url}",
+        print(f"mockzoho: for `mockzoho reset`, `requests`, `fault`, `stubs` and `token`: "
+              f"export {URL_VARIABLE}={url}",
               file=sys.stderr)
     sys.stderr.flush()
 

@@ -300,16 +300,16 @@ def test_serve_on_port_0_says_the_port_it_got_and_what_to_export(tmp_path: Path)
 @pytest.mark.parametrize("host,port,env,lines", [
     ("127.0.0.1", 8000, {}, ["mockzoho: http://127.0.0.1:8000  state=s.db  fixtures=f"]),
     ("127.0.0.1", 8011, {}, ["mockzoho: http://127.0.0.1:8011  state=s.db  fixtures=f",
-                             "mockzoho: for `mockzoho reset`, `requests`, `fault` and `token`: "
+                             "mockzoho: for `mockzoho reset`, `requests`, `fault`, `stubs` and `token`: "
                              "export MOCKZOHO_URL=http://127.0.0.1:8011"]),
     ("127.0.0.1", 8011, {"MOCKZOHO_URL": "http://127.0.0.1:8011/"},
      ["mockzoho: http://127.0.0.1:8011  state=s.db  fixtures=f"]),
     ("127.0.0.1", 8000, {"MOCKZOHO_URL": "http://127.0.0.1:8011"},
      ["mockzoho: http://127.0.0.1:8000  state=s.db  fixtures=f",
-      "mockzoho: for `mockzoho reset`, `requests`, `fault` and `token`: export MOCKZOHO_URL=http://127.0.0.1:8000"]),
+      "mockzoho: for `mockzoho reset`, `requests`, `fault`, `stubs` and `token`: export MOCKZOHO_URL=http://127.0.0.1:8000"]),
     ("0.0.0.0", 8000, {}, ["mockzoho: http://0.0.0.0:8000  state=s.db  fixtures=f"]),
     ("::1", 8000, {}, ["mockzoho: http://[::1]:8000  state=s.db  fixtures=f",
-                       "mockzoho: for `mockzoho reset`, `requests`, `fault` and `token`: "
+                       "mockzoho: for `mockzoho reset`, `requests`, `fault`, `stubs` and `token`: "
                        "export MOCKZOHO_URL=http://[::1]:8000"]),
 ])
 def test_serve_announces_what_to_export_when_the_control_commands_would_look_elsewhere(
