@@ -7,6 +7,8 @@ import json
 import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from mockzoho.app import create_app
 from mockzoho.config import bundled_fixtures
 from mockzoho.fixtures import FixtureError, load_fixtures
 from mockzoho.state import ZOHO_PRODUCTS
-from servers import Server, free_port, serve_command
+from servers import Server, free_port, serve_command, serve_in_thread
 from test_cosmos import NOW, headers as cosmos_headers
 
 CONVERT = "/crm/v8/Leads/2883756000000261075/actions/convert"
@@ -466,3 +468,24 @@ def test_a_journal_of_the_older_layout_is_rebuilt_with_its_entries(tmp_path: Pat
     entries = client.get("/__admin/requests").json["requests"]
     assert [(e["id"], e["path"], e["unmatched"], e["response_preview"][:1]) for e in entries] == [
         (2, "/crm/v8/nowhere/at/all/here", True, "{"), (1, "/crm/v8/org", False, "")]
+
+
+def test_zohos_v8_sdk_converts_a_lead_through_a_stub(app: Flask, tmp_path: Path) -> None:
+    """The official SDK's ConvertLeadOperations, in a process of its own (its Initializer is global)."""
+    add_stub(app.test_client(), {"match": {"method": "POST", "path": "/crm/v8/Leads/*/actions/convert",
+                                           "json": {"data": [{"overwrite": True}]}},
+                                 "respond": {"json": {"data": [{
+                                     "code": "SUCCESS", "status": "success", "message": "Lead converted",
+                                     "details": {"Contacts": {"name": "Kris Marrier", "id": "{{ new_id() }}"},
+                                                 "Deals": None, "Accounts": {"name": "Chemel", "id": "{{ new_id() }}"}}
+                                 }]}}})
+    with serve_in_thread(app) as url:
+        done = subprocess.run([sys.executable, str(Path(__file__).parent / "sdk_convert.py"), url, str(tmp_path)],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    status, entry = done.stdout.splitlines()
+    kind, code, message, ids = json.loads(entry)
+    assert (status, kind, code, message, sorted(ids)) == ("200", "SuccessResponse", "SUCCESS", "Lead converted",
+                                                          ["Accounts", "Contacts"])
+    assert ids["Accounts"] == ids["Contacts"] + 1  # two new ids from the shared counter
+    assert last_entry(app.test_client())["matched"] == "stub 1"
