@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,7 @@ import yaml
 from flask import Flask
 
 from conftest import auth
+from mockzoho.admin import answering
 from mockzoho.admin.proxy import literal, redacted
 from mockzoho.app import create_app
 from mockzoho.config import bundled_fixtures
@@ -149,3 +154,105 @@ def test_a_proxy_that_leads_back_to_itself_is_a_loop_not_a_hang(tmp_path: Path) 
     assert (answer.status_code, answer.json()["error"]) == (508, "proxy_loop")
     paths = [e["matched"] for e in app.test_client().get("/__admin/requests").json["requests"]]
     assert paths == [f"proxy {url}", f"proxy {url}"]  # once in, once back: then refused
+
+
+class FakeUpstream:
+    """A socket that answers every connection with the same bytes, and keeps what it was sent."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer, self.received = answer, []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(re.search(rb"(?i)content-length: (\d+)", head)[1])
+                while len(body) < length:
+                    body += conn.recv(65536)
+                self.received.append(head)
+                conn.sendall(self.answer)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize("path", ["/crm/v8/x/a%20b/c/d", "/crm/v8/x/%C3%A9/c/d", "/crm/v8/x/a%2Fb/c/d"])
+def test_the_proxy_forwards_the_path_as_the_client_sent_it(tmp_path: Path, path: str) -> None:
+    upstream = FakeUpstream(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+    try:
+        client = front(tmp_path, proxy_to=upstream.url).test_client()
+        answer = client.get(path, headers={**auth(), "Connection": "X-Hop", "X-Hop": "1", "X-Kept": "2"})
+        assert answer.status_code == 200, answer.json
+        [head] = upstream.received
+        assert head.startswith(f"GET {path} HTTP/1.1\r\n".encode())
+        assert b"X-Hop" not in head and b"X-Kept: 2" in head and b"Via: 1.1 mockzoho-" in head
+    finally:
+        upstream.close()
+
+
+def test_a_garbage_answer_upstream_is_passed_on_cleaned_never_a_500(tmp_path: Path) -> None:
+    deep = b"[" * 5000 + b"]" * 5000
+    upstream = FakeUpstream(b"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nBad Name: x\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(deep) + deep)
+    try:
+        client = front(tmp_path, proxy_to=upstream.url, record=True).test_client()
+        answer = client.get("/crm/v8/x/y/z/deep", headers=auth())
+        assert (answer.status_code, answer.data, answer.headers["X-A"]) == (200, deep, "a b")
+        assert "Bad Name" not in answer.headers
+        assert client.get("/__admin/stubs").json == {"stubs": []}  # too deep to keep: not recorded
+    finally:
+        upstream.close()
+
+
+def test_a_body_past_the_proxys_cap_is_413(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(answering, "MAX_ANSWER", 1000)
+    client = front(tmp_path, proxy_to=f"http://127.0.0.1:{free_port()}").test_client()
+    answer = client.post("/crm/v8/x/y/z/big", data=b"x" * 2000, headers=auth())
+    assert answer.status_code == 413 and answer.json["code"] == "FILE_SIZE_MORE_THAN_ALLOWED_SIZE"
+
+
+def test_concurrent_recordings_of_one_call_keep_one_stub_with_its_org(tmp_path: Path, upstream) -> None:
+    url, _ = upstream
+    app = front(tmp_path, proxy_to=url, record=True)
+    apps = [create_app({"state": app.extensions["mockzoho"].settings.state, "proxy_to": url, "record": True})
+            for _ in range(4)]
+    barrier = threading.Barrier(16)
+
+    def call(index: int) -> int:
+        barrier.wait()
+        return apps[index % 4].test_client().post(CONVERT, data=b"{}", content_type="application/json",
+                                                  headers=auth()).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        assert list(pool.map(call, range(16))) == [200] * 16
+    stubs = app.test_client().get("/__admin/stubs").json["stubs"]
+    assert [(s["source"], s["org"]) for s in stubs] == [("recorded", "zylker-us")]
+
+
+def test_a_recorded_redirect_keeps_no_grant_code(tmp_path: Path) -> None:
+    upstream = FakeUpstream(b"HTTP/1.1 302 Found\r\nLocation: https://app.example/cb?code=1000.secretgrant&state=s\r\n"
+                            b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+    try:
+        client = front(tmp_path, proxy_to=upstream.url, record=True).test_client()
+        assert client.get("/crm/v8/x/y/z/redirect", headers=auth()).status_code == 302
+        [stub] = client.get("/__admin/stubs").json["stubs"]
+        assert stub["respond"]["headers"]["Location"] == "https://app.example/cb?code=****rant&state=s"
+    finally:
+        upstream.close()
+
+
+def test_the_loop_mark_is_the_states_own_and_shared_by_its_workers(tmp_path: Path) -> None:
+    first = front(tmp_path).extensions["mockzoho"].store.instance_mark()
+    again = create_app({"state": tmp_path / "front.db"}).extensions["mockzoho"].store.instance_mark()
+    other = create_app({"state": tmp_path / "other.db"}).extensions["mockzoho"].store.instance_mark()
+    assert first == again != other and len(first) == 12

@@ -191,11 +191,58 @@ def test_a_template_that_fails_is_a_plain_json_error_naming_the_stub(client: Fla
                              "respond": {"json": {"sum": "{{ request.json.n + 1 }}"}}})
     answer = post_json(client, "/crm/v8/fail/1", {"n": "text"}, headers=auth())
     assert answer.status_code == 500 and answer.json["error"] == "stub_template_failed"
-    assert answer.json["message"].startswith(f"stub {stub}: ")
-    sandboxed = add_stub(client, {"match": {"path": "/crm/v8/escape"},
-                                  "respond": {"body": "{{ cycler.__init__.__globals__.os.system('id') }}"}})
-    escaped = client.get("/crm/v8/escape", headers=auth())
-    assert escaped.status_code == 500 and escaped.json["message"].startswith(f"stub {sandboxed}: ")
+    assert answer.json["message"].startswith(f"stub {stub}: TypeError")
+    assert post_json(client, "/crm/v8/fail/1", {"n": 41}, headers=auth()).json == {"sum": "42"}
+
+
+@pytest.mark.parametrize("template,problem", [
+    ("{{ 9**(9**9) }}", "pow is not allowed"),
+    ("{{ 'x' * 10**8 }}", "mul is not allowed"),
+    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "for is not allowed"),
+    ("{{ lipsum(n=100000) }}", "the only call allowed is new_id()"),
+    ("{{ 'a'.ljust(10**9) }}", "the only call allowed is new_id()"),
+    ("{{ cycler.__init__.__globals__.os.system('id') }}", "the only call allowed is new_id()"),
+    ("{{ request.body|center(1000000000) }}", "the filter 'center' is not allowed"),
+    ("{{ request.body|replace('a', request.body) }}", "the filter 'replace' is not allowed"),
+    ("{{ " + " ~ ".join(["request.body"] * 40) + " }}", "parts: at most 64"),
+    ("{% set x = 1 %}", "assign is not allowed"),
+])
+def test_templates_are_expressions_only_refused_fast_when_set(client: FlaskClient, template: str,
+                                                              problem: str) -> None:
+    answer = post_json(client, "/__admin/stubs", {"respond": {"body": template}})
+    assert answer.status_code == 400 and problem in answer.json["details"]["respond"]["body"][0], answer.json
+
+
+def test_what_templates_render_is_capped_per_answer(client: FlaskClient) -> None:
+    stub = add_stub(client, {"match": {"path": "/crm/v8/x/echo/big/one"},
+                             "respond": {"json": [f"{{{{ request.body }}}}{i}" for i in range(5)]}})
+    big = post_json(client, "/crm/v8/x/echo/big/one", {"pad": "x" * 1_000_000}, headers=auth())
+    assert (big.status_code, big.json["error"]) == (500, "stub_template_failed")
+    assert "more than 4194304 characters" in big.json["message"] and str(stub) in big.json["message"]
+    small = post_json(client, "/crm/v8/x/echo/big/one", {"pad": "x"}, headers=auth())
+    assert small.status_code == 200 and len(small.json) == 5
+
+
+@pytest.mark.parametrize("query", ["x=%0d%0aSet-Cookie:%20a=b", "x=%E2%82%AC", "x=a%00b"])
+def test_a_header_rendered_from_the_request_cannot_inject_or_break_the_answer(client: FlaskClient,
+                                                                              query: str) -> None:
+    add_stub(client, {"match": {"path": "/crm/v8/a/b/c/header"},
+                      "respond": {"headers": {"X-A": "{{ request.query.x }}"}, "body": "ok"}})
+    answer = client.get(f"/crm/v8/a/b/c/header?{query}", headers=auth())
+    assert (answer.status_code, answer.json["error"]) == (500, "stub_template_failed")
+    assert "Set-Cookie" not in answer.headers and "X-A" not in answer.headers
+    assert client.get("/crm/v8/a/b/c/header?x=caf%C3%A9", headers=auth()).headers["X-A"] == "caf\xe9"
+
+
+def test_none_renders_empty_and_head_is_answered_as_get(client: FlaskClient) -> None:
+    add_stub(client, {"match": {"method": "GET", "path": "/dbs/x/colls/y/sprocs"}, "auth": False,
+                      "respond": {"body": "org=[{{ org }}] json=[{{ request.json }}]"}})
+    assert client.get("/dbs/x/colls/y/sprocs").get_data(as_text=True) == "org=[] json=[]"
+    head = client.head("/dbs/x/colls/y/sprocs")
+    assert head.status_code == 200 and head.data == b""
+    entry = last_entry(client)
+    assert (entry["method"], entry["matched"], entry["response_size"], entry["response_preview"]) == (
+        "HEAD", "stub 1", 0, "")
 
 
 # -- the control API's checks ------------------------------------------------------------------------
@@ -213,6 +260,7 @@ def test_a_template_that_fails_is_a_plain_json_error_naming_the_stub(client: Fla
     ({"match": {"query": {"a": 1}}, "respond": {}}, ["match", "query"]),
     ({"match": {"colour": "red"}, "respond": {}}, ["match", "colour"]),
     ({"respond": {"status": 600}}, ["respond", "status"]),
+    ({"respond": {"status": 100}}, ["respond", "status"]),
     ({"respond": {}, "times": 0}, ["times"]),
     ({"match": {}}, ["respond"]),
 ])
@@ -489,3 +537,27 @@ def test_zohos_v8_sdk_converts_a_lead_through_a_stub(app: Flask, tmp_path: Path)
                                                           ["Accounts", "Contacts"])
     assert ids["Accounts"] == ids["Contacts"] + 1  # two new ids from the shared counter
     assert last_entry(app.test_client())["matched"] == "stub 1"
+
+
+def test_a_stub_with_no_answers_left_is_passed_over_before_its_check(client: FlaskClient) -> None:
+    add_stub(client, {"match": {"path": "/crm/v8/Leads/*/actions/foo"}, "respond": {"body": "x"}, "times": 1})
+    assert client.post("/crm/v8/Leads/1/actions/foo", headers=auth()).status_code == 200
+    spent = client.post("/crm/v8/Leads/1/actions/foo")  # no token: the spent stub does not ask for one
+    assert (spent.status_code, spent.json["code"], spent.headers["X-Mockzoho-Unmatched"]) == (
+        404, "INVALID_URL_PATTERN", "1")
+    assert last_entry(client)["matched"] is None
+
+
+def test_a_tests_stub_overrides_the_fixtures_even_after_an_org_reset(stubbed_app: Flask) -> None:
+    client = stubbed_app.test_client()
+    add_stub(client, {"match": {"path": "/crm/v8/Leads/*/actions/photo"}, "respond": {"status": 202}})
+    assert client.post("/__admin/reset", json={"org": "zylker-us"}).status_code == 200  # fixtures' set again
+    photo = "/crm/v8/Leads/2883756000000261075/actions/photo"
+    assert client.get(photo, headers=auth()).status_code == 202
+
+
+def test_a_stub_read_for_its_match_keeps_the_routes_body_cap(client: FlaskClient) -> None:
+    add_stub(client, {"match": {"path": "/crm/v8/coql", "json": {"never": True}}, "respond": {}})
+    padded = json.dumps({"select_query": "select Last_Name from Leads where Last_Name is not null" + " " * 400_000})
+    answer = client.post("/crm/v8/coql", data=padded, content_type="application/json", headers=auth())
+    assert answer.status_code == 413, answer.json

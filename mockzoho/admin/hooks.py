@@ -1,37 +1,24 @@
-"""What the toolkit does around every API request: rate limits and faults before it, the journal after it."""
+"""What the toolkit does around every API request: rate limits, faults, stubs and the proxy before it, the
+unmatched mark and the journal after it."""
 
 from __future__ import annotations
 
-import re
 import socket
 import time
-from typing import Any, Mapping
-from urllib.parse import urlencode
+from typing import Any
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..core.context import Call, app_state, call
 from ..core.families import Family
 from ..core.responses import json_response
-from ..core.templating import TemplateFailed
-from ..store import LARGEST_INTEGER
 from ..wire import refuse_undeliverable_length
 from ..zoho.errors import ZohoError
-from .access_log import log_call
+from . import journaling
+from .answering import pause, proxy_answer, stub_answer
+from .journaling import UNMATCHED_HEADER, journaled_product
 from .models import Faults, Limits
-from .proxy import ProxyFailed, Upstream, forward, recorded_stub, via_mark
-from .stubs import Seen, Stub, Stubs, rendered, template_context
-
-PREVIEW_BYTES = 256
-PREVIEWED_BODY = 64 * 1024  # bodies up to this size that no route read are read for the preview
-MATCHED_BODY = 1 << 20  # bodies up to this size are read for a stub's `json` match and templates
-UNMATCHED_HEADER = "X-Mockzoho-Unmatched"
-# Secrets in an answer's JSON (the accounts server's tokens) and in a redirect (a grant code): the journal
-# keeps their last 4 characters, as it does of request credentials.
-ANSWER_SECRETS = re.compile(r'("(?:access_token|refresh_token|id_token|client_secret|token)"\s*:\s*")([^"]*)"')
-LOCATION_SECRETS = re.compile(r"([?&#](?:code|access_token|refresh_token)=)([^&#]*)")
-
 
 DROPPED = "mockzoho.dropped"
 
@@ -64,61 +51,6 @@ def limits() -> Limits:
     """The rate limits in this app."""
     state = app_state()
     return state.shared("limits", lambda: Limits(state.store))
-
-
-def stubs() -> Stubs:
-    """The stubs in this app."""
-    state = app_state()
-    return state.shared("stubs", lambda: Stubs(state.store))
-
-
-def journaled_product(current: Call) -> str | None:
-    """The journaled family this request's path belongs to (`crm`, `bigin`, `accounts`, `cosmos`), or None."""
-    owner = current.owner()
-    return owner.name if owner is not None and owner.journaled else None
-
-
-def redacted(environ: dict[str, Any]) -> dict[str, str]:
-    """Request headers for the journal (read from the WSGI environ, which is faster than werkzeug's view);
-    credentials keep only their last 4 characters."""
-    shown = {}
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = key[5:].replace("_", "-").title()
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            name = key.replace("_", "-").title()
-        else:
-            continue
-        if name == "Authorization":
-            scheme, _, secret = value.partition(" ")
-            value = f"{scheme} ****{secret[-4:]}" if secret else f"****{value[-4:]}"
-        shown[name] = value
-    return shown
-
-
-SECRET_FIELDS = {"client_secret", "refresh_token", "code", "token"}
-
-
-def body_preview(req: Request) -> str:
-    """The start of the body as the route left it: file names of an upload, form fields (secrets shortened),
-    or the bytes themselves when the route read them whole (or not at all)."""
-    if not req.content_length and "CHUNKED" not in req.environ.get("HTTP_TRANSFER_ENCODING", "").upper():
-        return ""
-    if "files" in req.__dict__ and req.files:
-        return " ".join(f"{name}={f.filename}" for name, f in req.files.items(multi=True))
-    if "form" in req.__dict__ and req.form:
-        fields = [(k, f"****{v[-4:]}" if k in SECRET_FIELDS else v) for k, v in req.form.items(multi=True)]
-        return urlencode(fields, safe="*")[:PREVIEW_BYTES]
-    size = req.content_length or 0
-    data = getattr(req, "_cached_data", None)  # what the route read with get_data()
-    if data is None and "stream" not in req.__dict__ and 0 < size <= PREVIEWED_BODY:
-        try:
-            data = req.get_data(cache=True)  # a small body nobody read
-        except (HTTPException, OSError):
-            data = None
-    if not data:
-        return f"<{size} bytes, streamed>" if size else ""
-    return data[:PREVIEW_BYTES].decode("utf-8", "replace")
 
 
 def org_and_token(current: Call) -> tuple[str | None, str | None]:
@@ -180,7 +112,7 @@ def before() -> Response | None:
         answer = stub_answer(current, owner, org)
         if answer is not None:
             return answer
-    return proxy_answer(current, proxy_to, record=current.state.settings.record) if proxied else None
+    return proxy_answer(current, proxy_to, org, record=current.state.settings.record) if proxied else None
 
 
 def unmodelled(current: Call) -> bool:
@@ -191,106 +123,10 @@ def unmodelled(current: Call) -> bool:
     return owner is not None and owner.models_url is not None and not owner.models_url()
 
 
-def seen_call(org: str | None) -> Seen:
-    """This call as a stub's match sees it (a body larger than MATCHED_BODY, or streamed, is not read)."""
-    size = request.content_length
-    body = request.get_data(cache=True) if size is not None and size <= MATCHED_BODY else None
-    return Seen(request.method, request.path, request.args.to_dict(flat=False),
-                {name.lower(): value for name, value in request.headers.items()}, body, org)
-
-
-def stub_answer(current: Call, owner: Family, org: str | None) -> Response | None:
-    """The answer of the newest stub that matches this call and has answers left, or None. A stub with `auth`
-    checks the call's credentials as the family does (refused in its terms) and matches the caller's org."""
-    seen = seen_call(org)
-    caller: list[str | None] = []  # authenticated once, for the first stub that needs it
-    for stub in stubs().candidates(seen, recorded=not current.state.settings.record):
-        caller_org = org
-        if stub.spec.get("auth", True) and owner.authenticate is not None:
-            current.matched = f"stub {stub.id}"  # a refusal by its check is the stub's answer
-            if not caller:
-                caller.append(owner.authenticate())
-            caller_org = caller[0]
-        if (stub.org is not None and stub.org != caller_org) or not stubs().take(stub):
-            current.matched = None
-            continue
-        current.matched = f"stub {stub.id}"
-        current.settle_org(caller_org)
-        return stubbed(stub, seen, caller_org, current)
-    return None
-
-
-def stubbed(stub: Stub, seen: Seen, org: str | None, current: Call) -> Response:
-    """A stub's answer, its templates rendered with this call's values."""
-    respond = stub.spec["respond"]
-    if respond.get("delay_ms"):
-        time.sleep(respond["delay_ms"] / 1000)
-        current.forget_view()
-    if "proxy" in respond:
-        return proxy_answer(current, respond["proxy"], record=False)
-    store = current.state.store
-    context = template_context(seen, org, iso_time(current.view().now),
-                               lambda: store.new_id(org, journaled_product(current)))
-    try:
-        status, headers, body, is_json = rendered(respond, context)
-    except TemplateFailed as exc:
-        # The stub's own template is at fault, not the call: said plainly, in no API's envelope.
-        return json_response({"error": "stub_template_failed", "message": f"stub {stub.id}: {exc}"}, 500,
-                             "application/json")
-    if is_json:
-        response = json_response(body, status, "application/json;charset=utf-8")
-    else:
-        response = Response(body, status=status, content_type="text/plain;charset=utf-8")
-    response.headers.update(headers)
-    return response
-
-
-def iso_time(epoch: float) -> str:
-    """The server time as Zoho writes times (`2026-12-03T10:00:00+00:00`)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(epoch))
-
-
-def proxy_answer(current: Call, base: str, record: bool) -> Response:
-    """The call forwarded to `base` and its answer returned (with `record`, kept as a stub too); a 502 in plain
-    JSON if the upstream cannot be reached."""
-    current.matched = f"proxy {base}"
-    via = via_mark(str(current.state.settings.state))
-    if via in request.headers.get("Via", ""):
-        return json_response({"error": "proxy_loop", "message": f"the call came back from {base}: the proxy "
-                                                                "leads to this server itself"}, 508, "application/json")
-    try:
-        upstream = forward(base, request.method, request.path, request.query_string.decode("latin-1"),
-                           request.headers.items(), request.get_data(cache=True), via)
-    except ProxyFailed as exc:
-        return json_response({"error": "proxy_failed", "message": f"the upstream {base} did not answer: {exc}"},
-                             502, "application/json")
-    if record:
-        keep_recording(current, upstream)
-    response = Response(upstream.body, status=upstream.status)
-    response.headers.clear()
-    for name, value in upstream.headers:
-        response.headers.add(name, value)
-    return response
-
-
-def keep_recording(current: Call, upstream: Upstream) -> None:
-    """Save the upstream's answer as a stub, replacing an earlier recording of the same call."""
-    org = current.org if current.org_known else None
-    spec = recorded_stub(request.method, request.path, request.query_string.decode("latin-1"), upstream, org)
-    if spec is None:
-        return
-    for stub in stubs().all():
-        if stub.source == "recorded" and stub.spec.get("match") == spec["match"] and stub.org == org:
-            stubs().remove(stub.id)
-    stubs().add(spec, source="recorded")
-
-
 def fault_answer(spec: dict[str, Any], owner: Family, org: str | None, current: Call) -> Response | None:
     """What a fault that fired does: wait, drop the connection, answer in the family's terms, or let the call on."""
     current.settle_org(org)
-    if spec.get("delay_ms"):
-        time.sleep(spec["delay_ms"] / 1000)
-        current.forget_view()  # a token revoked meanwhile is refused
+    pause(spec.get("delay_ms"), current)
     if spec.get("drop"):
         return drop_connection()
     respond = spec.get("respond")
@@ -319,50 +155,8 @@ def drop_connection() -> Response:
 
 
 def record(current: Call, response: Response | None) -> None:
-    """Journal this call with its answer (None: a dropped connection, which has none)."""
-    req = request._get_current_object()  # proxies cost: resolve once
-    environ = req.environ
-    size, preview = answer_preview(response)
-    entry = {
-        "time": current.view().now, "method": req.method, "path": req.path,
-        "query": environ.get("QUERY_STRING", ""), "headers": redacted(environ),
-        "body_size": min(req.content_length or 0, LARGEST_INTEGER), "body_preview": body_preview(req),
-        "status": 0 if response is None else response.status_code,
-        "code": "DROPPED" if response is None else current.api_code,
-        "duration_ms": round((time.perf_counter() - current.started) * 1000, 3),
-        "org": current.org if current.org_known else journal_org(current),
-        "tag": environ.get("HTTP_X_MOCKZOHO_TAG"), "product": journaled_product(current),
-        "response_headers": {} if response is None else answer_headers(response.headers),
-        "response_size": size, "response_preview": preview,
-        "matched": current.matched, "unmatched": bool(response is not None and UNMATCHED_HEADER in response.headers)}
-    current.state.store.journal.record(entry)
-    log_call(entry)
-    current.recorded = True
-
-
-def answer_preview(response: Response | None) -> tuple[int, str]:
-    """An answer's size and the start of its body, secrets shortened (a streamed file: its size alone)."""
-    if response is None:
-        return 0, ""
-    if response.is_streamed or response.direct_passthrough:
-        return response.content_length or 0, ""
-    data = response.get_data()
-    if b"token" not in data and b"secret" not in data:  # most answers: nothing to shorten
-        return len(data), data[:PREVIEW_BYTES].decode("utf-8", "replace")
-    text = data[:PREVIEW_BYTES * 16].decode("utf-8", "replace")  # room for the secrets to be found whole
-    return len(data), ANSWER_SECRETS.sub(lambda m: f'{m[1]}****{m[2][-4:]}"', text)[:PREVIEW_BYTES]
-
-
-def answer_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """An answer's headers for the journal, a redirect's grant code and cookies shortened."""
-    shown = {}
-    for name, value in headers.items():
-        if name.lower() == "location":
-            value = LOCATION_SECRETS.sub(lambda m: f"{m[1]}****{m[2][-4:]}", value)
-        elif name.lower() == "set-cookie":
-            value = f"****{value[-4:]}"
-        shown[name] = value
-    return shown
+    """Journal this call (None: a dropped connection) under the org it acted for."""
+    journaling.record(current, response, current.org if current.org_known else journal_org(current))
 
 
 def after(response: Response) -> Response:

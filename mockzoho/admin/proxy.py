@@ -3,18 +3,22 @@ credentials and personal data redacted (`--record`). Standard library only: http
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 from urllib.parse import parse_qsl, urlsplit
 
 from ..core.templating import is_template
+from .redaction import JSON_SECRET_KEY, secrets_in_url
 
-TIMEOUT = 30
-MAX_ANSWER = 64 << 20  # an upstream answer larger than this is refused rather than held in memory
+TIMEOUT = 30  # for each read from the upstream
+DEADLINE = 60  # for its whole answer: one that trickles in is given up
+MAX_ANSWER = 64 << 20  # an upstream answer (or a call's body sent to it) larger than this is refused
+FOLD = re.compile(r"\r?\n[ \t]+")
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # Headers that belong to one connection (RFC 9110 7.6.1), and those the mock's server sets itself.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te",
               "trailer", "transfer-encoding", "upgrade", "host", "content-length", "accept-encoding"}
@@ -25,12 +29,11 @@ RECORDED_HEADERS = {"content-type", "content-disposition", "location", "retry-af
 # words joined by `_`); ids are kept, so that a replay's follow-up calls still line up.
 PERSONAL = re.compile(r"(^|_)(e?mail|phone|mobile|fax|first_name|last_name|full_name|street|city|zip|zip_code|"
                       r"skype_id|twitter|date_of_birth|secondary_email)($|_)", re.IGNORECASE)
-SECRETS = re.compile(r"(^|_)(access_token|refresh_token|id_token|client_secret|password|secret|token)$",
-                     re.IGNORECASE)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 REDACTED = "[redacted]"
 REDACTED_EMAIL = "redacted@example.com"
 GLOB_SPECIALS = re.compile(r"([*?\[])")
+MAX_RECORDED_HEADER = 1024  # what a stub's header value may be
 
 
 class ProxyFailed(Exception):
@@ -45,45 +48,54 @@ class Upstream:
     headers: list[tuple[str, str]]
     body: bytes
 
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
-
-
-def via_mark(state: str) -> str:
-    """What this server adds to `Via` (RFC 9110 7.6.3), the same in every worker of one state: a call that comes
-    back with it went round in a loop."""
-    return f"1.1 mockzoho-{hashlib.sha256(state.encode()).hexdigest()[:12]}"
-
 
 def forward(base: str, method: str, path: str, query: str, headers: Iterable[tuple[str, str]],
             body: bytes, via: str) -> Upstream:
-    """The call sent on to `base` (its path prefixed), as it came but for its connection's headers, with `via`
-    added to its `Via`."""
+    """The call sent on to `base` (its path, still percent-encoded, prefixed), as it came but for the headers of
+    its connection, with `via` added to its `Via`; ProxyFailed if no usable answer comes within DEADLINE."""
     url = urlsplit(base)
     kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     conn = kind(url.hostname or "", url.port, timeout=TIMEOUT)
     target = url.path.rstrip("/") + path + (f"?{query}" if query else "")
+    headers = list(headers)
+    # A header the client names in `Connection` is one of its connection's too (RFC 9110 7.6.1).
+    named = {token.strip().lower() for name, value in headers if name.lower() == "connection"
+             for token in value.split(",")}
+    deadline = time.monotonic() + DEADLINE
     try:
         conn.putrequest(method, target, skip_accept_encoding=True)  # identity: the body is recorded as sent
         passed = []
         for name, value in headers:
             if name.lower() == "via":
                 passed.append(value)
-            elif name.lower() not in HOP_BY_HOP:
+            elif name.lower() not in HOP_BY_HOP and name.lower() not in named:
                 conn.putheader(name, value)
         conn.putheader("Via", ", ".join([*passed, via]))
         conn.putheader("Content-Length", str(len(body)))
         conn.endheaders(body)
         answer = conn.getresponse()
-        data = answer.read(MAX_ANSWER + 1)
-        if len(data) > MAX_ANSWER:
-            raise ProxyFailed(f"its answer is larger than {MAX_ANSWER} bytes")
-        return Upstream(answer.status, [(k, v) for k, v in answer.getheaders() if k.lower() not in HOP_BY_HOP],
-                        data)
-    except (OSError, http.client.HTTPException) as exc:
+        data = bytearray()
+        while chunk := answer.read1(65536):
+            data += chunk
+            if len(data) > MAX_ANSWER or time.monotonic() > deadline:
+                raise ProxyFailed(f"its answer is larger than {MAX_ANSWER} bytes" if len(data) > MAX_ANSWER
+                                  else f"its answer took longer than {DEADLINE} s")
+        return Upstream(answer.status, answer_headers(answer.getheaders()), bytes(data))
+    except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: a status line that is no number
         raise ProxyFailed(f"{type(exc).__name__}: {exc}") from None
     finally:
         conn.close()
+
+
+def answer_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The upstream's headers that may be passed on: its connection's dropped, a folded value unfolded (RFC 9112
+    5.2), one HTTP could not carry on dropped."""
+    kept = []
+    for name, value in headers:
+        value = FOLD.sub(" ", value)
+        if name.lower() not in HOP_BY_HOP and value.isprintable() and HEADER_NAME.fullmatch(name):
+            kept.append((name, value))
+    return kept
 
 
 def redacted(value: Any, key: str = "", person: bool = False) -> Any:
@@ -96,7 +108,7 @@ def redacted(value: Any, key: str = "", person: bool = False) -> Any:
         return [redacted(item, key, person) for item in value]
     if not isinstance(value, str) or not value:
         return value
-    if SECRETS.search(key):
+    if JSON_SECRET_KEY.search(key):
         return REDACTED
     if EMAIL.match(value):
         return REDACTED_EMAIL
@@ -122,10 +134,13 @@ def recorded_stub(method: str, path: str, query: str, upstream: Upstream, org: s
     params = parse_qsl(query, keep_blank_values=True)
     if params:
         match["query"] = {name: GLOB_SPECIALS.sub(r"[\1]", value) for name, value in params}
-    headers = {k: literal(v) for k, v in upstream.headers if k.lower() in RECORDED_HEADERS}
+    headers = {k: literal(secrets_in_url(v) if k.lower() == "location" else v)
+               for k, v in upstream.headers if k.lower() in RECORDED_HEADERS and len(v) <= MAX_RECORDED_HEADER}
     respond: dict[str, Any] = {"status": upstream.status, "headers": headers}
     try:
         respond["json"] = literal(redacted(json.loads(upstream.body))) if upstream.body else None
+    except RecursionError:  # nested deeper than the parser goes: not kept
+        return None
     except ValueError:
         try:
             respond["body"] = literal(upstream.body.decode("utf-8"))

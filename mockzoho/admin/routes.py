@@ -21,7 +21,8 @@ from ..state import ZOHO_PRODUCTS
 from ..store import LARGEST_INTEGER, FixtureOrgProtected, OrgExists, UnknownOrg, UnknownUser
 from ..store.journal import JournalFilter
 from .errors import AdminError, admin_response
-from .hooks import faults, install_hooks, limits, stubs
+from .answering import stubs
+from .hooks import faults, install_hooks, limits
 from .openapi import register as register_openapi
 from .stubs import Seen
 from .models import (
@@ -239,9 +240,9 @@ def unmatched() -> Response:
 def seen_in_journal(entry: dict[str, Any]) -> Seen:
     """A journaled call as a stub's match would have seen it (its body only if the journal kept it whole)."""
     whole = 0 < entry["body_size"] == len(entry["body_preview"].encode())
-    return Seen(entry["method"], entry["path"], parse_qs(entry["query"], keep_blank_values=True),
-                {name.lower(): value for name, value in entry["headers"].items()},
-                entry["body_preview"].encode() if whole else None, entry["org"])
+    body = entry["body_preview"].encode() if whole else None
+    return Seen.of(entry["method"], entry["path"], parse_qs(entry["query"], keep_blank_values=True),
+                   entry["headers"].items(), lambda: body, entry["org"])
 
 
 @blueprint.get("/requests/count")

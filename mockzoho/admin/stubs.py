@@ -6,35 +6,53 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from ..core.templating import render, render_json
+from ..core.templating import Budget, TemplateFailed, render, render_json
 from ..store import Store
 
 NEAR_MISSES = 3  # the closest stubs shown for a call no stub answered
+# Which stub answers first, by where it came from: a test's own, then a recording, then the fixtures' (so that a
+# test overrides them even after a reset has set the fixtures' again, with newer ids); the newest first within.
+PRECEDENCE = {"api": 0, "recorded": 1, "fixtures": 2}
 NO_JSON = object()  # a body that is not JSON (or was not read): a `json` match fails on it
 
 
 @dataclass(frozen=True)
 class Seen:
-    """A call as a stub's match sees it: query values by name, header names in lower case, the body if read."""
+    """A call as a stub's match sees it: query values by name, header names in lower case, and its body, read on
+    first use (a match fails on its other parts first)."""
 
     method: str
     path: str
     query: Mapping[str, list[str]]
     headers: Mapping[str, str]
-    body: bytes | None
+    read_body: Callable[[], bytes | None] = field(repr=False, compare=False)
     org: str | None = None
-    _json: list[Any] = field(default_factory=list, repr=False, compare=False)  # the decoded body, once
+    _read: list[Any] = field(default_factory=list, repr=False, compare=False)  # the body and its JSON, once
+
+    @classmethod
+    def of(cls, method: str, path: str, query: Mapping[str, list[str]], headers: Iterable[tuple[str, str]],
+           read_body: Callable[[], bytes | None], org: str | None) -> Seen:
+        return cls(method, path, query, {name.lower(): value for name, value in headers}, read_body, org)
+
+    def body(self) -> bytes | None:
+        """The body, or None if it is not read (too large, or streamed)."""
+        return self._loaded()[0]
 
     def json(self) -> Any:
         """The body as JSON, or NO_JSON."""
-        if not self._json:
+        return self._loaded()[1]
+
+    def _loaded(self) -> list[Any]:
+        if not self._read:
+            body = self.read_body()
             try:
-                self._json.append(NO_JSON if self.body is None else json.loads(self.body))
+                decoded = NO_JSON if body is None else json.loads(body)
             except (ValueError, RecursionError):
-                self._json.append(NO_JSON)
-        return self._json[0]
+                decoded = NO_JSON
+            self._read.extend((body, decoded))
+        return self._read
 
 
 def contains(pattern: Any, value: Any) -> bool:
@@ -58,11 +76,12 @@ class Stub:
     hits: int
     source: str
 
-    def failures(self, seen: Seen, with_org: bool = True) -> list[str]:
-        """The parts of the match this call fails (none: it matches); the org only `with_org`."""
+    def failures(self, seen: Seen, with_org: bool = True, every: bool = True) -> list[str]:
+        """The parts of the match this call fails (none: it matches); the org only `with_org`. The body is looked
+        at last, only if a `json` match needs it, and (not `every`) only if nothing else failed."""
         match, failed = self.spec.get("match", {}), []
-        if "method" in match and match["method"].upper() != seen.method:
-            failed.append("method")
+        if "method" in match and match["method"].upper() not in (seen.method, "GET" if seen.method == "HEAD" else ""):
+            failed.append("method")  # HEAD is GET without the body, as the routes serve it
         if "path" in match and not fnmatchcase(seen.path, match["path"]):
             failed.append("path")
         if not all(any(fnmatchcase(v, glob) for v in seen.query.get(name, ()))
@@ -71,7 +90,7 @@ class Stub:
         if not all(fnmatchcase(seen.headers.get(name.lower(), ""), glob) and name.lower() in seen.headers
                    for name, glob in match.get("headers", {}).items()):
             failed.append("headers")
-        if "json" in match and not contains(match["json"], seen.json()):
+        if "json" in match and ((failed and not every) or not contains(match["json"], seen.json())):
             failed.append("json")
         if with_org and self.org is not None and self.org != seen.org:
             failed.append("org")
@@ -89,22 +108,34 @@ class Stubs:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._specs: dict[int, dict[str, Any]] = {}  # decoded once: a stub's spec never changes, nor is its id reused
 
     def add(self, spec: dict[str, Any], source: str = "api") -> int:
-        return self.store.add_stub({k: v for k, v in spec.items() if k != "org"}, spec.get("org"),
-                                   spec.get("times"), source)
+        return self.store.add_stub(stored(spec), spec.get("org"), spec.get("times"), source)
+
+    def record(self, spec: dict[str, Any]) -> int:
+        """Keep a recording, in place of an earlier one of the same call and org (in one transaction)."""
+        return self.store.replace_recorded_stub(stored(spec), spec.get("org"))
 
     def all(self, org: str | None = None) -> list[Stub]:
-        return [Stub(*row) for row in self.store.stubs(org)]
+        return [Stub(i, self._spec(i, text), *rest) for i, text, *rest in self.store.stubs(org)]
+
+    def _spec(self, stub_id: int, text: str) -> dict[str, Any]:
+        found = self._specs.get(stub_id)
+        if found is None:
+            found = self._specs[stub_id] = json.loads(text)
+        return found
 
     def remove(self, stub_id: int | None, org: str | None = None) -> int:
         return self.store.remove_stubs(stub_id, org)
 
     def candidates(self, seen: Seen, recorded: bool = True) -> Iterator[Stub]:
-        """The stubs that match the call but for its org (to be settled by authentication), newest first: a
-        test's stub overrides the fixtures'. Without `recorded`, recordings are passed over (while recording)."""
-        for stub in reversed(self.all()):
-            if (recorded or stub.source != "recorded") and not stub.failures(seen, with_org=False):
+        """The stubs with answers left that match the call but for its org (settled by authentication), in
+        PRECEDENCE. Without `recorded`, recordings are passed over (while recording)."""
+        ordered = sorted(self.all(), key=lambda stub: (PRECEDENCE[stub.source], -stub.id))
+        for stub in ordered:
+            if (stub.remaining != 0 and (recorded or stub.source != "recorded")
+                    and not stub.failures(seen, with_org=False, every=False)):
                 yield stub
 
     def take(self, stub: Stub) -> bool:
@@ -118,6 +149,11 @@ class Stubs:
                 for failed, stub in ranked[:NEAR_MISSES]]
 
 
+def stored(spec: dict[str, Any]) -> dict[str, Any]:
+    """A stub as the store keeps it: its org is a column of its own."""
+    return {k: v for k, v in spec.items() if k != "org"}
+
+
 def template_context(seen: Seen, org: str | None, now: str, new_id: Callable[[], str]) -> dict[str, Any]:
     """What a stub's templates may use: `request.{method,path,segments,query,headers,json,body}`, `org`, `now`
     and `new_id()` (documented in docs/admin-api.md)."""
@@ -125,14 +161,31 @@ def template_context(seen: Seen, org: str | None, now: str, new_id: Callable[[],
     return {"request": {"method": seen.method, "path": seen.path, "segments": seen.path.strip("/").split("/"),
                         "query": {name: values[0] for name, values in seen.query.items() if values},
                         "headers": dict(seen.headers), "json": None if body is NO_JSON else body,
-                        "body": (seen.body or b"").decode("utf-8", "replace")},
+                        "body": (seen.body() or b"").decode("utf-8", "replace")},
             "org": org, "now": now, "new_id": new_id}
 
 
 def rendered(respond: Mapping[str, Any], context: Mapping[str, Any]) -> tuple[int, dict[str, str], Any, bool]:
     """A stub's answer for this call: status, headers, and the JSON value or text of its body, and whether the
-    body is JSON. TemplateFailed if a template cannot be rendered."""
-    headers = {name: render(value, context) for name, value in respond.get("headers", {}).items()}
+    body is JSON. TemplateFailed if a template cannot be rendered (or renders a header HTTP cannot carry)."""
+    budget = Budget()
+    headers = {name: header_value(name, render(value, context, budget))
+               for name, value in respond.get("headers", {}).items()}
     if "json" in respond:
-        return respond.get("status", 200), headers, render_json(respond["json"], context), True
-    return respond.get("status", 200), headers, render(respond.get("body", ""), context), False
+        return respond.get("status", 200), headers, render_json(respond["json"], context, budget), True
+    return respond.get("status", 200), headers, render(respond.get("body", ""), context, budget), False
+
+
+def header_value(name: str, value: str) -> str:
+    """A rendered header value as HTTP carries it: latin-1, no line break (a request's `%0d%0a` cannot inject)."""
+    if not value.isprintable() or not _latin1(value):
+        raise TemplateFailed(f"the header {name} rendered a value HTTP cannot carry: {value[:64]!r}")
+    return value
+
+
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True

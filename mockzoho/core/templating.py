@@ -1,11 +1,26 @@
-"""Stub answers made from the request: Jinja2's immutable sandbox (never eval), loaded on the first template."""
+"""Stub answers made from the request: Jinja2 expressions only, checked node by node, rendered in its immutable
+sandbox (never eval), loaded on the first template.
+
+A template is `{{ expression }}` text: names, attributes, items and slices, literals, comparisons, `and or not`,
+`+ - ~`, `x if c else y`, tests (`is defined`), the filters in FILTERS and `new_id()`. No statement (`{% for %}`
+would let a stub loop without end), no `* / ** %` (Jinja folds constant arithmetic while compiling: `9**9**9` would
+hang the call that sets the stub), and no filter whose output can outgrow its input; what a template may render is
+capped too, so a stub's answer costs at most its inputs' size a few times over.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
-MAX_OUTPUT = 1 << 20  # a template that renders more than this is refused at answer time
+MAX_OUTPUT = 4 << 20  # what one answer's templates may render, all together
+MAX_NODES = 64  # the parts of one template: a longer expression could concatenate an input over and over
+FILTERS = frozenset({"abs", "capitalize", "d", "default", "first", "float", "int", "last", "length", "lower",
+                     "reverse", "round", "string", "title", "tojson", "trim", "truncate", "upper", "urlencode"})
+NODES = ("Template", "Output", "TemplateData", "Name", "Const", "Getattr", "Getitem", "Slice", "Filter", "Test",
+         "CondExpr", "Compare", "Operand", "Concat", "Add", "Sub", "Neg", "Pos", "Not", "And", "Or", "List", "Tuple",
+         "Dict", "Pair", "Call")
 
 
 class TemplateFailed(Exception):
@@ -22,45 +37,90 @@ def _environment() -> Any:
     from jinja2 import ChainableUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    # ChainableUndefined: `request.json.data.0.x` of a body without it renders empty rather than failing.
-    return ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
+    # ChainableUndefined: `request.json.data.0.x` of a body without it renders empty rather than failing; so does
+    # None (`org` of a call with no org).
+    environment = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False,
+                                                finalize=lambda value: "" if value is None else value)
+    environment.globals.clear()  # lipsum, cycler, range...: nothing a template may call but new_id
+    environment.filters = {name: environment.filters[name] for name in FILTERS}
+    return environment
+
+
+def template_problem(text: str) -> str | None:
+    """Why `text` is not a template a stub may use, or None."""
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        tree = _environment().parse(text)
+    except TemplateSyntaxError as exc:
+        return f"line {exc.lineno}: {exc.message}"
+    count, pending = 0, [tree]
+    while pending:
+        node = pending.pop()
+        count += 1
+        problem = _node_problem(node)
+        if problem:
+            return f"line {node.lineno}: {problem}"
+        pending.extend(node.iter_child_nodes())
+    return f"the template has {count} parts: at most {MAX_NODES}" if count > MAX_NODES else None
+
+
+def _node_problem(node: Any) -> str | None:
+    """Why one part of a template is not allowed, or None."""
+    from jinja2 import nodes
+
+    kind = type(node).__name__
+    if kind not in NODES:
+        return f"{kind.lower()} is not allowed: only {{{{ expressions }}}} (no statements, no * / ** %)"
+    if isinstance(node, nodes.Filter) and node.name not in FILTERS:
+        return f"the filter {node.name!r} is not allowed (filters: {', '.join(sorted(FILTERS))})"
+    if isinstance(node, nodes.Call):
+        bare = not (node.args or node.kwargs or node.dyn_args or node.dyn_kwargs)
+        if not (bare and isinstance(node.node, nodes.Name) and node.node.name == "new_id"):
+            return "the only call allowed is new_id()"
+    return None
 
 
 @lru_cache(maxsize=512)
 def _compiled(text: str) -> Any:
+    problem = template_problem(text)  # a stored stub was checked when set: checked again all the same
+    if problem:
+        raise TemplateFailed(problem)
     return _environment().from_string(text)
 
 
-def template_problem(text: str) -> str | None:
-    """Why `text` does not parse as a template, or None."""
-    from jinja2 import TemplateSyntaxError
+@dataclass
+class Budget:
+    """What is left of the characters one answer's templates may render."""
 
-    try:
-        _compiled(text)
-    except TemplateSyntaxError as exc:
-        return f"line {exc.lineno}: {exc.message}"
-    return None
+    left: int = MAX_OUTPUT
+
+    def spend(self, text: str) -> str:
+        self.left -= len(text)
+        if self.left < 0:
+            raise TemplateFailed(f"the templates rendered more than {MAX_OUTPUT} characters")
+        return text
 
 
-def render(text: str, context: Mapping[str, Any]) -> str:
+def render(text: str, context: Mapping[str, Any], budget: Budget) -> str:
     """A template rendered (a plain string as it is); TemplateFailed with the reason if it cannot be."""
     if not is_template(text):
         return text
+    template = _compiled(text)
     try:
-        result = _compiled(text).render(context)
+        return budget.spend(template.render(context))
+    except TemplateFailed:
+        raise
     except Exception as exc:  # the sandbox's SecurityError, a TypeError of the template's arithmetic...
         raise TemplateFailed(f"{type(exc).__name__}: {exc}") from None
-    if len(result) > MAX_OUTPUT:
-        raise TemplateFailed(f"the template rendered more than {MAX_OUTPUT} characters")
-    return result
 
 
-def render_json(value: Any, context: Mapping[str, Any]) -> Any:
+def render_json(value: Any, context: Mapping[str, Any], budget: Budget) -> Any:
     """A JSON value with each of its strings rendered (so that the answer stays JSON whatever the values)."""
     if isinstance(value, str):
-        return render(value, context)
+        return render(value, context, budget)
     if isinstance(value, dict):
-        return {key: render_json(item, context) for key, item in value.items()}
+        return {key: render_json(item, context, budget) for key, item in value.items()}
     if isinstance(value, list):
-        return [render_json(item, context) for item in value]
+        return [render_json(item, context, budget) for item in value]
     return value

@@ -58,10 +58,21 @@ class ControlQueries(FixtureWriter):
         return [(i, json.loads(spec), remaining, hits)
                 for i, spec, remaining, hits in self._rules("faults", "id, spec, remaining, hits", org)]
 
-    def stubs(self, org: str | None = None) -> list[tuple[int, dict[str, Any], str | None, int | None, int, str]]:
-        """Every stub (of one org), oldest first: id, spec, org, calls left to answer, calls answered, source."""
-        return [(i, json.loads(spec), *rest)
-                for i, spec, *rest in self._rules("stubs", "id, spec, org, remaining, hits, source", org)]
+    def stubs(self, org: str | None = None) -> list[tuple[int, str, str | None, int | None, int, str]]:
+        """Every stub (of one org), oldest first: id, spec (JSON text: the models decode each once), org, calls
+        left to answer, calls answered, source."""
+        return self._rules("stubs", "id, spec, org, remaining, hits, source", org)
+
+    def replace_recorded_stub(self, spec: dict[str, Any], org: str | None) -> int:
+        """A recording, in place of the earlier recordings of the same match and org, in one transaction."""
+        match = json.dumps(spec.get("match", {}), separators=(",", ":"), ensure_ascii=False)
+        with self.write() as conn:
+            conn.execute("DELETE FROM stubs WHERE source = 'recorded' AND org IS ? AND json_extract(spec, '$.match') "
+                         "= ?", (org, match))
+            cursor = conn.execute("INSERT INTO stubs(spec, org, remaining, source) VALUES (?, ?, NULL, 'recorded')",
+                                  (json.dumps(spec), org))
+            _recount(conn, "stubs")
+            return cursor.lastrowid
 
     def remove_faults(self, fault_id: int | None, org: str | None = None) -> int:
         """Remove one fault, an org's, or (neither given) all; how many went."""
@@ -114,6 +125,10 @@ class ControlQueries(FixtureWriter):
         conn.executemany("INSERT INTO fixture_stubs(position, spec, org) VALUES (?, ?, ?)",
                          [(i, json.dumps({k: v for k, v in stub.items() if k != "org"}), stub["org"])
                           for i, stub in enumerate(fixtures.stubs)])
+
+    def _restored(self, conn: sqlite3.Connection, org: str | None) -> None:
+        super()._restored(conn, org)
+        self._restore_stubs(conn, org)
 
     @staticmethod
     def _restore_stubs(conn: sqlite3.Connection, org: str | None) -> None:
@@ -181,6 +196,13 @@ class ControlQueries(FixtureWriter):
                                   (row[0], org)).fetchone()
             refresh = None if client is None else issue_refresh_token(conn, client[0], org, user, scopes)
             return issue_access_token(conn, org, user, scopes, expires_at, refresh), refresh
+
+    def instance_mark(self) -> str:
+        """A random mark of this state, made once and the same in every worker and host that shares it (a proxy's
+        loop guard: two states at the same path on two machines still differ)."""
+        with self.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('instance', lower(hex(randomblob(6))))")
+            return conn.execute("SELECT value FROM meta WHERE key = 'instance'").fetchone()[0]
 
     def set_clock(self, frozen: float | None, offset: float) -> None:
         """Stand the clock still at `frozen`, or (None) let it run `offset` seconds from the real time."""

@@ -76,10 +76,14 @@ def _scope(org: str | None) -> Iterator[tuple[str, str, tuple[str, ...]]]:
 class FixtureWriter(Blobs):
     """What each family's store module adds to seeding: its part of the fixtures, written into the `fixture_*`
     tables by an override of `_write_fixtures` that calls super(), so that the Store, made of them all, writes
-    every part."""
+    every part; `_restored` is chained the same way for what a reset restores beside the fixture tables."""
 
     def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
         """The end of the chain: nothing more to write."""
+
+    def _restored(self, conn: sqlite3.Connection, org: str | None) -> None:
+        """After the fixture rows of one org (None: all) are copied back: what a family restores beside them (the
+        control state's stubs). The end of the chain."""
 
 
 class Seeding(FixtureWriter):
@@ -260,7 +264,7 @@ class Seeding(FixtureWriter):
             conn.execute(f"DELETE FROM {table}{where}", args)
             conn.execute(_copy_of(table) + where, args)
         conn.execute(f"DELETE FROM changed_records{noted}", () if org is None else (org,))
-        self._restore_stubs(conn, org)  # type: ignore[attr-defined]
+        self._restored(conn, org)
 
     @staticmethod
     def _forget_org(conn: sqlite3.Connection, org: str) -> None:
