@@ -4,6 +4,7 @@ read. Each is the client's 4xx."""
 
 from __future__ import annotations
 
+import io
 from typing import IO, Any, Callable, Iterator
 
 from flask import Request, request
@@ -42,7 +43,11 @@ class MockzohoRequest(Request):
         kept = getattr(self, "_cached_data", None)
         if kept is not None and self.max_content_length is not None and len(kept) > self.max_content_length:
             raise RequestEntityTooLarge()
-        return super().get_data(cache, as_text, parse_form_data)
+        data = super().get_data(cache, as_text, parse_form_data)
+        if cache and kept is None and isinstance(getattr(self, "_cached_data", None), bytes):
+            # A route that reads the stream itself (a Cosmos DB media upload) still finds the body there.
+            self.__dict__["stream"] = io.BytesIO(self._cached_data)
+        return data
 
     @property
     def authorization(self) -> Authorization | None:

@@ -8,6 +8,7 @@ import re
 import shutil
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import yaml
 from flask import Flask
 
 from conftest import auth
-from mockzoho.admin import answering
+from mockzoho.admin import answering, proxy
 from mockzoho.admin.proxy import literal, redacted
 from mockzoho.app import create_app
 from mockzoho.config import bundled_fixtures
@@ -176,7 +177,8 @@ class FakeUpstream:
                 while b"\r\n\r\n" not in data:
                     data += conn.recv(65536)
                 head, _, body = data.partition(b"\r\n\r\n")
-                length = int(re.search(rb"(?i)content-length: (\d+)", head)[1])
+                declared = re.search(rb"(?i)content-length: (\d+)", head)
+                length = int(declared[1]) if declared else 0
                 while len(body) < length:
                     body += conn.recv(65536)
                 self.received.append(head)
@@ -196,6 +198,7 @@ def test_the_proxy_forwards_the_path_as_the_client_sent_it(tmp_path: Path, path:
         [head] = upstream.received
         assert head.startswith(f"GET {path} HTTP/1.1\r\n".encode())
         assert b"X-Hop" not in head and b"X-Kept: 2" in head and b"Via: 1.1 mockzoho-" in head
+        assert b"Content-Length" not in head  # a GET with no body says none
     finally:
         upstream.close()
 
@@ -256,3 +259,52 @@ def test_the_loop_mark_is_the_states_own_and_shared_by_its_workers(tmp_path: Pat
     again = create_app({"state": tmp_path / "front.db"}).extensions["mockzoho"].store.instance_mark()
     other = create_app({"state": tmp_path / "other.db"}).extensions["mockzoho"].store.instance_mark()
     assert first == again != other and len(first) == 12
+
+
+def test_an_upstream_that_trickles_its_head_is_cut_at_the_deadline(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(proxy, "DEADLINE", 1)
+    sock = socket.create_server(("127.0.0.1", 0))
+
+    def trickle() -> None:
+        conn, _ = sock.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: yes\r\n":
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    client = front(tmp_path, proxy_to=f"http://127.0.0.1:{sock.getsockname()[1]}").test_client()
+    began = time.monotonic()
+    answer = client.get("/crm/v8/x/y/z/slow", headers=auth())
+    assert (answer.status_code, answer.json["error"]) == (502, "proxy_failed")
+    assert "took longer than 1 s" in answer.json["message"] and time.monotonic() - began < 5
+    sock.close()
+
+
+def test_a_nan_upstream_is_passed_on_and_recorded_as_text(tmp_path: Path) -> None:
+    upstream = FakeUpstream(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10\r\n"
+                            b"Connection: close\r\n\r\n{\"a\": NaN}")
+    try:
+        client = front(tmp_path, proxy_to=upstream.url, record=True).test_client()
+        for path in ("/crm/v8/x/y/z/nan", "/crm/v8/x/y/z/caf%C3%A9?q=%C3%A9&b=1", "/crm/v8/x/y/z/caf%C3%A9?b=1&q=%C3%A9"):
+            assert client.get(path, headers=auth()).status_code == 200
+        recorded = client.get("/__admin/stubs").json["stubs"]
+        assert [(s["match"]["path"], s["respond"].get("body")) for s in recorded] == [
+            ("/crm/v8/x/y/z/nan", '{"a": NaN}'), ("/crm/v8/x/y/z/caf\xe9", '{"a": NaN}')]  # one per call
+    finally:
+        upstream.close()
+
+
+def test_a_proxied_head_says_the_upstreams_length(tmp_path: Path) -> None:
+    upstream = FakeUpstream(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+    try:
+        client = front(tmp_path, proxy_to=upstream.url).test_client()
+        answer = client.head("/crm/v8/x/y/z/head", headers=auth())
+        assert (answer.status_code, answer.headers["Content-Length"], answer.data) == (200, "5", b"")
+    finally:
+        upstream.close()

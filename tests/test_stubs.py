@@ -23,7 +23,7 @@ from mockzoho.config import bundled_fixtures
 from mockzoho.fixtures import FixtureError, load_fixtures
 from mockzoho.state import ZOHO_PRODUCTS
 from servers import Server, free_port, serve_command, serve_in_thread
-from test_cosmos import NOW, headers as cosmos_headers
+from test_cosmos import DOC, NOW, headers as cosmos_headers, signed as cosmos_signed
 
 CONVERT = "/crm/v8/Leads/2883756000000261075/actions/convert"
 CONVERT_STUB = {
@@ -204,13 +204,28 @@ def test_a_template_that_fails_is_a_plain_json_error_naming_the_stub(client: Fla
     ("{{ cycler.__init__.__globals__.os.system('id') }}", "the only call allowed is new_id()"),
     ("{{ request.body|center(1000000000) }}", "the filter 'center' is not allowed"),
     ("{{ request.body|replace('a', request.body) }}", "the filter 'replace' is not allowed"),
-    ("{{ " + " ~ ".join(["request.body"] * 40) + " }}", "parts: at most 64"),
+    ("{{ " + " ~ ".join(["request.body"] * 40) + " }}", "at most 64 and 8"),
     ("{% set x = 1 %}", "assign is not allowed"),
+    ("{{ 10|round(-999999999) }}", "the filter 'round' takes no such arguments"),
+    ("{{ request.json|tojson(100000000) }}", "the filter 'tojson' takes no such arguments"),
+    ("{{ request.body|truncate(*[1]) }}", "the filter 'truncate' takes no such arguments"),
+    ("{{ request.body" + "|tojson" * 9 + " }}", "at most 64 and 8"),
+    ("{{ " + "9" * 5000 + " }}", "it cannot be read: ValueError"),
+    ("{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}", "it cannot be read: RecursionError"),
+    ("{{ 1 is nosuchtest }}", "the test 'nosuchtest' is not allowed"),
 ])
 def test_templates_are_expressions_only_refused_fast_when_set(client: FlaskClient, template: str,
                                                               problem: str) -> None:
     answer = post_json(client, "/__admin/stubs", {"respond": {"body": template}})
     assert answer.status_code == 400 and problem in answer.json["details"]["respond"]["body"][0], answer.json
+
+
+def test_a_chain_of_filters_is_capped_at_each_step(client: FlaskClient) -> None:
+    add_stub(client, {"match": {"path": "/crm/v8/x/echo/json/chain"},
+                      "respond": {"body": "{{ request.body" + "|tojson" * 8 + " }}"}})
+    quotes = client.post("/crm/v8/x/echo/json/chain", data=b'"' * 5000, headers=auth())
+    assert (quotes.status_code, quotes.json["error"]) == (500, "stub_template_failed")
+    assert "a filter gave more than 1048576 characters" in quotes.json["message"]
 
 
 def test_what_templates_render_is_capped_per_answer(client: FlaskClient) -> None:
@@ -561,3 +576,27 @@ def test_a_stub_read_for_its_match_keeps_the_routes_body_cap(client: FlaskClient
     padded = json.dumps({"select_query": "select Last_Name from Leads where Last_Name is not null" + " " * 400_000})
     answer = client.post("/crm/v8/coql", data=padded, content_type="application/json", headers=auth())
     assert answer.status_code == 413, answer.json
+
+
+@pytest.mark.parametrize("body", [b'{"respond": {"json": {"a": NaN}}}', b'{"respond": {"json": [Infinity]}}'])
+def test_numbers_json_cannot_carry_are_refused(client: FlaskClient, body: bytes) -> None:
+    answer = client.post("/__admin/stubs", data=body, content_type="application/json")
+    assert (answer.status_code, answer.json["error"]) == (400, "invalid_json")
+    assert client.get("/__admin/stubs").json == {"stubs": []}
+
+
+def test_fixture_stubs_with_numbers_json_cannot_carry_are_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((bundled_fixtures() / "demo.yaml").read_text() + "stubs:\n  - respond: {json: {a: .nan}}\n")
+    with pytest.raises(FixtureError) as raised:
+        load_fixtures(bad, ZOHO_PRODUCTS)
+    assert f"{bad}: stubs.0.respond.json: nan is not a JSON number at a" in raised.value.problems
+
+
+def test_a_json_match_leaves_a_cosmos_media_upload_whole(tmp_path: Path) -> None:
+    cosmos = create_app({"state": tmp_path / "s.db", "clock": NOW}).test_client()
+    add_stub(cosmos, {"match": {"method": "POST", "json": {"x": 1}}, "respond": {}})
+    created = cosmos_signed(cosmos, "POST", f"/{DOC}/attachments", data=b"hello media",
+                            content_type="text/plain", extra={"Slug": "kept.txt"})
+    assert created.status_code == 201, created.json
+    assert cosmos_signed(cosmos, "GET", created.json["media"]).data == b"hello media"

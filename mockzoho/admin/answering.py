@@ -94,7 +94,7 @@ def iso_time(epoch: float) -> str:
 def raw_target() -> tuple[str, str]:
     """The path and query as the client sent them, still percent-encoded (`a%2Fb` is not `a/b`)."""
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
-    if raw.startswith("/"):
+    if raw.startswith("/") or raw == "*":
         path, _, query = raw.partition("?")
         return path, query
     if raw:  # the absolute form, `GET http://host/path HTTP/1.1`
@@ -126,6 +126,8 @@ def proxy_answer(current: Call, base: str, org: str | None, record: bool) -> Res
     response.headers.clear()
     for name, value in upstream.headers:
         response.headers.add(name, value)
+    if request.method == "HEAD" and upstream.length is not None:
+        response.headers["Content-Length"] = upstream.length  # the size of the body a GET would get
     return response
 
 

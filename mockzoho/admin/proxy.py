@@ -6,11 +6,14 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 from urllib.parse import parse_qsl, urlsplit
 
+from ..core.strict_json import not_json
 from ..core.templating import is_template
 from .redaction import JSON_SECRET_KEY, secrets_in_url
 
@@ -34,6 +37,7 @@ REDACTED = "[redacted]"
 REDACTED_EMAIL = "redacted@example.com"
 GLOB_SPECIALS = re.compile(r"([*?\[])")
 MAX_RECORDED_HEADER = 1024  # what a stub's header value may be
+ENDRAW = re.compile(r"\{%-?\s*endraw\s*-?%\}")
 
 
 class ProxyFailed(Exception):
@@ -47,6 +51,7 @@ class Upstream:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    length: str | None  # its Content-Length: what a HEAD's answer says of the body it does not send
 
 
 def forward(base: str, method: str, path: str, query: str, headers: Iterable[tuple[str, str]],
@@ -56,12 +61,14 @@ def forward(base: str, method: str, path: str, query: str, headers: Iterable[tup
     url = urlsplit(base)
     kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     conn = kind(url.hostname or "", url.port, timeout=TIMEOUT)
-    target = url.path.rstrip("/") + path + (f"?{query}" if query else "")
+    target = "*" if path == "*" else url.path.rstrip("/") + path + (f"?{query}" if query else "")
     headers = list(headers)
     # A header the client names in `Connection` is one of its connection's too (RFC 9110 7.6.1).
     named = {token.strip().lower() for name, value in headers if name.lower() == "connection"
              for token in value.split(",")}
     deadline = time.monotonic() + DEADLINE
+    # The per-read timeout bounds no answer that trickles in: past the deadline, the socket is shut from here.
+    watchdog = threading.Timer(DEADLINE, shut, (conn,))
     try:
         conn.putrequest(method, target, skip_accept_encoding=True)  # identity: the body is recorded as sent
         passed = []
@@ -71,20 +78,36 @@ def forward(base: str, method: str, path: str, query: str, headers: Iterable[tup
             elif name.lower() not in HOP_BY_HOP and name.lower() not in named:
                 conn.putheader(name, value)
         conn.putheader("Via", ", ".join([*passed, via]))
-        conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body)
+        if body or method in ("POST", "PUT", "PATCH"):
+            conn.putheader("Content-Length", str(len(body)))
+        watchdog.start()
+        conn.endheaders(body or None)
         answer = conn.getresponse()
         data = bytearray()
         while chunk := answer.read1(65536):
             data += chunk
-            if len(data) > MAX_ANSWER or time.monotonic() > deadline:
-                raise ProxyFailed(f"its answer is larger than {MAX_ANSWER} bytes" if len(data) > MAX_ANSWER
-                                  else f"its answer took longer than {DEADLINE} s")
-        return Upstream(answer.status, answer_headers(answer.getheaders()), bytes(data))
+            if len(data) > MAX_ANSWER:
+                raise ProxyFailed(f"its answer is larger than {MAX_ANSWER} bytes")
+        if time.monotonic() > deadline:
+            raise ProxyFailed(f"its answer took longer than {DEADLINE} s")
+        return Upstream(answer.status, answer_headers(answer.getheaders()), bytes(data),
+                        answer.getheader("Content-Length"))
     except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: a status line that is no number
+        if time.monotonic() > deadline:
+            raise ProxyFailed(f"its answer took longer than {DEADLINE} s") from None
         raise ProxyFailed(f"{type(exc).__name__}: {exc}") from None
     finally:
+        watchdog.cancel()
         conn.close()
+
+
+def shut(conn: http.client.HTTPConnection) -> None:
+    """End a connection's reads from another thread (the one waiting on it then fails)."""
+    try:
+        if conn.sock is not None:
+            conn.sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # closed meanwhile
+        pass
 
 
 def answer_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -124,7 +147,9 @@ def literal(value: Any) -> Any:
     if isinstance(value, list):
         return [literal(item) for item in value]
     if isinstance(value, str) and is_template(value):
-        return "{% raw %}" + value.replace("{% endraw %}", "{% endraw %}{{ '{% endraw %}' }}{% raw %}") + "{% endraw %}"
+        # Each `endraw` (however spelled) is sent as a quoted constant between raw blocks.
+        return "{% raw %}" + ENDRAW.sub(lambda m: "{% endraw %}{{ " + json.dumps(m[0]) + " }}{% raw %}", value) \
+            + "{% endraw %}"
     return value
 
 
@@ -138,7 +163,8 @@ def recorded_stub(method: str, path: str, query: str, upstream: Upstream, org: s
                for k, v in upstream.headers if k.lower() in RECORDED_HEADERS and len(v) <= MAX_RECORDED_HEADER}
     respond: dict[str, Any] = {"status": upstream.status, "headers": headers}
     try:
-        respond["json"] = literal(redacted(json.loads(upstream.body))) if upstream.body else None
+        decoded = json.loads(upstream.body, parse_constant=not_json) if upstream.body else None
+        respond["json"] = None if decoded is None else literal(redacted(decoded))
     except RecursionError:  # nested deeper than the parser goes: not kept
         return None
     except ValueError:

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, request
 from .. import __version__
 from ..core.context import app_state, call
 from ..core.families import Family
+from ..core.strict_json import not_json
 from ..exposure import closed_because, open_without_token
 from ..nesting import MAX_NESTING, nesting
 from ..state import ZOHO_PRODUCTS
@@ -58,7 +59,7 @@ def json_body() -> Any:
     if not data:
         return None
     try:
-        body = json.loads(data)
+        body = json.loads(data, parse_constant=not_json)
     except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         body = None
     if body is None:

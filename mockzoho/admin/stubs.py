@@ -15,6 +15,7 @@ NEAR_MISSES = 3  # the closest stubs shown for a call no stub answered
 # Which stub answers first, by where it came from: a test's own, then a recording, then the fixtures' (so that a
 # test overrides them even after a reset has set the fixtures' again, with newer ids); the newest first within.
 PRECEDENCE = {"api": 0, "recorded": 1, "fixtures": 2}
+MAX_HEADER = 8192  # a rendered header value longer than this is refused (servers refuse longer heads)
 NO_JSON = object()  # a body that is not JSON (or was not read): a `json` match fails on it
 
 
@@ -118,7 +119,10 @@ class Stubs:
         return self.store.replace_recorded_stub(stored(spec), spec.get("org"))
 
     def all(self, org: str | None = None) -> list[Stub]:
-        return [Stub(i, self._spec(i, text), *rest) for i, text, *rest in self.store.stubs(org)]
+        found = [Stub(i, self._spec(i, text), *rest) for i, text, *rest in self.store.stubs(org)]
+        if org is None:  # the specs of stubs removed meanwhile are dropped
+            self._specs = {stub.id: stub.spec for stub in found}
+        return found
 
     def _spec(self, stub_id: int, text: str) -> dict[str, Any]:
         found = self._specs.get(stub_id)
@@ -177,8 +181,9 @@ def rendered(respond: Mapping[str, Any], context: Mapping[str, Any]) -> tuple[in
 
 
 def header_value(name: str, value: str) -> str:
-    """A rendered header value as HTTP carries it: latin-1, no line break (a request's `%0d%0a` cannot inject)."""
-    if not value.isprintable() or not _latin1(value):
+    """A rendered header value as HTTP carries it: latin-1, no line break (a request's `%0d%0a` cannot inject),
+    at most MAX_HEADER characters."""
+    if len(value) > MAX_HEADER or not value.replace("\t", " ").isprintable() or not _latin1(value):
         raise TemplateFailed(f"the header {name} rendered a value HTTP cannot carry: {value[:64]!r}")
     return value
 

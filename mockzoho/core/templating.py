@@ -10,14 +10,22 @@ capped too, so a stub's answer costs at most its inputs' size a few times over.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 MAX_OUTPUT = 4 << 20  # what one answer's templates may render, all together
+MAX_FILTERED = 1 << 20  # what one filter may give (tojson doubles backslashes: a chain of them would explode)
 MAX_NODES = 64  # the parts of one template: a longer expression could concatenate an input over and over
+MAX_FILTERS = 8  # filters in one template: a chain of tojson grows its text at every step
 FILTERS = frozenset({"abs", "capitalize", "d", "default", "first", "float", "int", "last", "length", "lower",
                      "reverse", "round", "string", "title", "tojson", "trim", "truncate", "upper", "urlencode"})
+# The only filters that take arguments, and how many (round's precision would make Python build 10**n; tojson's
+# indent, any size of padding).
+FILTER_ARGUMENTS = {"d": 2, "default": 2, "truncate": 4}
+TESTS = frozenset({"boolean", "defined", "eq", "false", "float", "ge", "gt", "in", "integer", "le", "lower", "lt",
+                   "mapping", "ne", "none", "number", "sequence", "string", "true", "undefined", "upper"})
 NODES = ("Template", "Output", "TemplateData", "Name", "Const", "Getattr", "Getitem", "Slice", "Filter", "Test",
          "CondExpr", "Compare", "Operand", "Concat", "Add", "Sub", "Neg", "Pos", "Not", "And", "Or", "List", "Tuple",
          "Dict", "Pair", "Call")
@@ -42,8 +50,21 @@ def _environment() -> Any:
     environment = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False,
                                                 finalize=lambda value: "" if value is None else value)
     environment.globals.clear()  # lipsum, cycler, range...: nothing a template may call but new_id
-    environment.filters = {name: environment.filters[name] for name in FILTERS}
+    environment.filters = {name: _capped(environment.filters[name]) for name in FILTERS}
+    environment.tests = {name: environment.tests[name] for name in TESTS}
     return environment
+
+
+def _capped(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter whose text output may not pass MAX_FILTERED (checked at each step of a chain, and when Jinja folds
+    a constant one while compiling: its error then leaves it to the call, where it fails plainly)."""
+    @functools.wraps(function)
+    def capped(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        if isinstance(result, str) and len(result) > MAX_FILTERED:
+            raise TemplateFailed(f"a filter gave more than {MAX_FILTERED} characters")
+        return result
+    return capped
 
 
 def template_problem(text: str) -> str | None:
@@ -54,15 +75,24 @@ def template_problem(text: str) -> str | None:
         tree = _environment().parse(text)
     except TemplateSyntaxError as exc:
         return f"line {exc.lineno}: {exc.message}"
-    count, pending = 0, [tree]
+    except (ValueError, RecursionError, MemoryError) as exc:  # a 5000-digit number, brackets nested too deep
+        return f"it cannot be read: {type(exc).__name__}"
+    count, filters, pending = 0, 0, [tree]
     while pending:
         node = pending.pop()
         count += 1
+        filters += type(node).__name__ == "Filter"
         problem = _node_problem(node)
         if problem:
             return f"line {node.lineno}: {problem}"
         pending.extend(node.iter_child_nodes())
-    return f"the template has {count} parts: at most {MAX_NODES}" if count > MAX_NODES else None
+    if count > MAX_NODES or filters > MAX_FILTERS:
+        return f"the template has {count} parts and {filters} filters: at most {MAX_NODES} and {MAX_FILTERS}"
+    try:
+        _environment().compile(text)  # what only compiling finds (after the checks: it folds constants)
+    except Exception as exc:
+        return f"it does not compile: {exc}"
+    return None
 
 
 def _node_problem(node: Any) -> str | None:
@@ -72,8 +102,16 @@ def _node_problem(node: Any) -> str | None:
     kind = type(node).__name__
     if kind not in NODES:
         return f"{kind.lower()} is not allowed: only {{{{ expressions }}}} (no statements, no * / ** %)"
-    if isinstance(node, nodes.Filter) and node.name not in FILTERS:
-        return f"the filter {node.name!r} is not allowed (filters: {', '.join(sorted(FILTERS))})"
+    if isinstance(node, nodes.Filter):
+        if node.name not in FILTERS:
+            return f"the filter {node.name!r} is not allowed (filters: {', '.join(sorted(FILTERS))})"
+        if node.kwargs or node.dyn_args or node.dyn_kwargs or len(node.args) > FILTER_ARGUMENTS.get(node.name, 0):
+            return f"the filter {node.name!r} takes no such arguments (only default and truncate take any)"
+    if isinstance(node, nodes.Test):
+        if node.name not in TESTS:
+            return f"the test {node.name!r} is not allowed (tests: {', '.join(sorted(TESTS))})"
+        if node.dyn_args or node.dyn_kwargs:
+            return f"the test {node.name!r} takes no * or ** arguments"
     if isinstance(node, nodes.Call):
         bare = not (node.args or node.kwargs or node.dyn_args or node.dyn_kwargs)
         if not (bare and isinstance(node.node, nodes.Name) and node.node.name == "new_id"):
@@ -106,9 +144,8 @@ def render(text: str, context: Mapping[str, Any], budget: Budget) -> str:
     """A template rendered (a plain string as it is); TemplateFailed with the reason if it cannot be."""
     if not is_template(text):
         return text
-    template = _compiled(text)
     try:
-        return budget.spend(template.render(context))
+        return budget.spend(_compiled(text).render(context))
     except TemplateFailed:
         raise
     except Exception as exc:  # the sandbox's SecurityError, a TypeError of the template's arithmetic...

@@ -51,7 +51,8 @@ class ControlQueries(FixtureWriter):
 
     def add_stub(self, spec: dict[str, Any], org: str | None, times: int | None, source: str) -> int:
         """A stub (`spec` without its org, which is a column); `source` is api or recorded."""
-        return self._add_rule("stubs", {"spec": json.dumps(spec), "org": org, "remaining": times, "source": source})
+        return self._add_rule("stubs", {"spec": json.dumps(spec, allow_nan=False), "org": org, "remaining": times,
+                                        "source": source})
 
     def faults(self, org: str | None = None) -> list[tuple[int, dict[str, Any], int | None, int]]:
         """Every fault (of one org), oldest first: id, spec, calls left to fail, calls seen."""
@@ -64,13 +65,14 @@ class ControlQueries(FixtureWriter):
         return self._rules("stubs", "id, spec, org, remaining, hits, source", org)
 
     def replace_recorded_stub(self, spec: dict[str, Any], org: str | None) -> int:
-        """A recording, in place of the earlier recordings of the same match and org, in one transaction."""
-        match = json.dumps(spec.get("match", {}), separators=(",", ":"), ensure_ascii=False)
+        """A recording, in place of the earlier recordings of the same match and org, in one transaction (the
+        matches compared decoded: key order and escapes do not make two calls of one)."""
         with self.write() as conn:
-            conn.execute("DELETE FROM stubs WHERE source = 'recorded' AND org IS ? AND json_extract(spec, '$.match') "
-                         "= ?", (org, match))
+            rows = conn.execute("SELECT id, spec FROM stubs WHERE source = 'recorded' AND org IS ?", (org,))
+            earlier = [i for i, text in rows if json.loads(text).get("match") == spec.get("match")]
+            conn.executemany("DELETE FROM stubs WHERE id = ?", [(i,) for i in earlier])
             cursor = conn.execute("INSERT INTO stubs(spec, org, remaining, source) VALUES (?, ?, NULL, 'recorded')",
-                                  (json.dumps(spec), org))
+                                  (json.dumps(spec, allow_nan=False), org))
             _recount(conn, "stubs")
             return cursor.lastrowid
 
