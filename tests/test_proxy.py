@@ -59,7 +59,8 @@ def test_calls_nothing_models_are_forwarded_and_answered_as_upstream(tmp_path: P
     assert answer.json["data"][0]["details"]["Contacts"]["Email"] == "kris@example.com"
     assert "X-Mockzoho-Unmatched" not in answer.headers
     entry = client.get("/__admin/requests?limit=1").json["requests"][0]
-    assert (entry["matched"], entry["unmatched"], entry["tag"]) == (f"proxy {url}", False, "t1")
+    assert (entry["matched"], entry["unmatched"], entry["tag"], entry["code"]) == (f"proxy {url}", False, "t1",
+                                                                                  "SUCCESS")
     seen = upstream_app.test_client().get("/__admin/requests?limit=1").json["requests"][0]
     assert (seen["path"], seen["query"], seen["body_preview"]) == (CONVERT, "trigger=workflow", '{"data":[{}]}')
     assert seen["headers"]["Authorization"].endswith(auth()["Authorization"][-4:])

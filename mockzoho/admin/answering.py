@@ -3,6 +3,7 @@ proxy (kept as a stub while recording)."""
 
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import quote, urlsplit
 
@@ -10,12 +11,14 @@ from flask import Response, request
 
 from ..core.context import Call, app_state
 from ..core.families import Family
-from ..core.responses import json_response
+from ..core.responses import answer_code, json_response
+from ..core.strict_json import not_json
 from ..core.templating import TemplateFailed
 from .journaling import journaled_product
 from .proxy import MAX_ANSWER, ProxyFailed, Upstream, forward, recorded_stub
 from .stubs import Seen, Stub, Stubs, rendered, template_context
 
+CODE_READ = 64 << 10  # an upstream answer up to this size is read for the code it carries
 MATCHED_BODY = 1 << 20  # bodies up to this size are read for a stub's `json` match and templates
 PLAIN_JSON = "application/json"  # the toolkit's own errors: in no API's envelope
 
@@ -122,6 +125,7 @@ def proxy_answer(current: Call, base: str, org: str | None, record: bool) -> Res
                              502, PLAIN_JSON)
     if record:
         keep_recording(upstream, org)
+    current.api_code = upstream_code(upstream.body)
     response = Response(upstream.body, status=upstream.status)
     response.headers.clear()
     for name, value in upstream.headers:
@@ -129,6 +133,16 @@ def proxy_answer(current: Call, base: str, org: str | None, record: bool) -> Res
     if request.method == "HEAD" and upstream.length is not None:
         response.headers["Content-Length"] = upstream.length  # the size of the body a GET would get
     return response
+
+
+def upstream_code(body: bytes) -> str | None:
+    """The code an upstream's JSON answer carries, for the journal (a large or non-JSON one: none)."""
+    if len(body) > CODE_READ:
+        return None
+    try:
+        return answer_code(json.loads(body, parse_constant=not_json))
+    except (ValueError, RecursionError):
+        return None
 
 
 def keep_recording(upstream: Upstream, org: str | None) -> None:
