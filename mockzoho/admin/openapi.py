@@ -197,8 +197,8 @@ def build(app: Flask) -> dict[str, Any]:
     seen = set()
     for rule in app.url_map.iter_rules():
         owner = next((f for f in families if rule.endpoint.startswith(f"{f.name}.")), None)
-        if owner is None:
-            continue  # Flask's own static route: no family serves it
+        if owner is None or (owner is not admin and not owner.journaled):
+            continue  # Flask's own static route, and the dashboard's HTML pages: no API
         path, parameters = openapi_path(app, rule)
         operations = {}
         for method in served_methods(rule):

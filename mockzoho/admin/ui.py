@@ -1,0 +1,299 @@
+"""The dashboard under /__admin/ui: server-rendered pages over the control API's own models (no rule twice).
+
+It follows the control API's trust: open on a loopback-only server without a token, else the admin token, given
+once on the login page and kept in a cookie scoped to /__admin. Every form that changes state carries a CSRF
+token (a cookie and a hidden field that must agree: a page of another site can read neither).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, redirect, render_template, request
+
+from ..core.context import app_state, call
+from ..core.families import Family
+from ..exposure import open_without_token
+from ..store import UnknownOrg, UnknownUser
+from ..core.responses import file_response
+from ..store.search import Match
+from .answering import stubs
+from .errors import AdminError, admin_response
+from .hooks import faults
+from .models import mint_tokens
+from .routes import iso, journal_entries, load, unmatchable
+from ..store.journal import JournalFilter
+
+COOKIE, CSRF = "mockzoho_admin", "mockzoho_csrf"
+COOKIE_PATH = "/__admin"
+
+blueprint = Blueprint("admin_ui", __name__, template_folder="templates")
+FAMILY = Family(name="admin_ui", error=AdminError, blueprint=blueprint, prefixes=("/__admin/ui",),
+                options={"url_prefix": "/__admin/ui"}, journaled=False)
+
+
+def trusted() -> bool:
+    """The control API's rule, the admin token also read from the dashboard's cookie."""
+    token = app_state().settings.admin_token
+    if not token:
+        return open_without_token(request.environ)
+    auth = request.authorization
+    given = auth.token if auth is not None and auth.type == "bearer" else request.cookies.get(COOKIE)
+    return given is not None and secrets.compare_digest(given.encode(), token.encode())
+
+
+@blueprint.before_request
+def require_trust() -> Response | None:
+    call().trusted = trusted()
+    if request.endpoint == "admin_ui.login":
+        return None
+    if not call().trusted:
+        if app_state().settings.admin_token:
+            return redirect(f"{COOKIE_PATH}/ui/login")
+        raise AdminError(403, "control_api_closed", "the dashboard is closed without an admin token: start the "
+                                                    "server with MOCKZOHO_ADMIN_TOKEN set to use it")
+    if request.method == "POST":
+        sent, kept = request.form.get("csrf", ""), request.cookies.get(CSRF, "")
+        if not kept or not secrets.compare_digest(sent.encode(), kept.encode()):
+            raise AdminError(403, "csrf", "the form did not come from this dashboard: reload the page")
+    return None
+
+
+def page(template: str, status: int = 200, **values: Any) -> Response:
+    """A page, with the CSRF token its forms carry (made once per browser, kept in a cookie)."""
+    token = request.cookies.get(CSRF) or secrets.token_urlsafe(24)
+    response = Response(render_template(f"ui/{template}", csrf=token, **values), status=status,
+                        content_type="text/html; charset=utf-8")
+    response.set_cookie(CSRF, token, path=COOKIE_PATH, httponly=True, samesite="Strict")
+    return response
+
+
+def back(to: str, **query: str) -> Response:
+    """After a form: back to a page (a 303, so that a reload does not send the form again)."""
+    suffix = "&".join(f"{k}={v}" for k, v in query.items())
+    return redirect(f"{COOKIE_PATH}/ui/{to}{'?' + suffix if suffix else ''}", code=303)
+
+
+# -- login -------------------------------------------------------------------------------------------
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login() -> Response:
+    if request.method == "GET":
+        return page("login.html", needed=bool(app_state().settings.admin_token))
+    token = request.form.get("token", "")
+    admin = app_state().settings.admin_token
+    if not admin or not secrets.compare_digest(token.encode(), admin.encode()):
+        return page("login.html", 401, needed=bool(admin), error="that is not the admin token")
+    response = back("")
+    response.set_cookie(COOKIE, token, path=COOKIE_PATH, httponly=True, samesite="Strict")
+    return response
+
+
+# -- overview ----------------------------------------------------------------------------------------
+
+@blueprint.get("/")
+def overview() -> Response:
+    store = app_state().store
+    counts: dict[str, list[tuple[str, str, int, int]]] = {}
+    for org, product, module, records, attachments in store.record_counts():
+        counts.setdefault(org, []).append((product, module, records, attachments))
+    return page("overview.html", orgs=store.org_ids(), counts=counts, now=iso(store.now()),
+                frozen=store.clock_frozen(), digest=store.seeded_digest(), message=request.args.get("done"))
+
+
+@blueprint.post("/reset")
+def reset() -> Response:
+    org = request.form.get("org") or None
+    try:
+        app_state().store.reset(org)
+    except UnknownOrg:
+        raise AdminError(404, "not_found", f"no org {org!r}") from None
+    return back("", done=f"reset {org or 'all'}")
+
+
+@blueprint.post("/clock")
+def clock() -> Response:
+    seconds = load("AdvanceSchema", {"seconds": request.form.get("seconds")})["seconds"]
+    app_state().store.advance_clock(seconds)
+    return back("", done=f"clock moved {seconds:g} s")
+
+
+# -- records -----------------------------------------------------------------------------------------
+
+PAGE = 50
+
+
+@blueprint.get("/orgs/<org>/<any(crm, bigin):product>/<module>")
+def records(org: str, product: str, module: str) -> Response:
+    """A module's records of one org, a page at a time, by name."""
+    page_number = max(1, int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1)
+    rows = app_state().store.list_records(org, product, module, sort_by="id", descending=False,
+                                          offset=(page_number - 1) * PAGE, limit=PAGE + 1)
+    return page("records.html", org=org, product=product, module=module, rows=rows[:PAGE], page=page_number,
+                more=len(rows) > PAGE)
+
+
+@blueprint.get("/orgs/<org>/<any(crm, bigin):product>/<module>/<record_id>")
+def record(org: str, product: str, module: str, record_id: str) -> Response:
+    """One record: its fields, its notes and its attachments."""
+    store = app_state().store
+    found = store.get_records(org, product, module, [record_id]).get(record_id)
+    if found is None:
+        raise AdminError(404, "not_found", f"no {module} record {record_id} in {org}'s {product}")
+    notes = store.list_records(org, product, "Notes", sort_by="id", descending=False, offset=0, limit=200,
+                               where=Match("parent_id", "equals", (record_id,)))
+    attachments = store.list_attachments(org, product, record_id, 0, 200)
+    return page("record.html", org=org, product=product, module=module, record=found, notes=notes,
+                attachments=attachments, created=iso(found.created_time), modified=iso(found.modified_time))
+
+
+@blueprint.get("/orgs/<org>/<any(crm, bigin):product>/<module>/<record_id>/attachments/<attachment_id>")
+def attachment(org: str, product: str, module: str, record_id: str, attachment_id: str) -> Response:
+    """An attachment's bytes, as stored (`?inline=1` for a preview)."""
+    store = app_state().store
+    found = store.find_attachment(org, product, record_id, attachment_id)
+    answer = None if found is None or found.blob is None else file_response(
+        store.blob_path(found.blob), found.content_type, etag=False, conditional=False)
+    if answer is None:
+        raise AdminError(404, "not_found", f"no stored attachment {attachment_id} on record {record_id}")
+    kind = "inline" if request.args.get("inline") else "attachment"
+    answer.headers["Content-Disposition"] = f"{kind}; filename*=UTF-8''{quote(found.file_name)}"
+    answer.headers["X-Content-Type-Options"] = "nosniff"
+    answer.headers["Content-Security-Policy"] = "sandbox"  # a stored HTML file previewed runs nothing
+    return answer
+
+
+# -- journal -----------------------------------------------------------------------------------------
+
+@blueprint.get("/requests")
+def journal() -> Response:
+    return page("requests.html", filters={k: request.args.get(k, "") for k in ("org", "tag", "status", "code",
+                                                                               "path")})
+
+
+@blueprint.get("/requests.json")
+def journal_feed() -> Response:
+    """The journal's entries after an id, oldest first, for the page's polling (the cookie opens it)."""
+    query = load("JournalQuerySchema", {k: v for k, v in request.args.items() if v})
+    since, limit, order = query.pop("since"), query.pop("limit"), query.pop("order")
+    where = JournalFilter(**query, since=None if since is None else since.timestamp())
+    return admin_response({"requests": journal_entries(where, limit, order == "asc")})
+
+
+# -- faults and stubs ----------------------------------------------------------------------------------
+
+@blueprint.get("/rules")
+def rules() -> Response:
+    return rules_page()
+
+
+def rules_page(status: int = 200, **form: Any) -> Response:
+    return page("rules.html", status, faults=faults().all(), stubs=[s.listed() for s in stubs().all()],
+                orgs=[i for i, _ in app_state().store.org_ids()], **form)
+
+
+def json_field(name: str) -> Any:
+    """A form field that holds JSON (empty: absent); a ValueError names the field."""
+    text = request.form.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ValueError(name) from None
+
+
+@blueprint.post("/faults")
+def add_fault() -> Response:
+    match = {k: v for k in ("method", "path", "org") if (v := request.form.get(k))}
+    spec: dict[str, Any] = {"match": match, "respond": {"code": request.form.get("code", "")}}
+    if request.form.get("times"):
+        spec["times"] = request.form["times"]
+    errors = form_errors("FaultSchema", spec)
+    if errors is None:
+        problem = unmatchable(match, spec["respond"]["code"])
+        if problem:
+            errors = {"match": {"path": [problem]}}
+    if errors is not None:
+        return rules_page(400, fault_errors=flat(errors), fault_form=request.form)
+    faults().add(load("FaultSchema", spec))
+    return back("rules")
+
+
+@blueprint.post("/stubs")
+def add_stub() -> Response:
+    match = {k: v for k in ("method", "path") if (v := request.form.get(k))}
+    respond: dict[str, Any] = {}
+    try:
+        if request.form.get("status"):
+            respond["status"] = request.form["status"]
+        body = json_field("json")
+        if body is not None:
+            respond["json"] = body
+    except ValueError as exc:
+        return rules_page(400, stub_errors={f"respond.{exc}": "not valid JSON"}, stub_form=request.form)
+    spec = {"match": match, "respond": respond, "org": request.form.get("org") or None,
+            "times": request.form.get("times") or None}
+    errors = form_errors("StubSchema", spec)
+    if errors is not None:
+        return rules_page(400, stub_errors=flat(errors), stub_form=request.form)
+    stubs().add(load("StubSchema", spec))
+    return back("rules")
+
+
+@blueprint.post("/faults/<int:fault_id>/delete")
+def delete_fault(fault_id: int) -> Response:
+    faults().remove(fault_id)
+    return back("rules")
+
+
+@blueprint.post("/stubs/<int:stub_id>/delete")
+def delete_stub(stub_id: int) -> Response:
+    stubs().remove(stub_id)
+    return back("rules")
+
+
+def form_errors(schema: str, spec: dict[str, Any]) -> dict[str, Any] | None:
+    """The control API's own validation of what a form built: its problems by field, or None."""
+    try:
+        load(schema, spec)
+    except AdminError as exc:
+        return exc.details if isinstance(exc.details, dict) else {"_schema": [exc.message]}
+    return None
+
+
+def flat(errors: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """marshmallow's nested problems as `match.path: message`, the form's field names."""
+    found: dict[str, str] = {}
+    for key, value in errors.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            found.update(flat(value, f"{name}."))
+        else:
+            found[name] = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return found
+
+
+# -- tokens --------------------------------------------------------------------------------------------
+
+@blueprint.route("/tokens", methods=["GET", "POST"])
+def tokens() -> Response:
+    if request.method == "GET":
+        return page("tokens.html")
+    spec = {"org": request.form.get("org", ""), "user": request.form.get("user", ""),
+            "scopes": request.form.get("scopes", "")}
+    errors = form_errors("TokenSchema", spec)
+    if errors is not None:
+        return page("tokens.html", 400, errors=flat(errors), form=request.form)
+    spec = load("TokenSchema", spec)
+    store = app_state().store
+    now = store.now()
+    try:
+        access, refresh = mint_tokens(store, spec["org"], spec["user"], spec["scopes"], spec["expires_in"], now)
+    except UnknownUser as exc:
+        return page("tokens.html", 404, errors={"user": str(exc)}, form=request.form)
+    return page("tokens.html", minted={"access_token": access, "refresh_token": refresh,
+                                       "expires_at": iso(now + spec["expires_in"])}, form=request.form)
