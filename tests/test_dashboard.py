@@ -3,6 +3,7 @@ Selenium, against the README's `mockzoho serve`. Each test saves a screenshot in
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from pathlib import Path
@@ -213,3 +214,27 @@ def test_a_token_minted_from_the_form_works(client: Any) -> None:
     assert client.get("/crm/v8/org", headers=auth(token)).status_code == 200
     missing = client.post("/__admin/ui/tokens", data={"csrf": csrf, "org": "zylker-us", "user": "1", "scopes": "x"})
     assert missing.status_code == 404 and b'id="token-user-error"' in missing.data
+
+
+def test_records_are_searched_as_the_api_searches(client: Any) -> None:
+    base = "/__admin/ui/orgs/zylker-us/crm/Leads"
+    ids = lambda page: re.findall(r'/Leads/(\d+)">', page.get_data(as_text=True))  # noqa: E731
+    assert len(ids(client.get(base))) == 25
+    assert ids(client.get(base, query_string={"word": "marrier"})) == ["2883756000000261075"]
+    assert ids(client.get(base, query_string={"criteria": "(Last_Name:equals:Marrier)"})) == ["2883756000000261075"]
+    bad = client.get(base, query_string={"criteria": "(Nope:equals:x)"})
+    assert bad.status_code == 400 and b"the field is not available for search" in bad.data
+    assert client.get("/__admin/ui/orgs/zylker-us/crm/Nothing").json["error"] == "not_found"
+
+
+def test_a_record_shows_its_field_types_and_serves_its_attachments(client: Any) -> None:
+    base = "/__admin/ui/orgs/zylker-us/crm/Leads/2883756000000261075"
+    page = client.get(base).get_data(as_text=True)
+    assert re.search(r'data-field="Last_Name"><td>Last_Name</td><td>text</td><td>Marrier', page)
+    download = client.get(f"{base}/attachments/2883756000000261017")
+    assert download.data == client.get(SEED, headers=auth()).data
+    assert download.headers["Content-Disposition"] == "attachment; filename*=UTF-8''Image.jpg"
+    assert download.headers["Content-Security-Policy"] == "sandbox"
+    inline = client.get(f"{base}/attachments/2883756000000261017", query_string={"inline": "1"})
+    assert inline.headers["Content-Disposition"].startswith("inline;")
+    assert client.get(f"{base}/attachments/1").json["error"] == "not_found"

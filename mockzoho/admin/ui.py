@@ -19,7 +19,12 @@ from ..core.families import Family
 from ..exposure import open_without_token
 from ..store import UnknownOrg, UnknownUser
 from ..core.responses import file_response
+from ..state import ZOHO_PRODUCTS
 from ..store.search import Match
+from ..zoho.calls import models as zoho_models
+from ..zoho.errors import ZohoError
+from ..zoho.fields import ModuleFields
+from ..zoho.search import criteria_filter, operators_for, typed_filter
 from .answering import stubs
 from .errors import AdminError, admin_response
 from .hooks import faults
@@ -126,19 +131,40 @@ def clock() -> Response:
 PAGE = 50
 
 
+def module_fields(product: str, module: str) -> ModuleFields:
+    """A module's fields as the product's models know them now (custom fields of the fixtures included)."""
+    engine = zoho_models(next(p for p in ZOHO_PRODUCTS if p.name == product))
+    engine.sync(call().view().generation)
+    found = engine.product.module(module)
+    if found is None:
+        raise AdminError(404, "not_found", f"{product} has no module {module!r}")
+    return engine.product.fields(found)
+
+
 @blueprint.get("/orgs/<org>/<any(crm, bigin):product>/<module>")
 def records(org: str, product: str, module: str) -> Response:
-    """A module's records of one org, a page at a time, by name."""
-    page_number = max(1, int(request.args.get("page", "1")) if request.args.get("page", "1").isdigit() else 1)
+    """A module's records of one org, a page at a time; searched as the API's search does, by a word in any text
+    field (`word`) or by Zoho criteria (`criteria`)."""
+    fields = module_fields(product, module)
+    number = request.args.get("page", "1")
+    page_number = int(number) if number.isdigit() and 0 < int(number) < 10**6 else 1
+    word, criteria = request.args.get("word", "").strip(), request.args.get("criteria", "").strip()
+    try:
+        where = (criteria_filter(fields, criteria, operators_for(product, "v8")) if criteria
+                 else typed_filter(fields, "word", word) if word else None)
+    except ZohoError as exc:
+        return page("records.html", 400, org=org, product=product, module=module, rows=[], page=1, more=False,
+                    word=word, criteria=criteria, problem=f"{exc.code}: {exc.message} {exc.details or ''}")
     rows = app_state().store.list_records(org, product, module, sort_by="id", descending=False,
-                                          offset=(page_number - 1) * PAGE, limit=PAGE + 1)
+                                          offset=(page_number - 1) * PAGE, limit=PAGE + 1, where=where)
     return page("records.html", org=org, product=product, module=module, rows=rows[:PAGE], page=page_number,
-                more=len(rows) > PAGE)
+                more=len(rows) > PAGE, word=word, criteria=criteria)
 
 
 @blueprint.get("/orgs/<org>/<any(crm, bigin):product>/<module>/<record_id>")
 def record(org: str, product: str, module: str, record_id: str) -> Response:
     """One record: its fields, its notes and its attachments."""
+    fields = module_fields(product, module)
     store = app_state().store
     found = store.get_records(org, product, module, [record_id]).get(record_id)
     if found is None:
@@ -146,8 +172,10 @@ def record(org: str, product: str, module: str, record_id: str) -> Response:
     notes = store.list_records(org, product, "Notes", sort_by="id", descending=False, offset=0, limit=200,
                                where=Match("parent_id", "equals", (record_id,)))
     attachments = store.list_attachments(org, product, record_id, 0, 200)
+    types = {name: (field.data_type if (field := fields.field(name)) else "?") for name in found.data}
     return page("record.html", org=org, product=product, module=module, record=found, notes=notes,
-                attachments=attachments, created=iso(found.created_time), modified=iso(found.modified_time))
+                attachments=attachments, created=iso(found.created_time), modified=iso(found.modified_time),
+                types=types)
 
 
 @blueprint.get("/orgs/<org>/<any(crm, bigin):product>/<module>/<record_id>/attachments/<attachment_id>")
