@@ -112,6 +112,7 @@ def test_a_delete_sent_through_the_api_appears_in_the_journal_without_a_reload(b
     assert time.monotonic() - sent < 2.0
     row = text_of(browser, "#journal tbody tr.entry")
     assert "DELETE" in row and "SUCCESS" in row and "route crm.delete_attachment" in row
+    assert "/favicon.ico" not in text_of(browser, "#journal")  # the pages ask for no icon of the API's
     shot(browser, tmp_path, "journal")
 
 
@@ -238,3 +239,48 @@ def test_a_record_shows_its_field_types_and_serves_its_attachments(client: Any) 
     inline = client.get(f"{base}/attachments/2883756000000261017", query_string={"inline": "1"})
     assert inline.headers["Content-Disposition"].startswith("inline;")
     assert client.get(f"{base}/attachments/1").json["error"] == "not_found"
+
+
+def csrf_of(client: Any) -> str:
+    client.get("/__admin/ui/rules")
+    return client.get_cookie("mockzoho_csrf", path="/__admin").value
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "http://localhost:3000"}, {"Sec-Fetch-Site": "same-site"},
+                                     {"Sec-Fetch-Site": "cross-site"}])
+def test_a_form_sent_by_a_page_of_another_origin_is_refused(client: Any, headers: dict[str, str]) -> None:
+    csrf = csrf_of(client)
+    refused = client.post("/__admin/ui/reset", data={"csrf": csrf}, headers=headers)
+    assert (refused.status_code, refused.json["error"]) == (403, "csrf")
+    same = client.post("/__admin/ui/reset", data={"csrf": csrf},
+                       headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"})
+    assert same.status_code == 303
+
+
+def test_a_csrf_cookie_another_page_set_is_not_one_this_state_signed(client: Any) -> None:
+    client.set_cookie("mockzoho_csrf", "attacker-chosen", path="/__admin")
+    refused = client.post("/__admin/ui/reset", data={"csrf": "attacker-chosen"})
+    assert (refused.status_code, refused.json["error"]) == (403, "csrf")
+    client.get("/__admin/ui/")  # the page gives a signed token in its place
+    assert client.get_cookie("mockzoho_csrf", path="/__admin").value != "attacker-chosen"
+
+
+def test_odd_dashboard_input_is_never_a_500(client: Any) -> None:
+    csrf = csrf_of(client)
+    assert client.get("/__admin/ui/orgs/zylker-us/crm/Leads?page=\u00b2").status_code == 200
+    assert client.get("/__admin/ui/orgs/nobody/crm/Leads").json["error"] == "not_found"
+    deep = client.post("/__admin/ui/stubs", data={"csrf": csrf, "path": "/x", "json": "[" * 100_000})
+    assert deep.status_code == 400 and b'id="stub-json-error"' in deep.data
+    blank = client.post("/__admin/ui/stubs", data={"csrf": csrf})
+    assert blank.status_code == 400 and b"give a path or a method" in blank.data
+    for kind in ("faults", "stubs"):
+        assert client.post(f"/__admin/ui/{kind}/{10**24}/delete", data={"csrf": csrf}).status_code == 404
+    assert client.get("/__admin/stubs").json == {"stubs": []}
+
+
+def test_the_journal_feed_without_the_token_is_401(tmp_path: Path) -> None:
+    from mockzoho.app import create_app
+
+    client = create_app({"state": tmp_path / "s.db", "admin_token": "s3cret"}).test_client()
+    answer = client.get("/__admin/ui/requests.json")
+    assert (answer.status_code, answer.json["error"]) == (401, "unauthorized")

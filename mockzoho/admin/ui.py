@@ -7,6 +7,8 @@ token (a cookie and a hidden field that must agree: a page of another site can r
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 from typing import Any
@@ -17,7 +19,9 @@ from flask import Blueprint, Response, redirect, render_template, request
 from ..core.context import app_state, call
 from ..core.families import Family
 from ..exposure import open_without_token
-from ..store import UnknownOrg, UnknownUser
+from ..core.strict_json import not_json
+from ..nesting import MAX_NESTING, nesting
+from ..store import LARGEST_INTEGER, UnknownOrg, UnknownUser
 from ..core.responses import file_response
 from ..state import ZOHO_PRODUCTS
 from ..store.search import Match
@@ -53,23 +57,53 @@ def trusted() -> bool:
 @blueprint.before_request
 def require_trust() -> Response | None:
     call().trusted = trusted()
+    if request.method == "POST":
+        check_form_origin()
     if request.endpoint == "admin_ui.login":
         return None
     if not call().trusted:
-        if app_state().settings.admin_token:
-            return redirect(f"{COOKIE_PATH}/ui/login")
-        raise AdminError(403, "control_api_closed", "the dashboard is closed without an admin token: start the "
-                                                    "server with MOCKZOHO_ADMIN_TOKEN set to use it")
-    if request.method == "POST":
-        sent, kept = request.form.get("csrf", ""), request.cookies.get(CSRF, "")
-        if not kept or not secrets.compare_digest(sent.encode(), kept.encode()):
-            raise AdminError(403, "csrf", "the form did not come from this dashboard: reload the page")
+        if not app_state().settings.admin_token:
+            raise AdminError(403, "control_api_closed", "the dashboard is closed without an admin token: start "
+                                                        "the server with MOCKZOHO_ADMIN_TOKEN set to use it")
+        if request.endpoint == "admin_ui.journal_feed":
+            raise AdminError(401, "unauthorized", "log in to the dashboard first")
+        return redirect(f"{COOKIE_PATH}/ui/login")
     return None
+
+
+def check_form_origin() -> None:
+    """A form may change state only if this dashboard sent it: the browser says the request is same-origin (a page
+    on another port of localhost is same-site, so SameSite is not enough), and it carries a CSRF token this state
+    signed that its cookie matches (another page could set a cookie, not sign one)."""
+    site, origin = request.headers.get("Sec-Fetch-Site"), request.headers.get("Origin")
+    foreign = (site is not None and site not in ("same-origin", "none")) or \
+        (origin is not None and origin != f"{request.scheme}://{request.host}")
+    sent, kept = request.form.get("csrf", ""), request.cookies.get(CSRF, "")
+    if foreign or not kept or not secrets.compare_digest(sent.encode(), kept.encode()) or not signed(kept):
+        raise AdminError(403, "csrf", "the form did not come from this dashboard: reload the page")
+
+
+def csrf_token() -> str:
+    """A new CSRF token: a nonce and this state's signature of it."""
+    nonce = secrets.token_urlsafe(18)
+    return f"{nonce}.{signature(nonce)}"
+
+
+def signed(token: str) -> bool:
+    nonce, _, mark = token.partition(".")
+    return bool(nonce) and secrets.compare_digest(mark.encode(), signature(nonce).encode())
+
+
+def signature(nonce: str) -> str:
+    state = app_state()
+    key = state.shared("ui_secret", lambda: state.store.instance_secret("ui"))
+    return hmac.new(key.encode(), nonce.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def page(template: str, status: int = 200, **values: Any) -> Response:
     """A page, with the CSRF token its forms carry (made once per browser, kept in a cookie)."""
-    token = request.cookies.get(CSRF) or secrets.token_urlsafe(24)
+    kept = request.cookies.get(CSRF, "")
+    token = kept if kept and signed(kept) else csrf_token()
     response = Response(render_template(f"ui/{template}", csrf=token, **values), status=status,
                         content_type="text/html; charset=utf-8")
     response.set_cookie(CSRF, token, path=COOKIE_PATH, httponly=True, samesite="Strict")
@@ -131,6 +165,11 @@ def clock() -> Response:
 PAGE = 50
 
 
+def known_org(org: str) -> None:
+    if org not in {i for i, _ in app_state().store.org_ids()}:
+        raise AdminError(404, "not_found", f"no org {org!r}")
+
+
 def module_fields(product: str, module: str) -> ModuleFields:
     """A module's fields as the product's models know them now (custom fields of the fixtures included)."""
     engine = zoho_models(next(p for p in ZOHO_PRODUCTS if p.name == product))
@@ -146,8 +185,9 @@ def records(org: str, product: str, module: str) -> Response:
     """A module's records of one org, a page at a time; searched as the API's search does, by a word in any text
     field (`word`) or by Zoho criteria (`criteria`)."""
     fields = module_fields(product, module)
+    known_org(org)
     number = request.args.get("page", "1")
-    page_number = int(number) if number.isdigit() and 0 < int(number) < 10**6 else 1
+    page_number = int(number) if number.isascii() and number.isdigit() and 0 < int(number) < 10**6 else 1
     word, criteria = request.args.get("word", "").strip(), request.args.get("criteria", "").strip()
     try:
         where = (criteria_filter(fields, criteria, operators_for(product, "v8")) if criteria
@@ -229,9 +269,12 @@ def json_field(name: str) -> Any:
     if not text:
         return None
     try:
-        return json.loads(text)
-    except ValueError:
+        value = json.loads(text, parse_constant=not_json)
+    except (ValueError, RecursionError):
         raise ValueError(name) from None
+    if nesting(value) > MAX_NESTING:
+        raise ValueError(name)
+    return value
 
 
 @blueprint.post("/faults")
@@ -262,23 +305,25 @@ def add_stub() -> Response:
         if body is not None:
             respond["json"] = body
     except ValueError as exc:
-        return rules_page(400, stub_errors={f"respond.{exc}": "not valid JSON"}, stub_form=request.form)
+        return rules_page(400, stub_errors={f"respond.{exc}": f"not valid JSON (or deeper than {MAX_NESTING} levels)"},
+                          stub_form=request.form)
     spec = {"match": match, "respond": respond, "org": request.form.get("org") or None,
             "times": request.form.get("times") or None}
-    errors = form_errors("StubSchema", spec)
+    # A stub that matches every call is an accident in a form (the JSON API takes one, as asked).
+    errors = form_errors("StubSchema", spec) or (None if match else {"match": {"path": ["give a path or a method"]}})
     if errors is not None:
         return rules_page(400, stub_errors=flat(errors), stub_form=request.form)
     stubs().add(load("StubSchema", spec))
     return back("rules")
 
 
-@blueprint.post("/faults/<int:fault_id>/delete")
+@blueprint.post(f"/faults/<int(max={LARGEST_INTEGER}):fault_id>/delete")
 def delete_fault(fault_id: int) -> Response:
     faults().remove(fault_id)
     return back("rules")
 
 
-@blueprint.post("/stubs/<int:stub_id>/delete")
+@blueprint.post(f"/stubs/<int(max={LARGEST_INTEGER}):stub_id>/delete")
 def delete_stub(stub_id: int) -> Response:
     stubs().remove(stub_id)
     return back("rules")

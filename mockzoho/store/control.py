@@ -202,9 +202,17 @@ class ControlQueries(FixtureWriter):
     def instance_mark(self) -> str:
         """A random mark of this state, made once and the same in every worker and host that shares it (a proxy's
         loop guard: two states at the same path on two machines still differ)."""
+        return self._random_meta("instance", 6)
+
+    def instance_secret(self, purpose: str) -> str:
+        """A random secret of this state for one purpose (the dashboard's CSRF signatures), shared by its workers
+        and never sent anywhere."""
+        return self._random_meta(f"secret:{purpose}", 32)
+
+    def _random_meta(self, key: str, size: int) -> str:
         with self.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('instance', lower(hex(randomblob(6))))")
-            return conn.execute("SELECT value FROM meta WHERE key = 'instance'").fetchone()[0]
+            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, lower(hex(randomblob(?))))", (key, size))
+            return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
 
     def set_clock(self, frozen: float | None, offset: float) -> None:
         """Stand the clock still at `frozen`, or (None) let it run `offset` seconds from the real time."""
