@@ -600,3 +600,15 @@ def test_a_json_match_leaves_a_cosmos_media_upload_whole(tmp_path: Path) -> None
                             content_type="text/plain", extra={"Slug": "kept.txt"})
     assert created.status_code == 201, created.json
     assert cosmos_signed(cosmos, "GET", created.json["media"]).data == b"hello media"
+
+
+def test_the_fixtures_docs_stubs_example_loads_and_answers(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "fixtures.md").read_text()
+    block = text.split("<!-- the stubs example: tests/test_stubs.py loads this block -->\n```yaml\n", 1)[1]
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(bundled_fixtures(), fixtures)
+    (fixtures / "stubs.yaml").write_text(block.split("```", 1)[0])
+    client = create_app({"state": tmp_path / "s.db", "fixtures": fixtures}).test_client()
+    answer = post_json(client, CONVERT, {"data": [{}]}, headers=auth())
+    assert answer.json["data"][0]["details"]["lead"] == "2883756000000261075"
+    assert [s["source"] for s in client.get("/__admin/stubs").json["stubs"]] == ["fixtures", "fixtures"]
