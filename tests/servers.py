@@ -22,6 +22,17 @@ from mockzoho.pytest_plugin import bind, serving
 REPO = Path(__file__).resolve().parent.parent
 
 
+def end(process: subprocess.Popen, sig: int, timeout: float) -> int:
+    """Send `sig` to a process still running and wait for it, killing it if it outlasts `timeout`; its status."""
+    if process.poll() is None:
+        process.send_signal(sig)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -89,13 +100,8 @@ class Server:
 
     def stop(self) -> str:
         """Stop gracefully (SIGTERM), and return what the server printed."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            end(self.process, signal.SIGTERM, 20)
         return self.output()
 
     def __enter__(self) -> Server:

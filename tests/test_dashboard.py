@@ -284,3 +284,12 @@ def test_the_journal_feed_without_the_token_is_401(tmp_path: Path) -> None:
     client = create_app({"state": tmp_path / "s.db", "admin_token": "s3cret"}).test_client()
     answer = client.get("/__admin/ui/requests.json")
     assert (answer.status_code, answer.json["error"]) == (401, "unauthorized")
+
+
+def test_the_stub_form_takes_what_the_control_api_takes(client: Any) -> None:
+    csrf = csrf_of(client)
+    nobody = client.post("/__admin/ui/stubs", data={"csrf": csrf, "path": "/x", "org": "nobody"})
+    assert nobody.status_code == 400 and b'id="stub-org-error"' in nobody.data and b"there is no org" in nobody.data
+    fault = client.post("/__admin/ui/faults", data={"csrf": csrf, "path": "/bigin/*", "code": "NoSuchCode"})
+    assert fault.status_code == 400 and b'id="fault-path-error"' in fault.data
+    assert client.get("/__admin/stubs").json == {"stubs": []} and client.get("/__admin/faults").json == {"faults": []}

@@ -22,7 +22,7 @@ from conftest import auth
 from mockzoho.admin.access_log import one_line
 from mockzoho.admin.client import AdminClient
 from mockzoho.cli import main
-from servers import free_port, serve_in_thread
+from servers import end, free_port, serve_in_thread
 
 LEAD = "/crm/v8/Leads/2883756000000261075"
 CLI = str(Path(sys.executable).parent / "mockzoho")
@@ -68,14 +68,7 @@ class Follower:
 
     def stop(self) -> tuple[int, str]:
         """Ctrl-C; its exit status and what it said on stderr."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        return self.process.returncode, self.process.stderr.read()  # type: ignore[union-attr]
+        return end(self.process, signal.SIGINT, 10), self.process.stderr.read()  # type: ignore[union-attr]
 
 
 @pytest.fixture

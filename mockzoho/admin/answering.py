@@ -14,6 +14,7 @@ from ..core.families import Family
 from ..core.responses import answer_code, json_response
 from ..core.strict_json import not_json
 from ..core.templating import TemplateFailed
+from ..zoho.serialize import zoho_time
 from .journaling import journaled_product
 from .proxy import MAX_ANSWER, ProxyFailed, Upstream, forward, recorded_stub
 from .stubs import Seen, Stub, Stubs, rendered, template_context
@@ -74,7 +75,7 @@ def stubbed(stub: Stub, seen: Seen, org: str | None, current: Call) -> Response:
     if "proxy" in respond:
         return proxy_answer(current, respond["proxy"], org, record=False)
     store = current.state.store
-    context = template_context(seen, org, iso_time(current.view().now),
+    context = template_context(seen, org, zoho_time(int(current.view().now), "UTC"),
                                lambda: store.new_id(org, journaled_product(current)))
     try:
         status, headers, body, is_json = rendered(respond, context)
@@ -87,11 +88,6 @@ def stubbed(stub: Stub, seen: Seen, org: str | None, current: Call) -> Response:
         response = Response(body, status=status, content_type="text/plain;charset=utf-8")
     response.headers.update(headers)
     return response
-
-
-def iso_time(epoch: float) -> str:
-    """The server time as Zoho writes times (`2026-12-03T10:00:00+00:00`)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(epoch))
 
 
 def raw_target() -> tuple[str, str]:

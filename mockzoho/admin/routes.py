@@ -77,13 +77,14 @@ blueprint.record_once(lambda setup: install_hooks(setup.app))
 register_openapi(blueprint)
 
 
-def trusted() -> bool:
-    """True if this request may use the whole control API: it brings the admin token, or none is set and
-    it came over loopback to a server that listens on loopback alone."""
+def trusted(kept: str | None = None) -> bool:
+    """True if this request may use the whole control API: it brings the admin token (as a bearer token, else
+    `kept`: the dashboard's cookie), or none is set and it came over loopback to a server that listens on
+    loopback alone."""
     if not app_state().settings.admin_token:
         return open_without_token(request.environ)
     auth = request.authorization
-    given = auth.token if auth is not None and auth.type == "bearer" else None
+    given = auth.token if auth is not None and auth.type == "bearer" else kept
     return given is not None and secrets.compare_digest(given.encode(), app_state().settings.admin_token.encode())
 
 
@@ -173,15 +174,19 @@ def delete_org(org: str) -> Response:
 
 @blueprint.post("/tokens")
 def mint() -> Response:
-    spec = load("TokenSchema", json_body())
+    return admin_response(minted(load("TokenSchema", json_body())), 201)
+
+
+def minted(spec: dict[str, Any]) -> dict[str, Any]:
+    """Tokens minted as a valid TokenSchema asks: `access_token`, `refresh_token`, `expires_at`; a 404 for a user
+    the org does not have."""
     store = app_state().store
     now = store.now()
     try:
         access, refresh = mint_tokens(store, spec["org"], spec["user"], spec["scopes"], spec["expires_in"], now)
     except UnknownUser as exc:
         raise AdminError(404, "not_found", str(exc)) from None
-    return admin_response({"access_token": access, "refresh_token": refresh,
-                           "expires_at": iso(now + spec["expires_in"])}, 201)
+    return {"access_token": access, "refresh_token": refresh, "expires_at": iso(now + spec["expires_in"])}
 
 
 @blueprint.get("/clock")
@@ -206,9 +211,10 @@ def advance() -> Response:
     return clock()
 
 
-def journal_filter() -> tuple[JournalFilter, int, bool]:
-    """The entries a journal query asks for, how many at most, and whether oldest first."""
-    query = load("JournalQuerySchema", request.args.to_dict())
+def journal_filter(args: dict[str, str] | None = None) -> tuple[JournalFilter, int, bool]:
+    """The entries a journal query (this request's, or `args`) asks for, how many at most, and whether oldest
+    first."""
+    query = load("JournalQuerySchema", request.args.to_dict() if args is None else args)
     since = query.pop("since")
     limit = query.pop("limit")
     oldest_first = query.pop("order") == "asc"
@@ -259,11 +265,16 @@ def clear_requests() -> Response:
 
 @blueprint.post("/faults")
 def add_fault() -> Response:
-    spec = load("FaultSchema", json_body())
+    return admin_response({"id": faults().add(fault_spec(json_body()))}, 201)
+
+
+def fault_spec(body: Any) -> dict[str, Any]:
+    """A fault as the control API takes it: valid, and able to fire (else a 400 saying why)."""
+    spec = load("FaultSchema", body)
     problem = unmatchable(spec.get("match", {}), spec.get("respond", {}).get("code"))
     if problem:
         raise AdminError(400, "matches_nothing", f"this fault would never fire: {problem}")
-    return admin_response({"id": faults().add(spec)}, 201)
+    return spec
 
 
 def unmatchable(match: dict[str, Any], code: str | None) -> str | None:
@@ -311,10 +322,15 @@ def delete_fault(fault_id: int) -> Response:
 
 @blueprint.post("/stubs")
 def add_stub() -> Response:
-    spec = load("StubSchema", json_body())
+    return admin_response({"id": stubs().add(stub_spec(json_body()))}, 201)
+
+
+def stub_spec(body: Any) -> dict[str, Any]:
+    """A stub as the control API takes it: valid, and for an org there is (else a 400 saying why)."""
+    spec = load("StubSchema", body)
     if spec["org"] is not None and spec["org"] not in {i for i, _ in app_state().store.org_ids()}:
         raise AdminError(400, "matches_nothing", f"this stub would never answer: there is no org {spec['org']!r}")
-    return admin_response({"id": stubs().add(spec)}, 201)
+    return spec
 
 
 @blueprint.get("/stubs")

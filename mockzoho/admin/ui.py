@@ -11,17 +11,16 @@ import hashlib
 import hmac
 import json
 import secrets
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 from flask import Blueprint, Response, redirect, render_template, request
 
 from ..core.context import app_state, call
 from ..core.families import Family
-from ..exposure import open_without_token
 from ..core.strict_json import not_json
 from ..nesting import MAX_NESTING, nesting
-from ..store import LARGEST_INTEGER, UnknownOrg, UnknownUser
+from ..store import LARGEST_INTEGER, UnknownOrg
 from ..core.responses import file_response
 from ..state import ZOHO_PRODUCTS
 from ..store.search import Match
@@ -32,9 +31,7 @@ from ..zoho.search import criteria_filter, operators_for, typed_filter
 from .answering import stubs
 from .errors import AdminError, admin_response
 from .hooks import faults
-from .models import mint_tokens
-from .routes import iso, journal_entries, load, unmatchable
-from ..store.journal import JournalFilter
+from .routes import fault_spec, iso, journal_entries, journal_filter, load, minted, stub_spec, trusted
 
 COOKIE, CSRF = "mockzoho_admin", "mockzoho_csrf"
 COOKIE_PATH = "/__admin"
@@ -44,19 +41,9 @@ FAMILY = Family(name="admin_ui", error=AdminError, blueprint=blueprint, prefixes
                 options={"url_prefix": "/__admin/ui"}, journaled=False)
 
 
-def trusted() -> bool:
-    """The control API's rule, the admin token also read from the dashboard's cookie."""
-    token = app_state().settings.admin_token
-    if not token:
-        return open_without_token(request.environ)
-    auth = request.authorization
-    given = auth.token if auth is not None and auth.type == "bearer" else request.cookies.get(COOKIE)
-    return given is not None and secrets.compare_digest(given.encode(), token.encode())
-
-
 @blueprint.before_request
 def require_trust() -> Response | None:
-    call().trusted = trusted()
+    call().trusted = trusted(request.cookies.get(COOKIE))  # the control API's rule, the token also in a cookie
     if request.method == "POST":
         check_form_origin()
     if request.endpoint == "admin_ui.login":
@@ -244,11 +231,9 @@ def journal() -> Response:
 
 @blueprint.get("/requests.json")
 def journal_feed() -> Response:
-    """The journal's entries after an id, oldest first, for the page's polling (the cookie opens it)."""
-    query = load("JournalQuerySchema", {k: v for k, v in request.args.items() if v})
-    since, limit, order = query.pop("since"), query.pop("limit"), query.pop("order")
-    where = JournalFilter(**query, since=None if since is None else since.timestamp())
-    return admin_response({"requests": journal_entries(where, limit, order == "asc")})
+    """The journal's entries after an id, oldest first, for the page's polling (the cookie opens it); the page's
+    empty filter fields are no filters."""
+    return admin_response({"requests": journal_entries(*journal_filter({k: v for k, v in request.args.items() if v}))})
 
 
 # -- faults and stubs ----------------------------------------------------------------------------------
@@ -280,17 +265,13 @@ def json_field(name: str) -> Any:
 @blueprint.post("/faults")
 def add_fault() -> Response:
     match = {k: v for k in ("method", "path", "org") if (v := request.form.get(k))}
-    spec: dict[str, Any] = {"match": match, "respond": {"code": request.form.get("code", "")}}
+    asked: dict[str, Any] = {"match": match, "respond": {"code": request.form.get("code", "")}}
     if request.form.get("times"):
-        spec["times"] = request.form["times"]
-    errors = form_errors("FaultSchema", spec)
-    if errors is None:
-        problem = unmatchable(match, spec["respond"]["code"])
-        if problem:
-            errors = {"match": {"path": [problem]}}
-    if errors is not None:
-        return rules_page(400, fault_errors=flat(errors), fault_form=request.form)
-    faults().add(load("FaultSchema", spec))
+        asked["times"] = request.form["times"]
+    spec, errors = form_spec(fault_spec, asked, "match.path")
+    if spec is None:
+        return rules_page(400, fault_errors=errors, fault_form=request.form)
+    faults().add(spec)
     return back("rules")
 
 
@@ -307,13 +288,14 @@ def add_stub() -> Response:
     except ValueError as exc:
         return rules_page(400, stub_errors={f"respond.{exc}": f"not valid JSON (or deeper than {MAX_NESTING} levels)"},
                           stub_form=request.form)
-    spec = {"match": match, "respond": respond, "org": request.form.get("org") or None,
-            "times": request.form.get("times") or None}
-    # A stub that matches every call is an accident in a form (the JSON API takes one, as asked).
-    errors = form_errors("StubSchema", spec) or (None if match else {"match": {"path": ["give a path or a method"]}})
-    if errors is not None:
-        return rules_page(400, stub_errors=flat(errors), stub_form=request.form)
-    stubs().add(load("StubSchema", spec))
+    asked = {"match": match, "respond": respond, "org": request.form.get("org") or None,
+             "times": request.form.get("times") or None}
+    spec, errors = form_spec(stub_spec, asked, "org")
+    if spec is not None and not match:  # a stub that matches every call is an accident in a form
+        spec, errors = None, {"match.path": "give a path or a method"}
+    if spec is None:
+        return rules_page(400, stub_errors=errors, stub_form=request.form)
+    stubs().add(spec)
     return back("rules")
 
 
@@ -329,13 +311,14 @@ def delete_stub(stub_id: int) -> Response:
     return back("rules")
 
 
-def form_errors(schema: str, spec: dict[str, Any]) -> dict[str, Any] | None:
-    """The control API's own validation of what a form built: its problems by field, or None."""
+def form_spec(check: Callable[[Any], dict[str, Any]], asked: dict[str, Any],
+              where: str) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """What a form built, through the control API's own check: the spec it takes, or None and the problems by
+    form field (a problem of the whole, such as an org there is not, shown at `where`)."""
     try:
-        load(schema, spec)
+        return check(asked), {}
     except AdminError as exc:
-        return exc.details if isinstance(exc.details, dict) else {"_schema": [exc.message]}
-    return None
+        return None, flat(exc.details if isinstance(exc.details, dict) else {where: [exc.message]})
 
 
 def flat(errors: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -356,17 +339,12 @@ def flat(errors: dict[str, Any], prefix: str = "") -> dict[str, str]:
 def tokens() -> Response:
     if request.method == "GET":
         return page("tokens.html")
-    spec = {"org": request.form.get("org", ""), "user": request.form.get("user", ""),
-            "scopes": request.form.get("scopes", "")}
-    errors = form_errors("TokenSchema", spec)
-    if errors is not None:
-        return page("tokens.html", 400, errors=flat(errors), form=request.form)
-    spec = load("TokenSchema", spec)
-    store = app_state().store
-    now = store.now()
+    asked = {"org": request.form.get("org", ""), "user": request.form.get("user", ""),
+             "scopes": request.form.get("scopes", "")}
+    spec, errors = form_spec(lambda body: load("TokenSchema", body), asked, "_schema")
+    if spec is None:
+        return page("tokens.html", 400, errors=errors, form=request.form)
     try:
-        access, refresh = mint_tokens(store, spec["org"], spec["user"], spec["scopes"], spec["expires_in"], now)
-    except UnknownUser as exc:
-        return page("tokens.html", 404, errors={"user": str(exc)}, form=request.form)
-    return page("tokens.html", minted={"access_token": access, "refresh_token": refresh,
-                                       "expires_at": iso(now + spec["expires_in"])}, form=request.form)
+        return page("tokens.html", minted=minted(spec), form=request.form)
+    except AdminError as exc:  # no such user in the org
+        return page("tokens.html", 404, errors={"user": exc.message}, form=request.form)

@@ -69,14 +69,26 @@ def _capped(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def template_problem(text: str) -> str | None:
     """Why `text` is not a template a stub may use, or None."""
+    try:
+        _compiled(text)
+    except TemplateFailed as exc:
+        return str(exc)
+    return None
+
+
+@lru_cache(maxsize=512)
+def _compiled(text: str) -> Any:
+    """The template, parsed, checked node by node, and compiled from the checked tree (compiling folds constants,
+    so it comes after the checks); TemplateFailed saying why it may not be used. A stored stub was checked when
+    set: rendering goes through here all the same."""
     from jinja2 import TemplateSyntaxError
 
     try:
         tree = _environment().parse(text)
     except TemplateSyntaxError as exc:
-        return f"line {exc.lineno}: {exc.message}"
+        raise TemplateFailed(f"line {exc.lineno}: {exc.message}") from None
     except (ValueError, RecursionError, MemoryError) as exc:  # a 5000-digit number, brackets nested too deep
-        return f"it cannot be read: {type(exc).__name__}"
+        raise TemplateFailed(f"it cannot be read: {type(exc).__name__}") from None
     count, filters, pending = 0, 0, [tree]
     while pending:
         node = pending.pop()
@@ -84,15 +96,15 @@ def template_problem(text: str) -> str | None:
         filters += type(node).__name__ == "Filter"
         problem = _node_problem(node)
         if problem:
-            return f"line {node.lineno}: {problem}"
+            raise TemplateFailed(f"line {node.lineno}: {problem}")
         pending.extend(node.iter_child_nodes())
     if count > MAX_NODES or filters > MAX_FILTERS:
-        return f"the template has {count} parts and {filters} filters: at most {MAX_NODES} and {MAX_FILTERS}"
+        raise TemplateFailed(f"the template has {count} parts and {filters} filters: at most {MAX_NODES} and "
+                             f"{MAX_FILTERS}")
     try:
-        _environment().compile(text)  # what only compiling finds (after the checks: it folds constants)
-    except Exception as exc:
-        return f"it does not compile: {exc}"
-    return None
+        return _environment().from_string(tree)
+    except Exception as exc:  # what only compiling finds
+        raise TemplateFailed(f"it does not compile: {exc}") from None
 
 
 def _node_problem(node: Any) -> str | None:
@@ -117,14 +129,6 @@ def _node_problem(node: Any) -> str | None:
         if not (bare and isinstance(node.node, nodes.Name) and node.node.name == "new_id"):
             return "the only call allowed is new_id()"
     return None
-
-
-@lru_cache(maxsize=512)
-def _compiled(text: str) -> Any:
-    problem = template_problem(text)  # a stored stub was checked when set: checked again all the same
-    if problem:
-        raise TemplateFailed(problem)
-    return _environment().from_string(text)
 
 
 @dataclass
