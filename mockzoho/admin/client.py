@@ -23,6 +23,19 @@ class AdminClientError(Exception):
 NOT_JSON = object()
 
 
+def problem_places(details: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """The control API's problems by field (nested as its body is), each under its path in the body
+    (`respond.status`); a problem of a whole object (`_schema`) under that object's path ("" for the body)."""
+    found: dict[str, str] = {}
+    for name, problems in details.items():
+        place = prefix.rstrip(".") if name == "_schema" else f"{prefix}{name}"
+        if isinstance(problems, dict):
+            found.update(problem_places(problems, f"{place}." if place else ""))
+        else:
+            found[place] = " ".join(map(str, problems)) if isinstance(problems, list) else str(problems)
+    return found
+
+
 def _decoded(payload: bytes) -> Any:
     """The JSON of an answer's body (None for an empty one), or NOT_JSON."""
     try:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 from ..config import DEFAULT_URL, URL_VARIABLE, http_url, variable
 from .access_log import one_line
-from .client import AdminClient, AdminClientError
+from .client import AdminClient, AdminClientError, problem_places
 
 # The flags that say which calls a fault hits and what it does (all None when not given, even --drop): none of
 # them goes with --list or --clear.
@@ -249,20 +249,8 @@ def add_stub(client: AdminClient, spec: Any) -> int:
         details = exc.body.get("details") if isinstance(exc.body, dict) else None
         if exc.status != 400 or not isinstance(details, dict):
             raise
-        raise CommandFailed(f"the stub does not fit: {'; '.join(json_places(details))}") from None
-
-
-def json_places(details: dict[str, Any], prefix: str = "") -> list[str]:
-    """The control API's problems by field, each named by its path in the body, e.g. `respond.status: ...`."""
-    lines = []
-    for name, problems in details.items():
-        place = prefix if name == "_schema" else f"{prefix}{name}"
-        if isinstance(problems, dict):
-            lines += json_places(problems, f"{place}." if place else "")
-            continue
-        text = " ".join(map(str, problems)) if isinstance(problems, list) else str(problems)
-        lines.append(f"{place}: {text}" if place else text)
-    return lines
+        lines = [f"{place}: {text}" if place else text for place, text in problem_places(details).items()]
+        raise CommandFailed(f"the stub does not fit: {'; '.join(lines)}") from None
 
 
 def fixtures_yaml(listed: list[dict[str, Any]]) -> str:

@@ -29,6 +29,7 @@ from ..zoho.errors import ZohoError
 from ..zoho.fields import ModuleFields
 from ..zoho.search import criteria_filter, operators_for, typed_filter
 from .answering import stubs
+from .client import problem_places
 from .errors import AdminError, admin_response
 from .hooks import faults
 from .routes import fault_spec, iso, journal_entries, journal_filter, load, minted, stub_spec, trusted
@@ -318,19 +319,7 @@ def form_spec(check: Callable[[Any], dict[str, Any]], asked: dict[str, Any],
     try:
         return check(asked), {}
     except AdminError as exc:
-        return None, flat(exc.details if isinstance(exc.details, dict) else {where: [exc.message]})
-
-
-def flat(errors: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    """marshmallow's nested problems as `match.path: message`, the form's field names."""
-    found: dict[str, str] = {}
-    for key, value in errors.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            found.update(flat(value, f"{name}."))
-        else:
-            found[name] = " ".join(map(str, value)) if isinstance(value, list) else str(value)
-    return found
+        return None, problem_places(exc.details if isinstance(exc.details, dict) else {where: [exc.message]})
 
 
 # -- tokens --------------------------------------------------------------------------------------------
