@@ -9,7 +9,7 @@ COPY pyproject.toml setup.cfg README.md LICENSE /src/
 COPY mockzoho /src/mockzoho
 COPY fixtures /src/fixtures
 COPY docs /src/docs
-RUN pip install --no-cache-dir /src \
+RUN pip install --no-cache-dir '/src[postgresql]' \
     && mkdir /app /data && rm -rf /src \
     && useradd --system --uid 10001 --home-dir /app mockzoho && chown mockzoho /data
 WORKDIR /app

@@ -41,7 +41,7 @@ MB = 1024 * 1024
 WORKERS, WRK_THREADS, WRK_CONNECTIONS = 2, 2, 8
 PEERS = BENCH / "peers" / "node_modules"  # `npm install --prefix bench/peers ...` puts the peers there
 PEERS_INSTALL = "npm install --prefix bench/peers wiremock@3 json-server@0.17"
-SECTIONS = ("throughput", "peers", "idle", "ready", "reset", "memory", "in-process", "records")
+SECTIONS = ("throughput", "peers", "idle", "ready", "reset", "memory", "in-process", "records", "postgres")
 RECORD_MODES = ("record", "page", "insert")  # load.lua's modes on the generated leads
 MOONSHOT = "moonshot: mock's DELETE unknown attachment, keep-alive, req/s against WireMock's"
 MOONSHOT_TARGET = ">= 1x (moonshot)"
@@ -195,7 +195,7 @@ class Server:
                 self.process.wait()
 
 
-def mock_server(state: Path, fixtures: Path | None, fresh: bool = True) -> Server:
+def mock_server(state: Path | str, fixtures: Path | None, fresh: bool = True) -> Server:
     port = free_port()
     argv = [str(BIN / "mockzoho"), "serve", "--port", str(port), "--workers", str(WORKERS), "--state", str(state)]
     argv += ["--fixtures", str(fixtures)] if fixtures else []
@@ -357,6 +357,7 @@ def main() -> int:
         "memory": lambda: memory(work, fixtures[1_000], runs),
         "in-process": lambda: in_process(work, fixtures[1_000], runs),
         "records": lambda: records(work, runs, seconds),
+        "postgres": lambda: postgres(work, runs, seconds),
     }
     rows: list[Row] = []
     try:
@@ -769,6 +770,74 @@ def record_loads(mock: Server, work: Path, runs: int, seconds: float, leads: obj
     return rows
 
 
+POSTGRES_LEADS = 10_000  # the leads both databases hold in the postgres section
+
+
+def postgres(work: Path, runs: int, seconds: float) -> list[Row]:
+    """The error-path DELETE and GET of a lead by id on a PostgreSQL state against the same on SQLite, one host
+    each; then two hosts on the one PostgreSQL state, loaded at once, against one. PostgreSQL is a throw-away
+    cluster (tests/postgres.py) on this machine, its fsync off as in the tests."""
+    sys.path[:0] = [str(BENCH), str(ROOT / "tests")]
+    import leads  # noqa: E402 - the generator, beside this script
+    from postgres import Cluster, binaries  # noqa: E402 - the tests' cluster
+
+    programs = binaries()
+    if programs is None:
+        print("postgres section skipped: no PostgreSQL server programs (apt-get install postgresql)", file=sys.stderr)
+        return []
+    fixture = work / f"leads-{POSTGRES_LEADS}.json"
+    leads.write_fixture(fixture, POSTGRES_LEADS, TOKEN)
+    extra = {"FIRST_LEAD": str(leads.FIRST_LEAD), "FIRST_RECORD": str(leads.FIRST_LEAD),
+             "LEADS": str(POSTGRES_LEADS)}
+    cluster = Cluster(programs).start()
+    rows: list[Row] = []
+    try:
+        url = cluster.create_database("bench")
+        with mock_server(work / "pg-sqlite.db", fixture) as lite, mock_server(url, fixture) as first:
+            with mock_server(url, fixture, fresh=False) as second:
+                for label, mode in (("DELETE unknown attachment (400)", "unknown"),
+                                    (f"GET /crm/v8/Leads/{{id}} ({POSTGRES_LEADS:,} leads)", "record")):
+                    for server in (lite, first, second):
+                        wrk(server, mode, 1, extra=extra)  # warm-up, not counted
+                    sqlite_load, one_host = measure([lite, first], mode, runs, seconds, extra=extra)
+                    both = measure_hosts([first, second], mode, runs, seconds, extra)
+                    rows += [Row(f"{label}, PostgreSQL, one host: req/s", one_host.rate, sqlite_load.rate,
+                                 "(baseline: SQLite, one host)", None),
+                             Row(f"{label}, PostgreSQL, one host: p99", one_host.p99, sqlite_load.p99, "", None),
+                             Row(f"{label}, PostgreSQL, one host: worker CPU per request", one_host.cpu,
+                                 sqlite_load.cpu, "", None),
+                             Row(f"{label}, PostgreSQL, two hosts at once: req/s (both)", both.rate, one_host.rate,
+                                 "close to 2x where the cores allow (baseline: one host)", None),
+                             Row(f"{label}, PostgreSQL, two hosts at once: p99 (the worse)", both.p99, one_host.p99,
+                                 "", None)]
+    finally:
+        cluster.stop()
+    return rows
+
+
+def measure_hosts(hosts: list[Server], mode: str, runs: int, seconds: float, extra: dict[str, str]) -> Load:
+    """Several hosts of one state loaded at once, a wrk each: their summed req/s, the worst p50 and p99, and the
+    CPU per request of all their workers."""
+    load = Load(Figure(mode, "req/s"), Figure(mode, "ms"), Figure(mode, "ms"), Figure(mode, "µs"))
+    for _ in range(runs):
+        spent = sum(host.cpu_seconds() for host in hosts)
+        results: list[tuple[float, float, float, int, int]] = [(0, 0, 0, 0, 0)] * len(hosts)
+
+        def run(i: int) -> None:
+            results[i] = wrk(hosts[i], mode, seconds, extra=extra)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(hosts))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        load.rate.runs.append(sum(r[0] for r in results))
+        load.p50.runs.append(max(r[1] for r in results))
+        load.p99.runs.append(max(r[2] for r in results))
+        load.cpu.runs.append((sum(host.cpu_seconds() for host in hosts) - spent) / sum(r[3] for r in results) * 1e6)
+    return load
+
+
 def call_latencies(server: Server, calls: list[tuple[str, str, bytes | None]]) -> tuple[float, float]:
     """Median and p90 in ms of these calls (method, path, JSON body), one after the other on one kept-alive
     connection; each must answer one record."""
@@ -955,37 +1024,45 @@ def report(rows: list[Row], runs: int, seconds: float, breakdown: str, full: boo
         "| | measure | figure | baseline | ratio | target | met |",
         "|---|---|---|---|---|---|---|",
     ]
-    records_rows = [row for row in rows if row.section.endswith(". records")]
-    lines += table_lines([row for row in rows if row not in records_rows])
+    blocks = {name: [row for row in rows if row.section.endswith(f". {name}")] for name in BLOCKS}
+    lines += table_lines([row for row in rows if not any(row in block for block in blocks.values())])
     if breakdown:
         lines += ["", "In-process breakdown (`bench/breakdown.py`, same run: each DELETE sent straight to the WSGI "
                   "app, 100,000 attachments):", "", breakdown.strip()]
     text = "\n".join(lines) + "\n"
-    records_text = records_block(records_rows, runs, seconds, machine) if records_rows else ""
+    block_texts = {name: BLOCKS[name][1](block, runs, seconds, machine) for name, block in blocks.items() if block}
     results = BENCH / "results.md"
     if not full:
-        if records_rows and rows == records_rows and results.is_file():
-            # The records section alone rewrites its own block of results.md and leaves the rest as it was.
-            old = results.read_text()
-            begin = old.find(RECORDS_HEADING)
-            end = old.find("\n## ", begin + 1) if begin >= 0 else -1
-            if begin < 0:
-                begin = end = old.find(ANALYSIS_HEADING)
-            new = old[:begin] + records_text + "\n" + old[end:].lstrip("\n") if begin >= 0 else \
-                old.rstrip("\n") + "\n\n" + records_text
-            print(records_text)
+        if block_texts and sum(len(b) for b in blocks.values()) == len(rows) and results.is_file():
+            # The records or postgres sections alone rewrite their own blocks of results.md, the rest left as it was.
+            new = results.read_text()
+            for name, block_text in block_texts.items():
+                new = with_block(new, BLOCKS[name][0], block_text)
+                print(block_text)
             results.write_text(new)
-            print("bench/results.md: its Records block rewritten (a run of the records section alone).")
+            print(f"bench/results.md: its {', '.join(block_texts)} block(s) rewritten (a run of those alone).")
             return
-        print(text + ("\n" + records_text if records_text else "")
+        print(text + "".join("\n" + t for t in block_texts.values())
               + "\nbench/results.md not written: a partial run (--only).")
         return
-    text += ("\n" + records_text if records_text else "") + "\n" + (BENCH / "analysis.md").read_text().strip() + "\n"
+    text += "".join("\n" + t for t in block_texts.values()) + "\n" + (BENCH / "analysis.md").read_text().strip() + "\n"
     print(text)
     results.write_text(text)
 
 
+def with_block(old: str, heading: str, block_text: str) -> str:
+    """results.md with the block under `heading` replaced by `block_text` (added before the analysis if new)."""
+    begin = old.find(heading + "\n")
+    end = old.find("\n## ", begin + 1) if begin >= 0 else -1
+    if begin < 0:
+        begin = end = old.find(ANALYSIS_HEADING)
+    if begin < 0:
+        return old.rstrip("\n") + "\n\n" + block_text
+    return old[:begin] + block_text + "\n" + old[end:].lstrip("\n")
+
+
 RECORDS_HEADING = "## Records"
+POSTGRES_HEADING = "## PostgreSQL"
 ANALYSIS_HEADING = "## Where the time goes"
 
 
@@ -1018,6 +1095,24 @@ def records_block(rows: list[Row], runs: int, seconds: float, machine: str) -> s
         "first correct answer, targets those of the attachments rows (`< 3 s` fresh; reset `< 1000 ms`, each reset "
         "after 100 inserts and 100 updates, an untimed one first).")
     return "\n".join([RECORDS_HEADING, "", intro, "", *table_lines(rows)]) + "\n"
+
+
+def postgres_block(rows: list[Row], runs: int, seconds: float, machine: str) -> str:
+    """The PostgreSQL section of results.md."""
+    intro = (
+        f"Generated by `python bench/run.py --only postgres` (or a full run) on {time.strftime('%Y-%m-%d')}. Machine: "
+        f"{machine}, shared with other jobs: only the ratios, measured in the same run, are worth comparing. Each "
+        f"figure is the median of {runs} run(s), min-max in brackets. The state: {POSTGRES_LEADS:,} generated leads "
+        "(bench/leads.py), seeded into a SQLite file and into a PostgreSQL database of a throw-away cluster on the "
+        f"same machine (tests/postgres.py: fsync off). Each host is `mockzoho serve --workers {WORKERS}`; one host "
+        f"is loaded by one wrk ({WRK_THREADS} threads, {WRK_CONNECTIONS} connections, {seconds:.0f} s), two hosts "
+        "on one PostgreSQL state by one wrk each at the same time, their rates summed. The servers, PostgreSQL and "
+        "wrk share the machine's cores: where they are all busy, two hosts cannot be twice one.")
+    return "\n".join([POSTGRES_HEADING, "", intro, "", *table_lines(rows)]) + "\n"
+
+
+BLOCKS: dict[str, tuple[str, Callable[[list[Row], int, float, str], str]]] = {
+    "records": (RECORDS_HEADING, records_block), "postgres": (POSTGRES_HEADING, postgres_block)}
 
 
 if __name__ == "__main__":

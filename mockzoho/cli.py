@@ -16,7 +16,8 @@ from . import __version__
 from .config import (DEFAULT_URL, HELP, TEN_YEARS, URL_VARIABLE, ZOHO_URL, SettingError, Settings, bundled_fixtures,
                      http_url, instant, stray_variables, variable)
 from .exposure import CLI_REMEDY, local_url, refusal, shown
-from .store import LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, Store, remove_state, state_problem
+from .store import (LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, Store, remove_state, shown_location,
+                    state_problem)
 from .zoho.scopes import split_scopes
 
 
@@ -86,8 +87,8 @@ def host_problem(host: str, port: int, admin_token: str) -> str | None:
 def announce(host: str, port: int, settings: Settings) -> None:
     """Say where the server listens, on the port it got (--port 0 takes any), and what to export when the
     control commands would look for it elsewhere."""
-    print(f"mockzoho: http://{shown((host, port))}  state={settings.state}  fixtures={settings.fixtures}",
-          file=sys.stderr)
+    print(f"mockzoho: http://{shown((host, port))}  state={shown_location(settings.state)}  "
+          f"fixtures={settings.fixtures}", file=sys.stderr)
     url = local_url((host, port))
     if url != (os.environ.get(URL_VARIABLE) or DEFAULT_URL).rstrip("/"):
         print(f"mockzoho: for `mockzoho reset`, `requests`, `fault`, `stubs` and `token`: "
@@ -280,8 +281,8 @@ def add_serve(commands: argparse._SubParsersAction) -> None:
                      help="the TCP port; 0 takes a free one, printed once bound (default: %(default)s)")
     run.add_argument("--workers", metavar="N", type=within(1, MAX_WORKERS), default=2,
                      help=f"gunicorn worker processes, 1 to {MAX_WORKERS} (default: %(default)s)")
-    run.add_argument("--state", metavar="PATH", help="the SQLite state file (default: $MOCKZOHO_STATE or "
-                                                     f"{Settings.state})")
+    run.add_argument("--state", metavar="PATH|URL", help="the SQLite state file, or a postgresql://user:pass@host/db "
+                     f"URL that several hosts share (default: $MOCKZOHO_STATE or {Settings.state})")
     run.add_argument("--fixtures", metavar="PATH", help="the fixtures file or folder that seeds a new state "
                                                         "(default: $MOCKZOHO_FIXTURES or the bundled ones)")
     run.add_argument("--fresh", action="store_true", help="discard the state and seed it from the fixtures again")

@@ -42,7 +42,7 @@ class SettingError(ValueError):
 class Settings:
     """Everything that can be configured; each field maps to MOCKZOHO_<FIELD> in the environment (HELP says what)."""
 
-    state: Path = Path(".mockzoho/state.db")
+    state: Path | str = Path(".mockzoho/state.db")  # a SQLite file, or a PostgreSQL URL
     fixtures: Path = field(default_factory=bundled_fixtures)
     default_dc: str = "us"
     max_upload_bytes: int = 100 * 1024 * 1024  # the v2 docs' 100 MB
@@ -86,7 +86,8 @@ class Settings:
 
 # What `mockzoho serve --help` says of each setting's variable.
 HELP = {
-    "state": "the SQLite state file; its blobs go beside it",
+    "state": "the SQLite state file (its blobs go beside it), or a postgresql://user:pass@host:5432/db URL "
+             "that several hosts share",
     "fixtures": "the fixtures file or folder that seeds a new state (default: the bundled ones)",
     "default_dc": f"the data centre of hosts not Zoho's: {', '.join(sorted(DATA_CENTRES))}",
     "max_upload_bytes": "the largest upload, in bytes",
@@ -173,6 +174,20 @@ def _header_token(text: str) -> str:
     return text
 
 
+def _state_location(text: str) -> Path | str:
+    """A SQLite file's path, or a PostgreSQL URL as given (`postgresql://` or `postgres://`, with a host)."""
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("postgresql", "postgres"):
+        return Path(text)
+    try:
+        parts.port  # noqa: B018 (a port that is no number raises)
+    except ValueError:
+        raise ValueError("a postgresql:// URL with a valid port is needed") from None
+    if not parts.hostname and "host=" not in parts.query:
+        raise ValueError("a postgresql:// URL names its host: postgresql://user:pass@host:5432/db")
+    return text
+
+
 def _reachable(parts: urllib.parse.SplitResult) -> bool:
     try:
         return parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
@@ -181,7 +196,7 @@ def _reachable(parts: urllib.parse.SplitResult) -> bool:
 
 
 _CONVERTERS = {
-    "state": Path,
+    "state": lambda v: _state_location(str(v)),
     "fixtures": Path,
     "default_dc": lambda v: _one_of(str(v).lower(), DATA_CENTRES),
     "max_upload_bytes": _whole_number,

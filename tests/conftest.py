@@ -5,17 +5,22 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from mockzoho.app import create_app
+from mockzoho.config import bundled_fixtures
+from mockzoho.fixtures import load_fixtures
 from mockzoho.state import ZOHO_PRODUCTS
 from mockzoho.store import blob_dir
+
+from postgres import Cluster, binaries as postgres_binaries
 
 # The suite tests mockzoho's defaults: a MOCKZOHO_* variable the caller exported (an admin token, a server URL)
 # must not change what the apps, the servers it starts and the plugin see. Tests that want one set it themselves.
@@ -23,6 +28,7 @@ for name in [name for name in os.environ if name.startswith("MOCKZOHO_")]:
     del os.environ[name]
 
 pytest_plugins = ["pytester"]
+BACKENDS = ["sqlite", "postgresql"]
 
 SEED_TOKEN = "1000.8cb99dxxxxxxxxxxxxx9be93.9b8xxxxxxxxxxxxxxxf"
 REPO = Path(__file__).resolve().parent.parent
@@ -101,12 +107,78 @@ def seeded_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return state
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--backend", choices=BACKENDS, default="sqlite",
+                     help="the database of every test's `app` (the contract suite runs on both whatever this says)")
+
+
 @pytest.fixture
-def app(tmp_path: Path, seeded_state: Path) -> Flask:
-    """An app on a copy of the bundled fixtures' seeded state: most tests need not parse and seed them again."""
+def app(request: pytest.FixtureRequest, tmp_path: Path, seeded_state: Path) -> Flask:
+    """An app on a copy of the bundled fixtures' seeded state (most tests need not parse and seed them again), or
+    with `--backend postgresql` on a copy of the seeded PostgreSQL state."""
+    if request.config.getoption("backend") == "postgresql":
+        return request.getfixturevalue("fresh_postgres_app")
     return create_app({"state": copy_state(seeded_state, tmp_path / "state.db")})
 
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """A PostgreSQL server of this test process's own (skipped, with the reason, where none is installed)."""
+    programs = postgres_binaries()
+    if programs is None:
+        pytest.skip("no PostgreSQL server programs (initdb, pg_ctl): apt-get install postgresql")
+    cluster = Cluster(programs).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def seeded_database(postgres: Cluster) -> str:
+    """A PostgreSQL state seeded once from the bundled fixtures, left closed: the template of the others."""
+    url = postgres.create_database("seeded")
+    create_app({"state": url}).extensions["mockzoho"].store.close()
+    return url
+
+
+@pytest.fixture(scope="session")
+def shared_postgres_app(postgres: Cluster, seeded_database: str) -> Iterator[Flask]:
+    """One app of this test process on a copy of the seeded PostgreSQL state."""
+    app = create_app({"state": postgres.create_database("shared", template="seeded")})
+    yield app
+    app.extensions["mockzoho"].store.close()
+
+
+@pytest.fixture
+def postgres_app(shared_postgres_app: Flask) -> Iterator[Flask]:
+    """The shared PostgreSQL app, its state reset to the fixtures first, as a test run does with a shared mock
+    server (a database of its own would cost a test five times as much); a test that replaced the fixtures gets
+    the bundled ones put back."""
+    store = shared_postgres_app.extensions["mockzoho"].store
+    bundled = store.seeded_digest()
+    store.reset()
+    yield shared_postgres_app
+    if store.seeded_digest() != bundled:
+        store.replace_fixtures(load_fixtures(bundled_fixtures(), ZOHO_PRODUCTS))
+
+
+@pytest.fixture
+def fresh_postgres_app(postgres: Cluster, seeded_database: str) -> Iterator[Flask]:
+    """An app on a copy of the seeded PostgreSQL state of the test's own (what `copy_state` is for SQLite)."""
+    name = f"t{uuid.uuid4().hex}"
+    app = create_app({"state": postgres.create_database(name, template="seeded")})
+    yield app
+    app.extensions["mockzoho"].store.close()
+    postgres.sql(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_app(request: pytest.FixtureRequest, tmp_path: Path, seeded_state: Path) -> Flask:
+    """The app on each database in turn: a copy of the seeded SQLite state, then the PostgreSQL one."""
+    if request.param == "sqlite":
+        return create_app({"state": copy_state(seeded_state, tmp_path / "state.db")})
+    return request.getfixturevalue("postgres_app")

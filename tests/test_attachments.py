@@ -53,7 +53,7 @@ def test_a_download_whose_file_went_meanwhile_is_204(tmp_path: Path) -> None:
     new_id = upload(client, target, b"gone soon", "g.txt").json["data"][0]["details"]["id"]
     url = target.url(target.module, target.record, "Attachments", new_id)
     assert client.get(url, headers=auth()).data == b"gone soon"
-    app.extensions["mockzoho"].store.blob_path(hashlib.sha256(b"gone soon").hexdigest()).unlink()
+    app.extensions["mockzoho"].store.db.blob_path(hashlib.sha256(b"gone soon").hexdigest()).unlink()
     gone = client.get(url, headers=auth())
     assert (gone.status_code, gone.data, gone.content_type) == (204, b"", "application/json;charset=utf-8")
 

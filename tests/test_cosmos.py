@@ -465,7 +465,7 @@ def test_media_whose_file_went_meanwhile_is_not_found(cosmos_app: Flask, cosmos:
     created = signed(cosmos, "POST", f"/{DOC}/attachments", data=b"gone soon", content_type="text/plain",
                      extra={"Slug": "g.txt"}).json
     assert signed(cosmos, "GET", created["media"]).data == b"gone soon"
-    cosmos_app.extensions["mockzoho"].store.blob_path(hashlib.sha256(b"gone soon").hexdigest()).unlink()
+    cosmos_app.extensions["mockzoho"].store.db.blob_path(hashlib.sha256(b"gone soon").hexdigest()).unlink()
     missing = signed(cosmos, "GET", created["media"])
     assert (missing.status_code, missing.json["code"]) == (404, "NotFound")
 

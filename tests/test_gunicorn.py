@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from conftest import SEED_TOKEN
+from conftest import BACKENDS, SEED_TOKEN
 from mockzoho.app import create_app
 from mockzoho.cli import seeded_by
 from servers import Server, free_port, gunicorn_command, serve_command
@@ -55,7 +56,15 @@ def docker_like_cwd(tmp_path: Path) -> Path:
     return app_dir
 
 
-def gunicorn(state: Path, cwd: Path, fixtures: Path | None = None, *flags: str) -> Server:
+@pytest.fixture(params=BACKENDS)
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """A new state on each database in turn: a SQLite file, then a PostgreSQL database of the test's own."""
+    if request.param == "sqlite":
+        return tmp_path / "state.db"
+    return request.getfixturevalue("postgres").create_database(f"t{uuid.uuid4().hex}")
+
+
+def gunicorn(state: Path | str, cwd: Path, fixtures: Path | None = None, *flags: str) -> Server:
     port = free_port()
     env = {"MOCKZOHO_STATE": str(state)}
     if fixtures is not None:
@@ -91,8 +100,7 @@ class HeldRequest:
         return status, body
 
 
-def test_workers_share_state_and_it_survives_a_restart(tmp_path: Path, docker_like_cwd: Path) -> None:
-    state = tmp_path / "state.db"
+def test_workers_share_state_and_it_survives_a_restart(state: Path | str, docker_like_cwd: Path) -> None:
     gone = (400, "INVALID_DATA")
     with gunicorn(state, docker_like_cwd, None, *ONE_CONNECTION_PER_WORKER) as server:
         first = requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5)
@@ -113,9 +121,9 @@ def test_workers_share_state_and_it_survives_a_restart(tmp_path: Path, docker_li
         assert requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=5).status_code == 400
 
 
-def test_concurrent_deletes_succeed_exactly_once(tmp_path: Path, docker_like_cwd: Path) -> None:
+def test_concurrent_deletes_succeed_exactly_once(tmp_path: Path, state: Path | str, docker_like_cwd: Path) -> None:
     fixture = many_attachments_fixture(tmp_path / "race.yaml")
-    with gunicorn(tmp_path / "state.db", docker_like_cwd, fixture) as server:
+    with gunicorn(state, docker_like_cwd, fixture) as server:
         with ThreadPoolExecutor(RACERS) as pool:
             for round_ in range(ROUNDS):
                 url = f"{server.url}/crm/v8/Leads/100/Attachments/{9000 + round_}"
@@ -249,9 +257,9 @@ def worker_rss_mb(server: Server) -> dict[int, int]:
     return sizes
 
 
-def test_uploads_are_seen_by_every_worker_with_unique_ids(tmp_path: Path, docker_like_cwd: Path) -> None:
+def test_uploads_are_seen_by_every_worker_with_unique_ids(state: Path | str, docker_like_cwd: Path) -> None:
     base = "/crm/v8/Leads/2883756000000261101/Attachments"
-    with gunicorn(tmp_path / "state.db", docker_like_cwd) as server:
+    with gunicorn(state, docker_like_cwd) as server:
         def upload(i: int) -> str:
             files = {"file": (f"f{i}.txt", f"content {i}".encode())}
             response = requests.post(server.url + base, files=files, headers=HEADERS, timeout=10)

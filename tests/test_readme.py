@@ -375,6 +375,27 @@ def test_compose_builds_the_dockerfile_with_its_port_volume_healthcheck_and_a_re
     assert f"http://127.0.0.1:{port}/__admin/health" in " ".join(cmd)
 
 
+def test_the_hosts_compose_file_shares_one_state_between_two_hosts_behind_the_balancer() -> None:
+    compose = yaml.safe_load((REPO / "compose.hosts.yaml").read_text())
+    services = compose["services"]
+    hosts = {name: s for name, s in services.items() if s.get("build") == "."}
+    assert len(hosts) == 2 and len({s["environment"]["MOCKZOHO_STATE"] for s in hosts.values()}) == 1
+    [state] = {s["environment"]["MOCKZOHO_STATE"] for s in hosts.values()}
+    database = services["postgres"]["environment"]
+    assert state == (f"postgresql://{database['POSTGRES_USER']}:{database['POSTGRES_PASSWORD']}@postgres:5432/"
+                     f"{database['POSTGRES_DB']}")
+    assert "--locale=C" in database["POSTGRES_INITDB_ARGS"]  # the collation mockzoho needs
+    for service in hosts.values():
+        assert service["environment"]["MOCKZOHO_ADMIN_TOKEN"] == "${MOCKZOHO_ADMIN_TOKEN:?set MOCKZOHO_ADMIN_TOKEN}"
+        assert service["healthcheck"]["test"] == ["CMD", *healthcheck()[1]]
+    port = image_port()
+    assert services["balancer"]["ports"] == [f"{port}:{port}"]
+    [mounted] = services["balancer"]["volumes"]
+    balancer = (REPO / mounted.split(":")[0]).read_text()
+    assert all(f"server {name}:{port};" in balancer for name in hosts) and f"listen {port};" in balancer
+    assert "'/src[postgresql]'" in dockerfile()["RUN"]  # the image has the driver
+
+
 def test_the_ci_jobs_agree_with_the_dockerfile() -> None:
     jobs = [yaml.safe_load(b.text)["jobs"]["test"] for b in blocks() if b.info == "yaml" and "jobs:" in b.text]
     assert len(jobs) == 2

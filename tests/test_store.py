@@ -25,7 +25,7 @@ from mockzoho.config import Settings, bundled_fixtures
 from mockzoho.fixtures import load_fixtures
 from mockzoho.state import seeding_problem
 from mockzoho.store import StagedBlob, StateError, Store, remove_state, blobs
-from mockzoho.store.core import Core
+from mockzoho.store.sqlite import SqliteDatabase
 
 from conftest import REPO, SEED_TOKEN, auth
 
@@ -106,11 +106,15 @@ def test_state_of_another_schema_is_refused(tmp_path: Path) -> None:
         create_app({"state": tmp_path / "s.db"})
 
 
-# What a state of each older layout lacks, undone on a state of this one: schema 11 had no stubs; 10 noted no
-# changed records;
+# What a state of each older layout lacks, undone on a state of this one: schema 12 named three columns as SQL
+# keywords (PostgreSQL reserves them); 11 had no stubs; 10 noted no changed records;
 # schema 9 had no record values and no custom fields; schema 8 also called the counters table `clock` (and its
 # reset_frozen column `seed`).
-SCHEMA_11 = ("DROP TABLE stubs; DROP TABLE fixture_stubs; ALTER TABLE counters DROP COLUMN stubs; "
+SCHEMA_12 = ("".join(f"ALTER TABLE {t} RENAME COLUMN user_id TO user; " for t in (
+    "user_records", "tokens", "refresh_tokens", "clients", "grant_codes", "fixture_user_records", "fixture_tokens",
+    "fixture_refresh_tokens")) + "ALTER TABLE counters RENAME COLUMN shift TO offset; "
+    "ALTER TABLE limits RENAME COLUMN span TO window; UPDATE meta SET value = '12' WHERE key = 'schema';")
+SCHEMA_11 = SCHEMA_12 + ("DROP TABLE stubs; DROP TABLE fixture_stubs; ALTER TABLE counters DROP COLUMN stubs; "
              "UPDATE meta SET value = '11' WHERE key = 'schema';")
 SCHEMA_10 = SCHEMA_11 + ("".join(f"DROP TRIGGER records_changed_{event}; " for event in ("insert", "update", "delete"))
              + "DROP TABLE changed_records; UPDATE meta SET value = '10' WHERE key = 'schema';")
@@ -122,8 +126,8 @@ SCHEMA_8 = SCHEMA_9 + ("ALTER TABLE counters RENAME COLUMN reset_frozen TO seed;
                        "UPDATE meta SET value = '8' WHERE key = 'schema';")
 
 
-@pytest.mark.parametrize("older", [SCHEMA_8, SCHEMA_9, SCHEMA_10, SCHEMA_11],
-                         ids=["schema-8", "schema-9", "schema-10", "schema-11"])
+@pytest.mark.parametrize("older", [SCHEMA_8, SCHEMA_9, SCHEMA_10, SCHEMA_11, SCHEMA_12],
+                         ids=["schema-8", "schema-9", "schema-10", "schema-11", "schema-12"])
 def test_a_state_of_an_older_layout_is_upgraded_in_place(tmp_path: Path, older: str) -> None:
     """A restart on a state of an older layout brings it to this one and keeps everything it holds, its clock and
     its deletes included (before 10 its records then have no field values but their name); its first reset copies
@@ -146,12 +150,12 @@ def test_a_state_of_an_older_layout_is_upgraded_in_place(tmp_path: Path, older: 
     assert client.get(deleted, headers=auth()).status_code == 200  # and the fixtures' attachment is back
     assert client.get(f"/crm/v8/Leads/{before_upgrade}", headers=auth()).json["code"] == "INVALID_DATA"  # gone
     lead = client.get("/crm/v8/Leads/2883756000000261075", headers=auth())
-    without_values = older not in (SCHEMA_10, SCHEMA_11)
+    without_values = older not in (SCHEMA_10, SCHEMA_11, SCHEMA_12)
     assert lead.status_code == 200 and (lead.json["data"][0]["Last_Name"] is None) == without_values
     created = client.post("/crm/v8/Leads", headers=auth(), json={"data": [{"Last_Name": "Upgraded"}]})
     assert created.status_code == 201, created.json
     check = sqlite3.connect(state)
-    assert check.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("12",)
+    assert check.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("13",)
     assert "clock" not in {name for (name,) in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     # Its triggers were renamed with the table: a new token still moves the credentials counter.
     before = check.execute("SELECT credentials FROM counters").fetchone()[0]
@@ -397,13 +401,13 @@ def test_the_write_ahead_log_stays_bounded_while_requests_write(tmp_path: Path, 
 def test_checkpoints_run_beside_the_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A checkpoint waits for the disk: the thread serving requests must not be the one that waits."""
     threads = []
-    checkpoint = Core._checkpoint
-    monkeypatch.setattr(Core, "_checkpoint", lambda self: (threads.append(threading.current_thread()),
+    checkpoint = SqliteDatabase._checkpoint
+    monkeypatch.setattr(SqliteDatabase, "_checkpoint", lambda self: (threads.append(threading.current_thread()),
                                                            checkpoint(self)))
     client = create_app({"state": tmp_path / "s.db"}).test_client()
     for _ in range(400):
         assert client.get("/crm/v8/org", headers=auth()).status_code == 200
-    client.application.extensions["mockzoho"].store.journal.core._checkpointer.join()  # what they wrote
+    client.application.extensions["mockzoho"].store.journal.db._checkpointer.join()  # what they wrote
     assert threads and threading.current_thread() not in threads
 
 
@@ -459,7 +463,7 @@ def _blob_files(store: Store) -> set[Path]:
 
 def _stray_blob(store: Store, content: bytes) -> Path:
     """A blob no row refers to: what a worker killed between placing it and its commit leaves."""
-    path = store.blob_path(hashlib.sha256(content).hexdigest())
+    path = store.db.blob_path(hashlib.sha256(content).hexdigest())
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(content)
     return path
@@ -522,7 +526,7 @@ def test_the_sweep_and_a_reset_free_blobs_no_row_refers_to(tmp_path: Path) -> No
 def test_a_blob_placed_but_not_yet_committed_is_not_swept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app({"state": tmp_path / "s.db"})
     store, client = app.extensions["mockzoho"].store, app.test_client()
-    place, sweeps = store.place_blob, []
+    place, sweeps = store.db.place_blob, []
 
     def place_and_sweep(staged: StagedBlob) -> bool:
         created = place(staged)
@@ -532,7 +536,7 @@ def test_a_blob_placed_but_not_yet_committed_is_not_swept(tmp_path: Path, monkey
         sweeps.append((sweeper, sweeper.is_alive()))
         return created
 
-    monkeypatch.setattr(store, "place_blob", place_and_sweep)
+    monkeypatch.setattr(store.db, "place_blob", place_and_sweep)
     upload = client.post(UPLOADS, headers=auth(), data={"file": (io.BytesIO(b"being placed"), "p.txt")})
     [(sweeper, waited)] = sweeps
     sweeper.join()

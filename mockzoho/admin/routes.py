@@ -19,7 +19,7 @@ from ..core.strict_json import not_json
 from ..exposure import closed_because, open_without_token
 from ..nesting import MAX_NESTING, nesting
 from ..state import ZOHO_PRODUCTS
-from ..store import LARGEST_INTEGER, FixtureOrgProtected, OrgExists, UnknownOrg, UnknownUser
+from ..store import LARGEST_INTEGER, FixtureOrgProtected, OrgExists, UnknownOrg, UnknownUser, shown_location
 from ..store.journal import JournalFilter
 from .errors import AdminError, admin_response
 from .answering import stubs
@@ -108,7 +108,7 @@ def health() -> Response:
     state = app_state()
     return admin_response({"status": "ok", "version": __version__, "pid": os.getpid(),
                            "uptime_seconds": round(time.monotonic() - state.started, 3),
-                           "state": str(state.settings.state), "fixtures": str(state.settings.fixtures),
+                           "state": shown_location(state.settings.state), "fixtures": str(state.settings.fixtures),
                            "fixture_digest": state.store.seeded_digest()})
 
 

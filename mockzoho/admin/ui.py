@@ -212,7 +212,7 @@ def attachment(org: str, product: str, module: str, record_id: str, attachment_i
     store = app_state().store
     found = store.find_attachment(org, product, record_id, attachment_id)
     answer = None if found is None or found.blob is None else file_response(
-        store.blob_path(found.blob), found.content_type, etag=False, conditional=False)
+        store.blob_source(found.blob), found.content_type, etag=False, conditional=False)
     if answer is None:
         raise AdminError(404, "not_found", f"no stored attachment {attachment_id} on record {record_id}")
     kind = "inline" if request.args.get("inline") else "attachment"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from flask import Response, has_request_context, send_file
 
@@ -31,11 +31,14 @@ def json_response(payload: Any, status: int, content_type: str, ascii_only: bool
     return Response(body, status=status, content_type=content_type)
 
 
-def file_response(path: Path, content_type: str, etag: str | bool, conditional: bool) -> Response | None:
-    """A stored file, streamed with its content type exactly as stored (no charset added) and no
-    Content-Disposition (a family adds its own); None if it is gone, deleted since it was looked up."""
+def file_response(source: Path | BinaryIO | None, content_type: str, etag: str | bool,
+                  conditional: bool) -> Response | None:
+    """A stored blob (a file, or its bytes), streamed with its content type exactly as stored (no charset added)
+    and no Content-Disposition (a family adds its own); None if it is gone, deleted since it was looked up."""
+    if source is None:
+        return None
     try:
-        response = send_file(path, mimetype=content_type, etag=etag, conditional=conditional, max_age=None)
+        response = send_file(source, mimetype=content_type, etag=etag, conditional=conditional, max_age=None)
     except FileNotFoundError:
         return None
     response.headers["Content-Type"] = content_type

@@ -365,7 +365,7 @@ def media(rest: str) -> Response:
         updated = models().replace_media(found, attachment, staged, content_type, request.headers.get("If-Match"),
                                        int(state_view().now))
         return respond(updated.body(), resource=updated)
-    response = file_response(app_state().store.blob_path(attachment.blob),
+    response = file_response(app_state().store.blob_source(attachment.blob),
                              attachment.media_type or "application/octet-stream", etag=False, conditional=False)
     if response is None:
         raise CosmosError("NotFound")

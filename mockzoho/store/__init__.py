@@ -1,5 +1,5 @@
-"""All mutable state: a SQLite file (WAL) shared by every worker, the journal's file beside it, and the
-content-addressed blobs. The only package that runs SQL."""
+"""All mutable state, shared by every worker: a SQLite file (WAL) with the journal's file and the blobs beside it,
+or a PostgreSQL database shared by every host too. The only package that runs SQL."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from .blobs import StagedBlob
 from .control import ControlQueries, UnknownUser
 from .cosmos import CosmosQueries
 from .records import Group, Reference, RecordPlan, RecordQueries, RecordRow, RecordWrite, Refusal, Saved, SumOverflow
-from .core import (LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, StateError, StoreError, blob_dir,
-                   remove_state, state_files, state_problem)
+from .core import (LARGEST_INTEGER, SMALLEST_INTEGER, STATE_PROBLEMS, Location, StateError, StoreError,
+                   is_database_url, remove_state, shown_location, state_problem)
+from .sqlite import blob_dir, state_files
 from .seeding import FixtureOrgProtected, OrgExists, OrgRefused, Seeding, UnknownOrg
 from .zoho import AttachmentRow, StoreConflict, TokenRow, UserRef, ZohoQueries
 
@@ -20,6 +21,7 @@ class Store(Seeding, ZohoQueries, RecordQueries, AccountsQueries, ControlQueries
 
 
 __all__ = ["LARGEST_INTEGER", "SMALLEST_INTEGER", "STATE_PROBLEMS", "AttachmentRow", "FixtureOrgProtected", "Group",
-           "OrgExists", "OrgRefused", "RecordPlan", "RecordRow", "RecordWrite", "Reference", "Refusal", "Saved",
-           "StagedBlob", "StateError", "Store", "StoreConflict", "StoreError", "SumOverflow", "TokenRow",
-           "UnknownOrg", "UnknownUser", "UserRef", "blob_dir", "remove_state", "state_files", "state_problem"]
+           "Location", "OrgExists", "OrgRefused", "RecordPlan", "RecordRow", "RecordWrite", "Reference", "Refusal",
+           "Saved", "StagedBlob", "StateError", "Store", "StoreConflict", "StoreError", "SumOverflow", "TokenRow",
+           "UnknownOrg", "UnknownUser", "UserRef", "blob_dir", "is_database_url", "remove_state", "shown_location",
+           "state_files", "state_problem"]

@@ -31,13 +31,13 @@ class AccountsQueries(Core):
     def client_row(self, client_id: str) -> tuple[str, str, str, tuple[str, ...], str, str] | None:
         """A client's id, secret, data centre, redirect URI globs, org and user, or None."""
         row = self.connection().execute(
-            "SELECT id, secret, dc, redirect_uris, org, user FROM clients WHERE id = ?", (client_id,)).fetchone()
+            "SELECT id, secret, dc, redirect_uris, org, user_id FROM clients WHERE id = ?", (client_id,)).fetchone()
         return None if row is None else (row[0], row[1], row[2], tuple(row[3].split("\n")), row[4], row[5])
 
     def add_grant_code(self, code: str, client: str, org: str, user: str, scopes: str, redirect_uri: str,
                        offline: bool, expires_at: int) -> None:
         with self.write() as conn:
-            conn.execute("INSERT INTO grant_codes(code, client, org, user, scopes, redirect_uri, offline, "
+            conn.execute("INSERT INTO grant_codes(code, client, org, user_id, scopes, redirect_uri, offline, "
                          "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          (code, client, org, user, scopes, redirect_uri, int(offline), expires_at))
 
@@ -49,7 +49,7 @@ class AccountsQueries(Core):
         with self.write() as conn:
             row = conn.execute(
                 "UPDATE grant_codes SET used = 1 WHERE code = ? AND client = ? AND used = 0 AND expires_at > ? "
-                "RETURNING org, user, scopes, redirect_uri, offline", (code, client, now)).fetchone()
+                "RETURNING org, user_id, scopes, redirect_uri, offline", (code, client, now)).fetchone()
             if row is None:
                 raise NoGrant(code)
             grant = GrantCode(row[0], row[1], row[2], row[3], bool(row[4]))
@@ -62,7 +62,7 @@ class AccountsQueries(Core):
         """A new access token from a live refresh token of `client`, and its scopes; NoGrant if there is none."""
         with self.write() as conn:
             row = conn.execute(
-                "SELECT org, user, scopes FROM refresh_tokens WHERE token = ? AND client = ? AND revoked = 0",
+                "SELECT org, user_id, scopes FROM refresh_tokens WHERE token = ? AND client = ? AND revoked = 0",
                 (refresh, client)).fetchone()
             if row is None:
                 raise NoGrant(refresh)

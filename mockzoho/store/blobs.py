@@ -1,4 +1,6 @@
-"""Content-addressed blobs beside the state file: staged to a temp file, placed and freed under the write lock.
+"""Content-addressed blobs: uploads staged to a temp file, then placed and freed by the database inside the write
+transaction that makes or drops their rows (a SQLite state keeps them as files beside it, a PostgreSQL one as rows
+every host reads).
 
 What a crash leaves behind is swept (`Blobs.sweep`) by two rules that cannot race a live worker:
 
@@ -9,9 +11,8 @@ What a crash leaves behind is swept (`Blobs.sweep`) by two rules that cannot rac
   blobs under that lock too, so it never sees a blob between its placement and its commit.
 
 `Blobs.write_blobs` is how live rows take and drop blobs (seeding places the fixtures' with `put_blob` in its own
-transaction, and a seed that fails leaves them to the sweep): it also frees a dropped blob only after the commit
-(still under the lock), so that a crash or a rollback never leaves a row whose blob is gone; at worst a blob no row
-refers to, which the sweep frees.
+transaction): it frees a dropped blob only once no row refers to it, so that a crash or a rollback never leaves a
+row whose blob is gone; at worst a blob no row refers to, which the sweep frees.
 """
 
 from __future__ import annotations
@@ -21,20 +22,19 @@ import hashlib
 import io
 import os
 import re
-import sqlite3
 import tempfile
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import Any, BinaryIO, Iterator
 
-from .core import Core, transaction
+from .core import Core
 from .schema import columns
 
 STAGING_PREFIX = ".upload-"  # staging files, in the blobs folder itself; blobs are in `<2 hex>/<sha256>`
-_DIGEST = re.compile("[0-9a-f]{64}")
+DIGEST = re.compile("[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -47,89 +47,73 @@ class StagedBlob:
     size: int
 
 
-class Blobs(Core):
-    """The bytes of file attachments."""
+def stage_stream(folder: Path, stream: BinaryIO, chunk_size: int = 1 << 20) -> StagedBlob:
+    """Copy an upload into a locked staging file in `folder`, hashing it on the way (never all in memory). The
+    lock is released when the returned object is collected."""
+    fd, tmp = _new_staging_file(folder)
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(fd, "wb", closefd=False) as handle:
+            while chunk := stream.read(chunk_size):
+                digest.update(chunk)
+                handle.write(chunk)
+                size += len(chunk)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        os.close(fd)
+        raise
+    staged = StagedBlob(tmp, digest.hexdigest(), size)
+    weakref.finalize(staged, os.close, fd)
+    return staged
 
-    def blob_path(self, digest: str) -> Path:
-        """Where the blob with this sha256 lives."""
-        return self.blobs / digest[:2] / digest
+
+def stage_bytes(folder: Path, content: bytes) -> StagedBlob:
+    """Bytes in memory (a fixture's), staged as an upload is."""
+    return stage_stream(folder, io.BytesIO(content))
+
+
+def _new_staging_file(folder: Path) -> tuple[int, Path]:
+    """A new staging file, locked. A sweep may take the file between its creation and the lock; it is then gone
+    from its path (the sweep removes it holding the lock), and another one is made."""
+    folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=STAGING_PREFIX)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if _still_at(fd, Path(tmp)):
+            return fd, Path(tmp)
+        os.close(fd)
+
+
+class Blobs(Core):
+    """The bytes of file attachments and Cosmos DB media."""
+
+    def stage_blob(self, stream: BinaryIO) -> StagedBlob:
+        """An upload staged beside the blobs, not yet part of the state."""
+        return stage_stream(self.blobs, stream)
 
     def put_blob(self, content: bytes) -> str:
-        """Store `content` under its sha256 (staged, then moved into place; inside a write transaction)."""
+        """Store `content` under its sha256 (inside a write transaction: seeding's)."""
         digest = hashlib.sha256(content).hexdigest()
-        if not self.blob_path(digest).exists():
-            self.place_blob(self.stage_blob(io.BytesIO(content)))
+        self.db.put_blob(content, digest)
         return digest
 
-    def stage_blob(self, stream: BinaryIO, chunk_size: int = 1 << 20) -> StagedBlob:
-        """Copy an upload into a locked staging file beside the blobs, hashing it on the way (never all in
-        memory). The lock is released when the returned object is collected."""
-        fd, tmp = self._new_staging_file()
-        digest, size = hashlib.sha256(), 0
-        try:
-            with open(fd, "wb", closefd=False) as handle:
-                while chunk := stream.read(chunk_size):
-                    digest.update(chunk)
-                    handle.write(chunk)
-                    size += len(chunk)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            os.close(fd)
-            raise
-        staged = StagedBlob(tmp, digest.hexdigest(), size)
-        weakref.finalize(staged, os.close, fd)
-        return staged
-
-    def _new_staging_file(self) -> tuple[int, Path]:
-        """A new staging file, locked. A sweep may take the file between its creation and the lock; it is
-        then gone from its path (the sweep removes it holding the lock), and another one is made."""
-        self.blobs.mkdir(parents=True, exist_ok=True)
-        while True:
-            fd, tmp = tempfile.mkstemp(dir=self.blobs, prefix=STAGING_PREFIX)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            if _still_at(fd, Path(tmp)):
-                return fd, Path(tmp)
-            os.close(fd)
-
-    def place_blob(self, staged: StagedBlob) -> bool:
-        """Move a staged blob into place (inside a write transaction); True if this created the blob."""
-        target = self.blob_path(staged.digest)
-        if target.exists():
-            staged.path.unlink(missing_ok=True)
-            return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged.path, target)
-        return True
+    def blob_source(self, digest: str) -> Path | BinaryIO | None:
+        """What a download streams: a file, or the bytes; None (or a file that is gone) if deleted since."""
+        return self.db.blob_source(digest)
 
     @contextmanager
-    def write_blobs(self, staged: StagedBlob | None = None) -> Iterator[tuple[sqlite3.Connection, set[str]]]:
-        """A write transaction that places `staged` (if given) and, once committed, frees each blob the body added
-        to the yielded set that no table refers to any more. The staging file is gone afterwards whatever happens,
-        and a blob the placement made goes again if the transaction fails."""
+    def write_blobs(self, staged: StagedBlob | None = None) -> Iterator[tuple[Any, set[str]]]:
+        """A write transaction that places `staged` (if given) and frees each blob the body added to the yielded
+        set that no table refers to any more. The staging file is gone afterwards whatever happens, and a blob
+        the placement made goes again if the transaction fails."""
         try:
-            with self._writer() as conn:
-                dropped: set[str] = set()
-                created = False
-                try:
-                    with transaction(conn):
-                        created = staged is not None and self.place_blob(staged)
-                        yield conn, dropped
-                except BaseException:
-                    if staged is not None and created:
-                        self.blob_path(staged.digest).unlink(missing_ok=True)
-                    raise
-                self._free_unused(conn, dropped)
+            with self.db.write_blobs(staged) as written:
+                yield written
         finally:
             if staged is not None:
                 staged.path.unlink(missing_ok=True)
 
-    def _free_unused(self, conn: sqlite3.Connection, digests: Iterable[str]) -> None:
-        """Unlink blobs that neither the live state nor the fixtures refer to (under the writers' lock)."""
-        for digest in set(digests):
-            if conn.execute(_blob_used(), (digest,)).fetchone() is None:
-                self.blob_path(digest).unlink(missing_ok=True)
-
-    def blobs_in_use(self, conn: sqlite3.Connection) -> set[str]:
+    def blobs_in_use(self, conn: Any) -> set[str]:
         """Every blob a row of any table refers to."""
         return {b for (b,) in conn.execute(" UNION ".join(
             f"SELECT blob FROM {table} WHERE blob IS NOT NULL" for table in _blob_tables()))}
@@ -138,7 +122,7 @@ class Blobs(Core):
         """Remove what crashed workers left: staging files nobody holds, and blobs no row refers to (at
         start-up and on reset; safe beside live workers, by the rules in this module's docstring)."""
         self._sweep_staging_files()
-        digests = list(self._blob_files())  # listed before the lock, which writers should not wait on for it
+        digests = self.db.stored_blobs()  # listed before the lock, which writers should not wait on for it
         if digests:  # no write transaction (the writers' lock, a commit) for a state without blobs
             with self.write_blobs() as (_, dropped):
                 dropped.update(digests)
@@ -159,12 +143,6 @@ class Blobs(Core):
             finally:
                 os.close(fd)
 
-    def _blob_files(self) -> Iterator[str]:
-        """The digests of the blobs on disk."""
-        for path in self.blobs.glob("??/*"):
-            if _DIGEST.fullmatch(path.name) and path == self.blob_path(path.name):
-                yield path.name
-
 
 @cache
 def _blob_tables() -> tuple[str, ...]:
@@ -173,7 +151,7 @@ def _blob_tables() -> tuple[str, ...]:
 
 
 @cache
-def _blob_used() -> str:
+def blob_used() -> str:
     """A query with a row if any table refers to the blob `?1`."""
     return " UNION ALL ".join(f"SELECT 1 FROM {table} WHERE blob = ?1" for table in _blob_tables()) + " LIMIT 1"
 

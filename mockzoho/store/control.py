@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from .core import StoreError
+from .core import Connection, StoreError
 from .seeding import FixtureWriter
 from .zoho import issue_access_token, issue_refresh_token
 
@@ -15,7 +15,11 @@ if TYPE_CHECKING:
     from ..fixtures import Fixtures
 
 
-def _recount(conn: sqlite3.Connection, table: str) -> None:
+# `CAST(?1 AS TEXT) IS NULL`, not `?1 IS NULL`: PostgreSQL must know a parameter's type, which a NULL alone does
+# not tell it.
+
+
+def _recount(conn: Connection, table: str) -> None:
     """Keep the counter every request reads first (no rules: no lookup) equal to the table's rows."""
     conn.execute(f"UPDATE counters SET {table} = (SELECT COUNT(*) FROM {table})")
 
@@ -68,13 +72,14 @@ class ControlQueries(FixtureWriter):
         """A recording, in place of the earlier recordings of the same match and org, in one transaction (the
         matches compared decoded: key order and escapes do not make two calls of one)."""
         with self.write() as conn:
-            rows = conn.execute("SELECT id, spec FROM stubs WHERE source = 'recorded' AND org IS ?", (org,))
+            rows = conn.execute("SELECT id, spec FROM stubs WHERE source = 'recorded' AND "
+                                "(org = ?1 OR (org IS NULL AND CAST(?1 AS TEXT) IS NULL))", (org,))
             earlier = [i for i, text in rows if json.loads(text).get("match") == spec.get("match")]
             conn.executemany("DELETE FROM stubs WHERE id = ?", [(i,) for i in earlier])
-            cursor = conn.execute("INSERT INTO stubs(spec, org, remaining, source) VALUES (?, ?, NULL, 'recorded')",
-                                  (json.dumps(spec, allow_nan=False), org))
+            [(stub_id,)] = conn.execute("INSERT INTO stubs(spec, org, remaining, source) VALUES (?, ?, NULL, "
+                                        "'recorded') RETURNING id", (json.dumps(spec, allow_nan=False), org)).fetchall()
             _recount(conn, "stubs")
-            return cursor.lastrowid
+            return stub_id
 
     def remove_faults(self, fault_id: int | None, org: str | None = None) -> int:
         """Remove one fault, an org's, or (neither given) all; how many went."""
@@ -92,21 +97,22 @@ class ControlQueries(FixtureWriter):
 
     def _add_rule(self, table: str, row: dict[str, Any]) -> int:
         with self.write() as conn:
-            cursor = conn.execute(f"INSERT INTO {table}({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                                  list(row.values()))
+            [(rule_id,)] = conn.execute(f"INSERT INTO {table}({', '.join(row)}) VALUES ({', '.join('?' * len(row))}) "
+                                        "RETURNING id", list(row.values())).fetchall()
             _recount(conn, table)
-            return cursor.lastrowid
+            return rule_id
 
     def _rules(self, table: str, columns: str, org: str | None) -> list[tuple[Any, ...]]:
         return self.connection().execute(
-            f"SELECT {columns} FROM {table} WHERE ?1 IS NULL OR org = ?1 ORDER BY id", (org,)).fetchall()
+            f"SELECT {columns} FROM {table} WHERE CAST(?1 AS TEXT) IS NULL OR org = ?1 ORDER BY id", (org,)).fetchall()
 
     def _remove_rules(self, table: str, rule_id: int | None, org: str | None) -> int:
         with self.write() as conn:
             if rule_id is not None:
                 removed = conn.execute(f"DELETE FROM {table} WHERE id = ?", (rule_id,)).rowcount
             else:
-                removed = conn.execute(f"DELETE FROM {table} WHERE ?1 IS NULL OR org = ?1", (org,)).rowcount
+                removed = conn.execute(f"DELETE FROM {table} WHERE CAST(?1 AS TEXT) IS NULL OR org = ?1",
+                                       (org,)).rowcount
             _recount(conn, table)
             return removed
 
@@ -122,47 +128,50 @@ class ControlQueries(FixtureWriter):
                                    (rule_id,)).fetchone()
         return None if row is None else row[0]
 
-    def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
+    def _write_fixtures(self, conn: Connection, fixtures: Fixtures) -> None:
         super()._write_fixtures(conn, fixtures)
         conn.executemany("INSERT INTO fixture_stubs(position, spec, org) VALUES (?, ?, ?)",
                          [(i, json.dumps({k: v for k, v in stub.items() if k != "org"}), stub["org"])
                           for i, stub in enumerate(fixtures.stubs)])
 
-    def _restored(self, conn: sqlite3.Connection, org: str | None) -> None:
+    def _restored(self, conn: Connection, org: str | None) -> None:
         super()._restored(conn, org)
         self._restore_stubs(conn, org)
 
     @staticmethod
-    def _restore_stubs(conn: sqlite3.Connection, org: str | None) -> None:
+    def _restore_stubs(conn: Connection, org: str | None) -> None:
         """The fixtures' stubs set again (of every org, or of one: a clone gets its template's), the other stubs
         gone; recorded stubs stay, as they are a capture of a real API rather than a test's setting."""
         if org is None:
             conn.execute("DELETE FROM stubs WHERE source != 'recorded'")
-            conn.execute("INSERT INTO stubs(spec, org, remaining, source) SELECT spec, org, "
-                         "json_extract(spec, '$.times'), 'fixtures' FROM fixture_stubs ORDER BY position")
+            rows = conn.execute("SELECT spec, org FROM fixture_stubs ORDER BY position").fetchall()
         else:
             conn.execute("DELETE FROM stubs WHERE org = ? AND source != 'recorded'", (org,))
-            conn.execute("INSERT INTO stubs(spec, org, remaining, source) SELECT spec, ?1, "
-                         "json_extract(spec, '$.times'), 'fixtures' FROM fixture_stubs WHERE org = "
-                         "(SELECT COALESCE(template, id) FROM fixture_orgs WHERE id = ?1) ORDER BY position", (org,))
+            rows = [(spec, org) for (spec,) in conn.execute(
+                "SELECT spec FROM fixture_stubs WHERE org = (SELECT COALESCE(template, id) FROM fixture_orgs "
+                "WHERE id = ?) ORDER BY position", (org,))]
+        conn.executemany("INSERT INTO stubs(spec, org, remaining, source) VALUES (?, ?, ?, 'fixtures')",
+                         [(spec, owner, json.loads(spec).get("times")) for spec, owner in rows])
         _recount(conn, "stubs")
 
     # -- rate limits -------------------------------------------------------------------------------
 
     def set_limit(self, org: str, calls: int | None, window: float | None, concurrency: int | None) -> None:
         with self.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO limits(org, calls, window, concurrency) VALUES (?, ?, ?, ?)",
+            conn.execute("INSERT INTO limits(org, calls, span, concurrency) VALUES (?, ?, ?, ?) ON CONFLICT(org) "
+                         "DO UPDATE SET calls = excluded.calls, span = excluded.span, concurrency = "
+                         "excluded.concurrency, window_start = 0, used = 0, inflight = 0",
                          (org, calls, window, concurrency))
             _recount(conn, "limits")
 
     def limits(self) -> list[tuple[str, LimitRow]]:
         rows = self.connection().execute(
-            "SELECT org, calls, window, concurrency, window_start, used, inflight FROM limits ORDER BY org")
+            "SELECT org, calls, span, concurrency, window_start, used, inflight FROM limits ORDER BY org")
         return [(org, LimitRow(*rest)) for org, *rest in rows]
 
     def remove_limits(self, org: str | None) -> int:
         with self.write() as conn:
-            removed = conn.execute("DELETE FROM limits WHERE org = ? OR ? IS NULL", (org, org)).rowcount
+            removed = conn.execute("DELETE FROM limits WHERE org = ?1 OR CAST(?1 AS TEXT) IS NULL", (org,)).rowcount
             _recount(conn, "limits")
             return removed
 
@@ -170,7 +179,7 @@ class ControlQueries(FixtureWriter):
         """Let `decide` judge a call against the org's limits in one transaction, and count it in if allowed;
         the reason it is refused, or None (also when the org has no limits)."""
         with self.write() as conn:
-            row = conn.execute("SELECT calls, window, concurrency, window_start, used, inflight FROM limits "
+            row = conn.execute("SELECT calls, span, concurrency, window_start, used, inflight FROM limits "
                                "WHERE org = ?", (org,)).fetchone()
             if row is None:
                 return None
@@ -182,7 +191,7 @@ class ControlQueries(FixtureWriter):
 
     def leave_limit(self, org: str) -> None:
         with self.write() as conn:
-            conn.execute("UPDATE limits SET inflight = MAX(inflight - 1, 0) WHERE org = ?", (org,))
+            conn.execute("UPDATE limits SET inflight = inflight - 1 WHERE org = ? AND inflight > 0", (org,))
 
     # -- minted tokens and the clock ---------------------------------------------------------------
 
@@ -210,19 +219,20 @@ class ControlQueries(FixtureWriter):
         return self._random_meta(f"secret:{purpose}", 32)
 
     def _random_meta(self, key: str, size: int) -> str:
-        with self.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, lower(hex(randomblob(?))))", (key, size))
+        with self.write() as conn:  # the first to write it wins: every worker and host reads that one
+            conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                         (key, secrets.token_hex(size)))
             return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
 
     def set_clock(self, frozen: float | None, offset: float) -> None:
         """Stand the clock still at `frozen`, or (None) let it run `offset` seconds from the real time."""
         with self.write() as conn:
-            conn.execute("UPDATE counters SET frozen = ?, offset = ?", (frozen, offset))
+            conn.execute("UPDATE counters SET frozen = ?, shift = ?", (frozen, offset))
 
     def advance_clock(self, seconds: float) -> None:
         """Move the clock (frozen or running) by `seconds`."""
         with self.write() as conn:
-            conn.execute("UPDATE counters SET frozen = frozen + ?, offset = offset + ?", (seconds, seconds))
+            conn.execute("UPDATE counters SET frozen = frozen + ?1, shift = shift + ?1", (seconds,))
 
     def clock_frozen(self) -> bool:
         """Whether the clock stands still."""

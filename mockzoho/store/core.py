@@ -1,116 +1,83 @@
-"""A SQLite file: one connection per thread and process, write transactions, and the state's files."""
+"""What every store module stands on: the state's database (a SQLite file or a PostgreSQL database, chosen by
+its location), the typed refusals, and the server clock. Nothing above the store knows which database runs."""
 
 from __future__ import annotations
 
-import fcntl
-import os
-import shutil
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Sequence, Union
 
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
 
-SMALLEST_INTEGER, LARGEST_INTEGER = -(2**63), 2**63 - 1  # SQLite's: a client's number is checked against them
-BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for a lock that SQLite itself holds
-CHECKPOINT_ROWS = 300  # rows a connection writes between its checkpoints: about 100 API requests
-SPIN_SECONDS = 50e-6  # about the time a request holds the write lock
-RESTART_TRIES, RESTART_PAUSE = 5, 1e-3  # a reader in the way of a restart: try again after 1 ms, 5 times
-RESTART_FRAMES = 2048  # pages in the log (8 MiB) from which a checkpoint has it start over
+    from .postgres import PostgresDatabase
+    from .sqlite import SqliteDatabase
 
+SMALLEST_INTEGER, LARGEST_INTEGER = -(2**63), 2**63 - 1  # both databases': a client's number is checked against them
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 
-# Held while a checkpoint thread uses SQLite, and by a fork: SQLite's mutexes must not be copied into a child
-# while held. (Never taken while waiting for the writers' lock, which a forking thread may hold.)
-_CHECKPOINTING = threading.Lock()
-os.register_at_fork(before=_CHECKPOINTING.acquire, after_in_parent=_CHECKPOINTING.release,
-                    after_in_child=_CHECKPOINTING.release)
+Location = Union[Path, str]  # a SQLite file, or a PostgreSQL URL
+# A sqlite3 connection, or `postgres.Connection`: both take the store's statements, with `?` placeholders.
+Connection = Any
 
 
 class StateError(Exception):
-    """The state file cannot be used (another schema version, unreadable, ...)."""
+    """The state cannot be used (another schema version, unreadable, unreachable, ...)."""
 
 
 class StoreError(Exception):
     """A call the state refuses (the base of the store's typed errors, which callers catch by type)."""
 
 
-STATE_PROBLEMS = (StateError, OSError, sqlite3.Error)  # what opening a state file may raise
+# What opening a state may raise (a PostgreSQL database's problems arrive as StateError: psycopg is not imported
+# for a SQLite state).
+STATE_PROBLEMS = (StateError, OSError, sqlite3.Error)
 
 
-def state_problem(path: Path, exc: Exception) -> str:
-    """One line saying why the state file at path cannot be used."""
-    return str(exc) if isinstance(exc, StateError) else f"mockzoho: cannot use the state {path}: {exc}"
+def state_problem(location: Location, exc: Exception) -> str:
+    """One line saying why the state at `location` cannot be used."""
+    if isinstance(exc, StateError):
+        return str(exc)
+    return f"mockzoho: cannot use the state {shown_location(location)}: {exc}"
 
 
-def blob_dir(path: Path) -> Path:
-    """Where the blobs of the state at `path` live: beside it, `<name>.blobs/`."""
-    return path.with_name(path.name + ".blobs")
+def is_database_url(location: Location) -> bool:
+    """True if the state is a PostgreSQL database (`postgresql://...`), not a SQLite file."""
+    return isinstance(location, str) and urllib.parse.urlsplit(location).scheme in POSTGRES_SCHEMES
 
 
-def requests_path(path: Path) -> Path:
-    """Where the request journal of the state at `path` lives: beside it, `<name>.requests`."""
-    return Path(f"{path}.requests")
+def shown_location(location: Location) -> str:
+    """The state's location as it may be printed: a database URL without its password."""
+    if not is_database_url(location):
+        return str(location)
+    parts = urllib.parse.urlsplit(str(location))
+    if parts.password is None:
+        return str(location)
+    netloc = parts.netloc.rsplit("@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc[-1]}"))
 
 
-def _sqlite_files(path: Path) -> list[Path]:
-    """A SQLite file, its log and shared index, and the writers' lock file beside it."""
-    return [path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}.lock")]
+def open_database(location: Location) -> SqliteDatabase | PostgresDatabase:
+    """The database behind a state location (psycopg is imported only for a PostgreSQL one)."""
+    if is_database_url(location):
+        from .postgres import PostgresDatabase
+        return PostgresDatabase(str(location))
+    from .sqlite import SqliteDatabase
+    return SqliteDatabase(Path(location))
 
 
-def state_files(path: Path) -> list[Path]:
-    """Every file and folder that makes up the state at `path`."""
-    return [*_sqlite_files(path), *_sqlite_files(requests_path(path)), blob_dir(path)]
-
-
-def remove_state(path: Path) -> None:
-    """Delete the state at `path` (used by `--fresh`)."""
-    for item in state_files(path):
-        if item.is_dir():
-            shutil.rmtree(item)
-        elif item.exists():
-            item.unlink()
-
-
-def _lock(lock: BinaryIO) -> None:
-    """Take the writers' lock, trying for about as long as a writer holds it before sleeping on it: a sleep
-    and a wake-up cost the two workers more than that (10% of the DELETE benchmark's throughput)."""
-    deadline = time.perf_counter() + SPIN_SECONDS
-    while time.perf_counter() < deadline:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            time.sleep(0)  # the spin must not hold the GIL from this process's other threads
-    fcntl.flock(lock, fcntl.LOCK_EX)
-
-
-def _enable_wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
-    """Switch to WAL; SQLite does not wait on its busy timeout for this, so retry while another opens the file."""
-    deadline = time.monotonic() + patience
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """A transaction on a connection that holds the writers' lock: committed, or rolled back if the body raises."""
-    conn.execute("BEGIN IMMEDIATE")
+def remove_state(location: Location) -> None:
+    """Delete the state at `location` (used by `--fresh`): a SQLite file and what lies beside it, or the tables of
+    a PostgreSQL database."""
+    database = open_database(location)
     try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:  # a COMMIT that failed (disk full, I/O) leaves it open: the next BEGIN would fail
-            conn.execute("ROLLBACK")
-        raise
+        database.remove()
+    finally:
+        database.close()
 
 
 @dataclass(frozen=True)
@@ -127,134 +94,44 @@ class StateView:
 
 
 class Core:
-    """Connections and transactions on the state file."""
+    """The state's database: its connections and transactions, and the clock every worker and host shares."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path).absolute()  # relative: to the start-up folder, not Flask's root
-        self.blobs = blob_dir(self.path)
-        self._local = threading.local()
-        # A process's threads queue for writing on this lock, which sleeps them, before the lock file: only one
-        # of them at a time spins for the file against the other workers.
-        self._writing = threading.Lock()
-        self._starting = threading.Lock()
-        self._checkpointer: threading.Thread | None = None
-        self._checkpoints: tuple[int, sqlite3.Connection, BinaryIO] | None = None  # pid, connection, lock
+    def __init__(self, location: Location) -> None:
+        self.db = open_database(location)
+        self.blobs = self.db.staging  # where uploads are staged (for a SQLite state, where blobs live too)
+        self._local = threading.local()  # per-thread caches of the query classes (tokens)
 
-    def _open(self, check_same_thread: bool = True) -> tuple[sqlite3.Connection, BinaryIO]:
-        """A new connection on the state file, and the writers' lock file (a file object, so that it is
-        closed with a store nobody closed)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                               check_same_thread=check_same_thread)
-        _enable_wal(conn)
-        conn.execute("PRAGMA synchronous = NORMAL")
-        # SQLite would checkpoint inside a commit, while this worker holds the write lock and the others
-        # queue behind it (the slowest requests were those); `_checkpoint` runs beside the requests instead.
-        conn.execute("PRAGMA wal_autocheckpoint = 0")
-        return conn, open(f"{self.path}.lock", "ab", buffering=0)
+    @property
+    def name(self) -> str:
+        """The state's location as it may be printed."""
+        return self.db.name
 
-    def connection(self) -> sqlite3.Connection:
-        """This thread's connection (a fork gets a new one: SQLite handles must not cross processes)."""
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():
-            local.conn, local.lock = self._open()
-            local.checkpointed, local.pid = 0, os.getpid()
-        return local.conn
+    def connection(self) -> Connection:
+        """This thread's connection."""
+        return self.db.connection()
 
-    @contextmanager
-    def _writer(self) -> Iterator[sqlite3.Connection]:
-        """Writers queue on a lock file first: the kernel hands it over at once, where SQLite's own busy
-        handler would sleep a millisecond or more each time two workers write together."""
-        conn = self.connection()
-        local = self._local
-        with self._writing:
-            _lock(local.lock)
-            try:
-                yield conn
-            finally:
-                fcntl.flock(local.lock, fcntl.LOCK_UN)
-        if conn.total_changes - local.checkpointed >= CHECKPOINT_ROWS:
-            local.checkpointed = conn.total_changes
-            self._checkpoint_in_background()
-
-    def _checkpoint_in_background(self) -> None:
-        """Start a checkpoint in a thread of its own, unless one is running: a checkpoint waits for the disk
-        twice (it syncs the log, then the database), 1.4 ms every 100 requests that the worker would stand
-        still for. (After a fork the parent's thread is not alive in the child.)"""
-        with self._starting:  # one checkpoint at a time, whichever of the process's threads asks
-            running = self._checkpointer
-            if running is None or not running.is_alive():
-                self._checkpointer = threading.Thread(target=self._checkpoint, name="mockzoho-checkpoint",
-                                                      daemon=True)
-                try:
-                    self._checkpointer.start()
-                except RuntimeError:  # no thread to be had (a limit, or the interpreter exiting): the write stands
-                    self._checkpointer = None
-
-    def _checkpoint(self) -> None:
-        """Copy the log into the database while the others write. Once the log is long, also finish the copy
-        holding the write lock, so that the log starts over: a passive checkpoint never catches up with two
-        busy writers, and SQLite reuses the log only once one has, so under steady load it would grow without
-        end. (That last copy syncs the disk while writers wait, hence only once the log is long.)"""
-        with _CHECKPOINTING:
-            if self._checkpoints is None or self._checkpoints[0] != os.getpid():
-                self._checkpoints = (os.getpid(), *self._open(check_same_thread=False))
-            _, conn, lock = self._checkpoints
-            if conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1] < RESTART_FRAMES:
-                return
-        for _ in range(RESTART_TRIES):
-            _lock(lock)  # without _CHECKPOINTING: a fork or close() must not wait for another worker's write
-            try:
-                with _CHECKPOINTING:
-                    if self._checkpoints is None:  # closed meanwhile
-                        return
-                    conn.execute("PRAGMA busy_timeout = 0")  # a reader in the way: try again in a moment
-                    try:
-                        busy = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
-                    finally:
-                        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-            if not busy:
-                return
-            time.sleep(RESTART_PAUSE)  # the writers go on meanwhile
+    def write(self) -> AbstractContextManager:
+        """A write transaction, taken up front so concurrent writers (of every worker and host) queue."""
+        return self.db.write()
 
     def write_one(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """One write statement in its own transaction; its RETURNING rows, if any."""
-        with self._writer() as conn:
-            return conn.execute(sql, params).fetchall()
+        return self.db.write_one(sql, params)
 
     def close(self) -> None:
-        """Close this thread's connection (the next call opens a new one), and this process's checkpoints'
-        once the one running, if any, is done."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.lock.close()
+        """Close this thread's connection (the next call opens a new one) and what the process keeps open."""
+        self.db.close()
         self._local.__dict__.clear()
-        running = self._checkpointer
-        if running is not None and running.is_alive():
-            running.join()
-        with _CHECKPOINTING:
-            if self._checkpoints is not None and self._checkpoints[0] == os.getpid():
-                self._checkpoints[1].close()
-                self._checkpoints[2].close()
-            self._checkpoints = None
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction, taken up front so concurrent writers queue instead of deadlocking."""
-        with self._writer() as conn, transaction(conn):
-            yield conn
 
     def now(self) -> float:
         """The server time (epoch seconds): real, shifted, or frozen, the same for every worker."""
-        frozen, offset = self.connection().execute("SELECT frozen, offset FROM counters").fetchone()
-        return frozen if frozen is not None else time.time() + offset
+        frozen, shift = self.connection().execute("SELECT frozen, shift FROM counters").fetchone()
+        return frozen if frozen is not None else time.time() + shift
 
     def view(self) -> StateView:
         """What every request needs to know first, in one query."""
-        frozen, offset, generation, credentials, faults, limits, stubs = self.connection().execute(
-            "SELECT frozen, offset, generation, credentials, faults, limits, stubs FROM counters").fetchone()
-        return StateView(frozen if frozen is not None else time.time() + offset, generation, credentials, faults > 0,
+        frozen, shift, generation, credentials, faults, limits, stubs = self.connection().execute(
+            "SELECT frozen, shift, generation, credentials, faults, limits, stubs FROM counters").fetchone()
+        return StateView(frozen if frozen is not None else time.time() + shift, generation, credentials, faults > 0,
                          limits > 0, stubs > 0)
+

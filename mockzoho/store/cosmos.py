@@ -4,14 +4,13 @@ are `cosmos.models'`)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from .blobs import StagedBlob
-from .core import StoreError
+from .core import LARGEST_INTEGER, Connection, StoreError
 from .seeding import FixtureWriter
 
 if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
@@ -98,7 +97,8 @@ class CosmosQueries(FixtureWriter):
         """Children of a kind in creation order, from `offset`, at most `limit` (None: all)."""
         rows = self.connection().execute(
             f"SELECT {_RESOURCE} FROM cosmos_resources WHERE account = ? AND parent = ? AND kind = ? "
-            "ORDER BY rowid LIMIT ? OFFSET ?", (account, parent, kind, -1 if limit is None else limit, offset))
+            "ORDER BY rowid LIMIT ? OFFSET ?", (account, parent, kind, LARGEST_INTEGER if limit is None else limit,
+                                                offset))
         return [_resource_row(r) for r in rows]
 
     def put_cosmos_resource(self, account: str, parent: str, kind: str, id_: str, properties: dict[str, Any],
@@ -179,13 +179,13 @@ class CosmosQueries(FixtureWriter):
 
     # -- seeding ---------------------------------------------------------------------------------
 
-    def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
+    def _write_fixtures(self, conn: Connection, fixtures: Fixtures) -> None:
         """The Cosmos DB accounts of the fixtures, each with its resource tree and media."""
         for position, account in enumerate(fixtures.cosmos):
             self._insert_cosmos_account(conn, account, position)
         super()._write_fixtures(conn, fixtures)
 
-    def _insert_cosmos_account(self, conn: sqlite3.Connection, account: AccountFixture, position: int) -> None:
+    def _insert_cosmos_account(self, conn: Connection, account: AccountFixture, position: int) -> None:
         """One fixture account's rows, its media placed as blobs; `position` is its place in the fixtures."""
         resources = account.resources
         children = Counter(r.parent for r in resources)
@@ -204,7 +204,7 @@ class CosmosQueries(FixtureWriter):
     # -- helpers (inside a write transaction) ----------------------------------------------------
 
     @staticmethod
-    def _check_etag(conn: sqlite3.Connection, account: str, rid: str, check: EtagCheck) -> str | None:
+    def _check_etag(conn: Connection, account: str, rid: str, check: EtagCheck) -> str | None:
         """Let `check` judge the resource's etag; its blob. ResourceGone if it is gone."""
         current = conn.execute("SELECT etag, blob FROM cosmos_resources WHERE account = ? AND rid = ?",
                                (account, rid)).fetchone()
@@ -214,23 +214,24 @@ class CosmosQueries(FixtureWriter):
         return current[1]
 
     @staticmethod
-    def _check_parent(conn: sqlite3.Connection, account: str, parent: str) -> None:
+    def _check_parent(conn: Connection, account: str, parent: str) -> None:
         if parent and conn.execute("SELECT 1 FROM cosmos_resources WHERE account = ? AND rid = ?",
                                    (account, parent)).fetchone() is None:
             raise ResourceGone(parent)
 
     @staticmethod
-    def _other_media(conn: sqlite3.Connection, account: str, replacing: str | None) -> int:
+    def _other_media(conn: Connection, account: str, replacing: str | None) -> int:
         """Bytes of media the account holds besides the resource `replacing` (if any)."""
-        return conn.execute("SELECT COALESCE(SUM(media_size), 0) FROM cosmos_resources WHERE account = ? "
+        return conn.execute("SELECT CAST(COALESCE(SUM(media_size), 0) AS BIGINT) FROM cosmos_resources "
+                            "WHERE account = ? "
                             "AND rid != COALESCE(?, '')", (account, replacing)).fetchone()[0]
 
     @staticmethod
-    def _bump(conn: sqlite3.Connection, account: str) -> None:
+    def _bump(conn: Connection, account: str) -> None:
         conn.execute("UPDATE cosmos_accounts SET lsn = lsn + 1 WHERE name = ?", (account,))
 
     @staticmethod
-    def _new_rid(conn: sqlite3.Connection, account: str, parent: str, rid_for: RidFor) -> str:
+    def _new_rid(conn: Connection, account: str, parent: str, rid_for: RidFor) -> str:
         """The next free child rid of `parent` (of the account, for a database) that `rid_for` gives."""
         while True:
             if parent:

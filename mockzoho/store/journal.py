@@ -1,21 +1,19 @@
-"""The request journal, in a SQLite file of its own beside the state (`<state>.requests`).
-
-Kept apart because every API request writes an entry: in the state file, each entry committed by one worker
-dropped the other workers' page cache of the whole state, so requests that change nothing paid for reading it
-again. Now a request that changes no state writes nothing to the state file.
-"""
+"""The request journal, in a database of its own beside the state's (a SQLite file, `<state>.requests`, or a
+schema of the PostgreSQL database), so that a request that changes no state writes nothing to the state's."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from .core import Core, requests_path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .postgres import PostgresDatabase
+    from .sqlite import SqliteDatabase
 
 COLUMNS = ("id", "time", "method", "path", "query", "headers", "body_size", "body_preview", "status", "code",
            "duration_ms", "org", "tag", "product", "response_headers", "response_size", "response_preview",
@@ -39,6 +37,19 @@ SCHEMA = (
     f"""CREATE TRIGGER IF NOT EXISTS journal_cap AFTER INSERT ON journal WHEN NEW.id % {TRIM_EVERY} = 0 BEGIN
         DELETE FROM journal WHERE id <= NEW.id - {CAP};
     END""")
+# PostgreSQL's: the same tables in its words, the same trigger as a function.
+POSTGRES_SCHEMA = (
+    SCHEMA[0],
+    "TABLE",  # SCHEMA[1], translated by postgres.table_ddl
+    f"""CREATE OR REPLACE FUNCTION journal_cap() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.id % {TRIM_EVERY} = 0 THEN DELETE FROM journal WHERE id <= NEW.id - {CAP}; END IF;
+          RETURN NULL;
+        END $$""",
+    "CREATE OR REPLACE TRIGGER journal_cap AFTER INSERT ON journal FOR EACH ROW EXECUTE FUNCTION journal_cap()")
+# What makes the ids start from 1 again once the journal is empty.
+RESTART_IDS = {"sqlite": "DELETE FROM sqlite_sequence WHERE name = 'journal'",
+               "postgresql": "ALTER TABLE journal ALTER COLUMN id RESTART"}
 # Run before deleting entries by org or tag, which could take the newest ids and so bring old ones back in view.
 TRIM = f"DELETE FROM journal WHERE NOT ({VISIBLE})"
 INSERT = f"INSERT INTO journal({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * (len(COLUMNS) - 1))})"
@@ -74,8 +85,13 @@ class JournalFilter:
         return " AND ".join(clauses), args
 
 
-def _lay_out(conn: sqlite3.Connection) -> None:
+def _lay_out(conn: Any, dialect: str) -> None:
     """Lay out the journal, rebuilding one of an older layout (ids that were reused, no answers) with its entries."""
+    if dialect == "postgresql":
+        from .postgres import table_ddl
+        for statement in POSTGRES_SCHEMA:
+            conn.execute(table_ddl(SCHEMA[1]) if statement == "TABLE" else statement)
+        return
     row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'journal'").fetchone()
     if row is not None and "AUTOINCREMENT" not in row[0]:
         kept = ", ".join(r[1] for r in conn.execute("PRAGMA table_info(journal)") if r[1] in COLUMNS)
@@ -87,36 +103,38 @@ def _lay_out(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-def _clear(conn: sqlite3.Connection, org: str | None, tag: str | None) -> int:
-    _lay_out(conn)  # a reset may come before any app opened the journal
+def _clear(conn: Any, dialect: str, org: str | None, tag: str | None) -> int:
+    _lay_out(conn, dialect)  # a reset may come before any app opened the journal
     clause, args = JournalFilter(org=org, tag=tag).sql()
     conn.execute(TRIM)
     deleted = conn.execute(f"DELETE FROM journal WHERE {clause}", args).rowcount
     if conn.execute("SELECT 1 FROM journal LIMIT 1").fetchone() is None:
-        conn.execute("DELETE FROM sqlite_sequence WHERE name = 'journal'")  # ids start from 1 again
+        conn.execute(RESTART_IDS[dialect])  # ids start from 1 again
     return deleted
 
 
 class Journal:
     """Every API request the mock served, newest last, capped, shared by all workers."""
 
-    def __init__(self, state: Path) -> None:
-        self.core = Core(requests_path(state))
+    def __init__(self, db: SqliteDatabase | PostgresDatabase) -> None:
+        self.db = db
+        self._dialect = db.dialect.name
 
     def open(self, cap: int) -> None:
         """Lay out the file if new, and make `cap` the one the trigger keeps (every worker sets the same)."""
-        with self.core.write() as conn:
-            _lay_out(conn)
-            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('cap', ?)", (str(cap),))
+        with self.db.write() as conn:
+            _lay_out(conn, self._dialect)
+            conn.execute("INSERT INTO meta(key, value) VALUES ('cap', ?) ON CONFLICT(key) DO UPDATE SET value = "
+                         "excluded.value", (str(cap),))
 
     def record(self, entry: Mapping[str, Any]) -> None:
         """One entry, in one statement (the trigger drops what has passed the cap)."""
-        self.core.write_one(INSERT, [json.dumps(entry[c]) if c in JSON_COLUMNS else entry[c] for c in COLUMNS[1:]])
+        self.db.write_one(INSERT, [json.dumps(entry[c]) if c in JSON_COLUMNS else entry[c] for c in COLUMNS[1:]])
 
     def find(self, where: JournalFilter, limit: int, oldest_first: bool = False) -> list[dict[str, Any]]:
         """Matching entries, newest first (or oldest first, as a follower reads them)."""
         clause, args = where.sql()
-        rows = self.core.connection().execute(
+        rows = self.db.connection().execute(
             f"SELECT {', '.join(COLUMNS)} FROM journal WHERE {clause} ORDER BY id {'ASC' if oldest_first else 'DESC'}",
             args)
         found = []
@@ -134,7 +152,7 @@ class Journal:
 
     def count(self, where: JournalFilter) -> int:
         clause, args = where.sql()
-        conn = self.core.connection()
+        conn = self.db.connection()
         if where.path is None:
             return conn.execute(f"SELECT COUNT(*) FROM journal WHERE {clause}", args).fetchone()[0]
         return sum(1 for (path,) in conn.execute(f"SELECT path FROM journal WHERE {clause}", args)
@@ -142,17 +160,17 @@ class Journal:
 
     def clear(self, org: str | None = None, tag: str | None = None) -> int:
         """Drop the entries of an org, of a tag, of both, or (neither given) all; how many were visible."""
-        with self.core.write() as conn:
-            return _clear(conn, org, tag)
+        with self.db.write() as conn:
+            return _clear(conn, self._dialect, org, tag)
 
     @contextmanager
     def cleared_after(self, org: str | None = None) -> Iterator[None]:
         """Clear the journal (of one org, or all) once the block is done, holding its write lock throughout:
         a call answered after a reset keeps its entry, one answered before it does not. (Nothing is cleared
         if the block raises.)"""
-        with self.core.write() as conn:
+        with self.db.write() as conn:
             yield
-            _clear(conn, org, None)
+            _clear(conn, self._dialect, org, None)
 
     def close(self) -> None:
-        self.core.close()
+        self.db.close()

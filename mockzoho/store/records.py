@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
-from .core import StoreError
+from .core import Connection, StoreError
+from .dialect import Dialect
 from .search import SYSTEM_COLUMNS, Filter, where_clause
 from .seeding import FixtureWriter
 from .zoho import UserRef
@@ -24,11 +24,6 @@ class SumOverflow(StoreError):
     """A SUM of integers went past 64 bits."""
 
 
-def json_path(key: str) -> str:
-    """The JSON path of one key of `data` (API names are letters, digits, `_` and `$`: nothing to escape)."""
-    return f'$."{key}"'
-
-
 @dataclass(frozen=True)
 class Group:
     """A field a grouped query groups by: its key, whether text groups without case, and the value an empty
@@ -39,14 +34,13 @@ class Group:
     empty: Any = None
 
 
-def _record_select(only: Sequence[str] | None) -> tuple[str, list[str]]:
+def _record_select(only: Sequence[str] | None, dialect: Dialect) -> tuple[str, list[str]]:
     """The SELECT of records reading the whole `data`, or (`only`) just those keys of it, as a JSON object built
-    by SQLite: a page of three fields then decodes three values a record, not every one it holds."""
+    by the database: a page of three fields then decodes three values a record, not every one it holds."""
     if only is None:
         return _RECORD_SELECT, []
-    pairs = ", ".join("?, r.data -> ?" for _ in only)
-    return f"{_RECORD_COLUMNS}json_object({pairs}) FROM records r", [
-        part for key in only for part in (key, json_path(key))]
+    return f"{_RECORD_COLUMNS}{dialect.picked(len(only))} FROM records r", [
+        part for key in only for part in (key, dialect.data_key(key))]
 
 
 @dataclass(frozen=True)
@@ -121,32 +115,53 @@ def _row(values: Sequence[Any]) -> RecordRow:
     return RecordRow(*values[:8], data=json.loads(values[8]))
 
 
+_Key = Optional[tuple[str, list[Any]]]  # what a group is grouped and sorted by, if not its column: SQL, parameters
 AGGREGATES = {"count": "COUNT", "sum": "SUM", "min": "MIN", "max": "MAX", "avg": "AVG"}
 
 
-def _stored(field: str) -> tuple[str, list[str]]:
+def _stored(field: str, dialect: Dialect) -> tuple[str, list[str]]:
     """A field's stored value in a row of `records r`: its column, or its key in `data` (a parameter)."""
     if field.lower() in SYSTEM_COLUMNS:
         return f"r.{SYSTEM_COLUMNS[field.lower()]}", []
-    return "json_extract(r.data, ?)", [json_path(field)]
+    return dialect.stored, [dialect.data_key(field)]
 
 
-def _sort_key(field: str) -> str:
+def _sort_key(field: str, dialect: Dialect) -> str:
     """What sorts records by a field: its column for the system fields, else its least value as the index holds
     it (text in lower case, times as epoch seconds; none sorts first), its name a parameter."""
     if field.lower() in SYSTEM_COLUMNS:
         return f"r.{SYSTEM_COLUMNS[field.lower()]}"
-    return ("(SELECT MIN(v.value) FROM record_values v WHERE v.org = r.org AND v.product = r.product "
+    return (f"(SELECT {dialect.least}(v.value) FROM record_values v WHERE v.org = r.org AND v.product = r.product "
             "AND v.record_id = r.id AND v.field = ?)")
 
 
-def _chosen(org: str, product: str, module: str, where: Filter | None, restricted_user: str | None,
-            ids: Sequence[str] = (), modified_since: int | None = None) -> tuple[list[str], list[Any]]:
+def _grouped(groups: Sequence[Group], dialect: Dialect) -> tuple[list[str], list[Any], list[_Key]]:
+    """The columns a grouped query shows for its groups with their parameters, and per group what it is grouped
+    and sorted by if not its column (a text group without case, in a dialect that cannot group a column it shows
+    by its case-blind value), with its parameters."""
+    select: list[str] = []
+    params: list[Any] = []
+    keys: list[_Key] = []
+    for group in groups:
+        expression, expression_params = _stored(group.field, dialect)
+        if group.empty is not None:
+            expression = f"COALESCE({expression}, {dialect.value})"
+            expression_params = [*expression_params, group.empty]
+        shown, key = dialect.folded(expression) if group.fold_case else (expression, None)
+        select.append(shown)
+        params.extend(expression_params)
+        keys.append(None if key is None else (key, expression_params))
+    return select, params, keys
+
+
+def _chosen(dialect: Dialect, org: str, product: str, module: str, where: Filter | None,
+            restricted_user: str | None, ids: Sequence[str] = (),
+            modified_since: int | None = None) -> tuple[list[str], list[Any]]:
     """The conditions over `records r` that pick a listing's or a grouped query's records, and their parameters:
     the module, a restricted user's grants, the ids, the modified-since time, the filter."""
     clauses, params = ["r.org = ?", "r.product = ?", "r.module = ?"], [org, product, module]
     if restricted_user is not None:
-        clauses.append("r.id IN (SELECT record_id FROM user_records WHERE org = ? AND user = ?)")
+        clauses.append("r.id IN (SELECT record_id FROM user_records WHERE org = ? AND user_id = ?)")
         params.extend((org, restricted_user))
     if ids:
         clauses.append(f"r.id IN ({', '.join('?' * len(ids))})")
@@ -155,7 +170,7 @@ def _chosen(org: str, product: str, module: str, where: Filter | None, restricte
         clauses.append("r.modified_time > ?")
         params.append(modified_since)
     if where is not None:
-        condition, condition_params = where_clause(where, org, product, module)
+        condition, condition_params = where_clause(where, org, product, module, dialect)
         clauses.append(f"({condition})")  # an OR at its top must not escape the org, module and user terms
         params.extend(condition_params)
     return clauses, params
@@ -187,13 +202,14 @@ class RecordQueries(FixtureWriter):
         """A page of a module's records in order (`order_by`'s fields, lower-cased, each descending or not, then
         the id; else `sort_by`), those `where` matches if given, with the values of the `only` fields (None:
         all); a restricted user sees the records granted to them only."""
-        select, params = _record_select(only)
-        clauses, clause_params = _chosen(org, product, module, where, restricted_user, ids, modified_since)
+        dialect = self.db.dialect
+        select, params = _record_select(only, dialect)
+        clauses, clause_params = _chosen(dialect, org, product, module, where, restricted_user, ids, modified_since)
         params += clause_params
         direction = "DESC" if descending else "ASC"
         order = f"{SORT_COLUMNS[sort_by]} {direction}" + ("" if sort_by == "id" else f", r.id {direction}")
         if order_by:
-            terms = [f"{_sort_key(field)} {'DESC' if down else 'ASC'}" for field, down in order_by]
+            terms = [f"{_sort_key(field, dialect)} {'DESC' if down else 'ASC'}" for field, down in order_by]
             order = ", ".join([*terms, "r.id ASC"])
             params.extend(field for field, _ in order_by if field.lower() not in SYSTEM_COLUMNS)
         rows = self.connection().execute(
@@ -209,34 +225,44 @@ class RecordQueries(FixtureWriter):
         then each function (`count`, `sum`, `min`, `max`, `avg`) of a field (None: of the records), over the
         records `where` matches; sorted by `order_by`'s (result column, descending) pairs, then by the groups.
         SumOverflow if a running sum passes 64 bits (SQLite's SUM is exact or refuses)."""
-        select: list[str] = []
-        params: list[Any] = []
-        for group in groups:
-            expression, expression_params = _stored(group.field)
-            if group.empty is not None:
-                expression, expression_params = f"COALESCE({expression}, ?)", [*expression_params, group.empty]
-            select.append(expression + (" COLLATE NOCASE" if group.fold_case else ""))
-            params.extend(expression_params)
+        dialect = self.db.dialect
+        select, params, keys = _grouped(groups, dialect)
         for function, field in functions:
             if field is None:
                 select.append("COUNT(*)")
                 continue
-            expression, expression_params = _stored(field)
-            select.append(f"{AGGREGATES[function]}({expression})")
+            expression, expression_params = _stored(field, dialect)
+            select.append(dialect.aggregate(AGGREGATES[function], expression))
             params.extend(expression_params)
-        clauses, clause_params = _chosen(org, product, module, where, restricted_user)
+        # A group's key, when not the column it shows, is a column of its own after the others (PostgreSQL cannot
+        # tell two uses of one expression apart when their parameters differ): each is grouped and sorted by place.
+        places = []
+        for position, key in enumerate(keys, 1):
+            if key is None:
+                places.append(str(position))
+            else:
+                select.append(key[0])
+                params.extend(key[1])
+                places.append(str(len(select)))
+        clauses, clause_params = _chosen(dialect, org, product, module, where, restricted_user)
         params += clause_params
-        grouping = f" GROUP BY {', '.join(str(i + 1) for i in range(len(groups)))}" if groups else ""
-        order = [f"{column + 1} {'DESC' if down else 'ASC'}" for column, down in order_by]
-        order += [str(i + 1) for i in range(len(groups))]
+        grouping = f" GROUP BY {', '.join(places)}" if groups else ""
+        order = [f"{places[column] if column < len(places) else column + 1} {'DESC' if down else 'ASC'}"
+                 for column, down in order_by]
+        order += places
         sql = (f"SELECT {', '.join(select)} FROM records r WHERE {' AND '.join(clauses)}{grouping}"
                + (f" ORDER BY {', '.join(order)}" if order else "") + " LIMIT ? OFFSET ?")
         try:
-            return self.connection().execute(sql, (*params, limit, offset)).fetchall()
-        except sqlite3.OperationalError as error:
-            if "integer overflow" not in str(error):
+            rows = self.connection().execute(sql, (*params, limit, offset)).fetchall()
+        except Exception as error:
+            if not dialect.overflowed(error):
                 raise
             raise SumOverflow() from None
+        names = [AGGREGATES[function] if field is not None else "COUNT" for function, field in functions]
+        shown = [dialect.aggregated(row[:len(groups) + len(functions)], names) for row in rows]
+        if None in shown:
+            raise SumOverflow()
+        return shown
 
     def record_names(self, org: str, product: str, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """The name and module of each of these records that exists, by id (what a lookup shows)."""
@@ -259,11 +285,12 @@ class RecordQueries(FixtureWriter):
         with self.write_blobs() as (conn, _):
             outcomes = [self._save(conn, org, product, module, plan, user, now) for plan in plans]
             if grant:
-                conn.executemany("INSERT OR IGNORE INTO user_records(org, user, record_id) VALUES (?, ?, ?)", [
+                conn.executemany("INSERT INTO user_records(org, user_id, record_id) VALUES (?, ?, ?) "
+                                 "ON CONFLICT DO NOTHING", [
                     (org, user, o.id) for o in outcomes if isinstance(o, Saved) and o.inserted])
             return outcomes
 
-    def _save(self, conn: sqlite3.Connection, org: str, product: str, module: str, plan: RecordPlan, user: str,
+    def _save(self, conn: Connection, org: str, product: str, module: str, plan: RecordPlan, user: str,
               now: int) -> Any:
         existing, matched = self._planned_target(conn, org, product, module, plan)
         if existing is None and (plan.target is not None or not plan.insert):
@@ -287,15 +314,15 @@ class RecordQueries(FixtureWriter):
                          (write.name, write.owner, now, json.dumps(write.data), user, org, product, record_id))
             conn.execute("DELETE FROM record_values WHERE org = ? AND product = ? AND record_id = ?",
                          (org, product, record_id))
-        conn.executemany("INSERT OR IGNORE INTO record_values(org, product, module, field, value, record_id) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", [(org, product, module, name, value, record_id)
-                                                       for name, values in write.index.items() for value in values])
+        conn.executemany("INSERT INTO record_values(org, product, module, field, value, record_id) "
+                         f"VALUES (?, ?, ?, ?, {self.db.dialect.value}, ?) ON CONFLICT DO NOTHING", [
+                             (org, product, module, name, value, record_id)
+                             for name, values in write.index.items() for value in values])
         row = conn.execute(f"{_RECORD_SELECT} WHERE r.org = ? AND r.product = ? AND r.id = ?",
                            (org, product, record_id)).fetchone()
         return Saved(record_id, existing is None, _row(row), matched)
 
-    @staticmethod
-    def _planned_target(conn: sqlite3.Connection, org: str, product: str, module: str,
+    def _planned_target(self, conn: Connection, org: str, product: str, module: str,
                         plan: RecordPlan) -> tuple[RecordRow | None, str | None]:
         """The record a plan updates (its target, or the first record holding one of its match values) and the
         match field that found it."""
@@ -303,7 +330,8 @@ class RecordQueries(FixtureWriter):
         for name, value in plan.match if target is None else ():
             found = conn.execute(
                 "SELECT record_id FROM record_values WHERE org = ? AND product = ? AND module = ? AND field = ? "
-                "AND value = ? ORDER BY record_id LIMIT 1", (org, product, module, name, value)).fetchone()
+                f"AND value = {self.db.dialect.value} ORDER BY record_id LIMIT 1",
+                (org, product, module, name, value)).fetchone()
             if found is not None:
                 target, matched = found[0], name
                 break
@@ -313,16 +341,15 @@ class RecordQueries(FixtureWriter):
                            (org, product, module, target)).fetchone()
         return (None, None) if row is None else (_row(row), matched)
 
-    @staticmethod
-    def _check(conn: sqlite3.Connection, org: str, product: str, module: str, write: RecordWrite,
+    def _check(self, conn: Connection, org: str, product: str, module: str, write: RecordWrite,
                record_id: str | None) -> Refusal | None:
         """A refusal if a unique value is held by another record or a lookup names nothing."""
         for name in write.unique:
             for value in write.index.get(name, ()):
                 other = conn.execute(
                     "SELECT record_id FROM record_values WHERE org = ? AND product = ? AND module = ? AND field = ? "
-                    "AND value = ? AND record_id IS NOT ? LIMIT 1",
-                    (org, product, module, name, value, record_id)).fetchone()
+                    f"AND value = {self.db.dialect.value} AND record_id != ? LIMIT 1",
+                    (org, product, module, name, value, record_id or "")).fetchone()
                 if other is not None:
                     return Refusal("duplicate", name, other[0])
         for ref in write.references:

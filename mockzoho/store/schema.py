@@ -5,23 +5,31 @@ from __future__ import annotations
 import sqlite3
 from functools import cache
 
-SCHEMA_VERSION = "12"  # 12: stubs; 11: changed_records, so that a reset copies back only the records requests changed
+# 13: no column named as an SQL keyword (user, offset, window); 12: stubs; 11: changed_records, so that a reset
+# copies back only the records requests changed
+SCHEMA_VERSION = "13"
 _RECORD_COLUMNS = ("data TEXT NOT NULL DEFAULT '{}'", "created_by TEXT", "modified_by TEXT")
 _STUB_COUNT = "ALTER TABLE counters ADD COLUMN stubs INTEGER NOT NULL DEFAULT 0"
+# PostgreSQL reserves these words: the columns were renamed so that one statement serves both databases.
+_RENAMED = (*(f"ALTER TABLE {t} RENAME COLUMN user TO user_id" for t in (
+    "user_records", "tokens", "refresh_tokens", "clients", "grant_codes", "fixture_user_records", "fixture_tokens",
+    "fixture_refresh_tokens")), "ALTER TABLE counters RENAME COLUMN offset TO shift",
+    "ALTER TABLE limits RENAME COLUMN window TO span")
 # How a state file of an older layout becomes this one, in one transaction (SQLite renames the triggers' uses too);
 # tables and indexes new in a version are made by `statements()` afterwards.
 UPGRADES = {
     "8": ("ALTER TABLE clock RENAME TO counters", "ALTER TABLE counters RENAME COLUMN seed TO reset_frozen",
           *(f"ALTER TABLE {t} ADD COLUMN {c}" for t in ("records", "fixture_records") for c in _RECORD_COLUMNS),
-          "ALTER TABLE modules ADD COLUMN fields TEXT NOT NULL DEFAULT '[]'", _STUB_COUNT),
+          "ALTER TABLE modules ADD COLUMN fields TEXT NOT NULL DEFAULT '[]'", _STUB_COUNT, *_RENAMED),
     "9": (*(f"ALTER TABLE {t} ADD COLUMN {c}" for t in ("records", "fixture_records") for c in _RECORD_COLUMNS),
-          "ALTER TABLE modules ADD COLUMN fields TEXT NOT NULL DEFAULT '[]'", _STUB_COUNT),
-    "10": (_STUB_COUNT,),
-    "11": (_STUB_COUNT,),
+          "ALTER TABLE modules ADD COLUMN fields TEXT NOT NULL DEFAULT '[]'", _STUB_COUNT, *_RENAMED),
+    "10": (_STUB_COUNT, *_RENAMED),
+    "11": (_STUB_COUNT, *_RENAMED),
+    "12": _RENAMED,
 }
 # After any upgrade every record counts as changed: no trigger watched the writes made before it.
 UPGRADED_CHANGES = ("INSERT OR IGNORE INTO changed_records(org, product, id) SELECT org, product, id FROM records "
-                    "UNION SELECT org, product, id FROM fixture_records")
+                    "UNION SELECT org, product, id FROM fixture_records")  # SQLite's: PostgreSQL has no older layout
 
 LIVE = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,15 +42,15 @@ CREATE TABLE IF NOT EXISTS users(
     restricted INTEGER NOT NULL,         -- 1: may act only on the records in user_records
     PRIMARY KEY(org, id));
 CREATE TABLE IF NOT EXISTS user_records(
-    org TEXT NOT NULL, user TEXT NOT NULL, record_id TEXT NOT NULL, PRIMARY KEY(org, user, record_id));
+    org TEXT NOT NULL, user_id TEXT NOT NULL, record_id TEXT NOT NULL, PRIMARY KEY(org, user_id, record_id));
 CREATE TABLE IF NOT EXISTS tokens(
-    token TEXT PRIMARY KEY, org TEXT NOT NULL, user TEXT NOT NULL, scopes TEXT NOT NULL,
+    token TEXT PRIMARY KEY, org TEXT NOT NULL, user_id TEXT NOT NULL, scopes TEXT NOT NULL,
     expires_at INTEGER, revoked INTEGER NOT NULL DEFAULT 0,
     refresh_token TEXT);                 -- the refresh token it was issued from, if any
 CREATE INDEX IF NOT EXISTS tokens_by_refresh ON tokens(refresh_token) WHERE refresh_token IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tokens_by_org ON tokens(org);
 CREATE TABLE IF NOT EXISTS refresh_tokens(
-    token TEXT PRIMARY KEY, client TEXT NOT NULL, org TEXT NOT NULL, user TEXT NOT NULL,
+    token TEXT PRIMARY KEY, client TEXT NOT NULL, org TEXT NOT NULL, user_id TEXT NOT NULL,
     scopes TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS records(
     org TEXT NOT NULL, product TEXT NOT NULL, id TEXT NOT NULL, module TEXT NOT NULL, name TEXT NOT NULL,
@@ -75,19 +83,19 @@ CREATE INDEX IF NOT EXISTS attachments_by_blob ON attachments(blob) WHERE blob I
 CREATE TABLE IF NOT EXISTS clients(
     id TEXT PRIMARY KEY, secret TEXT NOT NULL, dc TEXT NOT NULL,
     redirect_uris TEXT NOT NULL,         -- newline-separated globs
-    org TEXT NOT NULL, user TEXT NOT NULL);  -- who consents on the demo authorize page
+    org TEXT NOT NULL, user_id TEXT NOT NULL);  -- who consents on the demo authorize page
 CREATE TABLE IF NOT EXISTS modules(
     product TEXT NOT NULL, api_name TEXT NOT NULL, scope_name TEXT NOT NULL, api_supported INTEGER NOT NULL,
     attachments INTEGER NOT NULL, module_name TEXT NOT NULL,
     fields TEXT NOT NULL DEFAULT '[]',   -- the custom fields the fixtures add, as JSON
     PRIMARY KEY(product, api_name));
 CREATE TABLE IF NOT EXISTS grant_codes(
-    code TEXT PRIMARY KEY, client TEXT NOT NULL, org TEXT NOT NULL, user TEXT NOT NULL,
+    code TEXT PRIMARY KEY, client TEXT NOT NULL, org TEXT NOT NULL, user_id TEXT NOT NULL,
     scopes TEXT NOT NULL, redirect_uri TEXT NOT NULL, offline INTEGER NOT NULL,
     expires_at INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS counters(  -- one row: the server clock and the counters every request reads first
     frozen REAL,                         -- a fixed time, or NULL for the real time
-    offset REAL NOT NULL,                -- seconds added to the real time
+    shift REAL NOT NULL,                 -- seconds added to the real time
     reset_frozen REAL,                   -- what a reset sets `frozen` back to
     generation INTEGER NOT NULL,         -- bumped when the fixtures are replaced: workers reload modules
     faults INTEGER NOT NULL DEFAULT 0,   -- how many faults are set: none, no fault lookup per request
@@ -120,7 +128,7 @@ CREATE TABLE IF NOT EXISTS cosmos_resources(
     PRIMARY KEY(account, rid), UNIQUE(account, parent, kind, id));
 CREATE INDEX IF NOT EXISTS cosmos_by_blob ON cosmos_resources(blob) WHERE blob IS NOT NULL;
 CREATE TABLE IF NOT EXISTS limits(
-    org TEXT PRIMARY KEY, calls INTEGER, window REAL, concurrency INTEGER,
+    org TEXT PRIMARY KEY, calls INTEGER, span REAL, concurrency INTEGER,
     window_start REAL NOT NULL DEFAULT 0, used INTEGER NOT NULL DEFAULT 0, inflight INTEGER NOT NULL DEFAULT 0);
 """
 
@@ -164,6 +172,16 @@ def statements() -> list[str]:
     result.append("CREATE INDEX IF NOT EXISTS fixture_attachments_by_blob ON fixture_attachments(blob)")
     result.append("CREATE INDEX IF NOT EXISTS fixture_cosmos_by_blob ON fixture_cosmos_resources(blob)")
     return result
+
+
+@cache
+def has_rowid(table: str) -> bool:
+    """Whether SQLite gives the table an implicit rowid, the order its rows were inserted in (a pristine copy has
+    one whatever its table has: SQLite's CREATE ... AS makes a plain table; PostgreSQL's copy has what the table
+    has)."""
+    table = table.removeprefix("fixture_")
+    made = next(s for s in statements() if f"CREATE TABLE IF NOT EXISTS {table}(" in s)
+    return "WITHOUT ROWID" not in made and "AUTOINCREMENT" not in made
 
 
 @cache

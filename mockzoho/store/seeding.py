@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sqlite3
-from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from ..ids import id_prefix, new_client_id, new_token
 from .blobs import Blobs
-from .core import StateError, StoreError
+from .core import Connection, Location, StateError, StoreError
 from .journal import Journal
-from .schema import BY_RECORD, PRISTINE, REPLACED, SCHEMA_VERSION, UPGRADED_CHANGES, UPGRADES, columns, statements
+from .schema import BY_RECORD, PRISTINE, REPLACED, SCHEMA_VERSION, UPGRADED_CHANGES, UPGRADES, columns, has_rowid
 
 if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
     from ..fixtures import Fixtures
@@ -57,10 +55,16 @@ class FixtureOrgProtected(OrgRefused):
     MESSAGE = "{org} is a fixture org: it can be reset, not removed"
 
 
-def _copy_of(table: str) -> str:
-    """An INSERT of the table's fixture rows into the live table, column by column (a WHERE may follow)."""
+def _copy_of(table: str, where: str) -> str:
+    """An INSERT of the table's fixture rows (those `where` picks) into the live table, column by column, in their
+    order (what a table with no key of its own lists by)."""
     names = ", ".join(columns()[table])
-    return f"INSERT INTO {table}({names}) SELECT {names} FROM fixture_{table}"
+    return f"INSERT INTO {table}({names}) SELECT {names} FROM fixture_{table}{where}{_in_order(table)}"
+
+
+def _in_order(table: str) -> str:
+    """`ORDER BY rowid` for a table that is listed in insertion order, else nothing."""
+    return " ORDER BY rowid" if has_rowid(table) else ""
 
 
 def _scope(org: str | None) -> Iterator[tuple[str, str, tuple[str, ...]]]:
@@ -78,10 +82,10 @@ class FixtureWriter(Blobs):
     tables by an override of `_write_fixtures` that calls super(), so that the Store, made of them all, writes
     every part; `_restored` is chained the same way for what a reset restores beside the fixture tables."""
 
-    def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
+    def _write_fixtures(self, conn: Connection, fixtures: Fixtures) -> None:
         """The end of the chain: nothing more to write."""
 
-    def _restored(self, conn: sqlite3.Connection, org: str | None) -> None:
+    def _restored(self, conn: Connection, org: str | None) -> None:
         """After the fixture rows of one org (None: all) are copied back: what a family restores beside them (the
         control state's stubs). The end of the chain."""
 
@@ -89,9 +93,9 @@ class FixtureWriter(Blobs):
 class Seeding(FixtureWriter):
     """Loading, restoring and cloning the fixtures, and forgetting the journal of what they replace."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.journal = Journal(self.path)
+    def __init__(self, location: Location) -> None:
+        super().__init__(location)
+        self.journal = Journal(self.db.journal())
 
     def close(self) -> None:
         super().close()
@@ -100,14 +104,14 @@ class Seeding(FixtureWriter):
     def seed(self, fixtures: Fixtures, id_seed: int = 0, clock: float | None = None) -> bool:
         """Load the fixtures once per state file, atomically; return True if this call seeded it."""
         with self.write() as conn:
-            for statement in statements():
+            for statement in self.db.schema():
                 conn.execute(statement)
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             if meta:
                 self._check_schema(meta)
                 self.keep_seeded(meta.get("fixture_digest"), fixtures.digest)
                 return False
-            conn.execute("INSERT INTO counters(frozen, offset, reset_frozen, generation) VALUES (?, 0, ?, 0)",
+            conn.execute("INSERT INTO counters(frozen, shift, reset_frozen, generation) VALUES (?, 0, ?, 0)",
                          (clock, clock))
             self._write_fixtures(conn, fixtures)
             self._restore(conn, None)
@@ -120,15 +124,12 @@ class Seeding(FixtureWriter):
     def keep_seeded(self, seeded: str | None, digest: str) -> None:
         """The state stays as seeded; say so if that was from other fixtures than these (`digest`)."""
         if seeded != digest:
-            log.warning("state %s was seeded from other fixtures; keeping it (use --fresh to reseed)", self.path)
+            log.warning("state %s was seeded from other fixtures; keeping it (use --fresh to reseed)", self.name)
 
     def seeded_digest(self) -> str | None:
         """The digest of the fixtures this state was seeded from, or None if it was not seeded yet."""
-        if not self.path.exists():
-            return None
-        try:
-            meta = dict(self.connection().execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.OperationalError:  # a new, empty file
+        meta = self.db.meta()
+        if meta is None:  # nothing laid out yet
             return None
         if meta.get("schema") in UPGRADES:
             self._upgrade_schema()
@@ -142,7 +143,7 @@ class Seeding(FixtureWriter):
             (schema,) = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             for statement in UPGRADES.get(schema, ()):
                 conn.execute(statement)
-            for statement in statements():  # the tables and indexes that are new in this layout
+            for statement in self.db.schema():  # the tables and indexes that are new in this layout
                 conn.execute(statement)
             conn.execute(UPGRADED_CHANGES)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
@@ -150,7 +151,7 @@ class Seeding(FixtureWriter):
     def _check_schema(self, meta: dict[str, str]) -> None:
         """Refuse a state file that another version of mockzoho laid out."""
         if meta.get("schema") != SCHEMA_VERSION:
-            raise StateError(f"{self.path} was written by another mockzoho version "
+            raise StateError(f"{self.name} was written by another mockzoho version "
                              f"(schema {meta.get('schema')}); start with --fresh or another state path")
 
     def replace_fixtures(self, fixtures: Fixtures) -> None:
@@ -234,7 +235,7 @@ class Seeding(FixtureWriter):
 
     # -- helpers (inside a write transaction) ----------------------------------------------------
 
-    def _reset_all(self, conn: sqlite3.Connection, changed_only: bool) -> None:
+    def _reset_all(self, conn: Connection, changed_only: bool) -> None:
         """Everything back to the fixtures, clones removed; of the records, with `changed_only`, only those
         changed since the last reset are copied back (the others are the fixture rows already)."""
         clones = "(SELECT id FROM fixture_orgs WHERE template IS NOT NULL)"
@@ -248,10 +249,10 @@ class Seeding(FixtureWriter):
         self._restore(conn, None, changed_only)
         for table in RUNTIME_TABLES:
             conn.execute(f"DELETE FROM {table}")
-        conn.execute("UPDATE counters SET frozen = reset_frozen, offset = 0, faults = 0, limits = 0")
+        conn.execute("UPDATE counters SET frozen = reset_frozen, shift = 0, faults = 0, limits = 0")
         conn.execute("UPDATE meta SET value = '0' WHERE key = 'id_counter'")
 
-    def _restore(self, conn: sqlite3.Connection, org: str | None, changed_only: bool = False) -> None:
+    def _restore(self, conn: Connection, org: str | None, changed_only: bool = False) -> None:
         """Copy the fixture rows (of one org, or all, those of no org included) over the live ones; of the
         records, with `changed_only`, only those noted in `changed_records`. Then none is noted any more. The
         fixtures' stubs are set again."""
@@ -262,12 +263,12 @@ class Seeding(FixtureWriter):
                 key = f"(org, product, {BY_RECORD[table]})"
                 where = f" WHERE {key} IN (SELECT org, product, id FROM changed_records{noted})"
             conn.execute(f"DELETE FROM {table}{where}", args)
-            conn.execute(_copy_of(table) + where, args)
+            conn.execute(_copy_of(table, where), args)
         conn.execute(f"DELETE FROM changed_records{noted}", () if org is None else (org,))
         self._restored(conn, org)
 
     @staticmethod
-    def _forget_org(conn: sqlite3.Connection, org: str) -> None:
+    def _forget_org(conn: Connection, org: str) -> None:
         """Drop an org's grant codes, faults and rate limits."""
         for table in RUNTIME_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE org = ?", (org,))
@@ -275,25 +276,25 @@ class Seeding(FixtureWriter):
                      "limits = (SELECT COUNT(*) FROM limits), stubs = (SELECT COUNT(*) FROM stubs)")
 
     @staticmethod
-    def _clone_clients(conn: sqlite3.Connection, template: str, clone: str) -> dict[str, dict[str, str]]:
+    def _clone_clients(conn: Connection, template: str, clone: str) -> dict[str, dict[str, str]]:
         """A client of the clone's own for each of the template's, so that the grants that name an org (client
         credentials, consent) get a run no token for another run's org. The clone's fixture refresh tokens stay
         with the template's client, as client code configured with the fixtures' client id expects."""
         clients: dict[str, dict[str, str]] = {}
         for (old,) in conn.execute("SELECT id FROM clients WHERE org = ? ORDER BY rowid", (template,)).fetchall():
             new = {"client_id": new_client_id(), "client_secret": secrets.token_hex(20)}
-            conn.execute("INSERT INTO clients(id, secret, dc, redirect_uris, org, user) SELECT ?, ?, dc, "
-                         "redirect_uris, ?, user FROM clients WHERE id = ?",
+            conn.execute("INSERT INTO clients(id, secret, dc, redirect_uris, org, user_id) SELECT ?, ?, dc, "
+                         "redirect_uris, ?, user_id FROM clients WHERE id = ?",
                          (new["client_id"], new["client_secret"], clone, old))
             clients[old] = new
         return clients
 
     @staticmethod
-    def _is_org(conn: sqlite3.Connection, org: str) -> bool:
+    def _is_org(conn: Connection, org: str) -> bool:
         return conn.execute("SELECT 1 FROM fixture_orgs WHERE id = ?", (org,)).fetchone() is not None
 
     @staticmethod
-    def _copy_rows(conn: sqlite3.Connection, source: str, target: str, org_column: str, old: str, new: str,
+    def _copy_rows(conn: Connection, source: str, target: str, org_column: str, old: str, new: str,
                    where_token: str | None = None, new_token: str | None = None) -> None:
         """Copy rows of org `old` as rows of org `new` (one token row, renamed, if `where_token`)."""
         exprs, args = [], []
@@ -306,10 +307,10 @@ class Seeding(FixtureWriter):
         if where_token:
             where, args = where + " AND token = ?", [*args, where_token]
         conn.execute(f"INSERT INTO {target}({', '.join(columns()[source])}) SELECT {', '.join(exprs)} FROM {source} "
-                     f"WHERE {where}", args)
+                     f"WHERE {where}{_in_order(source)}", args)
 
     @staticmethod
-    def _blobs_outside_fixtures(conn: sqlite3.Connection, org: str | None) -> set[str]:
+    def _blobs_outside_fixtures(conn: Connection, org: str | None) -> set[str]:
         """Blobs of live rows (of one org, or all) that no fixture row of their table keeps."""
         stale: set[str] = set()
         for table, condition, args in _scope(org):

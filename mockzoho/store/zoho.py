@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from ..ids import new_token
 from .blobs import StagedBlob
-from .core import StoreError
+from .core import Connection, StoreError
 from .seeding import FixtureWriter
 
 if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
@@ -92,19 +91,19 @@ def _attachment_row(row: Sequence) -> AttachmentRow:
                          created_time=row[18], modified_time=row[19])
 
 
-def issue_refresh_token(conn: sqlite3.Connection, client: str, org: str, user: str, scopes: str) -> str:
+def issue_refresh_token(conn: Connection, client: str, org: str, user: str, scopes: str) -> str:
     """A new refresh token of `client` for a user (inside the caller's write transaction)."""
     token = new_token()
-    conn.execute("INSERT INTO refresh_tokens(token, client, org, user, scopes) VALUES (?, ?, ?, ?, ?)",
+    conn.execute("INSERT INTO refresh_tokens(token, client, org, user_id, scopes) VALUES (?, ?, ?, ?, ?)",
                  (token, client, org, user, scopes))
     return token
 
 
-def issue_access_token(conn: sqlite3.Connection, org: str, user: str, scopes: str, expires_at: int,
+def issue_access_token(conn: Connection, org: str, user: str, scopes: str, expires_at: int,
                        refresh: str | None) -> str:
     """A new access token for a user, tied to the refresh token it came from (inside a write transaction)."""
     token = new_token()
-    conn.execute("INSERT INTO tokens(token, org, user, scopes, expires_at, refresh_token) VALUES (?, ?, ?, ?, ?, ?)",
+    conn.execute("INSERT INTO tokens(token, org, user_id, scopes, expires_at, refresh_token) VALUES (?, ?, ?, ?, ?, ?)",
                  (token, org, user, scopes, expires_at, refresh))
     return token
 
@@ -143,8 +142,8 @@ class ZohoQueries(FixtureWriter):
 
     def _query_token(self, token: str) -> TokenRow | None:
         row = self.connection().execute(
-            "SELECT t.org, t.user, t.scopes, t.expires_at, t.revoked, o.dc, o.time_zone, u.permissions, u.restricted "
-            "FROM tokens t JOIN orgs o ON o.id = t.org JOIN users u ON u.org = t.org AND u.id = t.user "
+            "SELECT t.org, t.user_id, t.scopes, t.expires_at, t.revoked, o.dc, o.time_zone, u.permissions, "
+            "u.restricted FROM tokens t JOIN orgs o ON o.id = t.org JOIN users u ON u.org = t.org AND u.id = t.user_id "
             "WHERE t.token = ?", (token,)).fetchone()
         return None if row is None else TokenRow(*row)
 
@@ -165,7 +164,7 @@ class ZohoQueries(FixtureWriter):
     def user_may_act(self, org: str, user: str, record_id: str) -> bool:
         """True if a restricted user was granted this record."""
         return self.connection().execute(
-            "SELECT 1 FROM user_records WHERE org = ? AND user = ? AND record_id = ?",
+            "SELECT 1 FROM user_records WHERE org = ? AND user_id = ? AND record_id = ?",
             (org, user, record_id)).fetchone() is not None
 
     def user(self, org: str, user_id: str) -> UserRef | None:
@@ -225,11 +224,11 @@ class ZohoQueries(FixtureWriter):
         with self.write() as conn:
             return self._next_id(conn, org or "", product or "")
 
-    def _next_id(self, conn: sqlite3.Connection, org: str, product: str) -> str:
+    def _next_id(self, conn: Connection, org: str, product: str) -> str:
         """The next 19-digit id: the seed's prefix and a counter shared by every worker."""
         prefix = conn.execute("SELECT value FROM meta WHERE key = 'id_prefix'").fetchone()[0]
         while True:
-            [(counter,)] = conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+            [(counter,)] = conn.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) "
                                         "WHERE key = 'id_counter' RETURNING value").fetchall()
             candidate = f"{prefix}{int(counter):012d}"
             taken = conn.execute(
@@ -282,7 +281,7 @@ class ZohoQueries(FixtureWriter):
                     continue
                 notes = [note for (note,) in conn.execute(
                     "SELECT record_id FROM record_values WHERE org = ? AND product = ? AND module = 'Notes' "
-                    "AND field = 'parent_id' AND value = ?", (org, product, record_id))]
+                    f"AND field = 'parent_id' AND value = {self.db.dialect.value}", (org, product, record_id))]
                 for gone in (record_id, *notes):  # a record's notes go with it, and their attachments too
                     dropped.update(blob for (blob,) in conn.execute(
                         "DELETE FROM attachments WHERE org = ? AND product = ? AND record_id = ? RETURNING blob",
@@ -295,12 +294,12 @@ class ZohoQueries(FixtureWriter):
 
     # -- seeding ---------------------------------------------------------------------------------
 
-    def _write_fixtures(self, conn: sqlite3.Connection, fixtures: Fixtures) -> None:
+    def _write_fixtures(self, conn: Connection, fixtures: Fixtures) -> None:
         """The orgs of the fixtures with their users, tokens, records and attachments; the OAuth clients; the
         modules of each product."""
         for org in fixtures.orgs:
             self._insert_org(conn, org)
-        conn.executemany("INSERT INTO clients(id, secret, dc, redirect_uris, org, user) VALUES (?, ?, ?, ?, ?, ?)", [
+        conn.executemany("INSERT INTO clients(id, secret, dc, redirect_uris, org, user_id) VALUES (?, ?, ?, ?, ?, ?)", [
             (c.id, c.secret, c.dc, "\n".join(c.redirect_uris), c.org, c.user) for c in fixtures.clients])
         conn.executemany("INSERT INTO modules(product, api_name, scope_name, api_supported, attachments, module_name, "
                          "fields) VALUES (?, ?, ?, ?, ?, ?, ?)", [
@@ -309,7 +308,7 @@ class ZohoQueries(FixtureWriter):
             for product, modules in fixtures.modules.items() for m in modules])
         super()._write_fixtures(conn, fixtures)
 
-    def _insert_org(self, conn: sqlite3.Connection, org: OrgFixture) -> None:
+    def _insert_org(self, conn: Connection, org: OrgFixture) -> None:
         """One fixture org's rows, its attachments' bytes placed as blobs."""
         conn.execute("INSERT INTO fixture_orgs(id, name, dc, time_zone, template) VALUES (?, ?, ?, ?, NULL)",
                      (org.id, org.name, org.dc, org.time_zone))
@@ -317,12 +316,12 @@ class ZohoQueries(FixtureWriter):
                          "VALUES (?, ?, ?, ?, ?, ?)", [
             (org.id, u.id, u.name, u.email, None if u.permissions is None else ",".join(sorted(u.permissions)),
              int(u.records is not None)) for u in org.users])
-        conn.executemany("INSERT INTO fixture_user_records(org, user, record_id) VALUES (?, ?, ?)", [
+        conn.executemany("INSERT INTO fixture_user_records(org, user_id, record_id) VALUES (?, ?, ?)", [
             (org.id, u.id, r) for u in org.users for r in sorted(u.records or ())])
-        conn.executemany("INSERT INTO fixture_tokens(token, org, user, scopes, expires_at, revoked, refresh_token) "
+        conn.executemany("INSERT INTO fixture_tokens(token, org, user_id, scopes, expires_at, revoked, refresh_token) "
                          "VALUES (?, ?, ?, ?, ?, ?, NULL)", [
             (t.token, org.id, t.user, t.scopes, _epoch(t.expires_at), int(t.revoked)) for t in org.tokens])
-        conn.executemany("INSERT INTO fixture_refresh_tokens(token, client, org, user, scopes, revoked) "
+        conn.executemany("INSERT INTO fixture_refresh_tokens(token, client, org, user_id, scopes, revoked) "
                          "VALUES (?, ?, ?, ?, ?, 0)", [
             (t.token, t.client, org.id, t.user, t.scopes) for t in org.refresh_tokens])
         for product, records in org.records.items():
@@ -330,8 +329,8 @@ class ZohoQueries(FixtureWriter):
                              "modified_time, data, created_by, modified_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
                 (org.id, product, r.id, r.module, r.name, r.owner, _epoch(r.created_time), _epoch(r.modified_time),
                  json.dumps(r.data), r.owner, r.owner) for r in records])
-            conn.executemany("INSERT OR IGNORE INTO fixture_record_values(org, product, module, field, value, "
-                             "record_id) VALUES (?, ?, ?, ?, ?, ?)", [
+            conn.executemany("INSERT INTO fixture_record_values(org, product, module, field, value, record_id) "
+                             f"VALUES (?, ?, ?, ?, {self.db.dialect.value}, ?) ON CONFLICT DO NOTHING", [
                 (org.id, product, r.module, name, value, r.id) for r in records for name, value in r.index])
             conn.executemany("INSERT INTO fixture_attachments(org, product, id, record_id, file_name, size, "
                              "content_type, link_url, blob, owner, created_by, modified_by, created_time, "

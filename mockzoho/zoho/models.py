@@ -44,7 +44,7 @@ class Download:
     file_name: str
     content_type: str
     size: int
-    path: Path | None
+    source: Path | BinaryIO | None  # a file, or the bytes (None: the fixture gave no content)
     etag: str | None
 
 
@@ -157,8 +157,8 @@ class ZohoModels(RecordModels, CoqlModels):
             return None
         if row.link_url is not None:
             raise ZohoError("INVALID_DATA", LINKED)
-        path = None if row.blob is None else self.store.blob_path(row.blob)
-        return Download(row.file_name, row.content_type, row.size, path, row.blob)
+        source = None if row.blob is None else self.store.blob_source(row.blob)
+        return Download(row.file_name, row.content_type, row.size, source, row.blob)
 
     def upload(self, principal: Principal, record_id: str, files: list[Upload], link_url: str | None,
                title: str | None, max_bytes: int, now: int) -> dict[str, Any]:

@@ -32,8 +32,8 @@ def content_disposition(file_name: str) -> str:
 
 def download_response(download: Download) -> Response:
     """The attachment's bytes, streamed (with ranges and conditional requests for stored blobs)."""
-    if download.path is not None:
-        stored = file_response(download.path, download.content_type, download.etag, conditional=True)
+    if download.source is not None:
+        stored = file_response(download.source, download.content_type, download.etag, conditional=True)
         if stored is None:
             return no_content()
         response = stored

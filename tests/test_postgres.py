@@ -1,0 +1,248 @@
+"""Several hosts, one state: two `mockzoho serve` processes (two "hosts", on two ports) on one PostgreSQL
+database see one another's writes, split a race between them exactly once, and lose no acknowledged write when
+one of them is killed; plus the PostgreSQL store's own rules (the SQL it is given, the layout, its refusals)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterator
+
+import pytest
+import requests
+
+from conftest import auth
+from postgres import Cluster
+from servers import Server, free_port, serve_command
+
+from mockzoho.app import create_app
+from mockzoho.store import StateError, Store
+from mockzoho.store.postgres import _placeholders, schema, table_ddl
+
+ATTACHMENTS = "/crm/v8/Leads/2883756000000261075/Attachments"
+SEEDED_ATTACHMENT = f"{ATTACHMENTS}/2883756000000261017"
+RACERS = 32
+
+
+def host(url: str, *flags: str) -> Server:
+    port = free_port()
+    return Server(serve_command("--port", str(port), "--state", url, "--workers", "2", *flags), port)
+
+
+@pytest.fixture
+def database(postgres: Cluster) -> str:
+    """A new, empty database of the test's own."""
+    return postgres.create_database(f"t{uuid.uuid4().hex}")
+
+
+@pytest.fixture(scope="module")
+def started_hosts(postgres: Cluster) -> Iterator[tuple[Server, Server]]:
+    """Two hosts started at once on an empty database: one of them seeds it, the other waits and keeps it. They
+    serve every test of the module (two servers a test would cost more than the tests)."""
+    url = postgres.create_database(f"t{uuid.uuid4().hex}")
+    first, second = host(url), host(url)
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda server: server.start(timeout=60), (first, second)))
+    try:
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
+
+
+@pytest.fixture
+def hosts(started_hosts: tuple[Server, Server]) -> tuple[Server, Server]:
+    """The two hosts, their state reset to the fixtures (through the second: the first must see it too)."""
+    assert requests.post(started_hosts[1].url + "/__admin/reset", json={}, timeout=30).status_code == 200
+    return started_hosts
+
+
+def test_a_delete_through_one_host_is_seen_by_the_other(hosts: tuple[Server, Server]) -> None:
+    a, b = hosts
+    assert requests.get(b.url + SEEDED_ATTACHMENT, headers=auth(), timeout=10).status_code == 200
+    assert requests.delete(a.url + SEEDED_ATTACHMENT, headers=auth(), timeout=10).json()["data"][0]["code"] == \
+        "SUCCESS"
+    again = requests.delete(b.url + SEEDED_ATTACHMENT, headers=auth(), timeout=10)
+    assert (again.status_code, again.json()["code"]) == (400, "INVALID_DATA")
+    assert requests.get(b.url + SEEDED_ATTACHMENT, headers=auth(), timeout=10).status_code == 204  # gone there too
+
+
+def test_two_hosts_starting_at_once_seed_the_state_once(hosts: tuple[Server, Server]) -> None:
+    a, b = hosts
+    orgs = [requests.get(server.url + "/__admin/orgs", timeout=10).json() for server in hosts]
+    assert orgs[0] == orgs[1] and len({o["id"] for o in orgs[0]["orgs"]}) == len(orgs[0]["orgs"])
+    listing = requests.get(a.url + ATTACHMENTS + "?fields=id", headers=auth(), timeout=10).json()["data"]
+    assert len(listing) == len({item["id"] for item in listing}) == 4  # the fixtures' four, not eight
+
+
+def test_concurrent_deletes_split_across_both_hosts_succeed_exactly_once(hosts: tuple[Server, Server]) -> None:
+    barrier = threading.Barrier(RACERS)
+
+    def race(i: int) -> int:
+        server = hosts[i % 2]
+        barrier.wait()
+        return requests.delete(server.url + SEEDED_ATTACHMENT, headers=auth(), timeout=30).status_code
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        statuses = sorted(pool.map(race, range(RACERS)))
+    assert statuses == [200] + [400] * (RACERS - 1)
+
+
+def test_an_upload_through_one_host_downloads_byte_for_byte_through_the_other(hosts: tuple[Server, Server]) -> None:
+    a, b = hosts
+    content = random.Random(19).randbytes(3 * 1024 * 1024 + 17)
+    uploaded = requests.post(a.url + ATTACHMENTS, headers=auth(), files={"file": ("blob.bin", content)}, timeout=30)
+    assert uploaded.status_code == 200, uploaded.text
+    new_id = uploaded.json()["data"][0]["details"]["id"]
+    download = requests.get(f"{b.url}{ATTACHMENTS}/{new_id}", headers=auth(), timeout=30)
+    assert download.status_code == 200 and download.content == content
+    ranged = requests.get(f"{b.url}{ATTACHMENTS}/{new_id}", headers={**auth(), "Range": "bytes=10-19"}, timeout=30)
+    assert ranged.status_code == 206 and ranged.content == content[10:20]
+    assert requests.delete(f"{b.url}{ATTACHMENTS}/{new_id}", headers=auth(), timeout=10).status_code == 200
+    assert requests.get(f"{a.url}{ATTACHMENTS}/{new_id}", headers=auth(), timeout=10).status_code == 204
+
+
+def test_a_reset_a_fault_and_a_clock_move_through_one_host_apply_on_the_other(
+        hosts: tuple[Server, Server]) -> None:
+    a, b = hosts
+    assert requests.delete(a.url + SEEDED_ATTACHMENT, headers=auth(), timeout=10).status_code == 200
+    assert requests.post(b.url + "/__admin/reset", json={}, timeout=30).status_code == 200
+    assert requests.get(a.url + SEEDED_ATTACHMENT, headers=auth(), timeout=10).status_code == 200  # back
+    fault = requests.post(a.url + "/__admin/faults", timeout=10, json={
+        "match": {"method": "GET", "path": "/crm/v8/Leads/*"}, "respond": {"code": "INTERNAL_ERROR"}, "times": 1})
+    assert fault.status_code == 201, fault.text
+    assert requests.get(b.url + SEEDED_ATTACHMENT, headers=auth(), timeout=10).status_code == 500
+    assert requests.get(a.url + SEEDED_ATTACHMENT, headers=auth(), timeout=10).status_code == 200  # spent on b
+    frozen = requests.put(a.url + "/__admin/clock", json={"now": "2031-01-02T03:04:05Z", "frozen": True}, timeout=10)
+    assert frozen.status_code == 200, frozen.text
+    assert requests.post(a.url + "/__admin/clock/advance", json={"seconds": 60}, timeout=10).status_code == 200
+    assert requests.get(b.url + "/__admin/clock", timeout=10).json() == {"now": "2031-01-02T03:05:05Z",
+                                                                         "frozen": True}
+
+
+def test_the_journal_read_through_either_host_lists_the_calls_both_answered(hosts: tuple[Server, Server]) -> None:
+    a, b = hosts
+    for server, tag in ((a, "on-a"), (b, "on-b")):
+        requests.get(server.url + ATTACHMENTS + "?fields=id", headers={**auth(), "X-Mockzoho-Tag": tag}, timeout=10)
+    for server in hosts:
+        entries = requests.get(server.url + "/__admin/requests", timeout=10).json()["requests"]
+        assert {"on-a", "on-b"} <= {e["tag"] for e in entries}
+
+
+def test_killing_a_host_mid_write_loses_no_acknowledged_write(database: str) -> None:
+    """Writers insert leads through host a until it is killed (SIGKILL, every process of it at once); every insert
+    it acknowledged can be read through host b afterwards."""
+    a, b = host(database).start(timeout=60), host(database).start(timeout=60)
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def write(i: int) -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                answer = requests.post(a.url + "/crm/v8/Leads", headers=auth(), timeout=10,
+                                       json={"data": [{"Last_Name": f"Writer {i}-{n}"}]})
+            except requests.RequestException:  # the host is gone: what it never answered is not acknowledged
+                return
+            if answer.status_code == 201:
+                acknowledged.append(answer.json()["data"][0]["details"]["id"])
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            for i in range(8):
+                pool.submit(write, i)
+            while len(acknowledged) < 200:
+                threading.Event().wait(0.02)
+            _kill_all(a)
+            stop.set()
+        assert len(acknowledged) >= 200
+        for start in range(0, len(acknowledged), 100):
+            ids = ",".join(acknowledged[start:start + 100])
+            found = requests.get(f"{b.url}/crm/v8/Leads?ids={ids}&fields=Last_Name", headers=auth(), timeout=30)
+            assert found.status_code == 200, found.text
+            assert sorted(r["id"] for r in found.json()["data"]) == sorted(acknowledged[start:start + 100])
+    finally:
+        stop.set()
+        a.stop()
+        b.stop()
+
+
+def _kill_all(server: Server) -> None:
+    """SIGKILL a `mockzoho serve` and its workers at once, as a host that loses power would stop."""
+    pids = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True).stdout.split()
+    for pid in [server.process.pid, *map(int, pids)]:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    server.process.wait(timeout=10)
+
+
+# -- the store's own rules -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sqlite, postgres, numbered", [
+    ("SELECT 1 FROM t WHERE a = ? AND b = ?", "SELECT 1 FROM t WHERE a = %s AND b = %s", False),
+    ("DELETE FROM t WHERE ?1 IS NULL OR org = ?1", "DELETE FROM t WHERE %(p1)s IS NULL OR org = %(p1)s", True),
+    ("SELECT 'a?b', \"c?\" FROM t WHERE x LIKE '5%' AND y % 2 = ?", "SELECT 'a?b', \"c?\" FROM t WHERE x LIKE "
+     "'5%%' AND y %% 2 = %s", False),
+])
+def test_sqlite_placeholders_become_psycopgs(sqlite: str, postgres: str, numbered: bool) -> None:
+    assert _placeholders(sqlite) == (postgres, numbered)
+
+
+def test_the_layout_is_the_sqlite_one_in_postgresqls_words() -> None:
+    statements = "\n".join(schema())
+    assert "AUTOINCREMENT" not in statements and "WITHOUT ROWID" not in statements
+    assert " INTEGER" not in statements and " REAL" not in statements
+    values = next(s for s in schema() if "CREATE TABLE IF NOT EXISTS record_values(" in s)
+    assert "value JSONB NOT NULL" in values and "rowid" not in values
+    users = table_ddl("CREATE TABLE IF NOT EXISTS users(org TEXT NOT NULL, id TEXT NOT NULL)")
+    assert users.endswith("rowid BIGINT GENERATED BY DEFAULT AS IDENTITY)")  # lists keep their insertion order
+    copy = table_ddl("CREATE TABLE IF NOT EXISTS fixture_users AS SELECT * FROM users WHERE 0")
+    assert copy == "CREATE TABLE IF NOT EXISTS fixture_users (LIKE users INCLUDING DEFAULTS INCLUDING IDENTITY)"
+
+
+def test_a_database_that_does_not_sort_text_by_code_point_is_refused(postgres: Cluster) -> None:
+    postgres.sql("CREATE DATABASE t_c_utf8 TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
+    Store(postgres.url("t_c_utf8")).seeded_digest()  # C.UTF-8 orders by code point too: taken
+    postgres.sql("CREATE DATABASE t_icu TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en' LOCALE 'C'")
+    done = subprocess.run(serve_command("--port", str(free_port()), "--state", postgres.url("t_icu")),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "mockzoho needs the C collation" in done.stderr, done.stderr
+
+
+def test_a_database_that_does_not_exist_is_one_line_not_a_traceback(postgres: Cluster) -> None:
+    done = subprocess.run(serve_command("--port", str(free_port()), "--state", postgres.url("nothing_there")),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "does not exist" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_wrong_password_or_host_is_one_line_not_a_traceback(postgres: Cluster) -> None:
+    url = f"postgresql://mockzoho:wrong@127.0.0.1:{free_port()}/postgres"
+    done = subprocess.run(serve_command("--port", str(free_port()), "--state", url), capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "cannot use the state postgresql://mockzoho:***@127.0.0.1" in done.stderr and "wrong" not in done.stderr
+    with pytest.raises(StateError):
+        create_app({"state": url})
+
+
+def test_fresh_drops_the_state_and_seeds_it_again(database: str) -> None:
+    with host(database) as server:
+        assert requests.delete(server.url + SEEDED_ATTACHMENT, headers=auth(), timeout=10).status_code == 200
+    with host(database, "--fresh") as server:
+        assert requests.get(server.url + SEEDED_ATTACHMENT, headers=auth(), timeout=10).status_code == 200
+
+
+def test_the_state_survives_a_restart_of_every_host(database: str) -> None:
+    with host(database) as server:
+        assert requests.delete(server.url + SEEDED_ATTACHMENT, headers=auth(), timeout=10).status_code == 200
+    with host(database) as server:
+        assert requests.delete(server.url + SEEDED_ATTACHMENT, headers=auth(), timeout=10).status_code == 400
