@@ -9,7 +9,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence, Union
+from typing import TYPE_CHECKING, Any, Union
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -113,10 +113,6 @@ class Core:
     def write(self) -> AbstractContextManager:
         """A write transaction, taken up front so concurrent writers (of every worker and host) queue."""
         return self.db.write()
-
-    def write_one(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
-        """One write statement in its own transaction; its RETURNING rows, if any."""
-        return self.db.write_one(sql, params)
 
     def close(self) -> None:
         """Close this thread's connection (the next call opens a new one) and what the process keeps open."""

@@ -52,7 +52,8 @@ RESTART_IDS = {"sqlite": "DELETE FROM sqlite_sequence WHERE name = 'journal'",
                "postgresql": "ALTER TABLE journal ALTER COLUMN id RESTART"}
 # Run before deleting entries by org or tag, which could take the newest ids and so bring old ones back in view.
 TRIM = f"DELETE FROM journal WHERE NOT ({VISIBLE})"
-INSERT = f"INSERT INTO journal({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * (len(COLUMNS) - 1))})"
+# A SELECT, not VALUES: PostgreSQL's append adds the FROM that takes the journal's lock in the same statement.
+INSERT = f"INSERT INTO journal({', '.join(COLUMNS[1:])}) SELECT {', '.join('?' * (len(COLUMNS) - 1))}"
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ class Journal:
 
     def record(self, entry: Mapping[str, Any]) -> None:
         """One entry, in one statement (the trigger drops what has passed the cap)."""
-        self.db.write_one(INSERT, [json.dumps(entry[c]) if c in JSON_COLUMNS else entry[c] for c in COLUMNS[1:]])
+        self.db.append(INSERT, [json.dumps(entry[c]) if c in JSON_COLUMNS else entry[c] for c in COLUMNS[1:]])
 
     def find(self, where: JournalFilter, limit: int, oldest_first: bool = False) -> list[dict[str, Any]]:
         """Matching entries, newest first (or oldest first, as a follower reads them)."""

@@ -188,10 +188,10 @@ class SqliteDatabase:
                 return
             time.sleep(RESTART_PAUSE)  # the writers go on meanwhile
 
-    def write_one(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
-        """One write statement in its own transaction; its RETURNING rows, if any."""
+    def append(self, insert: str, params: Sequence[object]) -> None:
+        """One `INSERT ... SELECT ?, ...` that only adds a row (a journal entry), in its own transaction."""
         with self._writer() as conn:
-            return conn.execute(sql, params).fetchall()
+            conn.execute(insert, params)
 
     def close(self) -> None:
         """Close this thread's connection (the next call opens a new one), and this process's checkpoints'
