@@ -21,7 +21,11 @@ from postgres import Cluster
 from servers import Server, free_port, serve_command
 
 from mockzoho.app import create_app
+from mockzoho.config import bundled_fixtures
+from mockzoho.fixtures import load_fixtures
+from mockzoho.state import ZOHO_PRODUCTS
 from mockzoho.store import StateError, Store
+from mockzoho.store.journal import COLUMNS
 from mockzoho.store.postgres import _placeholders, schema, table_ddl
 
 ATTACHMENTS = "/crm/v8/Leads/2883756000000261075/Attachments"
@@ -246,3 +250,39 @@ def test_the_state_survives_a_restart_of_every_host(database: str) -> None:
         assert requests.delete(server.url + SEEDED_ATTACHMENT, headers=auth(), timeout=10).status_code == 200
     with host(database) as server:
         assert requests.delete(server.url + SEEDED_ATTACHMENT, headers=auth(), timeout=10).status_code == 400
+
+
+def test_journal_appends_beside_clears_never_deadlock(database: str) -> None:
+    """Appends take the journal's lock shared inside their INSERT, so they hold the table first; a clear (the lock
+    alone) must then take no lock on the table that they hold against it (no DDL, no ALTER TABLE)."""
+    store = Store(database)
+    store.seed(load_fixtures(bundled_fixtures(), ZOHO_PRODUCTS))
+    store.journal.open(100)
+    entry = {c: None for c in COLUMNS} | {"time": 1.0, "method": "GET", "path": "/x", "query": "", "headers": {},
+                                          "body_size": 0, "body_preview": "", "status": 200, "duration_ms": 1.0,
+                                          "response_headers": {}, "response_size": 0, "response_preview": "",
+                                          "unmatched": False}
+    errors: list[str] = []
+
+    def append() -> None:
+        for _ in range(150):
+            try:
+                store.journal.record(entry)
+            except Exception as exc:  # noqa: BLE001 (each kind is reported)
+                errors.append(type(exc).__name__)
+
+    def clear() -> None:
+        for _ in range(20):
+            try:
+                store.journal.clear()
+                store.journal.open(100)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=append) for _ in range(6)] + [threading.Thread(target=clear)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store.close()
+    assert errors == []

@@ -49,7 +49,8 @@ POSTGRES_SCHEMA = (
     "CREATE OR REPLACE TRIGGER journal_cap AFTER INSERT ON journal FOR EACH ROW EXECUTE FUNCTION journal_cap()")
 # What makes the ids start from 1 again once the journal is empty.
 RESTART_IDS = {"sqlite": "DELETE FROM sqlite_sequence WHERE name = 'journal'",
-               "postgresql": "ALTER TABLE journal ALTER COLUMN id RESTART"}
+               # setval, not ALTER TABLE: that would lock the table against the appends queued on the journal's lock
+               "postgresql": "SELECT setval(pg_get_serial_sequence('journal', 'id'), 1, false)"}
 # Run before deleting entries by org or tag, which could take the newest ids and so bring old ones back in view.
 TRIM = f"DELETE FROM journal WHERE NOT ({VISIBLE})"
 # A SELECT, not VALUES: PostgreSQL's append adds the FROM that takes the journal's lock in the same statement.
@@ -89,9 +90,12 @@ class JournalFilter:
 def _lay_out(conn: Any, dialect: str) -> None:
     """Lay out the journal, rebuilding one of an older layout (ids that were reused, no answers) with its entries."""
     if dialect == "postgresql":
-        from .postgres import table_ddl
-        for statement in POSTGRES_SCHEMA:
-            conn.execute(table_ddl(SCHEMA[1]) if statement == "TABLE" else statement)
+        # Laid out once: DDL on a laid-out journal would wait for the appends' table locks while they wait for the
+        # journal's lock, which this holds (a deadlock).
+        if conn.execute("SELECT to_regclass('journal')").fetchone()[0] is None:
+            from .postgres import table_ddl
+            for statement in POSTGRES_SCHEMA:
+                conn.execute(table_ddl(SCHEMA[1]) if statement == "TABLE" else statement)
         return
     row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'journal'").fetchone()
     if row is not None and "AUTOINCREMENT" not in row[0]:
