@@ -346,7 +346,7 @@ def test_the_docker_run_line_uses_the_images_port_volume_and_token_variable() ->
     assert options["-e"].split("=")[0] == "MOCKZOHO_ADMIN_TOKEN"
     assert "admin_token" in Settings.__dataclass_fields__  # MOCKZOHO_<field> is what Settings reads
     # The token it passes on comes from the line above it, which works as written.
-    [export] = [line for b in blocks() for line in b.text.splitlines()
+    [export] = [line for b in blocks() if "docker build" in b.text for line in b.text.splitlines()
                 if line.startswith("export MOCKZOHO_ADMIN_TOKEN=")]
     token = subprocess.run(["bash", "-c", f"{export} && echo \"$MOCKZOHO_ADMIN_TOKEN\""], capture_output=True,
                            text=True, timeout=30).stdout.strip()

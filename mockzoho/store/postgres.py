@@ -223,7 +223,8 @@ class PostgresDatabase:
             with psycopg.connect(self.url, **options) as probe:
                 _check_collation(probe, self.name)
         except psycopg.Error as exc:
-            raise StateError(f"mockzoho: cannot use the state {self.name}: {str(exc).strip()}") from None
+            # One line: libpq's messages run over several.
+            raise StateError(f"mockzoho: cannot use the state {self.name}: {' '.join(str(exc).split())}") from None
         return ConnectionPool(self.url, min_size=1, max_size=POOL_SIZE, kwargs=options, configure=_configure,
                               timeout=CONNECT_SECONDS * 3, name=f"mockzoho-{os.getpid()}", open=True)
 
