@@ -286,3 +286,36 @@ def test_journal_appends_beside_clears_never_deadlock(database: str) -> None:
         thread.join()
     store.close()
     assert errors == []
+
+
+SAME_ANSWERS_WRITES = [
+    {"Last_Name": "Émile", "Email_Opt_Out": False, "No_of_Employees": 5, "Annual_Revenue": 1e20},
+    {"Last_Name": "émile", "Email_Opt_Out": True, "Annual_Revenue": 0.1, "Description": "long " * 700},
+    {"Last_Name": "ÉMILE", "No_of_Employees": -3},
+]
+SAME_ANSWERS_QUERIES = [
+    "select Last_Name, No_of_Employees from Leads where Last_Name is not null order by No_of_Employees asc",
+    "select Last_Name, No_of_Employees from Leads where Last_Name is not null order by No_of_Employees desc",
+    "select City, COUNT(id) from Leads where Last_Name is not null group by City",
+    "select Email_Opt_Out, COUNT(id) from Leads where Last_Name is not null group by Email_Opt_Out",
+    "select Last_Name, COUNT(id) from Leads where Last_Name like '%mile' group by Last_Name",
+    "select MAX(Created_Time), MIN(Modified_Time) from Leads where id is not null",
+    "select AVG(Annual_Revenue) from Leads where id is not null",
+]
+
+
+def test_both_databases_answer_alike(tmp_path, fresh_postgres_app) -> None:
+    """The same writes, then the same reads, on a SQLite state and a PostgreSQL one: the same bytes (NULLs sorted
+    first, a long indexed text, booleans grouped with an empty field, case folded in ASCII alone, MAX of a time)."""
+    clients = [create_app({"state": tmp_path / "s.db", "clock": "2031-01-02T03:04:05Z"}).test_client(),
+               fresh_postgres_app.test_client()]
+    fresh_postgres_app.extensions["mockzoho"].store.set_clock(1925089445.0, 0)
+    for lead in SAME_ANSWERS_WRITES:
+        for client in clients:
+            assert client.post("/crm/v8/Leads", headers=auth(), json={"data": [lead]}).status_code == 201
+    for query in SAME_ANSWERS_QUERIES:
+        sqlite, postgres = (c.post("/crm/v8/coql", headers=auth(), json={"select_query": query}) for c in clients)
+        assert (postgres.status_code, postgres.json) == (sqlite.status_code, sqlite.json), query
+    sqlite, postgres = (c.get("/crm/v8/Leads?fields=Last_Name,Annual_Revenue&per_page=200", headers=auth())
+                        for c in clients)
+    assert [r["Annual_Revenue"] for r in postgres.json["data"]] == [r["Annual_Revenue"] for r in sqlite.json["data"]]

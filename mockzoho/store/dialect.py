@@ -61,9 +61,19 @@ class SqliteDialect:
         return f"{expression} COLLATE NOCASE", None
 
     @staticmethod
-    def aggregate(function: str, expression: str) -> str:
-        """`COUNT`, `SUM`, `MIN`, `MAX` or `AVG` of stored values."""
+    def aggregate(function: str, expression: str, from_data: bool) -> str:
+        """`COUNT`, `SUM`, `MIN`, `MAX` or `AVG` of stored values (`from_data`: read from `data`, not a column)."""
         return f"{function}({expression})"
+
+    @staticmethod
+    def ordered(term: str, descending: bool) -> str:
+        """An ORDER BY term: empty values first when ascending, last when descending (SQLite's own order)."""
+        return f"{term} {'DESC' if descending else 'ASC'}"
+
+    @staticmethod
+    def coalesced(expression: str, params: list[Any], empty: Any) -> tuple[str, list[Any]]:
+        """A grouped value with `empty` in place of none (a boolean's false), and the parameters."""
+        return f"COALESCE({expression}, ?)", [*params, empty]
 
     @staticmethod
     def aggregated(row: Sequence[Any], functions: Sequence[str]) -> tuple[Any, ...] | None:
@@ -106,24 +116,36 @@ class PostgresDialect:
     def data_key(key: str) -> str:
         return key
 
-    stored = "NULLIF(r.data::jsonb -> ?, 'null'::jsonb)"
+    stored = "mockzoho_scalar(r.data::jsonb -> ?)"  # JSON null as NULL, booleans as 0 and 1: json_extract's way
 
     @staticmethod
     def picked(count: int) -> str:
-        return f"jsonb_build_object({', '.join('?::text, r.data::jsonb -> ?::text' for _ in range(count))})::text"
+        # json, not jsonb: the values come back as written (1e+20 stays so, a \u0000 escape is kept).
+        return f"json_build_object({', '.join('?::text, r.data::json -> ?::text' for _ in range(count))})::text"
 
     @staticmethod
     def folded(expression: str) -> tuple[str, str | None]:
-        # lower() folds ASCII alone in the C collation, as SQLite's NOCASE does.
-        return f"(array_agg({expression} ORDER BY r.id))[1]", f"lower({expression} #>> '{{}}')"
+        # ASCII letters alone, as SQLite's NOCASE folds (lower() would fold more in a C.UTF-8 database).
+        return (f"(array_agg({expression} ORDER BY r.id))[1]",
+                f"translate({expression} #>> '{{}}', '{ASCII_UPPER}', '{ASCII_UPPER.lower()}')")
 
     @staticmethod
-    def aggregate(function: str, expression: str) -> str:
-        if function in ("MIN", "MAX"):
+    def aggregate(function: str, expression: str, from_data: bool) -> str:
+        if function in ("MIN", "MAX") and from_data:  # a column's own MIN serves it; jsonb has none
             return f"mockzoho_{function.lower()}({expression})"
-        if function in ("SUM", "AVG"):
-            return f"{function}(({expression})::numeric)"
+        if function == "SUM" and from_data:
+            return f"SUM(({expression})::numeric)"
+        if function == "AVG":  # a double's arithmetic, as SQLite's AVG
+            return f"AVG(({expression})::float8)"
         return f"{function}({expression})"
+
+    @staticmethod
+    def ordered(term: str, descending: bool) -> str:
+        return f"{term} {'DESC NULLS LAST' if descending else 'ASC NULLS FIRST'}"
+
+    @staticmethod
+    def coalesced(expression: str, params: list[Any], empty: Any) -> tuple[str, list[Any]]:
+        return f"COALESCE({expression}, to_jsonb(?))", [*params, empty]
 
     @staticmethod
     def aggregated(row: Sequence[Any], functions: Sequence[str]) -> tuple[Any, ...] | None:
@@ -149,6 +171,7 @@ class PostgresDialect:
 
 
 _TEXT_COLUMNS = ("id", "owner", "created_by", "modified_by")
+ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def _is_text(column: str) -> str:

@@ -24,7 +24,7 @@ JSON_COLUMNS = ("headers", "response_headers")
 # TRIM_EVERY-th entry drops those that have passed it, which writes one page less per request than dropping one
 # entry each time. Readers see only the newest `cap` ids (VISIBLE).
 TRIM_EVERY = 64
-CAP = "(SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'cap')"
+CAP = "(SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'cap')"  # BIGINT: PostgreSQL's INTEGER is 32-bit
 VISIBLE = f"id > (SELECT COALESCE(MAX(id), 0) FROM journal) - {CAP}"
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",

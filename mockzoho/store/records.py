@@ -145,8 +145,7 @@ def _grouped(groups: Sequence[Group], dialect: Dialect) -> tuple[list[str], list
     for group in groups:
         expression, expression_params = _stored(group.field, dialect)
         if group.empty is not None:
-            expression = f"COALESCE({expression}, {dialect.value})"
-            expression_params = [*expression_params, group.empty]
+            expression, expression_params = dialect.coalesced(expression, expression_params, group.empty)
         shown, key = dialect.folded(expression) if group.fold_case else (expression, None)
         select.append(shown)
         params.extend(expression_params)
@@ -209,7 +208,7 @@ class RecordQueries(FixtureWriter):
         direction = "DESC" if descending else "ASC"
         order = f"{SORT_COLUMNS[sort_by]} {direction}" + ("" if sort_by == "id" else f", r.id {direction}")
         if order_by:
-            terms = [f"{_sort_key(field, dialect)} {'DESC' if down else 'ASC'}" for field, down in order_by]
+            terms = [dialect.ordered(_sort_key(field, dialect), down) for field, down in order_by]
             order = ", ".join([*terms, "r.id ASC"])
             params.extend(field for field, _ in order_by if field.lower() not in SYSTEM_COLUMNS)
         rows = self.connection().execute(
@@ -232,7 +231,7 @@ class RecordQueries(FixtureWriter):
                 select.append("COUNT(*)")
                 continue
             expression, expression_params = _stored(field, dialect)
-            select.append(dialect.aggregate(AGGREGATES[function], expression))
+            select.append(dialect.aggregate(AGGREGATES[function], expression, field.lower() not in SYSTEM_COLUMNS))
             params.extend(expression_params)
         # A group's key, when not the column it shows, is a column of its own after the others (PostgreSQL cannot
         # tell two uses of one expression apart when their parameters differ): each is grouped and sorted by place.
@@ -247,9 +246,9 @@ class RecordQueries(FixtureWriter):
         clauses, clause_params = _chosen(dialect, org, product, module, where, restricted_user)
         params += clause_params
         grouping = f" GROUP BY {', '.join(places)}" if groups else ""
-        order = [f"{places[column] if column < len(places) else column + 1} {'DESC' if down else 'ASC'}"
+        order = [dialect.ordered(places[column] if column < len(places) else str(column + 1), down)
                  for column, down in order_by]
-        order += places
+        order += [dialect.ordered(place, False) for place in places]
         sql = (f"SELECT {', '.join(select)} FROM records r WHERE {' AND '.join(clauses)}{grouping}"
                + (f" ORDER BY {', '.join(order)}" if order else "") + " LIMIT ? OFFSET ?")
         try:
