@@ -319,3 +319,15 @@ def test_both_databases_answer_alike(tmp_path, fresh_postgres_app) -> None:
     sqlite, postgres = (c.get("/crm/v8/Leads?fields=Last_Name,Annual_Revenue&per_page=200", headers=auth())
                         for c in clients)
     assert [r["Annual_Revenue"] for r in postgres.json["data"]] == [r["Annual_Revenue"] for r in sqlite.json["data"]]
+
+
+def test_a_nul_in_a_field_value_is_answered_not_a_500(fresh_postgres_app) -> None:
+    """PostgreSQL's json cannot give a NUL back as text: a record holding one is read with U+FFFD in its place."""
+    client = fresh_postgres_app.test_client()
+    assert client.post("/crm/v8/Leads", headers=auth(),
+                       json={"data": [{"Last_Name": "nul", "Company": "a\u0000b"}]}).status_code == 201
+    assert client.get("/crm/v8/Leads?fields=Company&per_page=200", headers=auth()).status_code == 200
+    for query in ("select Company, COUNT(id) from Leads where Last_Name = 'nul' group by Company",
+                  "select Company from Leads where Last_Name = 'nul' order by Company"):
+        answer = client.post("/crm/v8/coql", headers=auth(), json={"select_query": query})
+        assert answer.status_code == 200 and answer.json["data"][0]["Company"] == "a\ufffdb", query

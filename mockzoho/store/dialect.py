@@ -86,6 +86,10 @@ class SqliteDialect:
         return "integer overflow" in str(error)
 
 
+# A record's `data` with its NUL escapes as U+FFFD: PostgreSQL's json and jsonb cannot give a NUL back as text.
+_WITHOUT_NUL = "replace(r.data, '\\u0000', '\\ufffd')"
+
+
 class PostgresDialect:
     """PostgreSQL's: `record_values.value` is jsonb (strings, numbers as exact numerics), `records.data` is text
     read as jsonb, and `mockzoho_min`/`mockzoho_max` aggregate jsonb (PostgreSQL has no MIN of it). Text sorts by
@@ -116,12 +120,14 @@ class PostgresDialect:
     def data_key(key: str) -> str:
         return key
 
-    stored = "mockzoho_scalar(r.data::jsonb -> ?)"  # JSON null as NULL, booleans as 0 and 1: json_extract's way
+    # JSON null as NULL, booleans as 0 and 1 (json_extract's way); a NUL escape as U+FFFD, which jsonb can hold.
+    stored = f"mockzoho_scalar({_WITHOUT_NUL}::jsonb -> ?)"
 
     @staticmethod
     def picked(count: int) -> str:
-        # json, not jsonb: the values come back as written (1e+20 stays so, a \u0000 escape is kept).
-        return f"json_build_object({', '.join('?::text, r.data::json -> ?::text' for _ in range(count))})::text"
+        # json, not jsonb: the values come back as written (1e+20 stays so).
+        pairs = ", ".join(f"?::text, {_WITHOUT_NUL}::json -> ?::text" for _ in range(count))
+        return f"json_build_object({pairs})::text"
 
     @staticmethod
     def folded(expression: str) -> tuple[str, str | None]:
