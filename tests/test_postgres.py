@@ -331,3 +331,18 @@ def test_a_nul_in_a_field_value_is_answered_not_a_500(fresh_postgres_app) -> Non
                   "select Company from Leads where Last_Name = 'nul' order by Company"):
         answer = client.post("/crm/v8/coql", headers=auth(), json={"select_query": query})
         assert answer.status_code == 200 and answer.json["data"][0]["Company"] == "a\ufffdb", query
+
+
+def test_a_role_that_may_not_create_the_tables_is_one_line_not_a_traceback(postgres: Cluster) -> None:
+    for statement in ("CREATE ROLE cannot_create LOGIN", "CREATE DATABASE t_cannot_create"):
+        postgres.sql(statement)
+    url = postgres.url("t_cannot_create").replace(f"//{'mockzoho'}@", "//cannot_create@")
+    import psycopg
+
+    with psycopg.connect(postgres.url("t_cannot_create"), autocommit=True) as conn:
+        conn.execute("REVOKE CREATE ON DATABASE t_cannot_create FROM PUBLIC")
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    done = subprocess.run(serve_command("--port", str(free_port()), "--state", url), capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "permission denied" in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr

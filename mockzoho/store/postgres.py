@@ -184,7 +184,7 @@ class Pooled:
         self.database = database
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
-        with self.database.pool().connection() as raw:
+        with self.database.said_as_state_problem(), self.database.pool().connection() as raw:
             return Connection(raw).execute(sql, params)
 
 
@@ -249,13 +249,24 @@ class PostgresDatabase:
         """A write transaction, after every other writer of the state (on any host) is done."""
         if getattr(self._local, "transaction", None) is not None:  # its own lock, on another connection: a deadlock
             raise RuntimeError("a write transaction inside another")
-        with self.pool().connection() as raw, raw.transaction():
+        with self.said_as_state_problem(), self.pool().connection() as raw, raw.transaction():
             raw.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock,))
             self._local.transaction = Connection(raw)
             try:
                 yield self._local.transaction
             finally:
                 self._local.transaction = None
+
+    @contextmanager
+    def said_as_state_problem(self) -> Iterator[None]:
+        """The server's refusals (a role that may not create a table, a database gone) as StateError, said in one
+        line by `mockzoho serve` at start-up, as a SQLite file's problems are."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as exc:
+            raise StateError(f"mockzoho: cannot use the state {self.name}: {' '.join(str(exc).split())}") from exc
 
     def append(self, insert: str, params: Sequence[object]) -> None:
         """One `INSERT ... SELECT ?, ...` that only adds a row (a journal entry), in one statement of its own: it
