@@ -230,12 +230,9 @@ class PostgresDatabase:
         options = {"autocommit": True, "connect_timeout": CONNECT_SECONDS}
         if self.schema_name is not None:
             options["options"] = f"-c search_path={self.schema_name}"
-        try:  # one connection first: a wrong URL, password or collation is said at once, not after a timeout
-            with psycopg.connect(self.url, **options) as probe:
-                _check_collation(probe, self.name)
-        except psycopg.Error as exc:
-            # One line: libpq's messages run over several.
-            raise StateError(f"mockzoho: cannot use the state {self.name}: {' '.join(str(exc).split())}") from None
+        # One connection first: a wrong URL, password or collation is said at once, not after the pool's timeout.
+        with self.said_as_state_problem(), psycopg.connect(self.url, **options) as probe:
+            _check_collation(probe, self.name)
         return ConnectionPool(self.url, min_size=1, max_size=POOL_SIZE, kwargs=options, configure=_configure,
                               timeout=CONNECT_SECONDS * 3, name=f"mockzoho-{os.getpid()}", open=True)
 
@@ -265,7 +262,7 @@ class PostgresDatabase:
 
         try:
             yield
-        except psycopg.Error as exc:
+        except psycopg.Error as exc:  # one line: libpq's messages run over several
             raise StateError(f"mockzoho: cannot use the state {self.name}: {' '.join(str(exc).split())}") from exc
 
     def append(self, insert: str, params: Sequence[object]) -> None:
