@@ -12,6 +12,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from .config import Settings
 from .core.context import AppState, family
 from .core.errors import ApiError
+from .core.routing import Route
 from .exposure import LISTENERS
 from .families import FAMILIES
 from .state import open_state
@@ -27,9 +28,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     store = open_state(settings)
     if settings.admin_token and store.find_token(settings.admin_token) is not None:
         raise StateError("the admin token is also a Zoho access token of the fixtures: choose another one")
-    app = Flask(__name__)
-    app.request_class = MockzohoRequest
-    app.test_client_class = InProcessClient
+    app = MockzohoApp(__name__)
     # OPTIONS is not served by these APIs: Flask must not answer it by itself (with an HTML body).
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     # `//` must not be redirected: it is simply a URL the API does not have.
@@ -49,6 +48,15 @@ class InProcessClient(FlaskClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.environ_base[LISTENERS] = ()
+
+
+class MockzohoApp(Flask):
+    """Flask with mockzoho's requests and in-process client, and rules that compile their URL builders on first
+    use (most of what making an app cost)."""
+
+    request_class = MockzohoRequest
+    test_client_class = InProcessClient
+    url_rule_class = Route
 
 
 def refuse_leading_slashes() -> None:

@@ -15,7 +15,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mockzoho.app import create_app
-from mockzoho.config import bundled_fixtures
 from mockzoho.fixtures import load_fixtures
 from mockzoho.state import ZOHO_PRODUCTS
 from mockzoho.store import blob_dir
@@ -112,13 +111,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="the database of every test's `app` (the contract suite runs on both whatever this says)")
 
 
+def reset_for_a_test(app: Flask) -> Iterator[Flask]:
+    """A shared app, its state reset to the fixtures first, as a test run does with a shared mock server (an app
+    and a state of its own would cost a test twenty times as much); what the test changed of the app itself (its
+    settings, the fixtures it replaced) is put back after it."""
+    state = app.extensions["mockzoho"]
+    settings, seeded = state.settings, state.store.seeded_digest()
+    state.store.reset()
+    yield app
+    state.settings = settings
+    if state.store.seeded_digest() != seeded:
+        state.store.replace_fixtures(load_fixtures(settings.fixtures, ZOHO_PRODUCTS))
+
+
+@pytest.fixture(scope="session")
+def shared_sqlite_app(tmp_path_factory: pytest.TempPathFactory, seeded_state: Path) -> Iterator[Flask]:
+    """One app of this test process on a copy of the seeded SQLite state."""
+    app = create_app({"state": copy_state(seeded_state, tmp_path_factory.mktemp("shared") / "state.db")})
+    yield app
+    app.extensions["mockzoho"].store.close()
+
+
 @pytest.fixture
-def app(request: pytest.FixtureRequest, tmp_path: Path, seeded_state: Path) -> Flask:
-    """An app on a copy of the bundled fixtures' seeded state (most tests need not parse and seed them again), or
-    with `--backend postgresql` on a copy of the seeded PostgreSQL state."""
+def sqlite_app(shared_sqlite_app: Flask) -> Iterator[Flask]:
+    """The shared SQLite app, reset for this test."""
+    yield from reset_for_a_test(shared_sqlite_app)
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest) -> Flask:
+    """The shared app on the bundled fixtures, reset for this test (most tests need not parse and seed them
+    again, nor make an app), or with `--backend postgresql` one on a copy of the seeded PostgreSQL state."""
     if request.config.getoption("backend") == "postgresql":
         return request.getfixturevalue("fresh_postgres_app")
-    return create_app({"state": copy_state(seeded_state, tmp_path / "state.db")})
+    return request.getfixturevalue("sqlite_app")
 
 
 @pytest.fixture
@@ -155,15 +181,8 @@ def shared_postgres_app(postgres: Cluster, seeded_database: str) -> Iterator[Fla
 
 @pytest.fixture
 def postgres_app(shared_postgres_app: Flask) -> Iterator[Flask]:
-    """The shared PostgreSQL app, its state reset to the fixtures first, as a test run does with a shared mock
-    server (a database of its own would cost a test five times as much); a test that replaced the fixtures gets
-    the bundled ones put back."""
-    store = shared_postgres_app.extensions["mockzoho"].store
-    bundled = store.seeded_digest()
-    store.reset()
-    yield shared_postgres_app
-    if store.seeded_digest() != bundled:
-        store.replace_fixtures(load_fixtures(bundled_fixtures(), ZOHO_PRODUCTS))
+    """The shared PostgreSQL app, reset for this test (a database of its own would cost five times as much)."""
+    yield from reset_for_a_test(shared_postgres_app)
 
 
 @pytest.fixture
@@ -177,8 +196,6 @@ def fresh_postgres_app(postgres: Cluster, seeded_database: str) -> Iterator[Flas
 
 
 @pytest.fixture(params=BACKENDS)
-def backend_app(request: pytest.FixtureRequest, tmp_path: Path, seeded_state: Path) -> Flask:
-    """The app on each database in turn: a copy of the seeded SQLite state, then the PostgreSQL one."""
-    if request.param == "sqlite":
-        return create_app({"state": copy_state(seeded_state, tmp_path / "state.db")})
-    return request.getfixturevalue("postgres_app")
+def backend_app(request: pytest.FixtureRequest) -> Flask:
+    """The shared app of each database in turn, reset for this test."""
+    return request.getfixturevalue({"sqlite": "sqlite_app", "postgresql": "postgres_app"}[request.param])

@@ -418,7 +418,8 @@ def test_bad_faults(client: FlaskClient, spec: dict, problem: str) -> None:
 def test_a_cosmos_fault_on_a_cosmos_path_is_taken(client: FlaskClient, path: str) -> None:
     response = client.post("/__admin/faults", json={"match": {"product": "cosmos", "path": path},
                                                     "respond": {"status": 500}})
-    assert (response.status_code, response.json) == (201, {"id": 1})
+    assert response.status_code == 201
+    assert [f["id"] for f in client.get("/__admin/faults").json["faults"]] == [response.json["id"]]
 
 
 def test_malformed_json(client: FlaskClient) -> None:
@@ -430,7 +431,7 @@ def test_json_sent_with_a_form_content_type_is_taken_as_json(client: FlaskClient
     form = "application/x-www-form-urlencoded"
     response = client.post("/__admin/faults", data='{"respond": {"code": "INTERNAL_ERROR"}, "times": 1}',
                            content_type=form)
-    assert (response.status_code, response.json) == (201, {"id": 1})
+    assert response.status_code == 201 and set(response.json) == {"id"}
     assert delete_seed(client).json["code"] == "INTERNAL_ERROR"
     assert delete_seed(client).status_code == 200
     response = client.post("/__admin/reset", data='{"org": "zylker-us"}', content_type=form)
@@ -478,3 +479,17 @@ def test_concurrency_cap(app: Flask) -> None:
 def test_bad_limits(client: FlaskClient) -> None:
     for body in ({}, {"calls": 5}, {"concurrency": 0}):
         assert client.put("/__admin/limits/zylker-us", json=body).status_code == 400
+
+
+def test_fault_and_stub_ids_are_never_reused_even_after_a_reset(backend_app: Flask) -> None:
+    """On a shared server an id one test kept must not name another test's fault or stub after a reset."""
+    client = backend_app.test_client()
+    fault = client.post("/__admin/faults", json={"respond": {"status": 503}}).json["id"]
+    stub = client.post("/__admin/stubs", json={"match": {"path": "/crm/v8/x/y/z/a"}, "respond": {"body": "a"}})
+    assert client.post("/__admin/reset", json={}).status_code == 200
+    again = client.post("/__admin/faults", json={"respond": {"status": 503}}).json["id"]
+    restub = client.post("/__admin/stubs", json={"match": {"path": "/crm/v8/x/y/z/a"}, "respond": {"body": "b"}})
+    assert again > fault and restub.json["id"] > stub.json["id"]
+    assert client.delete(f"/__admin/faults/{fault}").status_code == 404
+    assert client.delete(f"/__admin/stubs/{stub.json['id']}").status_code == 404
+    assert [f["id"] for f in client.get("/__admin/faults").json["faults"]] == [again]

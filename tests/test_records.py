@@ -8,14 +8,14 @@ import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import Target, auth, copy_state
+from conftest import Target, auth, copy_state, reset_for_a_test
 from mockzoho.app import create_app
 from servers import serve_in_thread
 
@@ -111,10 +111,20 @@ def fixtures_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def shared_app(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path, seeded: Path) -> Iterator[Flask]:
+    """One app of this test process on a copy of the seeded state: a thousand tests need not seed the fixtures
+    nor make an app each."""
+    state = copy_state(seeded, tmp_path_factory.mktemp("records") / "state.db")
+    app = create_app({"state": state, "fixtures": fixtures_dir, "clock": CLOCK})
+    yield app
+    app.extensions["mockzoho"].store.close()
+
+
 @pytest.fixture
-def app(tmp_path: Path, fixtures_dir: Path, seeded: Path) -> Flask:
-    """An app on a copy of the seeded state: a thousand tests need not parse and seed the fixtures each."""
-    return create_app({"state": copy_state(seeded, tmp_path / "state.db"), "fixtures": fixtures_dir, "clock": CLOCK})
+def app(shared_app: Flask) -> Iterator[Flask]:
+    """The shared app, reset to the fixtures for this test."""
+    yield from reset_for_a_test(shared_app)
 
 
 @pytest.fixture(scope="session")
