@@ -281,6 +281,23 @@ def test_bad_bodies_are_400(cosmos: FlaskClient, body: bytes, problem: str) -> N
     assert (response.status_code, response.json["code"]) == (400, "BadRequest") and problem in response.json["message"]
 
 
+def test_an_id_with_a_nul_is_refused_and_names_nothing(backend_app: Flask) -> None:
+    """On both databases: PostgreSQL's text cannot hold NUL (it would be kept as U+FFFD), so no id may hold one,
+    and a link naming one finds nothing, not the resource whose id holds U+FFFD there."""
+    client = backend_app.test_client()
+    assert client.put("/__admin/clock", json={"now": NOW, "frozen": True}).status_code == 200
+    attachments = f"/{DOC}/attachments"
+    for made in ("a\0b", "\0"):
+        refused = signed(client, "POST", attachments, json={"id": made, "contentType": "x/y", "media": "m"})
+        assert (refused.status_code, refused.json["code"]) == (400, "BadRequest") and "NUL" in refused.json["message"]
+    kept = signed(client, "POST", attachments, json={"id": "a\ufffdb", "contentType": "x/y", "media": "m"})
+    assert kept.status_code == 201, kept.json
+    assert signed(client, "GET", f"{attachments}/a\ufffdb").json["id"] == "a\ufffdb"
+    assert signed(client, "GET", f"{attachments}/a\0b").status_code == 404
+    assert signed(client, "DELETE", f"{attachments}/a\0b").status_code == 404
+    assert signed(client, "GET", f"{attachments}/a\ufffdb").status_code == 200  # still there
+
+
 def test_paths_tolerate_doubled_and_trailing_slashes(cosmos: FlaskClient) -> None:
     link = DOC
     response = cosmos.get("/", environ_overrides={"PATH_INFO": f"//{DOC.replace('/', '//')}//attachments/"},

@@ -461,6 +461,17 @@ def test_a_duplicate_rid_names_the_first_one_or_the_item_its_rid_was_made_up_for
     ]
 
 
+def test_a_cosmos_id_may_not_hold_a_path_character_or_nul(tmp_path: Path) -> None:
+    path = tmp_path / "ids.yaml"
+    path.write_text(yaml.safe_dump({"cosmos": {"accounts": [{"name": "acc", "databases": [
+        {"id": "a\0b"}, {"id": "a#b"}, {"id": "a\ufffdb"}]}]}}))
+    with pytest.raises(FixtureError) as caught:
+        load_fixtures(path, ZOHO_PRODUCTS)
+    problem = "must not contain '/', '\\', '?', '#' or NUL"
+    databases = f"{path}: cosmos.accounts.0.databases"
+    assert caught.value.problems == [f"{databases}.0.id: {problem}", f"{databases}.1.id: {problem}"]
+
+
 def module_table(products: Iterable[Product]) -> str:
     """The table of built-in modules in docs/fixtures.md, made from the catalogue."""
     def names(modules: Iterable[Module]) -> str:

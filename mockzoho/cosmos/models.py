@@ -105,6 +105,8 @@ class CosmosModels:
         return _resource(self.store.cosmos_resource(account, rid))
 
     def by_id(self, account: str, parent: str, kind: str, id_: str) -> Resource | None:
+        if "\0" in id_:  # no id holds one (refused when made); PostgreSQL would read it as U+FFFD and find that
+            return None
         return _resource(self.store.cosmos_resource_by_id(account, parent, kind, id_))
 
     def children(self, account: str, parent: str, kind: str, offset: int, limit: int | None) -> list[Resource]:

@@ -255,9 +255,9 @@ def checked_id(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise CosmosError("BadRequest", "The input content is invalid because the required properties - "
                                         "'id; ' - are missing")
-    if len(value) > 255 or any(c in value for c in "/\\?#"):
+    if len(value) > 255 or any(c in value for c in "/\\?#\0"):
         raise CosmosError("BadRequest", "The input name is invalid: an id has at most 255 characters and "
-                                        "no '/', '\\', '?' or '#'.")
+                                        "no '/', '\\', '?', '#' or NUL.")
     return value
 
 
