@@ -4,6 +4,8 @@ one of them is killed; plus the PostgreSQL store's own rules (the SQL it is give
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import random
 import signal
@@ -13,6 +15,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
+import psycopg
 import pytest
 import requests
 
@@ -24,9 +27,10 @@ from mockzoho.app import create_app
 from mockzoho.config import bundled_fixtures
 from mockzoho.fixtures import load_fixtures
 from mockzoho.state import ZOHO_PRODUCTS
-from mockzoho.store import StateError, Store
+from mockzoho.store import StagedBlob, StateError, Store
 from mockzoho.store.journal import COLUMNS
-from mockzoho.store.postgres import _placeholders, schema, table_ddl
+from mockzoho.store.schema import SCHEMA_VERSION
+from mockzoho.store.postgres import BLOB_PART, STATE_LOCK, PostgresDatabase, _placeholders, schema, table_ddl
 
 ATTACHMENTS = "/crm/v8/Leads/2883756000000261075/Attachments"
 SEEDED_ATTACHMENT = f"{ATTACHMENTS}/2883756000000261017"
@@ -105,8 +109,11 @@ def test_an_upload_through_one_host_downloads_byte_for_byte_through_the_other(ho
     new_id = uploaded.json()["data"][0]["details"]["id"]
     download = requests.get(f"{b.url}{ATTACHMENTS}/{new_id}", headers=auth(), timeout=30)
     assert download.status_code == 200 and download.content == content
-    ranged = requests.get(f"{b.url}{ATTACHMENTS}/{new_id}", headers={**auth(), "Range": "bytes=10-19"}, timeout=30)
-    assert ranged.status_code == 206 and ranged.content == content[10:20]
+    for asked, part in (("10-19", content[10:20]), ("1048570-1048585", content[1048570:1048586]),  # two parts
+                        ("-5", content[-5:]), ("3145700-", content[3145700:])):
+        ranged = requests.get(f"{b.url}{ATTACHMENTS}/{new_id}", headers={**auth(), "Range": f"bytes={asked}"},
+                              timeout=30)
+        assert (ranged.status_code, ranged.content) == (206, part), asked
     assert requests.delete(f"{b.url}{ATTACHMENTS}/{new_id}", headers=auth(), timeout=10).status_code == 200
     assert requests.get(f"{a.url}{ATTACHMENTS}/{new_id}", headers=auth(), timeout=10).status_code == 204
 
@@ -346,3 +353,128 @@ def test_a_role_that_may_not_create_the_tables_is_one_line_not_a_traceback(postg
                           timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "permission denied" in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def _parts(store: Store, digest: str | None = None) -> list[tuple[int, int]]:
+    """The parts of a blob (of every blob) as (part, bytes)."""
+    return store.connection().execute(
+        "SELECT part, length(content) FROM blob_parts WHERE digest = coalesce(?, digest) ORDER BY digest, part",
+        (digest,)).fetchall()
+
+
+def _staged(store: Store, size: int, seed: int) -> tuple[bytes, StagedBlob]:
+    content = random.Random(seed).randbytes(size)
+    return content, store.stage_blob(io.BytesIO(content))
+
+
+def test_a_large_blob_is_kept_in_parts_copied_in_while_another_host_holds_the_writers_lock(database: str) -> None:
+    """No row holds more than a part (bytea holds 1 GB at most); the parts of a large upload go in before its
+    transaction, so a writer of another host holding the lock does not hold them up; its transaction then waits."""
+    store = Store(database)
+    store.seed(load_fixtures(bundled_fixtures(), ZOHO_PRODUCTS))
+    content, staged = _staged(store, 2 * BLOB_PART + 5, 1)
+    other = psycopg.connect(database, autocommit=True)
+    other.execute("BEGIN")
+    other.execute("SELECT pg_advisory_xact_lock(%s)", (STATE_LOCK,))  # another host's write transaction
+    placed = threading.Event()
+
+    def place() -> None:
+        with store.write_blobs(staged):
+            pass  # the rows naming it, which the store's callers write
+        placed.set()
+
+    writer = threading.Thread(target=place)
+    writer.start()
+    try:
+        for _ in range(300):  # the parts arrive while the lock is held...
+            if len(_parts(store, staged.digest)) == 3:
+                break
+            threading.Event().wait(0.1)
+        assert _parts(store, staged.digest) == [(0, BLOB_PART), (1, BLOB_PART), (2, 5)]
+        assert not placed.is_set()  # ...and the blob is no one's until the lock is given up
+        assert store.blob_source(staged.digest) is None
+    finally:
+        other.execute("COMMIT")
+        writer.join(30)
+    assert placed.is_set()
+    assert store.blob_source(staged.digest).read() == content
+    other.close()
+    store.close()
+
+
+def test_a_sweep_between_the_copy_and_the_transaction_costs_the_upload_nothing(
+        database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(database)
+    store.seed(load_fixtures(bundled_fixtures(), ZOHO_PRODUCTS))
+    content, staged = _staged(store, BLOB_PART + 1, 2)
+    copy = PostgresDatabase._copy_parts
+
+    def copy_then_sweep(db: PostgresDatabase, blob: StagedBlob) -> None:
+        copy(db, blob)
+        assert len(_parts(store, blob.digest)) == 2
+        store.sweep()  # another host starting: the parts are no blob's yet, and go
+        assert _parts(store, blob.digest) == []
+
+    monkeypatch.setattr(PostgresDatabase, "_copy_parts", copy_then_sweep)
+    with store.write_blobs(staged):
+        pass
+    assert store.blob_source(staged.digest).read() == content  # put in again under the lock
+    store.close()
+
+
+def test_a_refused_upload_leaves_no_parts_behind(database: str) -> None:
+    store = Store(database)
+    store.seed(load_fixtures(bundled_fixtures(), ZOHO_PRODUCTS))
+    _, staged = _staged(store, 3 * BLOB_PART, 3)
+    with pytest.raises(ZeroDivisionError), store.write_blobs(staged):
+        raise ZeroDivisionError  # what a refusal inside the transaction (a quota, a record gone) is to the store
+    assert _parts(store, staged.digest) == [] and store.db.stored_blobs() == []
+    store.close()
+
+
+def test_a_blob_deleted_while_it_is_read(database: str) -> None:
+    """A blob of one part is read whole when it is opened; a larger one deleted meanwhile ends short, with an
+    error (its connection closes), never with other bytes."""
+    store = Store(database)
+    store.seed(load_fixtures(bundled_fixtures(), ZOHO_PRODUCTS))
+    readers = []
+    for size, seed in ((1000, 4), (BLOB_PART + 1000, 5)):
+        content, staged = _staged(store, size, seed)
+        with store.write_blobs(staged):
+            pass
+        readers.append((content, store.blob_source(staged.digest)))
+        with store.write_blobs() as (_, dropped):
+            dropped.add(staged.digest)  # no row names it: freed
+        assert store.blob_source(staged.digest) is None
+    (small, small_reader), (large, large_reader) = readers
+    assert small_reader.read() == small
+    assert large_reader.read(BLOB_PART) == large[:BLOB_PART]
+    with pytest.raises(OSError, match="deleted while it was sent"):
+        large_reader.read(10)
+    store.close()
+
+
+def test_a_state_of_layout_13_keeps_its_blobs_whole_in_parts(postgres: Cluster, database: str) -> None:
+    """Layout 13 kept a blob in one bytea; a restart on such a state moves its bytes into parts."""
+    app = create_app({"state": database})
+    client = app.test_client()
+    content = random.Random(6).randbytes(2 * BLOB_PART + 3)
+    uploaded = client.post(ATTACHMENTS, headers=auth(), data={"file": (io.BytesIO(content), "old.bin")})
+    new_id = uploaded.json["data"][0]["details"]["id"]
+    seeded = client.get(SEEDED_ATTACHMENT, headers=auth()).data
+    app.extensions["mockzoho"].store.close()
+    with psycopg.connect(database, autocommit=True) as old:  # back to layout 13
+        old.execute("ALTER TABLE blobs ADD COLUMN content BYTEA")
+        old.execute("UPDATE blobs b SET content = coalesce((SELECT string_agg(p.content, ''::bytea ORDER BY p.part) "
+                    "FROM blob_parts p WHERE p.digest = b.digest), ''::bytea)")
+        old.execute("ALTER TABLE blobs DROP COLUMN size")
+        old.execute("DROP TABLE blob_parts")
+        old.execute("UPDATE meta SET value = '13' WHERE key = 'schema'")
+    app = create_app({"state": database})
+    client = app.test_client()
+    assert client.get(f"{ATTACHMENTS}/{new_id}", headers=auth()).data == content
+    assert client.get(SEEDED_ATTACHMENT, headers=auth()).data == seeded  # a fixture's, of one part
+    store = app.extensions["mockzoho"].store
+    assert store.connection().execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (SCHEMA_VERSION,)
+    assert [size for _, size in _parts(store, hashlib.sha256(content).hexdigest())] == [BLOB_PART, BLOB_PART, 3]
+    store.close()

@@ -26,6 +26,7 @@ from mockzoho.fixtures import load_fixtures
 from mockzoho.state import seeding_problem
 from mockzoho.store import StagedBlob, StateError, Store, remove_state, blobs
 from mockzoho.store.sqlite import SqliteDatabase
+from mockzoho.store.schema import SCHEMA_VERSION
 
 from conftest import REPO, SEED_TOKEN, auth
 
@@ -106,11 +107,13 @@ def test_state_of_another_schema_is_refused(tmp_path: Path) -> None:
         create_app({"state": tmp_path / "s.db"})
 
 
-# What a state of each older layout lacks, undone on a state of this one: schema 12 named three columns as SQL
-# keywords (PostgreSQL reserves them); 11 had no stubs; 10 noted no changed records;
+# What a state of each older layout lacks, undone on a state of this one: schema 13 differs from 14 only on
+# PostgreSQL; 12 named three columns as SQL keywords (PostgreSQL reserves them); 11 had no stubs; 10 noted no changed
+# records;
 # schema 9 had no record values and no custom fields; schema 8 also called the counters table `clock` (and its
 # reset_frozen column `seed`).
-SCHEMA_12 = ("".join(f"ALTER TABLE {t} RENAME COLUMN user_id TO user; " for t in (
+SCHEMA_13 = "UPDATE meta SET value = '13' WHERE key = 'schema';"
+SCHEMA_12 = SCHEMA_13 + ("".join(f"ALTER TABLE {t} RENAME COLUMN user_id TO user; " for t in (
     "user_records", "tokens", "refresh_tokens", "clients", "grant_codes", "fixture_user_records", "fixture_tokens",
     "fixture_refresh_tokens")) + "ALTER TABLE counters RENAME COLUMN shift TO offset; "
     "ALTER TABLE limits RENAME COLUMN span TO window; UPDATE meta SET value = '12' WHERE key = 'schema';")
@@ -126,8 +129,8 @@ SCHEMA_8 = SCHEMA_9 + ("ALTER TABLE counters RENAME COLUMN reset_frozen TO seed;
                        "UPDATE meta SET value = '8' WHERE key = 'schema';")
 
 
-@pytest.mark.parametrize("older", [SCHEMA_8, SCHEMA_9, SCHEMA_10, SCHEMA_11, SCHEMA_12],
-                         ids=["schema-8", "schema-9", "schema-10", "schema-11", "schema-12"])
+@pytest.mark.parametrize("older", [SCHEMA_8, SCHEMA_9, SCHEMA_10, SCHEMA_11, SCHEMA_12, SCHEMA_13],
+                         ids=["schema-8", "schema-9", "schema-10", "schema-11", "schema-12", "schema-13"])
 def test_a_state_of_an_older_layout_is_upgraded_in_place(tmp_path: Path, older: str) -> None:
     """A restart on a state of an older layout brings it to this one and keeps everything it holds, its clock and
     its deletes included (before 10 its records then have no field values but their name); its first reset copies
@@ -150,12 +153,12 @@ def test_a_state_of_an_older_layout_is_upgraded_in_place(tmp_path: Path, older: 
     assert client.get(deleted, headers=auth()).status_code == 200  # and the fixtures' attachment is back
     assert client.get(f"/crm/v8/Leads/{before_upgrade}", headers=auth()).json["code"] == "INVALID_DATA"  # gone
     lead = client.get("/crm/v8/Leads/2883756000000261075", headers=auth())
-    without_values = older not in (SCHEMA_10, SCHEMA_11, SCHEMA_12)
+    without_values = older not in (SCHEMA_10, SCHEMA_11, SCHEMA_12, SCHEMA_13)
     assert lead.status_code == 200 and (lead.json["data"][0]["Last_Name"] is None) == without_values
     created = client.post("/crm/v8/Leads", headers=auth(), json={"data": [{"Last_Name": "Upgraded"}]})
     assert created.status_code == 201, created.json
     check = sqlite3.connect(state)
-    assert check.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("13",)
+    assert check.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (SCHEMA_VERSION,)
     assert "clock" not in {name for (name,) in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     # Its triggers were renamed with the table: a new token still moves the credentials counter.
     before = check.execute("SELECT credentials FROM counters").fetchone()[0]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from flask import Response, has_request_context, send_file
+from flask import Response, has_request_context, request, send_file
 
 from .context import call
 
@@ -33,12 +34,21 @@ def json_response(payload: Any, status: int, content_type: str, ascii_only: bool
 
 def file_response(source: Path | BinaryIO | None, content_type: str, etag: str | bool,
                   conditional: bool) -> Response | None:
-    """A stored blob (a file, or its bytes), streamed with its content type exactly as stored (no charset added)
-    and no Content-Disposition (a family adds its own); None if it is gone, deleted since it was looked up."""
+    """A stored blob (a file, or a seekable reader of its bytes), streamed with its content type exactly as stored
+    (no charset added) and no Content-Disposition (a family adds its own); None if it is gone, deleted since it
+    was looked up."""
     if source is None:
         return None
     try:
-        response = send_file(source, mimetype=content_type, etag=etag, conditional=conditional, max_age=None)
+        if isinstance(source, Path):
+            response = send_file(source, mimetype=content_type, etag=etag, conditional=conditional, max_age=None)
+        else:  # werkzeug knows the size of a file or a BytesIO alone: a reader says it by seeking to its end
+            size = source.seek(0, io.SEEK_END)
+            source.seek(0)
+            response = send_file(source, mimetype=content_type, etag=etag, conditional=False, max_age=None)
+            response.content_length = size
+            if conditional:
+                response = response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
     except FileNotFoundError:
         return None
     response.headers["Content-Type"] = content_type

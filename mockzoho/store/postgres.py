@@ -6,8 +6,11 @@
 - The statements are the store's own, written in the SQL both databases speak with SQLite's `?` and `?N`
   placeholders, which `_placeholders` turns into psycopg's. What differs is in `dialect.PostgresDialect` and in
   the layout here (`schema`), made from the SQLite one so that the two cannot drift apart.
-- Blobs are rows (`blobs`, the bytes as bytea), placed and freed inside the transaction that writes the rows
-  naming them: any host serves what another took, and a rollback takes its blob with it.
+- Blobs are rows: `blobs` names each one and its size, `blob_parts` holds its bytes in parts of at most
+  `BLOB_PART` bytes (bytea holds 1 GB at most, and a download reads one part at a time). A blob is placed and
+  freed inside the transaction that writes the rows naming it, so any host serves what another took and a
+  rollback takes its blob with it; the parts of a large upload are copied in before that transaction, outside
+  the writers' lock, and that transaction checks they are all still there.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
-from io import BytesIO
+from io import BytesIO, RawIOBase
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, BinaryIO, Callable, Iterator, Sequence
 
 from .blobs import StagedBlob, blob_used
 from .core import StateError, shown_location
@@ -33,11 +36,15 @@ JOURNAL_SCHEMA = "mockzoho_journal"  # the journal's tables, apart from the stat
 POOL_SIZE = 8  # connections per process and pool (the state's, the journal's): a statement holds one only while it runs
 CONNECT_SECONDS = 10
 CODE_POINT_ORDER = ("C", "POSIX", "C.UTF-8", "C.utf8")  # collations that order text as SQLite does
+BLOB_PART = 1 << 20  # the bytes of a blob's part (one row of `blob_parts`)
+BLOB_PARTS = ("CREATE TABLE IF NOT EXISTS blob_parts(digest TEXT NOT NULL, part BIGINT NOT NULL, "
+              "content BYTEA NOT NULL, PRIMARY KEY(digest, part))")
 
 # The layout beside the tables made from the SQLite schema: the blobs, the triggers SQLite writes in its own
 # dialect, and the jsonb aggregates the dialect uses.
 EXTRA = (
-    "CREATE TABLE IF NOT EXISTS blobs(digest TEXT PRIMARY KEY, content BYTEA NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS blobs(digest TEXT PRIMARY KEY, size BIGINT NOT NULL)",
+    BLOB_PARTS,
     # SQLite's key of `record_values`: one row per value of a field of a record; equality by a hash index (no size
     # limit), ranges and prefixes over the field's rows.
     "CREATE UNIQUE INDEX IF NOT EXISTS record_values_key ON record_values"
@@ -68,6 +75,18 @@ EXTRA = (
     "CREATE OR REPLACE AGGREGATE mockzoho_min(jsonb) (SFUNC = mockzoho_least, STYPE = jsonb)",
     "CREATE OR REPLACE AGGREGATE mockzoho_max(jsonb) (SFUNC = mockzoho_greatest, STYPE = jsonb)",
 )
+
+
+# How a state of an older layout becomes this one, in one transaction (`schema()` runs after, for what is new):
+# 14 keeps a blob's bytes in parts, where 13 kept them in one bytea of `blobs`.
+UPGRADES = {
+    "13": (BLOB_PARTS,
+           "INSERT INTO blob_parts(digest, part, content) SELECT digest, part, "
+           f"substring(content FROM part * {BLOB_PART} + 1 FOR {BLOB_PART}) FROM blobs, "
+           f"generate_series(0, (length(content) + {BLOB_PART - 1}) / {BLOB_PART} - 1) AS part",
+           "ALTER TABLE blobs ADD COLUMN size BIGINT", "UPDATE blobs SET size = length(content)",
+           "ALTER TABLE blobs DROP COLUMN content", "ALTER TABLE blobs ALTER COLUMN size SET NOT NULL"),
+}
 
 
 def table_ddl(sqlite: str) -> str:
@@ -192,6 +211,7 @@ class PostgresDatabase:
     """A PostgreSQL database (or, for the journal, a schema of it) as the state."""
 
     dialect = POSTGRES
+    upgrades = UPGRADES
 
     def __init__(self, url: str, schema_name: str | None = None, lock: int = STATE_LOCK) -> None:
         try:
@@ -291,7 +311,7 @@ class PostgresDatabase:
         """Drop the state's tables, functions and journal; whatever else the database holds stays."""
         from .schema import columns
 
-        tables = [*columns(), "blobs"]
+        tables = [*columns(), "blobs", "blob_parts"]
         with self.write() as conn:
             conn.execute(f"DROP TABLE IF EXISTS {', '.join(tables)} CASCADE")
             conn.execute(f"DROP SCHEMA IF EXISTS {JOURNAL_SCHEMA} CASCADE")
@@ -312,35 +332,128 @@ class PostgresDatabase:
     def schema() -> list[str]:
         return schema()
 
-    # -- blobs: rows of `blobs` ---------------------------------------------------------------------
+    # -- blobs: `blobs` names them, `blob_parts` holds their bytes ------------------------------------------
 
-    def blob_source(self, digest: str) -> BytesIO | None:
-        """The blob's bytes, or None if it is gone."""
-        row = self.connection().execute("SELECT content FROM blobs WHERE digest = ?", (digest,)).fetchone()
-        return None if row is None else BytesIO(row[0])
+    def blob_source(self, digest: str) -> BlobReader | None:
+        """A reader of the blob's bytes, its first part read already; None if it is gone."""
+        row = self.connection().execute(
+            "SELECT b.size, p.content FROM blobs b LEFT JOIN blob_parts p ON p.digest = b.digest AND p.part = 0 "
+            "WHERE b.digest = ?", (digest,)).fetchone()
+        return None if row is None else BlobReader(self, digest, row[0], row[1] or b"")
+
+    def read_part(self, digest: str, part: int) -> bytes | None:
+        """One part of a blob's bytes; None if the blob is gone."""
+        row = self.connection().execute("SELECT content FROM blob_parts WHERE digest = ? AND part = ?",
+                                        (digest, part)).fetchone()
+        return None if row is None else row[0]
 
     def put_blob(self, content: bytes, digest: str) -> None:
-        self.connection().execute("INSERT INTO blobs(digest, content) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                                  (digest, content))
+        """Store `content` under its sha256 (inside a write transaction: seeding's)."""
+        self._place(self.connection(), digest, len(content), lambda: BytesIO(content))
 
     @contextmanager
     def write_blobs(self, staged: StagedBlob | None) -> Iterator[tuple[Connection, set[str]]]:
         """A write transaction that places `staged` (if given) and, before it commits, frees each blob the body
-        added to the yielded set that no row refers to any more."""
-        with self.write() as conn:
-            if staged is not None:
-                self.put_blob(staged.path.read_bytes(), staged.digest)
-            dropped: set[str] = set()
-            yield conn, dropped
-            for digest in dropped:
-                if conn.execute(blob_used(), (digest,)).fetchone() is None:
-                    conn.execute("DELETE FROM blobs WHERE digest = ?", (digest,))
+        added to the yielded set that no row refers to any more. A staged upload of more than one part is copied
+        in before, outside the writers' lock; if the transaction fails, its parts go again."""
+        if staged is not None and staged.size > BLOB_PART:
+            self._copy_parts(staged)
+        try:
+            with self.write() as conn:
+                if staged is not None:
+                    self._place(conn, staged.digest, staged.size, lambda: staged.path.open("rb"))
+                dropped: set[str] = set()
+                yield conn, dropped
+                for digest in dropped:
+                    if conn.execute(blob_used(), (digest,)).fetchone() is None:
+                        self._free(conn, digest)
+        except BaseException:
+            if staged is not None and staged.size > BLOB_PART:
+                with self.write() as conn:
+                    if conn.execute("SELECT 1 FROM blobs WHERE digest = ?", (staged.digest,)).fetchone() is None:
+                        self._free(conn, staged.digest)
+            raise
+
+    def _copy_parts(self, staged: StagedBlob) -> None:
+        """Copy a staged upload's parts in, in a transaction of their own that no other writer waits on."""
+        if self.connection().execute("SELECT 1 FROM blobs WHERE digest = ?", (staged.digest,)).fetchone():
+            return  # the same bytes are stored already
+        with self.said_as_state_problem(), self.pool().connection() as raw, raw.transaction():
+            with staged.path.open("rb") as stream:
+                _insert_parts(Connection(raw), staged.digest, stream)
+
+    @staticmethod
+    def _place(conn: Connection, digest: str, size: int, open_bytes: Callable[[], BinaryIO]) -> None:
+        """Make the blob part of the state (under the writers' lock), with whichever of its parts are not there:
+        all of them for a small one, none for a large one copied in before (unless a sweep freed them since)."""
+        if conn.execute("SELECT 1 FROM blobs WHERE digest = ?", (digest,)).fetchone() is not None:
+            return
+        (parts,) = conn.execute("SELECT count(*) FROM blob_parts WHERE digest = ?", (digest,)).fetchone()
+        if parts != -(-size // BLOB_PART):
+            with open_bytes() as stream:
+                _insert_parts(conn, digest, stream)
+        conn.execute("INSERT INTO blobs(digest, size) VALUES (?, ?)", (digest, size))
+
+    @staticmethod
+    def _free(conn: Connection, digest: str) -> None:
+        conn.execute("DELETE FROM blobs WHERE digest = ?", (digest,))
+        conn.execute("DELETE FROM blob_parts WHERE digest = ?", (digest,))
 
     def stored_blobs(self) -> list[str]:
-        """Blobs no row refers to (none is left by a crash, since a blob and its row commit together; a sweep
-        checks anyway)."""
+        """Blobs no row refers to, and parts no blob names (an upload's whose transaction never came: a host
+        killed between the two); a blob and its rows commit together."""
         return [digest for (digest,) in self.connection().execute(
-            f"SELECT digest FROM blobs WHERE NOT EXISTS ({blob_used().replace('?1', 'blobs.digest')})")]
+            f"SELECT digest FROM blobs WHERE NOT EXISTS ({blob_used().replace('?1', 'blobs.digest')}) UNION "
+            "SELECT DISTINCT digest FROM blob_parts p WHERE NOT EXISTS "
+            "(SELECT 1 FROM blobs b WHERE b.digest = p.digest)")]
+
+
+def _insert_parts(conn: Connection, digest: str, stream: BinaryIO) -> None:
+    """The blob's parts from `stream`, one part in memory at a time (a part there already is kept)."""
+    part = 0
+    while content := stream.read(BLOB_PART):
+        conn.execute("INSERT INTO blob_parts(digest, part, content) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                     (digest, part, content))
+        part += 1
+
+
+class BlobReader(RawIOBase):
+    """A blob's bytes as a seekable file that reads them a part at a time, as a download is sent. Its first part
+    is read when it is opened: a blob of one part is served whole even if it is deleted meanwhile; a larger one
+    deleted while it is sent ends short (its connection closes), as a file on disk would not."""
+
+    def __init__(self, database: PostgresDatabase, digest: str, size: int, first: bytes) -> None:
+        super().__init__()
+        self.database, self.digest, self.size = database, digest, size
+        self.position, self.part, self.content = 0, 0, first
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = (0, self.position, self.size)[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def readinto(self, buffer: Any) -> int:
+        if self.position >= self.size:
+            return 0
+        part, within = divmod(self.position, BLOB_PART)
+        if part != self.part:
+            content = self.database.read_part(self.digest, part)
+            if content is None:
+                raise OSError(f"blob {self.digest} was deleted while it was sent")
+            self.part, self.content = part, content
+        count = min(len(buffer), len(self.content) - within)
+        buffer[:count] = self.content[within:within + count]
+        self.position += count
+        return count
 
 
 def _configure(raw: Any) -> None:

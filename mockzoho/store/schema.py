@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 from functools import cache
 
-# 13: no column named as an SQL keyword (user, offset, window); 12: stubs; 11: changed_records, so that a reset
-# copies back only the records requests changed
-SCHEMA_VERSION = "13"
+# 14: PostgreSQL keeps a blob's bytes in parts (nothing changed for SQLite); 13: no column named as an SQL keyword
+# (user, offset, window); 12: stubs; 11: changed_records, so that a reset copies back only the records requests changed
+SCHEMA_VERSION = "14"
 _RECORD_COLUMNS = ("data TEXT NOT NULL DEFAULT '{}'", "created_by TEXT", "modified_by TEXT")
 _STUB_COUNT = "ALTER TABLE counters ADD COLUMN stubs INTEGER NOT NULL DEFAULT 0"
 # PostgreSQL reserves these words: the columns were renamed so that one statement serves both databases.
@@ -15,8 +15,8 @@ _RENAMED = (*(f"ALTER TABLE {t} RENAME COLUMN user TO user_id" for t in (
     "user_records", "tokens", "refresh_tokens", "clients", "grant_codes", "fixture_user_records", "fixture_tokens",
     "fixture_refresh_tokens")), "ALTER TABLE counters RENAME COLUMN offset TO shift",
     "ALTER TABLE limits RENAME COLUMN window TO span")
-# How a state file of an older layout becomes this one, in one transaction (SQLite renames the triggers' uses too);
-# tables and indexes new in a version are made by `statements()` afterwards.
+# How a SQLite state file of an older layout becomes this one, in one transaction (SQLite renames the triggers' uses
+# too); tables and indexes new in a version are made by `statements()` afterwards. PostgreSQL's are its own.
 UPGRADES = {
     "8": ("ALTER TABLE clock RENAME TO counters", "ALTER TABLE counters RENAME COLUMN seed TO reset_frozen",
           *(f"ALTER TABLE {t} ADD COLUMN {c}" for t in ("records", "fixture_records") for c in _RECORD_COLUMNS),
@@ -26,10 +26,11 @@ UPGRADES = {
     "10": (_STUB_COUNT, *_RENAMED),
     "11": (_STUB_COUNT, *_RENAMED),
     "12": _RENAMED,
+    "13": (),
 }
 # After any upgrade every record counts as changed: no trigger watched the writes made before it.
-UPGRADED_CHANGES = ("INSERT OR IGNORE INTO changed_records(org, product, id) SELECT org, product, id FROM records "
-                    "UNION SELECT org, product, id FROM fixture_records")  # SQLite's: PostgreSQL has no older layout
+UPGRADED_CHANGES = ("INSERT INTO changed_records(org, product, id) SELECT org, product, id FROM records "
+                    "UNION SELECT org, product, id FROM fixture_records WHERE true ON CONFLICT DO NOTHING")
 
 LIVE = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -14,7 +14,7 @@ from ..ids import id_prefix, new_client_id, new_token
 from .blobs import Blobs
 from .core import Connection, Location, StateError, StoreError
 from .journal import Journal
-from .schema import BY_RECORD, PRISTINE, REPLACED, SCHEMA_VERSION, UPGRADED_CHANGES, UPGRADES, columns, has_rowid
+from .schema import BY_RECORD, PRISTINE, REPLACED, SCHEMA_VERSION, UPGRADED_CHANGES, columns, has_rowid
 
 if TYPE_CHECKING:  # the fixture classes import marshmallow: a server on a seeded state never needs it
     from ..fixtures import Fixtures
@@ -131,7 +131,7 @@ class Seeding(FixtureWriter):
         meta = self.db.meta()
         if meta is None:  # nothing laid out yet
             return None
-        if meta.get("schema") in UPGRADES:
+        if meta.get("schema") in self.db.upgrades:
             self._upgrade_schema()
         elif meta:
             self._check_schema(meta)
@@ -141,7 +141,7 @@ class Seeding(FixtureWriter):
         """Bring a state file of an older layout up to this one, keeping what it holds."""
         with self.write() as conn:  # another worker may have upgraded it meanwhile: look again under the lock
             (schema,) = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            for statement in UPGRADES.get(schema, ()):
+            for statement in self.db.upgrades.get(schema, ()):
                 conn.execute(statement)
             for statement in self.db.schema():  # the tables and indexes that are new in this layout
                 conn.execute(statement)

@@ -15,7 +15,7 @@ from typing import BinaryIO, Iterable, Iterator, Sequence
 
 from .blobs import DIGEST, StagedBlob, blob_used, stage_bytes
 from .dialect import SQLITE
-from .schema import statements
+from .schema import UPGRADES, statements
 
 BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for a lock that SQLite itself holds
 CHECKPOINT_ROWS = 300  # rows a connection writes between its checkpoints: about 100 API requests
@@ -96,6 +96,7 @@ class SqliteDatabase:
     """Connections and transactions on a state file, and its blobs."""
 
     dialect = SQLITE
+    upgrades = UPGRADES
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path).absolute()  # relative: to the start-up folder, not Flask's root
