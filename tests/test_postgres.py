@@ -221,7 +221,9 @@ def test_the_layout_is_the_sqlite_one_in_postgresqls_words() -> None:
 
 def test_a_database_that_does_not_sort_text_by_code_point_is_refused(postgres: Cluster) -> None:
     postgres.sql("CREATE DATABASE t_c_utf8 TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
-    Store(postgres.url("t_c_utf8")).seeded_digest()  # C.UTF-8 orders by code point too: taken
+    taken = Store(postgres.url("t_c_utf8"))
+    taken.seeded_digest()  # C.UTF-8 orders by code point too: taken
+    taken.close()
     postgres.sql("CREATE DATABASE t_icu TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en' LOCALE 'C'")
     done = subprocess.run(serve_command("--port", str(free_port()), "--state", postgres.url("t_icu")),
                           capture_output=True, text=True, timeout=60)

@@ -324,8 +324,9 @@ class PostgresDatabase:
 
     def journal(self) -> PostgresDatabase:
         """Where the request journal lives: a schema of its own in the same database, under a lock of its own."""
-        with self.write() as conn:
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {JOURNAL_SCHEMA}")
+        if self.connection().execute("SELECT to_regnamespace(?)", (JOURNAL_SCHEMA,)).fetchone()[0] is None:
+            with self.write() as conn:  # not every worker's start: it would wait for every host's writers
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {JOURNAL_SCHEMA}")
         return PostgresDatabase(self.url, JOURNAL_SCHEMA, JOURNAL_LOCK)
 
     @staticmethod
