@@ -21,6 +21,11 @@ from mockzoho.pytest_plugin import bind, serving
 
 REPO = Path(__file__).resolve().parent.parent
 
+# `-p no:` flags for the pytest runs the tests start: this venv's hypothesis, schemathesis and anyio plugins,
+# which none of those runs uses, are most of a pytest process's start (some 4 s of CPU each, every xdist worker
+# too); mockzoho's own plugin and xdist are still found by their entry points.
+UNUSED_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:schemathesis", "-p", "no:anyio")
+
 
 def end(process: subprocess.Popen, sig: int, timeout: float) -> int:
     """Send `sig` to a process still running and wait for it, killing it if it outlasts `timeout`; its status."""

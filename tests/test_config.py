@@ -12,6 +12,7 @@ import pytest
 
 from conftest import REPO
 from mockzoho.config import HELP, SettingError, Settings, bundled_fixtures, stray_variables
+from servers import UNUSED_PLUGINS
 
 
 def test_defaults() -> None:
@@ -107,8 +108,8 @@ def test_every_setting_is_in_the_callers_environment_of_the_next_test() -> None:
 def test_the_suite_ignores_the_callers_mockzoho_variables() -> None:
     # The control API's tests (the ones an exported admin token broke) and the plugin's, run with every
     # MOCKZOHO_* variable exported as a caller might have it.
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_admin.py",
-                           "tests/test_plugin_and_cli.py::test_live_server_and_org_fixtures"],
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *UNUSED_PLUGINS,
+                           "tests/test_admin.py", "tests/test_plugin_and_cli.py::test_live_server_and_org_fixtures"],
                           cwd=REPO, env={**os.environ, **CALLERS_ENVIRONMENT}, capture_output=True, text=True,
                           timeout=240)
     assert done.returncode == 0, done.stdout[-3000:]

@@ -14,7 +14,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import requests
@@ -70,6 +70,23 @@ def gunicorn(state: Path | str, cwd: Path, fixtures: Path | None = None, *flags:
     if fixtures is not None:
         env["MOCKZOHO_FIXTURES"] = str(fixtures)
     return Server([*gunicorn_command(port), *flags], port, env=env, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def shared_gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One gunicorn as the Dockerfile runs it (from an empty folder, on a SQLite state), for the tests that
+    only read from it or reset it first (`reset_gunicorn`): each start is two workers building the app."""
+    folder = tmp_path_factory.mktemp("shared-gunicorn")
+    (folder / "app").mkdir()
+    with gunicorn(folder / "state.db", folder / "app") as server:
+        yield server
+
+
+@pytest.fixture
+def reset_gunicorn(shared_gunicorn: Server) -> Server:
+    """The shared gunicorn, reset to its fixtures (records, attachments, journal, faults, clock) for this test."""
+    assert requests.post(shared_gunicorn.url + "/__admin/reset", timeout=10).status_code == 200
+    return shared_gunicorn
 
 
 # One connection per worker at a time: a held request keeps its worker from accepting, so the next one goes to
@@ -302,25 +319,22 @@ def test_oversized_upload_is_refused_with_flat_memory(tmp_path: Path, docker_lik
     (b"DELETE /crm/v8/Le\xffads HTTP/1.1\r\nHost: x\r\n\r\n", 400),
     (b"NOT A REQUEST\r\n\r\n", 400),
 ], ids=["line-too-long", "header-too-long", "raw-bytes", "garbage"])
-def test_gunicorn_rejections_are_json(tmp_path: Path, docker_like_cwd: Path, request_bytes: bytes,
-                                      status: int) -> None:
-    with gunicorn(tmp_path / "state.db", docker_like_cwd) as server:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-            sock.sendall(request_bytes)
-            answer = b""
-            while chunk := sock.recv(65536):
-                answer += chunk
-        head, _, body = answer.partition(b"\r\n\r\n")
-        assert head.split(b" ")[1] == str(status).encode(), head
-        assert b"Content-Type: application/json;charset=utf-8" in head
-        assert json.loads(body)["status"] == "error"
+def test_gunicorn_rejections_are_json(shared_gunicorn: Server, request_bytes: bytes, status: int) -> None:
+    with socket.create_connection(("127.0.0.1", shared_gunicorn.port), timeout=10) as sock:
+        sock.sendall(request_bytes)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == str(status).encode(), head
+    assert b"Content-Type: application/json;charset=utf-8" in head
+    assert json.loads(body)["status"] == "error"
 
 
-def test_a_hundred_long_ids_fit_in_the_request_line(tmp_path: Path, docker_like_cwd: Path) -> None:
+def test_a_hundred_long_ids_fit_in_the_request_line(shared_gunicorn: Server) -> None:
     ids = ",".join(str(10**18 + i) for i in range(205))
-    with gunicorn(tmp_path / "state.db", docker_like_cwd) as server:
-        response = requests.delete(f"{server.url}/crm/v8/Leads?ids={ids}", headers=HEADERS, timeout=5)
-        assert (response.status_code, response.json()["code"]) == (400, "LIMIT_EXCEEDED")
+    response = requests.delete(f"{shared_gunicorn.url}/crm/v8/Leads?ids={ids}", headers=HEADERS, timeout=5)
+    assert (response.status_code, response.json()["code"]) == (400, "LIMIT_EXCEEDED")
 
 
 @pytest.mark.parametrize("how", ["dockerfile", "serve"])
@@ -351,19 +365,19 @@ def held_connections(port: int, each: int) -> list[socket.socket]:
     return held
 
 
-def test_idle_and_stalled_clients_cost_a_connection_not_a_worker(tmp_path: Path, docker_like_cwd: Path) -> None:
-    with gunicorn(tmp_path / "state.db", docker_like_cwd) as server:
-        held = held_connections(server.port, 64)
-        try:
-            with requests.Session() as session:  # 100 calls on one kept-alive connection, and 100 on new ones
-                answers = [session.get(f"{server.url}/__admin/health", timeout=10) for _ in range(100)]
-                answers += [requests.get(f"{server.url}/__admin/health", timeout=10) for _ in range(100)]
-            assert {a.status_code for a in answers} == {200}
-            assert answers[0].headers["Connection"] == "keep-alive"
-            assert requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=10).status_code == 200
-        finally:
-            for sock in held:
-                sock.close()
+def test_idle_and_stalled_clients_cost_a_connection_not_a_worker(reset_gunicorn: Server) -> None:
+    server = reset_gunicorn
+    held = held_connections(server.port, 64)
+    try:
+        with requests.Session() as session:  # 100 calls on one kept-alive connection, and 100 on new ones
+            answers = [session.get(f"{server.url}/__admin/health", timeout=10) for _ in range(100)]
+            answers += [requests.get(f"{server.url}/__admin/health", timeout=10) for _ in range(100)]
+        assert {a.status_code for a in answers} == {200}
+        assert answers[0].headers["Connection"] == "keep-alive"
+        assert requests.delete(server.url + SEED_URL, headers=HEADERS, timeout=10).status_code == 200
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def read_all(sock: socket.socket, wait: float) -> tuple[bytes, float]:
@@ -375,10 +389,8 @@ def read_all(sock: socket.socket, wait: float) -> tuple[bytes, float]:
     return got, time.monotonic() - began
 
 
-def test_a_connection_serves_request_after_request_and_closes_once_idle(tmp_path: Path,
-                                                                          docker_like_cwd: Path) -> None:
-    with gunicorn(tmp_path / "state.db", docker_like_cwd) as server, \
-            socket.create_connection(("127.0.0.1", server.port)) as sock:
+def test_a_connection_serves_request_after_request_and_closes_once_idle(shared_gunicorn: Server) -> None:
+    with socket.create_connection(("127.0.0.1", shared_gunicorn.port)) as sock:
         reader = sock.makefile("rb")
         for _ in range(3):
             sock.sendall(b"GET /__admin/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
@@ -495,27 +507,27 @@ def test_slow_transfers_that_never_stall_outlast_the_read_timeout(tmp_path: Path
     assert "Traceback" not in output and "[ERROR]" not in output, output
 
 
-def test_slow_answers_hold_up_no_one_else(tmp_path: Path, docker_like_cwd: Path) -> None:
+def test_slow_answers_hold_up_no_one_else(reset_gunicorn: Server) -> None:
     """Delayed requests (a delay fault) and a download nobody reads hold a thread each, not the server."""
-    with gunicorn(tmp_path / "state.db", docker_like_cwd) as server:
-        upload = requests.post(server.url + SEED_URL.rsplit("/", 1)[0], headers=HEADERS, timeout=30,
-                               files={"file": ("big.bin", os.urandom(8 * 1024 * 1024))})
-        attachment = upload.json()["data"][0]["details"]["id"]
-        with socket.create_connection(("127.0.0.1", server.port)) as stalled:
-            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            stalled.sendall(f"GET {SEED_URL.rsplit('/', 1)[0]}/{attachment} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                            f"Authorization: {HEADERS['Authorization']}\r\n\r\n".encode())
-            assert stalled.recv(12) == b"HTTP/1.1 200"  # and then reads no more of its 8 MB
-            fault = {"match": {"path": "/crm/v8/org"}, "delay_ms": 3000}
-            assert requests.post(server.url + "/__admin/faults", json=fault, timeout=5).status_code == 201
-            with ThreadPoolExecutor(16) as pool:
-                delayed = [pool.submit(requests.get, server.url + "/crm/v8/org", headers=HEADERS, timeout=30)
-                           for _ in range(16)]
-                time.sleep(0.5)  # all 16 are waiting out their delay now
-                began = time.monotonic()
-                assert requests.get(server.url + "/crm/v8/users", headers=HEADERS, timeout=5).status_code == 200
-                assert time.monotonic() - began < 1
-                assert {d.result().status_code for d in delayed} == {200}
+    server = reset_gunicorn
+    upload = requests.post(server.url + SEED_URL.rsplit("/", 1)[0], headers=HEADERS, timeout=30,
+                           files={"file": ("big.bin", os.urandom(8 * 1024 * 1024))})
+    attachment = upload.json()["data"][0]["details"]["id"]
+    with socket.create_connection(("127.0.0.1", server.port)) as stalled:
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.sendall(f"GET {SEED_URL.rsplit('/', 1)[0]}/{attachment} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        f"Authorization: {HEADERS['Authorization']}\r\n\r\n".encode())
+        assert stalled.recv(12) == b"HTTP/1.1 200"  # and then reads no more of its 8 MB
+        fault = {"match": {"path": "/crm/v8/org"}, "delay_ms": 3000}
+        assert requests.post(server.url + "/__admin/faults", json=fault, timeout=5).status_code == 201
+        with ThreadPoolExecutor(16) as pool:
+            delayed = [pool.submit(requests.get, server.url + "/crm/v8/org", headers=HEADERS, timeout=30)
+                       for _ in range(16)]
+            time.sleep(0.5)  # all 16 are waiting out their delay now
+            began = time.monotonic()
+            assert requests.get(server.url + "/crm/v8/users", headers=HEADERS, timeout=5).status_code == 200
+            assert time.monotonic() - began < 1
+            assert {d.result().status_code for d in delayed} == {200}
 
 
 def test_a_low_limit_on_open_files_is_served_within(tmp_path: Path, docker_like_cwd: Path) -> None:

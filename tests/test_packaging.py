@@ -4,6 +4,8 @@ pytest plugin under xdist."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 import subprocess
 import sys
@@ -12,11 +14,12 @@ import textwrap
 import venv
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import requests
 from conftest import REPO, auth
-from servers import Server, free_port
+from servers import UNUSED_PLUGINS, Server, free_port
 
 
 def build_wheel(folder: Path) -> Path:
@@ -31,9 +34,28 @@ def build_wheel(folder: Path) -> Path:
     return wheel
 
 
+def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
+    """A folder `make` fills once for the whole run. Under xdist each worker is a session of its own, and each
+    would build the wheel and a venv again: they take turns under a lock in the run's folder (their basetemps'
+    parent), and the first to come makes it; one that failed half-way leaves it to be made again."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    folder, done = root / name, root / f"{name}.done"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, whatever happens
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheel(tmp_path_factory.mktemp("wheel"))
+    [built] = made_once(tmp_path_factory, "packaging-wheel", build_wheel).glob("mockzoho-*.whl")
+    return built
 
 
 def test_wheel_contains_the_bundled_fixtures_and_the_docs(wheel: Path) -> None:
@@ -62,11 +84,9 @@ def test_python_m_mockzoho_and_its_version() -> None:
         assert (done.returncode, done.stdout) == (0, f"mockzoho {__version__}\n"), done.stderr
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
-    """A fresh venv with the wheel installed into it (not editable). Its dependencies come from this venv's
-    site-packages through a .pth line (no network); mockzoho itself only from the wheel."""
-    root = tmp_path_factory.mktemp("installed")
+def install(root: Path, wheel: Path) -> None:
+    """A fresh venv at root/venv with the wheel installed into it (not editable). Its dependencies come from
+    this venv's site-packages through a .pth line (no network); mockzoho itself only from the wheel."""
     venv.create(root / "venv")
     python = root / "venv" / "bin" / "python"
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
@@ -76,7 +96,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
     # A path line in a .pth is added to sys.path, but the .pth files there are not run: this venv's editable
     # hook for mockzoho stays out, and `import mockzoho` finds the wheel's copy first.
     (Path(inner) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    return root / "venv"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
+    """The venv the wheel is installed into (`install`), made once for the run: the tests only run it."""
+    return made_once(tmp_path_factory, "packaging-venv", lambda root: install(root, wheel)) / "venv"
 
 
 def in_venv(venv_dir: Path, *argv: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -133,6 +158,7 @@ def test_the_installed_plugin_in_a_project_of_its_own_under_xdist(installed: Pat
             assert requests.delete(url, headers=mockzoho_org.headers()).json()["data"][0]["code"] == "SUCCESS"
             assert len(mockzoho_org.requests()) == 1
     """ % str(installed)))
-    done = in_venv(installed, "python", "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", cwd=tmp_path)
+    done = in_venv(installed, "python", "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", *UNUSED_PLUGINS,
+                   cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "7 passed" in done.stdout

@@ -20,7 +20,7 @@ from conftest import REPO, auth
 from mockzoho.app import create_app
 from mockzoho.cli import announce, main, parser
 from mockzoho.config import Settings, bundled_fixtures, variable
-from servers import Server, free_port, serve_command, serve_in_thread
+from servers import UNUSED_PLUGINS, Server, free_port, serve_command, serve_in_thread
 
 SEED_URL = "/crm/v8/Leads/2883756000000261075/Attachments/2883756000000261017"
 CUSTOM = Path(__file__).parent / "data" / "custom.yaml"
@@ -51,11 +51,13 @@ def test_live_server_and_org_fixtures(mockzoho_server, mockzoho_org) -> None:
 
 
 def run_examples(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "examples", *args],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *UNUSED_PLUGINS,
+                           "examples", *args], cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
 def test_examples_pass_under_xdist() -> None:
+    """The examples as a user runs them: each xdist worker starts a server of its own. Not one run with the
+    test below: there the workers use a server started beforehand, and the plugin starts none."""
     result = run_examples("-n", "2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "10 passed" in result.stdout
@@ -110,6 +112,8 @@ def test_control_commands(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
 def test_serve_needs_an_admin_token_off_loopback(capsys: pytest.CaptureFixture) -> None:
     assert main(["serve", "--host", "0.0.0.0"]) == 2
     assert "without an admin token" in capsys.readouterr().err
+
+
 def refused_by_argparse(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
     with pytest.raises(SystemExit) as exited:
         main(argv)
@@ -411,4 +415,5 @@ def test_the_help_leads_to_the_docs(capsys: pytest.CaptureFixture) -> None:
 
 def test_an_unknown_doc_is_refused_with_the_known_ones(capsys: pytest.CaptureFixture) -> None:
     assert main(["docs", "fixture"]) == 2
-    assert capsys.readouterr().err == "mockzoho docs: no doc 'fixture': one of admin-api, architecture, fidelity, fixtures\n"
+    assert capsys.readouterr().err == ("mockzoho docs: no doc 'fixture': one of admin-api, architecture, fidelity, "
+                                       "fixtures\n")

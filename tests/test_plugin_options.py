@@ -7,6 +7,7 @@ import socket
 
 import pytest
 from conftest import REPO
+from servers import UNUSED_PLUGINS
 
 CUSTOM = REPO / "tests" / "data" / "custom.yaml"
 
@@ -14,7 +15,7 @@ CUSTOM = REPO / "tests" / "data" / "custom.yaml"
 def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
     """Run a test file in a pytest of its own (a subprocess: the plugin's session server is its own too)."""
     pytester.makepyfile(test_project=source)
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *UNUSED_PLUGINS, *args)
 
 
 def test_a_server_beyond_loopback_gets_an_admin_token(pytester: pytest.Pytester) -> None:
