@@ -18,6 +18,7 @@ from typing import Iterator
 import psycopg
 import pytest
 import requests
+from gunicorn.http.wsgi import FileWrapper
 
 from conftest import auth
 from postgres import Cluster
@@ -444,13 +445,14 @@ def test_a_blob_deleted_while_it_is_read(database: str) -> None:
         content, staged = _staged(store, size, seed)
         with store.write_blobs(staged):
             pass
-        readers.append((content, store.blob_source(staged.digest)))
+        reader = store.blob_source(staged.digest)
+        readers.append((content, reader, reader.read(BLOB_PART) if size > BLOB_PART else b""))  # one under way
         with store.write_blobs() as (_, dropped):
             dropped.add(staged.digest)  # no row names it: freed
         assert store.blob_source(staged.digest) is None
-    (small, small_reader), (large, large_reader) = readers
-    assert small_reader.read() == small
-    assert large_reader.read(BLOB_PART) == large[:BLOB_PART]
+    (small, small_reader, small_start), (large, large_reader, large_start) = readers
+    assert small_start == b"" and small_reader.read() == small  # read when it was opened
+    assert large_start == large[:BLOB_PART]
     with pytest.raises(OSError, match="deleted while it was sent"):
         large_reader.read(10)
     store.close()
@@ -460,7 +462,7 @@ def test_a_state_of_layout_13_keeps_its_blobs_whole_in_parts(postgres: Cluster, 
     """Layout 13 kept a blob in one bytea; a restart on such a state moves its bytes into parts."""
     app = create_app({"state": database})
     client = app.test_client()
-    content = random.Random(6).randbytes(2 * BLOB_PART + 3)
+    content = random.Random(6).randbytes(BLOB_PART) + b"mockzoho" * (BLOB_PART // 8) + b"end"  # half compressible
     uploaded = client.post(ATTACHMENTS, headers=auth(), data={"file": (io.BytesIO(content), "old.bin")})
     new_id = uploaded.json["data"][0]["details"]["id"]
     seeded = client.get(SEEDED_ATTACHMENT, headers=auth()).data
@@ -479,4 +481,49 @@ def test_a_state_of_layout_13_keeps_its_blobs_whole_in_parts(postgres: Cluster, 
     store = app.extensions["mockzoho"].store
     assert store.connection().execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (SCHEMA_VERSION,)
     assert [size for _, size in _parts(store, hashlib.sha256(content).hexdigest())] == [BLOB_PART, BLOB_PART, 3]
+    store.close()
+
+
+def test_a_range_under_gunicorns_file_wrapper_reads_only_the_parts_it_sends(
+        fresh_postgres_app, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gunicorn's file wrapper cannot seek: werkzeug would read (from the database) and drop every part before a
+    range's start. A HEAD reads none."""
+    client = fresh_postgres_app.test_client()
+    client.environ_base["wsgi.file_wrapper"] = FileWrapper
+    content = random.Random(7).randbytes(3 * BLOB_PART + 5)
+    uploaded = client.post(ATTACHMENTS, headers=auth(), data={"file": (io.BytesIO(content), "four.bin")})
+    url = f"{ATTACHMENTS}/{uploaded.json['data'][0]['details']['id']}"
+    read: list[int] = []
+    part = PostgresDatabase.read_part
+    monkeypatch.setattr(PostgresDatabase, "read_part", lambda db, digest, n: read.append(n) or part(db, digest, n))
+    for asked, parts in (("-5", [3]), ("1048570-1048585", [0, 1]), (f"{2 * BLOB_PART}-", [2, 3])):
+        read.clear()
+        ranged = client.get(url, headers={**auth(), "Range": f"bytes={asked}"})
+        assert (ranged.status_code, b"".join(ranged.response)) == (206, content[slice(*_bounds(asked))])
+        assert read == parts, asked
+    read.clear()
+    assert client.head(url, headers=auth()).headers["Content-Length"] == str(len(content)) and read == []
+
+
+def _bounds(asked: str) -> tuple[int | None, int | None]:
+    first, _, last = asked.partition("-")
+    return (-int(last), None) if not first else (int(first), int(last) + 1 if last else None)
+
+
+def test_an_uploads_own_error_is_raised_when_freeing_its_parts_fails(
+        database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(database)
+    store.seed(load_fixtures(bundled_fixtures(), ZOHO_PRODUCTS))
+    _, staged = _staged(store, 2 * BLOB_PART, 8)
+
+    def unreachable(conn, digest) -> None:
+        raise psycopg.OperationalError("the database is gone")
+
+    monkeypatch.setattr(PostgresDatabase, "_free", staticmethod(unreachable))
+    with pytest.raises(ZeroDivisionError), store.write_blobs(staged):
+        raise ZeroDivisionError  # the refusal the caller must see
+    monkeypatch.undo()
+    assert len(_parts(store, staged.digest)) == 2  # left...
+    store.sweep()
+    assert _parts(store, staged.digest) == []  # ...to the sweep
     store.close()

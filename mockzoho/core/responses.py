@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from flask import Response, has_request_context, request, send_file
+from werkzeug.utils import send_file as werkzeug_send_file
 
 from .context import call
 
@@ -42,15 +43,25 @@ def file_response(source: Path | BinaryIO | None, content_type: str, etag: str |
     try:
         if isinstance(source, Path):
             response = send_file(source, mimetype=content_type, etag=etag, conditional=conditional, max_age=None)
-        else:  # werkzeug knows the size of a file or a BytesIO alone: a reader says it by seeking to its end
-            size = source.seek(0, io.SEEK_END)
-            source.seek(0)
-            response = send_file(source, mimetype=content_type, etag=etag, conditional=False, max_age=None)
-            response.content_length = size
-            if conditional:
-                response = response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+        else:
+            response = _reader_response(source, content_type, etag, conditional)
     except FileNotFoundError:
         return None
     response.headers["Content-Type"] = content_type
     response.headers.pop("Content-Disposition", None)
+    return response
+
+
+def _reader_response(source: BinaryIO, content_type: str, etag: str | bool, conditional: bool) -> Response:
+    """A seekable reader's answer. werkzeug sizes only files and BytesIO, so the size is found by seeking; and it
+    is wrapped in werkzeug's own file wrapper, which seeks to a range's start (gunicorn's cannot, so werkzeug
+    would read and drop every byte before it)."""
+    size = source.seek(0, io.SEEK_END)
+    source.seek(0)
+    environ = {key: value for key, value in request.environ.items() if key != "wsgi.file_wrapper"}
+    response = werkzeug_send_file(source, environ, mimetype=content_type, etag=etag, conditional=False,
+                                  max_age=None, response_class=Response)
+    response.content_length = size
+    if conditional:
+        response = response.make_conditional(environ, accept_ranges=True, complete_length=size)
     return response

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import tempfile
@@ -31,6 +32,7 @@ from .core import StateError, shown_location
 from .dialect import POSTGRES
 from .schema import statements
 
+log = logging.getLogger(__name__)
 STATE_LOCK, JOURNAL_LOCK = 0x6D6F636B7A6F686F, 0x6D6F636B6A726E6C  # advisory lock keys: "mockzoho", "mockjrnl"
 JOURNAL_SCHEMA = "mockzoho_journal"  # the journal's tables, apart from the state's under the same names
 POOL_SIZE = 8  # connections per process and pool (the state's, the journal's): a statement holds one only while it runs
@@ -81,9 +83,16 @@ EXTRA = (
 # 14 keeps a blob's bytes in parts, where 13 kept them in one bytea of `blobs`.
 UPGRADES = {
     "13": (BLOB_PARTS,
-           "INSERT INTO blob_parts(digest, part, content) SELECT digest, part, "
-           f"substring(content FROM part * {BLOB_PART} + 1 FOR {BLOB_PART}) FROM blobs, "
-           f"generate_series(0, (length(content) + {BLOB_PART - 1}) / {BLOB_PART} - 1) AS part",
+           # Each blob read once into a variable: a substring of a compressed stored value decompresses it up to the
+           # slice's end, which part by part would cost the square of its size.
+           f"""DO $$ DECLARE blob record; whole bytea; BEGIN
+                 FOR blob IN SELECT digest FROM blobs LOOP
+                   SELECT b.content || ''::bytea INTO whole FROM blobs b WHERE b.digest = blob.digest;
+                   INSERT INTO blob_parts(digest, part, content)
+                     SELECT blob.digest, part, substring(whole FROM part * {BLOB_PART} + 1 FOR {BLOB_PART})
+                     FROM generate_series(0, (length(whole) + {BLOB_PART - 1}) / {BLOB_PART} - 1) AS part;
+                 END LOOP;
+               END $$""",
            "ALTER TABLE blobs ADD COLUMN size BIGINT", "UPDATE blobs SET size = length(content)",
            "ALTER TABLE blobs DROP COLUMN content", "ALTER TABLE blobs ALTER COLUMN size SET NOT NULL"),
 }
@@ -336,11 +345,15 @@ class PostgresDatabase:
     # -- blobs: `blobs` names them, `blob_parts` holds their bytes ------------------------------------------
 
     def blob_source(self, digest: str) -> BlobReader | None:
-        """A reader of the blob's bytes, its first part read already; None if it is gone."""
+        """A reader of the blob's bytes (a blob of one part read already, in the same statement); None if it is
+        gone."""
         row = self.connection().execute(
-            "SELECT b.size, p.content FROM blobs b LEFT JOIN blob_parts p ON p.digest = b.digest AND p.part = 0 "
-            "WHERE b.digest = ?", (digest,)).fetchone()
-        return None if row is None else BlobReader(self, digest, row[0], row[1] or b"")
+            "SELECT b.size, p.content FROM blobs b LEFT JOIN blob_parts p "
+            "ON p.digest = b.digest AND p.part = 0 AND b.size <= ? WHERE b.digest = ?", (BLOB_PART, digest)).fetchone()
+        if row is None:
+            return None
+        size, whole = row
+        return BlobReader(self, digest, size, whole if whole is not None or size > 0 else b"")
 
     def read_part(self, digest: str, part: int) -> bytes | None:
         """One part of a blob's bytes; None if the blob is gone."""
@@ -370,10 +383,18 @@ class PostgresDatabase:
                         self._free(conn, digest)
         except BaseException:
             if staged is not None and staged.size > BLOB_PART:
-                with self.write() as conn:
-                    if conn.execute("SELECT 1 FROM blobs WHERE digest = ?", (staged.digest,)).fetchone() is None:
-                        self._free(conn, staged.digest)
+                self._free_unplaced(staged.digest)
             raise
+
+    def _free_unplaced(self, digest: str) -> None:
+        """Free the parts a failed upload copied in, unless a blob has them; at best (a sweep frees them anyway):
+        the upload's own error is what its caller must see, not this one's."""
+        try:
+            with self.write() as conn:
+                if conn.execute("SELECT 1 FROM blobs WHERE digest = ?", (digest,)).fetchone() is None:
+                    self._free(conn, digest)
+        except Exception:  # noqa: BLE001 (the database gone, a write inside another): said, and left to the sweep
+            log.warning("the parts of a failed upload (%s) are left to the sweep", digest, exc_info=True)
 
     def _copy_parts(self, staged: StagedBlob) -> None:
         """Copy a staged upload's parts in, in a transaction of their own that no other writer waits on."""
@@ -419,14 +440,14 @@ def _insert_parts(conn: Connection, digest: str, stream: BinaryIO) -> None:
 
 
 class BlobReader(RawIOBase):
-    """A blob's bytes as a seekable file that reads them a part at a time, as a download is sent. Its first part
-    is read when it is opened: a blob of one part is served whole even if it is deleted meanwhile; a larger one
+    """A blob's bytes as a seekable file that reads them a part at a time, as a download is sent. A blob of one
+    part is read when it is opened (`whole`), so it is served whole even if it is deleted meanwhile; a larger one
     deleted while it is sent ends short (its connection closes), as a file on disk would not."""
 
-    def __init__(self, database: PostgresDatabase, digest: str, size: int, first: bytes) -> None:
+    def __init__(self, database: PostgresDatabase, digest: str, size: int, whole: bytes | None) -> None:
         super().__init__()
         self.database, self.digest, self.size = database, digest, size
-        self.position, self.part, self.content = 0, 0, first
+        self.position, self.part, self.content = 0, (0 if whole is not None else -1), whole or b""
 
     def readable(self) -> bool:
         return True
