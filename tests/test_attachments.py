@@ -482,3 +482,28 @@ def test_deleted_record_hides_its_attachments(client: FlaskClient, target: Targe
                                 headers=auth()),
                      upload(client, target, b"x", "a.txt")):
         assert (response.status_code, response.json["message"]) == (400, "the related id given seems to be invalid")
+
+
+def test_a_range_seeks_to_its_start_under_gunicorns_file_wrapper(backend_app: Flask,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """gunicorn's file wrapper cannot seek: werkzeug would read and drop every byte before a range's start (of a
+    file, or of PostgreSQL's parts). A ranged download takes werkzeug's own, which seeks."""
+    import random
+
+    import werkzeug.wsgi
+    from gunicorn.http.wsgi import FileWrapper
+
+    client = backend_app.test_client()
+    client.environ_base["wsgi.file_wrapper"] = FileWrapper
+    content = random.Random(5).randbytes(2 * 1024 * 1024 + 3)
+    base = "/crm/v8/Leads/2883756000000261075/Attachments"
+    uploaded = client.post(base, headers=auth(), data={"file": (io.BytesIO(content), "two.bin")})
+    url = f"{base}/{uploaded.json['data'][0]['details']['id']}"
+    sought: list[tuple] = []
+    seek = werkzeug.wsgi.FileWrapper.seek
+    monkeypatch.setattr(werkzeug.wsgi.FileWrapper, "seek", lambda wrapper, *args: sought.append(args) or
+                        seek(wrapper, *args))
+    ranged = client.get(url, headers={**auth(), "Range": "bytes=2097150-"})
+    assert (ranged.status_code, b"".join(ranged.response), sought) == (206, content[2097150:], [(2097150,)])
+    whole = client.get(url, headers=auth())
+    assert (whole.status_code, b"".join(whole.response)) == (200, content)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from flask import Response, has_request_context, request, send_file
+from flask import Response, has_request_context, request
 from werkzeug.utils import send_file as werkzeug_send_file
 
 from .context import call
@@ -40,11 +40,15 @@ def file_response(source: Path | BinaryIO | None, content_type: str, etag: str |
     was looked up."""
     if source is None:
         return None
+    environ = request.environ
+    if "HTTP_RANGE" in environ:  # gunicorn's file wrapper cannot seek: werkzeug would read and drop every byte
+        environ = {key: value for key, value in environ.items() if key != "wsgi.file_wrapper"}  # before the range
     try:
         if isinstance(source, Path):
-            response = send_file(source, mimetype=content_type, etag=etag, conditional=conditional, max_age=None)
+            response = werkzeug_send_file(source, environ, mimetype=content_type, etag=etag,
+                                          conditional=conditional, max_age=None, response_class=Response)
         else:
-            response = _reader_response(source, content_type, etag, conditional)
+            response = _reader_response(source, environ, content_type, etag, conditional)
     except FileNotFoundError:
         return None
     response.headers["Content-Type"] = content_type
@@ -52,13 +56,11 @@ def file_response(source: Path | BinaryIO | None, content_type: str, etag: str |
     return response
 
 
-def _reader_response(source: BinaryIO, content_type: str, etag: str | bool, conditional: bool) -> Response:
-    """A seekable reader's answer. werkzeug sizes only files and BytesIO, so the size is found by seeking; and it
-    is wrapped in werkzeug's own file wrapper, which seeks to a range's start (gunicorn's cannot, so werkzeug
-    would read and drop every byte before it)."""
+def _reader_response(source: BinaryIO, environ: dict[str, Any], content_type: str, etag: str | bool,
+                     conditional: bool) -> Response:
+    """A seekable reader's answer: werkzeug sizes only files and BytesIO, so the size is found by seeking."""
     size = source.seek(0, io.SEEK_END)
     source.seek(0)
-    environ = {key: value for key, value in request.environ.items() if key != "wsgi.file_wrapper"}
     response = werkzeug_send_file(source, environ, mimetype=content_type, etag=etag, conditional=False,
                                   max_age=None, response_class=Response)
     response.content_length = size
