@@ -124,12 +124,17 @@ def reset_for_a_test(app: Flask) -> Iterator[Flask]:
         state.store.replace_fixtures(load_fixtures(settings.fixtures, ZOHO_PRODUCTS))
 
 
+def served(config: dict[str, Any]) -> Iterator[Flask]:
+    """An app made from `config` for a fixture, its store closed after."""
+    app = create_app(config)
+    yield app
+    app.extensions["mockzoho"].store.close()
+
+
 @pytest.fixture(scope="session")
 def shared_sqlite_app(tmp_path_factory: pytest.TempPathFactory, seeded_state: Path) -> Iterator[Flask]:
     """One app of this test process on a copy of the seeded SQLite state."""
-    app = create_app({"state": copy_state(seeded_state, tmp_path_factory.mktemp("shared") / "state.db")})
-    yield app
-    app.extensions["mockzoho"].store.close()
+    yield from served({"state": copy_state(seeded_state, tmp_path_factory.mktemp("shared") / "state.db")})
 
 
 @pytest.fixture
@@ -174,9 +179,7 @@ def seeded_database(postgres: Cluster) -> str:
 @pytest.fixture(scope="session")
 def shared_postgres_app(postgres: Cluster, seeded_database: str) -> Iterator[Flask]:
     """One app of this test process on a copy of the seeded PostgreSQL state."""
-    app = create_app({"state": postgres.create_database("shared", template="seeded")})
-    yield app
-    app.extensions["mockzoho"].store.close()
+    yield from served({"state": postgres.create_database("shared", template="seeded")})
 
 
 @pytest.fixture
@@ -189,9 +192,7 @@ def postgres_app(shared_postgres_app: Flask) -> Iterator[Flask]:
 def fresh_postgres_app(postgres: Cluster, seeded_database: str) -> Iterator[Flask]:
     """An app on a copy of the seeded PostgreSQL state of the test's own (what `copy_state` is for SQLite)."""
     name = f"t{uuid.uuid4().hex}"
-    app = create_app({"state": postgres.create_database(name, template="seeded")})
-    yield app
-    app.extensions["mockzoho"].store.close()
+    yield from served({"state": postgres.create_database(name, template="seeded")})
     postgres.sql(f"DROP DATABASE {name} WITH (FORCE)")
 
 

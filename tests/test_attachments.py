@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import random
 import re
 from pathlib import Path
 
 import pytest
 import requests
+import werkzeug.wsgi
 from flask import Flask
 from flask.testing import FlaskClient
+from gunicorn.http.wsgi import FileWrapper
 
 from conftest import TARGETS, Target, auth
 from mockzoho.app import create_app
@@ -488,11 +491,6 @@ def test_a_range_seeks_to_its_start_under_gunicorns_file_wrapper(backend_app: Fl
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """gunicorn's file wrapper cannot seek: werkzeug would read and drop every byte before a range's start (of a
     file, or of PostgreSQL's parts). A ranged download takes werkzeug's own, which seeks."""
-    import random
-
-    import werkzeug.wsgi
-    from gunicorn.http.wsgi import FileWrapper
-
     client = backend_app.test_client()
     client.environ_base["wsgi.file_wrapper"] = FileWrapper
     content = random.Random(5).randbytes(2 * 1024 * 1024 + 3)

@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 
 import pytest
-from flask import Blueprint, Response
+from flask import Blueprint, Response, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
 
 import mockzoho.app
 from mockzoho.app import create_app
@@ -15,6 +16,7 @@ from mockzoho.cli import add_fault_flags
 from mockzoho.core.errors import ApiError
 from mockzoho.core.families import Families, Family
 from mockzoho.core.responses import json_response
+from mockzoho.core.routing import Route
 from mockzoho.families import FAMILIES
 
 SEED_TOKEN = "1000.8cb99dxxxxxxxxxxxxx9be93.9b8xxxxxxxxxxxxxxxf"
@@ -112,11 +114,7 @@ def test_a_family_is_one_registration(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_every_rule_builds_its_url_as_werkzeugs_own_rule_does(app) -> None:
     """The app's rules compile their URL builders on first use (making an app costs a seventh of what it did):
-    each builds what werkzeug's own rule builds from the same values, and compiles once."""
-    from werkzeug.routing import Map, Rule
-
-    from mockzoho.core.routing import Route
-
+    each builds what werkzeug's own rule builds from the same values."""
     rules = list(app.url_map.iter_rules())
     assert rules and all(isinstance(rule, Route) for rule in rules)
     plain = Map([Rule(rule.rule, endpoint=rule.endpoint, methods=rule.methods) for rule in rules],
@@ -130,7 +128,5 @@ def test_every_rule_builds_its_url_as_werkzeugs_own_rule_does(app) -> None:
             built += rule.build(values, append_unknown) is not None
     assert built == 2 * len(rules)
     with app.test_request_context():
-        from flask import url_for
-
         assert url_for("admin.health") == "/__admin/health"
         assert url_for("admin.health", extra="1") == "/__admin/health?extra=1"

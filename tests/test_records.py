@@ -15,7 +15,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import Target, auth, copy_state, reset_for_a_test
+from conftest import Target, auth, copy_state, reset_for_a_test, served
 from mockzoho.app import create_app
 from servers import serve_in_thread
 
@@ -116,9 +116,7 @@ def shared_app(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path, see
     """One app of this test process on a copy of the seeded state: a thousand tests need not seed the fixtures
     nor make an app each."""
     state = copy_state(seeded, tmp_path_factory.mktemp("records") / "state.db")
-    app = create_app({"state": state, "fixtures": fixtures_dir, "clock": CLOCK})
-    yield app
-    app.extensions["mockzoho"].store.close()
+    yield from served({"state": state, "fixtures": fixtures_dir, "clock": CLOCK})
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from typing import Any, BinaryIO, Callable, Iterator, Sequence
 from .blobs import StagedBlob, blob_used
 from .core import StateError, shown_location
 from .dialect import POSTGRES
-from .schema import statements
+from .schema import columns, statements
 
 log = logging.getLogger(__name__)
 STATE_LOCK, JOURNAL_LOCK = 0x6D6F636B7A6F686F, 0x6D6F636B6A726E6C  # advisory lock keys: "mockzoho", "mockjrnl"
@@ -318,8 +318,6 @@ class PostgresDatabase:
 
     def remove(self) -> None:
         """Drop the state's tables, functions and journal; whatever else the database holds stays."""
-        from .schema import columns
-
         tables = [*columns(), "blobs", "blob_parts"]
         with self.write() as conn:
             conn.execute(f"DROP TABLE IF EXISTS {', '.join(tables)} CASCADE")
@@ -352,8 +350,8 @@ class PostgresDatabase:
             "ON p.digest = b.digest AND p.part = 0 AND b.size <= ? WHERE b.digest = ?", (BLOB_PART, digest)).fetchone()
         if row is None:
             return None
-        size, whole = row
-        return BlobReader(self, digest, size, whole if whole is not None or size > 0 else b"")
+        size, whole = row  # no part at all for an empty blob, none read for one of several
+        return BlobReader(self, digest, size, b"" if size == 0 else whole)
 
     def read_part(self, digest: str, part: int) -> bytes | None:
         """One part of a blob's bytes; None if the blob is gone."""
@@ -370,7 +368,8 @@ class PostgresDatabase:
         """A write transaction that places `staged` (if given) and, before it commits, frees each blob the body
         added to the yielded set that no row refers to any more. A staged upload of more than one part is copied
         in before, outside the writers' lock; if the transaction fails, its parts go again."""
-        if staged is not None and staged.size > BLOB_PART:
+        copied = staged is not None and staged.size > BLOB_PART
+        if copied:
             self._copy_parts(staged)
         try:
             with self.write() as conn:
@@ -382,7 +381,7 @@ class PostgresDatabase:
                     if conn.execute(blob_used(), (digest,)).fetchone() is None:
                         self._free(conn, digest)
         except BaseException:
-            if staged is not None and staged.size > BLOB_PART:
+            if copied:
                 self._free_unplaced(staged.digest)
             raise
 
@@ -391,14 +390,14 @@ class PostgresDatabase:
         the upload's own error is what its caller must see, not this one's."""
         try:
             with self.write() as conn:
-                if conn.execute("SELECT 1 FROM blobs WHERE digest = ?", (digest,)).fetchone() is None:
+                if not _stored(conn, digest):
                     self._free(conn, digest)
         except Exception:  # noqa: BLE001 (the database gone, a write inside another): said, and left to the sweep
             log.warning("the parts of a failed upload (%s) are left to the sweep", digest, exc_info=True)
 
     def _copy_parts(self, staged: StagedBlob) -> None:
         """Copy a staged upload's parts in, in a transaction of their own that no other writer waits on."""
-        if self.connection().execute("SELECT 1 FROM blobs WHERE digest = ?", (staged.digest,)).fetchone():
+        if _stored(self.connection(), staged.digest):
             return  # the same bytes are stored already
         with self.said_as_state_problem(), self.pool().connection() as raw, raw.transaction():
             with staged.path.open("rb") as stream:
@@ -408,7 +407,7 @@ class PostgresDatabase:
     def _place(conn: Connection, digest: str, size: int, open_bytes: Callable[[], BinaryIO]) -> None:
         """Make the blob part of the state (under the writers' lock), with whichever of its parts are not there:
         all of them for a small one, none for a large one copied in before (unless a sweep freed them since)."""
-        if conn.execute("SELECT 1 FROM blobs WHERE digest = ?", (digest,)).fetchone() is not None:
+        if _stored(conn, digest):
             return
         (parts,) = conn.execute("SELECT count(*) FROM blob_parts WHERE digest = ?", (digest,)).fetchone()
         if parts != -(-size // BLOB_PART):
@@ -428,6 +427,11 @@ class PostgresDatabase:
             f"SELECT digest FROM blobs WHERE NOT EXISTS ({blob_used().replace('?1', 'blobs.digest')}) UNION "
             "SELECT DISTINCT digest FROM blob_parts p WHERE NOT EXISTS "
             "(SELECT 1 FROM blobs b WHERE b.digest = p.digest)")]
+
+
+def _stored(conn: Connection | Pooled, digest: str) -> bool:
+    """Whether the blob is part of the state (its parts may be there without it: an upload's on their way)."""
+    return conn.execute("SELECT 1 FROM blobs WHERE digest = ?", (digest,)).fetchone() is not None
 
 
 def _insert_parts(conn: Connection, digest: str, stream: BinaryIO) -> None:

@@ -178,7 +178,6 @@ def _chosen(dialect: Dialect, org: str, product: str, module: str, where: Filter
 class RecordQueries(FixtureWriter):
     """What the records API reads and writes."""
 
-
     def record_counts(self) -> list[tuple[str, str, str, int, int]]:
         """How many records and attachments each org has, per product and module (a dashboard's overview)."""
         return self.connection().execute(
@@ -186,6 +185,7 @@ class RecordQueries(FixtureWriter):
             "(SELECT COUNT(*) FROM attachments a WHERE a.org = r.org AND a.product = r.product AND a.record_id IN "
             " (SELECT id FROM records WHERE org = r.org AND product = r.product AND module = r.module)) "
             "FROM records r GROUP BY r.org, r.product, r.module ORDER BY r.org, r.product, r.module").fetchall()
+
     def get_records(self, org: str, product: str, module: str, ids: Sequence[str]) -> dict[str, RecordRow]:
         """The records of a module with these ids that exist, by id."""
         marks = ", ".join("?" * len(ids))

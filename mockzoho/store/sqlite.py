@@ -51,8 +51,6 @@ def state_files(path: Path) -> list[Path]:
     return [*_sqlite_files(path), *_sqlite_files(requests_path(path)), blob_dir(path)]
 
 
-
-
 def _lock(lock: BinaryIO) -> None:
     """Take the writers' lock, trying for about as long as a writer holds it before sleeping on it: a sleep
     and a wake-up cost the two workers more than that (10% of the DELETE benchmark's throughput)."""
